@@ -1,0 +1,1 @@
+"""What judges rendered output: the cfn-lint gate, size limits, freshness."""

@@ -1,0 +1,108 @@
+"""Render, gate, and publish: the output directory changes only when everything passed.
+
+The files are written to a staging directory beside the target, measured against
+CloudFormation's limits and linted there, and only then swapped into place. A failure
+at any step leaves the previous output exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from checks import limits
+from checks.lint import describe, lint
+from templates.config import Config
+from templates.render import MANIFEST, render
+
+
+class GateFailure(Exception):
+    """Rendering produced output that must not be published; ``problems`` says why."""
+
+    def __init__(self, summary: str, problems: list[str]):
+        super().__init__(summary)
+        self.problems = problems
+
+
+def template_files(directory: Path) -> list[Path]:
+    """The CloudFormation templates of an output directory (parameters live in a subfolder)."""
+    return sorted(path for path in directory.glob("*.json") if path.name != MANIFEST)
+
+
+def write_tree(files: dict[str, bytes], root: Path) -> None:
+    for relative, content in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+
+
+def gate(directory: Path, regions: tuple[str, ...], progress: Callable[[str], None]) -> None:
+    """Raise ``GateFailure`` unless every template is within limits and lint-clean in every region."""
+    templates = template_files(directory)
+    sizes = [limits.measure(path) for path in templates]
+    for size in sizes:
+        progress(size.summary())
+    problems = [problem for size in sizes for problem in size.problems()]
+    if problems:
+        raise GateFailure("templates exceed CloudFormation limits", problems)
+    progress(f"cfn-lint: {len(templates)} template(s) for {', '.join(regions)}")
+    findings = lint(templates, regions)
+    if findings:
+        raise GateFailure(
+            f"cfn-lint found {len(findings)} problem(s)", [describe(match, directory) for match in findings]
+        )
+
+
+def _check_replaceable(out: Path) -> None:
+    """Refuse to replace a directory that is not a previous render: it would lose files."""
+    if out.exists() and not out.is_dir():
+        raise GateFailure(f"{out} exists and is not a directory", [])
+    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
+        raise GateFailure(f"{out} holds files that are not a previous render (no {MANIFEST}); not replacing it", [])
+
+
+def publish(cfg: Config, out: Path, progress: Callable[[str], None] = print) -> None:
+    """Render ``cfg`` into ``out`` atomically: staged, gated, then swapped in."""
+    out = out.resolve()
+    _check_replaceable(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; the published folder should not be
+    retired = out.parent / f".{out.name}.previous-{os.getpid()}"
+    try:
+        try:
+            files = render(cfg)
+        except (ValueError, TypeError) as exc:
+            # troposphere validates at construction (types, 500 resources): report, don't trace.
+            raise GateFailure("rendering failed", [str(exc)]) from exc
+        write_tree(files, staging)
+        gate(staging, cfg.regions, progress)
+        if out.exists():
+            out.rename(retired)
+        staging.rename(out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(retired, ignore_errors=True)
+    progress(f"rendered {out}")
+
+
+def stale_files(cfg: Config, out: Path) -> list[str]:
+    """Files of ``out`` that differ from a fresh render, are missing, or should not be there."""
+    expected = render(cfg)
+    present = {
+        path.relative_to(out).as_posix()
+        for path in out.rglob("*")
+        if path.is_file()
+    } if out.is_dir() else set()
+    differing = []
+    for relative in sorted(set(expected) | present):
+        if relative not in expected:
+            differing.append(f"{relative} (not part of a fresh render)")
+        elif relative not in present:
+            differing.append(f"{relative} (missing)")
+        elif (out / relative).read_bytes() != expected[relative]:
+            differing.append(f"{relative} (differs)")
+    return differing

@@ -1,0 +1,1 @@
+"""IAM policy documents built with awacs, one module per role family."""

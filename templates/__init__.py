@@ -1,0 +1,1 @@
+"""troposphere modules that render the regional StackSet template, one per concern."""

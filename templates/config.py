@@ -1,0 +1,275 @@
+"""The one typed, validated configuration: embedded defaults, overridden by a TOML file.
+
+Every dataclass validates itself on construction, so an invalid ``Config`` cannot exist.
+``load_config`` turns a TOML file into a ``Config`` and reports the first problem as one
+``ConfigError`` that names the field (``network.az_count``) and the rule it broke.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import ipaddress
+import re
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from cfnlint.helpers import AVAILABILITY_ZONES
+
+from templates import naming
+
+# A region name as AWS spells them: us-east-1, us-gov-west-1, us-isob-east-1, eusc-de-east-1.
+REGION_PATTERN = re.compile(r"^[a-z]{2,4}(-[a-z]+){1,2}-\d+$")
+# Lower-case words joined by single hyphens: valid in every name we derive (RDS, ALB, S3).
+NAME_PART_PATTERN = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*$")
+HOSTED_ZONE_ID_PATTERN = re.compile(r"^Z[A-Z0-9]{1,31}$")
+DOMAIN_PATTERN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+# Each tier gets a quarter of the VPC and each AZ a quarter of its tier (room for 3 AZs
+# plus one spare), so a subnet is VPC prefix + 4 bits.
+SUBNET_EXTRA_BITS = 4
+# /26 is the smallest subnet we accept: an ALB needs a /27 with 8 free addresses, and
+# Fargate tasks and Aurora instances each take an address per task/instance.
+SMALLEST_SUBNET_PREFIX = 26
+# AWS accepts VPC prefixes from /16 to /28.
+LARGEST_VPC_PREFIX = 16
+
+
+class ConfigError(ValueError):
+    """A configuration problem, naming the field and the rule it breaks."""
+
+    def __init__(self, field_path: str, rule: str):
+        super().__init__(f"{field_path}: {rule}")
+        self.field_path = field_path
+        self.rule = rule
+
+
+def region_partition(region: str) -> str:
+    """The partition a region lives in (global databases cannot span partitions)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    if region.startswith("us-isob-"):
+        return "aws-iso-b"
+    if region.startswith("us-iso"):
+        return "aws-iso"
+    if region.startswith("eusc-"):
+        return "aws-eusc"
+    return "aws"
+
+
+def _check_region(field_path: str, region: str) -> None:
+    if not REGION_PATTERN.match(region):
+        raise ConfigError(field_path, f"{region!r} is not a region name (like 'us-east-1')")
+    if region not in AVAILABILITY_ZONES:
+        raise ConfigError(field_path, f"{region!r} is not a known AWS region")
+
+
+def _parse_vpc_cidr(field_path: str, cidr: str) -> ipaddress.IPv4Network:
+    try:
+        network = ipaddress.IPv4Network(cidr)
+    except ValueError as exc:
+        raise ConfigError(field_path, f"{cidr!r} is not a valid IPv4 CIDR block ({exc})") from None
+    if not network.is_private:
+        raise ConfigError(field_path, f"{cidr} is not a private (RFC 1918) range")
+    if network.prefixlen < LARGEST_VPC_PREFIX:
+        raise ConfigError(field_path, f"{cidr} is larger than /{LARGEST_VPC_PREFIX}, the largest VPC AWS allows")
+    smallest_vpc_prefix = SMALLEST_SUBNET_PREFIX - SUBNET_EXTRA_BITS
+    if network.prefixlen > smallest_vpc_prefix:
+        raise ConfigError(
+            field_path,
+            f"{cidr} is too small for the subnets: need /{smallest_vpc_prefix} or larger so each "
+            f"subnet is at least /{SMALLEST_SUBNET_PREFIX}",
+        )
+    return network
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    primary_vpc_cidr: str = "10.10.0.0/16"
+    dr_vpc_cidr: str = "10.20.0.0/16"
+    az_count: int = 3
+    nat_gateways: Literal["per-az", "single"] = "per-az"
+
+    def __post_init__(self) -> None:
+        primary = _parse_vpc_cidr("primary_vpc_cidr", self.primary_vpc_cidr)
+        dr = _parse_vpc_cidr("dr_vpc_cidr", self.dr_vpc_cidr)
+        if primary.overlaps(dr):
+            raise ConfigError(
+                "dr_vpc_cidr", f"{dr} overlaps primary_vpc_cidr {primary}; the regions need disjoint ranges"
+            )
+        if not 2 <= self.az_count <= 3:
+            raise ConfigError("az_count", f"must be 2 or 3, not {self.az_count}")
+
+
+@dataclass(frozen=True)
+class DnsConfig:
+    # example.com is reserved for documentation (RFC 2606): set both for a real deployment.
+    domain_name: str = "trading.example.com"
+    hosted_zone_id: str = "Z00000000EXAMPLE"
+
+    def __post_init__(self) -> None:
+        if not DOMAIN_PATTERN.match(self.domain_name):
+            raise ConfigError("domain_name", f"{self.domain_name!r} is not a lower-case DNS name")
+        if not HOSTED_ZONE_ID_PATTERN.match(self.hosted_zone_id):
+            raise ConfigError("hosted_zone_id", f"{self.hosted_zone_id!r} is not a Route 53 hosted zone id (Z...)")
+
+
+@dataclass(frozen=True)
+class Objectives:
+    rto_seconds: int = 900
+    rpo_seconds: int = 60
+
+    def __post_init__(self) -> None:
+        for name in ("rto_seconds", "rpo_seconds"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(name, "must be a positive number of seconds")
+
+
+ENDPOINT_RULES = {
+    "email": (re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), "an e-mail address"),
+    "https": (re.compile(r"^https://\S+$"), "an https:// URL"),
+    "sqs": (re.compile(r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w-]+(\.fifo)?$"), "an SQS queue ARN"),
+    "lambda": (re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+$"), "a Lambda function ARN"),
+}
+
+
+@dataclass(frozen=True)
+class AlertEndpoint:
+    protocol: Literal["email", "https", "sqs", "lambda"]
+    endpoint: str
+
+    def __post_init__(self) -> None:
+        pattern, description = ENDPOINT_RULES[self.protocol]
+        if not pattern.match(self.endpoint):
+            raise ConfigError("endpoint", f"{self.endpoint!r} is not {description}")
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    endpoints: tuple[AlertEndpoint, ...] = ()
+
+
+@dataclass(frozen=True)
+class LogsConfig:
+    retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] = 7
+
+
+@dataclass(frozen=True)
+class Config:
+    project: str = "trading"
+    environment_suffix: str = "dev"
+    primary_region: str = "us-east-1"
+    dr_region: str = "us-west-2"
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    dns: DnsConfig = field(default_factory=DnsConfig)
+    objectives: Objectives = field(default_factory=Objectives)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    logs: LogsConfig = field(default_factory=LogsConfig)
+
+    def __post_init__(self) -> None:
+        for name in ("project", "environment_suffix"):
+            if not NAME_PART_PATTERN.match(getattr(self, name)):
+                raise ConfigError(
+                    name,
+                    f"{getattr(self, name)!r} must start with a lower-case letter and hold only lower-case "
+                    "letters, digits and single hyphens (it goes into RDS, ALB and S3 names)",
+                )
+        _check_region("primary_region", self.primary_region)
+        _check_region("dr_region", self.dr_region)
+        if self.primary_region == self.dr_region:
+            raise ConfigError("dr_region", f"must differ from primary_region (both are {self.dr_region})")
+        if region_partition(self.primary_region) != region_partition(self.dr_region):
+            raise ConfigError("dr_region", "must be in the same AWS partition as primary_region")
+        for field_path, region in (("primary_region", self.primary_region), ("dr_region", self.dr_region)):
+            zones = len(AVAILABILITY_ZONES[region])
+            if self.network.az_count > zones:
+                raise ConfigError("network.az_count", f"{self.network.az_count} exceeds the {zones} AZs of {region} ({field_path})")
+        for name in naming.all_names(self):
+            for region in self.regions:
+                resolved = name.for_region(region)
+                if len(resolved) > name.limit:
+                    raise ConfigError(
+                        "environment_suffix",
+                        f"too long: the {name.kind} name {resolved!r} would be {len(resolved)} characters, "
+                        f"over AWS's limit of {name.limit}",
+                    )
+
+    @property
+    def regions(self) -> tuple[str, str]:
+        """Both regions, primary first: the StackSet's deployment order."""
+        return (self.primary_region, self.dr_region)
+
+    def vpc_cidr(self, region: str) -> str:
+        return self.network.primary_vpc_cidr if region == self.primary_region else self.network.dr_vpc_cidr
+
+
+def _type_name(expected: Any) -> str:
+    if typing.get_origin(expected) is Literal:
+        return "one of " + ", ".join(repr(value) for value in typing.get_args(expected))
+    if dataclasses.is_dataclass(expected):
+        return "a table"
+    if typing.get_origin(expected) is tuple:
+        return "a list"
+    return {str: "a string", int: "an integer", bool: "true or false"}.get(expected, str(expected))
+
+
+def _convert(expected: Any, value: Any, field_path: str) -> Any:
+    """Check a TOML value against a field's type and build nested dataclasses."""
+    origin = typing.get_origin(expected)
+    if origin is Literal:
+        allowed = typing.get_args(expected)
+        # bool is an int in Python; TOML's true must not pass for 1.
+        if isinstance(value, bool) or value not in allowed:
+            raise ConfigError(field_path, f"must be {_type_name(expected)}, not {value!r}")
+        return value
+    if dataclasses.is_dataclass(expected):
+        if not isinstance(value, dict):
+            raise ConfigError(field_path, f"must be {_type_name(expected)}, not {type(value).__name__}")
+        return _build(expected, value, field_path + ".")
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(field_path, f"must be a list, not {type(value).__name__}")
+        item_type = typing.get_args(expected)[0]
+        return tuple(_convert(item_type, item, f"{field_path}[{index}]") for index, item in enumerate(value))
+    if type(value) is not expected:
+        raise ConfigError(field_path, f"must be {_type_name(expected)}, not {type(value).__name__} {value!r}")
+    return value
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    known = [f.name for f in dataclasses.fields(cls)]
+    for key in data:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else f" (known: {', '.join(known)})"
+            raise ConfigError(prefix + key, "unknown key" + hint)
+    values = {key: _convert(hints[key], value, prefix + key) for key, value in data.items()}
+    try:
+        return cls(**values)
+    except ConfigError as exc:
+        # Nested dataclasses name fields relative to themselves; give the full path.
+        raise ConfigError(prefix + exc.field_path, exc.rule) from None
+
+
+def config_from_mapping(data: dict[str, Any]) -> Config:
+    return _build(Config, data)
+
+
+def load_config(path: Path | None) -> Config:
+    """The default configuration, overridden by the TOML file at ``path`` if given."""
+    if path is None:
+        return Config()
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot read the configuration file ({exc.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), f"not valid TOML ({exc})") from None
+    return config_from_mapping(data)
+

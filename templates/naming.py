@@ -1,0 +1,80 @@
+"""Deterministic physical names, so the other region can find a resource without exports.
+
+Names are CloudFormation ``Fn::Sub`` patterns: the template is identical in both regions,
+so a name that must differ per region carries ``${AWS::Region}``. Each name knows AWS's
+length limit for its kind; the configuration checks every name for both of its regions,
+so a suffix that would break one is rejected before anything renders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from troposphere import Sub
+
+if TYPE_CHECKING:
+    from templates.config import Config
+
+# Stand-in for ${AWS::AccountId} when measuring a name: account ids are 12 digits.
+_ACCOUNT_ID_WIDTH = "0" * 12
+
+
+@dataclass(frozen=True)
+class Name:
+    kind: str
+    pattern: str
+    limit: int
+
+    def for_region(self, region: str) -> str:
+        """The name as it resolves in ``region`` (for length checks and cross-region lookups)."""
+        return self.pattern.replace("${AWS::Region}", region).replace("${AWS::AccountId}", _ACCOUNT_ID_WIDTH)
+
+    def value(self):
+        """The name for a template property."""
+        return sub_if_needed(self.pattern)
+
+
+def sub_if_needed(pattern: str):
+    """``Fn::Sub`` only when the pattern references something (cfn-lint W1020 otherwise)."""
+    return Sub(pattern) if "${" in pattern else pattern
+
+
+def prefix(cfg: Config) -> str:
+    return f"{cfg.project}-{cfg.environment_suffix}"
+
+
+def flow_log_group(cfg: Config) -> Name:
+    return Name("CloudWatch Logs log group", f"/{cfg.project}/{cfg.environment_suffix}/vpc-flow-logs", 512)
+
+
+def load_balancer(cfg: Config) -> Name:
+    return Name("load balancer", f"{prefix(cfg)}-alb", 32)
+
+
+def target_group(cfg: Config) -> Name:
+    return Name("target group", f"{prefix(cfg)}-app-tg", 32)
+
+
+def global_cluster(cfg: Config) -> Name:
+    return Name("Aurora global cluster", f"{prefix(cfg)}-global", 63)
+
+
+def db_cluster(cfg: Config) -> Name:
+    return Name("Aurora DB cluster", f"{prefix(cfg)}-aurora-${{AWS::Region}}", 63)
+
+
+def artifact_bucket(cfg: Config) -> Name:
+    return Name("S3 bucket", f"{prefix(cfg)}-artifacts-${{AWS::AccountId}}-${{AWS::Region}}", 63)
+
+
+def all_names(cfg: Config) -> tuple[Name, ...]:
+    """Every physical name the project derives; the configuration checks them all."""
+    return (
+        flow_log_group(cfg),
+        load_balancer(cfg),
+        target_group(cfg),
+        global_cluster(cfg),
+        db_cluster(cfg),
+        artifact_bucket(cfg),
+    )
