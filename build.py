@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from checks.pipeline import GateFailure, gate, publish, stale_files
+from checks.pipeline import GateFailure, gate, publish, say, stale_files
 from templates.config import Config, ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent
@@ -44,7 +44,7 @@ def _lint(args: argparse.Namespace, cfg: Config) -> int:
     if not args.out.is_dir():
         _report(f"{args.out} does not exist; run 'make templates' first")
         return EXIT_BAD_INPUT
-    gate(args.out, cfg.regions, print)
+    gate(args.out, cfg.regions, say)
     print("cfn-lint: clean")
     return 0
 

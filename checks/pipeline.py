@@ -19,6 +19,11 @@ from templates.config import Config
 from templates.render import MANIFEST, render
 
 
+def say(line: str) -> None:
+    """Progress to stdout right away, so long steps show where they are."""
+    print(line, flush=True)
+
+
 class GateFailure(Exception):
     """Rendering produced output that must not be published; ``problems`` says why."""
 
@@ -64,7 +69,7 @@ def _check_replaceable(out: Path) -> None:
         raise GateFailure(f"{out} holds files that are not a previous render (no {MANIFEST}); not replacing it", [])
 
 
-def publish(cfg: Config, out: Path, progress: Callable[[str], None] = print) -> None:
+def publish(cfg: Config, out: Path, progress: Callable[[str], None] = say) -> None:
     """Render ``cfg`` into ``out`` atomically: staged, gated, then swapped in."""
     out = out.resolve()
     _check_replaceable(out)

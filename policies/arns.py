@@ -31,3 +31,22 @@ def log_streams(name: str) -> Sub:
 
 def flow_logs_in_this_region() -> Sub:
     return arn("ec2", "vpc-flow-log/*")
+
+
+def account_root() -> Sub:
+    """The account as a principal: delegates to the account's IAM policies."""
+    return Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
+
+
+def aws_managed_policy(path_and_name: str) -> Sub:
+    """An AWS-managed IAM policy, e.g. ``service-role/AmazonRDSEnhancedMonitoringRole``."""
+    return Sub(f"arn:${{AWS::Partition}}:iam::aws:policy/{path_and_name}")
+
+
+def global_cluster(identifier: str) -> Sub:
+    """Global clusters have no region in their ARN (seed defect 2 got this wrong)."""
+    return arn("rds", f"global-cluster:{identifier}", regional=False)
+
+
+def db_cluster(identifier: str) -> Sub:
+    return arn("rds", f"cluster:{identifier}")

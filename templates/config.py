@@ -36,6 +36,9 @@ SUBNET_EXTRA_BITS = 4
 SMALLEST_SUBNET_PREFIX = 26
 # AWS accepts VPC prefixes from /16 to /28.
 LARGEST_VPC_PREFIX = 16
+# Instances per regional cluster: a writer (or headless secondary's first reader) plus
+# up to two readers across the AZs.
+MAX_DB_INSTANCES = 3
 
 
 class ConfigError(ValueError):
@@ -159,6 +162,55 @@ class LogsConfig:
     retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] = 7
 
 
+# Aurora PostgreSQL versions that support global databases; cfn-lint (W3690) flags 15.4
+# and 16.4 as deprecated, 16.8 lints clean.
+ENGINE_VERSION_PATTERN = re.compile(r"^(1[1-9])\.\d+$")
+INSTANCE_CLASS_PATTERN = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+DB_USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# PostgreSQL reserves these as role names; RDS rejects them as the master user.
+RESERVED_DB_USERNAMES = {"postgres", "rdsadmin", "admin", "public", "none", "user"}
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    engine_version: str = "16.8"
+    instance_class: str = "db.r6g.large"
+    # Writer plus reader in the primary; one reader in the DR region that becomes the
+    # writer after a failover (global database secondaries need at least one instance).
+    primary_instances: int = 2
+    dr_instances: int = 1
+    backup_retention_days: int = 7
+    # Off only for throw-away test environments: it stops the cluster from being deleted.
+    deletion_protection: bool = True
+    master_username: str = "dbadmin"
+    database_name: str = "trading"
+
+    def __post_init__(self) -> None:
+        if not ENGINE_VERSION_PATTERN.match(self.engine_version):
+            raise ConfigError("engine_version", f"{self.engine_version!r} is not an Aurora PostgreSQL version like '16.8'")
+        if not INSTANCE_CLASS_PATTERN.match(self.instance_class):
+            raise ConfigError("instance_class", f"{self.instance_class!r} is not a DB instance class like 'db.r6g.large'")
+        for name in ("primary_instances", "dr_instances"):
+            if not 1 <= getattr(self, name) <= MAX_DB_INSTANCES:
+                raise ConfigError(name, f"must be from 1 to {MAX_DB_INSTANCES}, not {getattr(self, name)}")
+        if not 7 <= self.backup_retention_days <= 35:
+            raise ConfigError("backup_retention_days", f"must be from 7 to 35 days, not {self.backup_retention_days}")
+        if not DB_USERNAME_PATTERN.match(self.master_username) or self.master_username in RESERVED_DB_USERNAMES:
+            raise ConfigError(
+                "master_username",
+                f"{self.master_username!r} must be a lower-case PostgreSQL identifier and not a reserved role name",
+            )
+        if not DB_USERNAME_PATTERN.match(self.database_name):
+            raise ConfigError("database_name", f"{self.database_name!r} must be a lower-case PostgreSQL identifier")
+
+    @property
+    def parameter_group_family(self) -> str:
+        return f"aurora-postgresql{self.engine_version.split('.')[0]}"
+
+    def instances(self, is_primary: bool) -> int:
+        return self.primary_instances if is_primary else self.dr_instances
+
+
 @dataclass(frozen=True)
 class Config:
     project: str = "trading"
@@ -167,6 +219,7 @@ class Config:
     dr_region: str = "us-west-2"
     network: NetworkConfig = field(default_factory=NetworkConfig)
     dns: DnsConfig = field(default_factory=DnsConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
     objectives: Objectives = field(default_factory=Objectives)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     logs: LogsConfig = field(default_factory=LogsConfig)
@@ -204,8 +257,14 @@ class Config:
         """Both regions, primary first: the StackSet's deployment order."""
         return (self.primary_region, self.dr_region)
 
+    def is_primary(self, region: str) -> bool:
+        return region == self.primary_region
+
+    def peer_region(self, region: str) -> str:
+        return self.dr_region if self.is_primary(region) else self.primary_region
+
     def vpc_cidr(self, region: str) -> str:
-        return self.network.primary_vpc_cidr if region == self.primary_region else self.network.dr_vpc_cidr
+        return self.network.primary_vpc_cidr if self.is_primary(region) else self.network.dr_vpc_cidr
 
 
 def _type_name(expected: Any) -> str:

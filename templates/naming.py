@@ -68,6 +68,20 @@ def artifact_bucket(cfg: Config) -> Name:
     return Name("S3 bucket", f"{prefix(cfg)}-artifacts-${{AWS::AccountId}}-${{AWS::Region}}", 63)
 
 
+def data_key_alias(cfg: Config) -> Name:
+    return Name("KMS alias", f"alias/{prefix(cfg)}-data", 256)
+
+
+def data_key_export(cfg: Config) -> Name:
+    """The bootstrap stack's export of this region's data key ARN (exports are regional)."""
+    return Name("CloudFormation export", f"{prefix(cfg)}-data-key-arn", 255)
+
+
+def db_secret(cfg: Config) -> Name:
+    """Same name in both regions: the DR region's copy is the primary secret's replica."""
+    return Name("Secrets Manager secret", f"{prefix(cfg)}/aurora/master", 512)
+
+
 def all_names(cfg: Config) -> tuple[Name, ...]:
     """Every physical name the project derives; the configuration checks them all."""
     return (
@@ -77,4 +91,7 @@ def all_names(cfg: Config) -> tuple[Name, ...]:
         global_cluster(cfg),
         db_cluster(cfg),
         artifact_bucket(cfg),
+        data_key_alias(cfg),
+        data_key_export(cfg),
+        db_secret(cfg),
     )

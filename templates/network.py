@@ -17,6 +17,7 @@ from troposphere import ec2, iam, logs
 from policies import network as network_policies
 from templates import naming
 from templates.config import SUBNET_EXTRA_BITS, Config
+from templates.security import data_key_arn
 
 VPC = "Vpc"
 INTERNET_GATEWAY = "InternetGateway"
@@ -206,6 +207,7 @@ def _add_flow_logs(t: Template, cfg: Config) -> None:
             FLOW_LOG_GROUP,
             LogGroupName=group_name.value(),
             RetentionInDays=cfg.logs.retention_days,
+            KmsKeyId=data_key_arn(cfg),
             # The name is fixed, so a retained group would block re-creating the stack;
             # retention bounds the records anyway.
             DeletionPolicy="Delete",

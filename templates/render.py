@@ -8,6 +8,7 @@ from typing import Any
 from templates import naming, stack
 from templates.config import Config
 
+BOOTSTRAP_TEMPLATE = "bootstrap.json"
 REGIONAL_TEMPLATE = "regional.json"
 MANIFEST = "manifest.json"
 
@@ -22,12 +23,24 @@ def to_json(document: Any) -> bytes:
 
 
 def manifest(cfg: Config) -> dict[str, Any]:
-    """What the deployer needs besides the template: names, order and operation preferences."""
+    """What the deployer needs besides the templates: stack sets in deployment order,
+    regions, parameter files and operation preferences."""
     return {
-        "stack_set_name": f"{naming.prefix(cfg)}-regional",
-        "template": REGIONAL_TEMPLATE,
         "regions": list(cfg.regions),
-        "parameters": {region: parameters_file(region) for region in cfg.regions},
+        "stack_sets": [
+            {
+                "name": f"{naming.prefix(cfg)}-bootstrap",
+                "template": BOOTSTRAP_TEMPLATE,
+                "parameters": None,
+                "capabilities": [],
+            },
+            {
+                "name": f"{naming.prefix(cfg)}-regional",
+                "template": REGIONAL_TEMPLATE,
+                "parameters": {region: parameters_file(region) for region in cfg.regions},
+                "capabilities": ["CAPABILITY_IAM"],
+            },
+        ],
         # Primary first, one region at a time, stop at the first failure (DESIGN decision 1).
         "operation_preferences": {
             "RegionConcurrencyType": "SEQUENTIAL",
@@ -35,13 +48,15 @@ def manifest(cfg: Config) -> dict[str, Any]:
             "MaxConcurrentCount": 1,
             "FailureToleranceCount": 0,
         },
-        "capabilities": ["CAPABILITY_IAM"],
     }
 
 
 def render(cfg: Config) -> dict[str, bytes]:
     """Every file of the output directory, keyed by its relative path."""
-    files = {REGIONAL_TEMPLATE: to_json(stack.build_template(cfg).to_dict())}
+    files = {
+        BOOTSTRAP_TEMPLATE: to_json(stack.build_bootstrap_template(cfg).to_dict()),
+        REGIONAL_TEMPLATE: to_json(stack.build_regional_template(cfg).to_dict()),
+    }
     for region in cfg.regions:
         values = stack.region_parameters(cfg, region)
         files[parameters_file(region)] = to_json(

@@ -1,22 +1,43 @@
-"""Composes the concern modules into the one regional template of the StackSet."""
+"""Composes the concern modules into the StackSet templates.
+
+``bootstrap``: what both regions need before either regional instance deploys (the
+data key). ``regional``: everything else, identical in both regions, with the role
+chosen per stack instance by parameters.
+"""
 
 from __future__ import annotations
 
 from troposphere import Template
 
-from templates import naming, network
+from templates import database, naming, network, regions, security
 from templates.config import Config
 
-TEMPLATE_DESCRIPTION = "trading-dr regional stack: one StackSet, the same template in the primary and the DR region"
 
-
-def build_template(cfg: Config) -> Template:
-    t = Template(Description=f"{TEMPLATE_DESCRIPTION} ({naming.prefix(cfg)})")
+def _template(cfg: Config, purpose: str) -> Template:
+    t = Template(Description=f"trading-dr {purpose} ({naming.prefix(cfg)})")
     t.set_version("2010-09-09")
-    network.add_network(t, cfg)
+    return t
+
+
+def build_bootstrap_template(cfg: Config) -> Template:
+    t = _template(cfg, "bootstrap: per-region data key, deployed to both regions before the regional stack set")
+    security.add_data_key(t, cfg)
+    return t
+
+
+def build_regional_template(cfg: Config) -> Template:
+    t = _template(cfg, "regional stack: the same template in the primary and the DR region")
+    regions.add_region_role(t)
+    vpc = network.add_network(t, cfg)
+    groups = security.add_security_groups(t, cfg, vpc)
+    database.add_database(t, cfg, vpc, groups)
     return t
 
 
 def region_parameters(cfg: Config, region: str) -> dict[str, str]:
-    """Every parameter of the template, valued for the stack instance in ``region``."""
-    return network.region_parameters(cfg, region)
+    """Every parameter of the regional template, valued for the stack instance in ``region``."""
+    return {
+        **regions.region_parameters(cfg, region),
+        **network.region_parameters(cfg, region),
+        **database.region_parameters(cfg, region),
+    }

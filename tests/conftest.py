@@ -9,8 +9,9 @@ from cfnlint.helpers import AVAILABILITY_ZONES
 from cloud_radar.cf.unit import functions as cloud_radar_functions
 from cloud_radar.cf.unit import Template as ResolvedTemplate
 
-from templates import stack
+from templates import naming, stack
 from templates.config import Config
+from templates.database import DB_SECRET
 from templates.render import render
 
 # cloud-radar downloads region data for Fn::GetAZs unless it is seeded.
@@ -32,9 +33,33 @@ def template(rendered) -> dict:
     return json.loads(rendered["regional.json"])
 
 
+@pytest.fixture(scope="session")
+def bootstrap(rendered) -> dict:
+    return json.loads(rendered["bootstrap.json"])
+
+
+# cloud-radar resolves a Ref to a resource as its logical id; a dynamic reference then
+# resolves to these stand-ins, so a test can tell a value came from the secret.
+SECRET_REFERENCES = {
+    "secretsmanager": {
+        f"{DB_SECRET}:SecretString:{field}": f"<from secret: {field}>" for field in ("username", "password")
+    }
+}
+
+
+def data_key_arn(region: str) -> str:
+    """What this region's bootstrap stack exports as its data key (a stand-in per region)."""
+    return f"arn:aws:kms:{region}:{ResolvedTemplate.AccountId}:key/data-key-of-{region}"
+
+
 def resolve(template: dict, cfg: Config, region: str) -> dict:
-    """The template as CloudFormation would see it in ``region``: conditions, Refs, Subs resolved."""
-    return ResolvedTemplate(template).render(stack.region_parameters(cfg, region), region=region)
+    """The template as CloudFormation would see it in ``region``: conditions, Refs, Subs resolved.
+
+    Exports are regional, so the import of the data key resolves to that region's key.
+    """
+    imports = {naming.data_key_export(cfg).pattern: data_key_arn(region)}
+    resolver = ResolvedTemplate(template, imports=imports, dynamic_references=SECRET_REFERENCES)
+    return resolver.render(stack.region_parameters(cfg, region), region=region)
 
 
 @pytest.fixture(scope="session", params=["primary", "dr"])

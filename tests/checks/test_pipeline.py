@@ -26,19 +26,27 @@ def test_two_renders_are_byte_identical(cfg):
     assert render(cfg) == render(Config())
 
 
-def test_output_holds_one_template_parameters_per_region_and_a_manifest(cfg, rendered, template):
-    assert set(rendered) == {"regional.json", "manifest.json", *(f"parameters/{r}.json" for r in cfg.regions)}
+def test_output_holds_templates_parameters_per_region_and_a_manifest(cfg, rendered, template):
+    assert set(rendered) == {
+        "bootstrap.json",
+        "regional.json",
+        "manifest.json",
+        *(f"parameters/{r}.json" for r in cfg.regions),
+    }
     manifest = json.loads(rendered["manifest.json"])
     assert manifest["regions"] == [cfg.primary_region, cfg.dr_region]
+    assert [s["template"] for s in manifest["stack_sets"]] == ["bootstrap.json", "regional.json"], "bootstrap first"
     assert manifest["operation_preferences"] == {
         "RegionConcurrencyType": "SEQUENTIAL",
         "RegionOrder": [cfg.primary_region, cfg.dr_region],
         "MaxConcurrentCount": 1,
         "FailureToleranceCount": 0,
     }
+    regional = manifest["stack_sets"][1]
     for region in cfg.regions:
-        overrides = json.loads(rendered[f"parameters/{region}.json"])
+        overrides = json.loads(rendered[regional["parameters"][region]])
         assert {item["ParameterKey"] for item in overrides} == set(template["Parameters"]), "overrides must be complete"
+    assert "Parameters" not in json.loads(rendered["bootstrap.json"])
 
 
 def _strings(node):
@@ -53,10 +61,11 @@ def _strings(node):
         yield node
 
 
-def test_template_has_no_region_account_or_partition_literal(template):
+@pytest.mark.parametrize("name", ["bootstrap.json", "regional.json"])
+def test_templates_have_no_region_account_or_partition_literal(rendered, name):
     from cfnlint.helpers import REGIONS
 
-    for text in _strings(template):
+    for text in _strings(json.loads(rendered[name])):
         assert not any(region in text for region in REGIONS), text
         assert "arn:aws" not in text, text
         assert not any(word.isdigit() and len(word) == 12 for word in text.replace(":", " ").split()), text
@@ -76,14 +85,14 @@ def test_lint_failure_leaves_previous_output_untouched(tmp_path, cfg, monkeypatc
     out = tmp_path / "out"
     publish(cfg, out, progress=lambda _: None)
     before = _snapshot(out)
-    build = stack.build_template
+    build = stack.build_regional_template
 
     def broken(config):
         t = build(config)
         t.add_resource(ec2.VPC("BrokenVpc", CidrBlock="not-a-cidr"))
         return t
 
-    monkeypatch.setattr(stack, "build_template", broken)
+    monkeypatch.setattr(stack, "build_regional_template", broken)
     with pytest.raises(GateFailure) as caught:
         publish(cfg, out, progress=lambda _: None)
     assert any("regional.json" in problem and "not-a-cidr" in problem for problem in caught.value.problems)
@@ -99,7 +108,7 @@ def test_resource_limit_names_the_template_and_the_limit(tmp_path):
 
 
 def test_construction_error_is_reported_and_nothing_is_published(tmp_path, cfg, monkeypatch):
-    build = stack.build_template
+    build = stack.build_regional_template
 
     def bloated(config):
         t = build(config)
@@ -107,7 +116,7 @@ def test_construction_error_is_reported_and_nothing_is_published(tmp_path, cfg, 
             t.add_resource(cloudformation.WaitConditionHandle(f"Filler{index}"))
         return t
 
-    monkeypatch.setattr(stack, "build_template", bloated)
+    monkeypatch.setattr(stack, "build_regional_template", bloated)
     with pytest.raises(GateFailure) as caught:
         publish(cfg, tmp_path / "out", progress=lambda _: None)
     assert caught.value.problems == ["Maximum number of resources 500 reached"]

@@ -80,6 +80,14 @@ BAD_CONFIGS = {
         "one of",
     ),
     "endpoints not a list": ({"alerts": {"endpoints": "x"}}, "alerts.endpoints", "must be a list"),
+    "engine version without minor": ({"database": {"engine_version": "16"}}, "database.engine_version", "like '16.8'"),
+    "instance class without prefix": ({"database": {"instance_class": "r6g.large"}}, "database.instance_class", "instance class"),
+    "no DR instance": ({"database": {"dr_instances": 0}}, "database.dr_instances", "from 1 to 3"),
+    "too many instances": ({"database": {"primary_instances": 4}}, "database.primary_instances", "from 1 to 3"),
+    "short backups": ({"database": {"backup_retention_days": 3}}, "database.backup_retention_days", "from 7 to 35"),
+    "reserved master user": ({"database": {"master_username": "postgres"}}, "database.master_username", "reserved"),
+    "database name with capitals": ({"database": {"database_name": "Trading"}}, "database.database_name", "identifier"),
+    "deletion protection as a string": ({"database": {"deletion_protection": "no"}}, "database.deletion_protection", "true or false"),
     "bad hosted zone id": ({"dns": {"hosted_zone_id": "abc"}}, "dns.hosted_zone_id", "hosted zone id"),
 }
 

@@ -1,0 +1,96 @@
+"""The key policy of each region's data key (Aurora, its secret, SNS, CloudWatch Logs).
+
+The account root may administer the key but not use it; use is granted only through the
+services that need it in this region (``kms:ViaService``) and to the service principals
+that encrypt on their own (CloudWatch Logs, and CloudWatch/EventBridge publishing to an
+encrypted SNS topic). So no principal can decrypt data with the key directly.
+"""
+
+from __future__ import annotations
+
+from awacs import kms
+from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
+from troposphere import Ref, Sub
+
+from policies import arns
+
+ADMINISTRATION = [
+    kms.CancelKeyDeletion,
+    kms.CreateAlias,
+    kms.DeleteAlias,
+    kms.DescribeKey,
+    kms.DisableKey,
+    kms.DisableKeyRotation,
+    kms.EnableKey,
+    kms.EnableKeyRotation,
+    kms.GetKeyPolicy,
+    kms.GetKeyRotationStatus,
+    kms.ListAliases,
+    kms.ListGrants,
+    kms.ListKeyPolicies,
+    kms.ListResourceTags,
+    kms.PutKeyPolicy,
+    kms.RevokeGrant,
+    kms.ScheduleKeyDeletion,
+    kms.TagResource,
+    kms.UntagResource,
+    kms.UpdateAlias,
+    kms.UpdateKeyDescription,
+]
+ENVELOPE_ENCRYPTION = [
+    kms.Decrypt,
+    kms.Encrypt,
+    kms.GenerateDataKey,
+    kms.GenerateDataKeyWithoutPlaintext,
+    kms.ReEncryptFrom,
+    kms.ReEncryptTo,
+    kms.DescribeKey,
+]
+# Services that use the key on behalf of a principal of this account, in this region.
+VIA_SERVICES = ("rds", "secretsmanager", "sns")
+
+
+def _this_key() -> list[str]:
+    # In a key policy "*" means "this key": the policy is attached to exactly one key.
+    return ["*"]
+
+
+def data_key_policy() -> PolicyDocument:
+    account = Principal("AWS", arns.account_root())
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(Sid="AccountAdministersKey", Effect=Allow, Principal=account, Action=ADMINISTRATION, Resource=_this_key()),
+            Statement(
+                Sid="AccountUsesKeyOnlyThroughDataServices",
+                Effect=Allow,
+                Principal=account,
+                Action=[*ENVELOPE_ENCRYPTION, kms.CreateGrant],
+                Resource=_this_key(),
+                Condition=Condition(
+                    StringEquals(
+                        {
+                            "kms:CallerAccount": Ref("AWS::AccountId"),
+                            "kms:ViaService": [Sub(f"{service}.${{AWS::Region}}.amazonaws.com") for service in VIA_SERVICES],
+                        }
+                    )
+                ),
+            ),
+            Statement(
+                Sid="CloudWatchLogsEncryptsThisRegionsLogGroups",
+                Effect=Allow,
+                Principal=Principal("Service", Sub("logs.${AWS::Region}.amazonaws.com")),
+                Action=ENVELOPE_ENCRYPTION,
+                Resource=_this_key(),
+                Condition=Condition(ArnLike({"kms:EncryptionContext:aws:logs:arn": arns.log_group("*")})),
+            ),
+            Statement(
+                Sid="AlarmsAndEventsPublishToEncryptedTopics",
+                Effect=Allow,
+                Principal=Principal("Service", ["cloudwatch.amazonaws.com", "events.amazonaws.com"]),
+                Action=[kms.Decrypt, kms.GenerateDataKey],
+                Resource=_this_key(),
+                Condition=Condition(StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")})),
+            ),
+        ],
+    )

@@ -1,0 +1,103 @@
+"""Keys and security groups.
+
+The data key is created by the bootstrap StackSet, not the regional one: the primary
+instance's secret replicates into the DR region encrypted with the DR region's key, and
+StackSets deploy the primary first, so both regions' keys must exist before either
+regional instance. The regional template imports the key ARN from its own region's
+bootstrap stack (exports are regional, so each instance gets its own region's key).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from troposphere import Export, GetAtt, ImportValue, Output, Ref, Template, kms
+from troposphere import ec2
+
+from policies.kms import data_key_policy
+from templates import naming
+from templates.config import Config
+
+if TYPE_CHECKING:  # the network tier imports this module for the key
+    from templates.network import Network
+
+DATA_KEY = "DataKey"
+DATA_KEY_ALIAS = "DataKeyAlias"
+APP_SECURITY_GROUP = "AppSecurityGroup"
+DB_SECURITY_GROUP = "DbSecurityGroup"
+POSTGRES_PORT = 5432
+
+
+def add_data_key(t: Template, cfg: Config) -> None:
+    """The bootstrap template's customer-managed key for this region, with rotation."""
+    t.add_resource(
+        kms.Key(
+            DATA_KEY,
+            Description=f"{naming.prefix(cfg)}: Aurora, its secret, SNS and logs in this region",
+            EnableKeyRotation=True,
+            KeyPolicy=data_key_policy(),
+            # Snapshots, backups and the secret replica stay encrypted under this key.
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+        )
+    )
+    t.add_resource(kms.Alias(DATA_KEY_ALIAS, AliasName=naming.data_key_alias(cfg).value(), TargetKeyId=Ref(DATA_KEY)))
+    t.add_output(
+        Output(
+            "DataKeyArn",
+            Description="This region's data key",
+            Value=GetAtt(DATA_KEY, "Arn"),
+            Export=Export(naming.data_key_export(cfg).value()),
+        )
+    )
+
+
+def data_key_arn(cfg: Config) -> ImportValue:
+    """This region's data key, as the regional template sees it."""
+    return ImportValue(naming.data_key_export(cfg).value())
+
+
+@dataclass(frozen=True)
+class SecurityGroups:
+    app: Ref
+    database: Ref
+
+
+def add_security_groups(t: Template, cfg: Config, network: Network) -> SecurityGroups:
+    """The app's group and the database's, which admits PostgreSQL from the app only (seed defect 7)."""
+    t.add_resource(
+        ec2.SecurityGroup(
+            APP_SECURITY_GROUP,
+            GroupDescription=f"{naming.prefix(cfg)} app tasks",
+            VpcId=network.vpc_id,
+        )
+    )
+    t.add_resource(
+        ec2.SecurityGroup(
+            DB_SECURITY_GROUP,
+            GroupDescription=f"{naming.prefix(cfg)} Aurora: PostgreSQL from the app only",
+            VpcId=network.vpc_id,
+            SecurityGroupIngress=[
+                ec2.SecurityGroupRule(
+                    Description="PostgreSQL from the app tasks",
+                    IpProtocol="tcp",
+                    FromPort=POSTGRES_PORT,
+                    ToPort=POSTGRES_PORT,
+                    SourceSecurityGroupId=Ref(APP_SECURITY_GROUP),
+                )
+            ],
+            # Aurora initiates nothing inside the VPC. A rule no packet can match replaces
+            # the default allow-all egress (the same device AWS CDK uses).
+            SecurityGroupEgress=[
+                ec2.SecurityGroupRule(
+                    Description="Disallow all traffic",
+                    IpProtocol="icmp",
+                    FromPort=252,
+                    ToPort=86,
+                    CidrIp="255.255.255.255/32",
+                )
+            ],
+        )
+    )
+    return SecurityGroups(app=Ref(APP_SECURITY_GROUP), database=Ref(DB_SECURITY_GROUP))

@@ -1,0 +1,87 @@
+"""Keys and security groups: who may reach the database, who may use each region's key."""
+
+from __future__ import annotations
+
+import pytest
+from cloud_radar.cf.unit import Template as ResolvedTemplate
+
+from conftest import resources_of_type
+from templates import naming
+
+
+def test_database_admits_postgres_from_the_app_only(region_view):
+    _, resolved = region_view
+    group = resolved["Resources"]["DbSecurityGroup"]["Properties"]
+    assert group["SecurityGroupIngress"] == [
+        {
+            "Description": "PostgreSQL from the app tasks",
+            "IpProtocol": "tcp",
+            "FromPort": 5432,
+            "ToPort": 5432,
+            "SourceSecurityGroupId": "AppSecurityGroup",
+        }
+    ]
+    assert [rule["CidrIp"] for rule in group["SecurityGroupEgress"]] == ["255.255.255.255/32"], "no usable egress"
+    standalone = resources_of_type(resolved, "AWS::EC2::SecurityGroupIngress").values()
+    assert not [rule for rule in standalone if rule["Properties"]["GroupId"] == "DbSecurityGroup"]
+    (cluster,) = resources_of_type(resolved, "AWS::RDS::DBCluster").values()
+    assert cluster["Properties"]["VpcSecurityGroupIds"] == ["DbSecurityGroup"]
+
+
+@pytest.fixture(scope="module", params=["us-east-1", "us-west-2"])
+def key_view(request, bootstrap):
+    region = request.param
+    return region, ResolvedTemplate(bootstrap).render(region=region)
+
+
+def test_each_region_has_a_rotating_retained_key_with_alias_and_export(cfg, key_view):
+    _, resolved = key_view
+    (key,) = resources_of_type(resolved, "AWS::KMS::Key").values()
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert (key["DeletionPolicy"], key["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    (alias,) = resources_of_type(resolved, "AWS::KMS::Alias").values()
+    assert alias["Properties"]["AliasName"] == naming.data_key_alias(cfg).pattern
+    assert resolved["Outputs"]["DataKeyArn"]["Export"]["Name"] == naming.data_key_export(cfg).pattern
+
+
+def _statements(resolved: dict) -> dict[str, dict]:
+    (key,) = resources_of_type(resolved, "AWS::KMS::Key").values()
+    return {s["Sid"]: s for s in key["Properties"]["KeyPolicy"]["Statement"]}
+
+
+def test_account_administers_but_cannot_use_the_key_directly(key_view):
+    _, resolved = key_view
+    statements = _statements(resolved)
+    root = f"arn:aws:iam::{ResolvedTemplate.AccountId}:root"
+    admin = statements["AccountAdministersKey"]
+    assert admin["Principal"] == {"AWS": root}
+    assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:*"} & set(admin["Action"])
+    use = statements["AccountUsesKeyOnlyThroughDataServices"]
+    assert use["Principal"] == {"AWS": root}
+    assert "kms:Decrypt" in use["Action"]
+
+
+def test_key_is_usable_only_through_this_regions_data_services(key_view):
+    region, resolved = key_view
+    statements = _statements(resolved)
+    condition = statements["AccountUsesKeyOnlyThroughDataServices"]["Condition"]["StringEquals"]
+    assert sorted(condition["kms:ViaService"]) == sorted(
+        f"{service}.{region}.amazonaws.com" for service in ("rds", "secretsmanager", "sns")
+    )
+    assert condition["kms:CallerAccount"] == ResolvedTemplate.AccountId
+    logs = statements["CloudWatchLogsEncryptsThisRegionsLogGroups"]
+    assert logs["Principal"] == {"Service": f"logs.{region}.amazonaws.com"}
+    assert logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] == (
+        f"arn:aws:logs:{region}:{ResolvedTemplate.AccountId}:log-group:*"
+    )
+    publishers = statements["AlarmsAndEventsPublishToEncryptedTopics"]
+    assert publishers["Condition"]["StringEquals"]["aws:SourceAccount"] == ResolvedTemplate.AccountId
+    principals = {s["Sid"]: s["Principal"] for s in statements.values()}
+    assert len(principals) == 4, "no statement beyond the four reviewed here"
+
+
+def test_flow_log_group_is_encrypted_with_this_regions_key(region_view):
+    from conftest import data_key_arn
+
+    region, resolved = region_view
+    assert resolved["Resources"]["VpcFlowLogGroup"]["Properties"]["KmsKeyId"] == data_key_arn(region)
