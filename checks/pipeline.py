@@ -16,7 +16,7 @@ from pathlib import Path
 from checks import limits
 from checks.lint import describe, lint
 from templates.config import Config
-from templates.render import MANIFEST, render
+from templates.render import MANIFEST, TRAFFIC_TIMING, render
 
 
 def say(line: str) -> None:
@@ -34,7 +34,7 @@ class GateFailure(Exception):
 
 def template_files(directory: Path) -> list[Path]:
     """The CloudFormation templates of an output directory (parameters live in a subfolder)."""
-    return sorted(path for path in directory.glob("*.json") if path.name != MANIFEST)
+    return sorted(path for path in directory.glob("*.json") if path.name not in (MANIFEST, TRAFFIC_TIMING))
 
 
 def write_tree(files: dict[str, bytes], root: Path) -> None:

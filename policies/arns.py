@@ -9,14 +9,18 @@ from __future__ import annotations
 from troposphere import Sub
 
 
-def arn(service: str, resource: str, *, regional: bool = True) -> Sub:
-    """``arn:${AWS::Partition}:SERVICE:${AWS::Region}:${AWS::AccountId}:RESOURCE``.
+def arn_pattern(service: str, resource: str, *, regional: bool = True) -> str:
+    """``arn:${AWS::Partition}:SERVICE:${AWS::Region}:${AWS::AccountId}:RESOURCE`` as a Sub pattern.
 
     ``resource`` may hold further ``${...}`` references; ``regional=False`` leaves the
     region empty, as global resources (IAM, RDS global clusters) require.
     """
     region = "${AWS::Region}" if regional else ""
-    return Sub(f"arn:${{AWS::Partition}}:{service}:{region}:${{AWS::AccountId}}:{resource}")
+    return f"arn:${{AWS::Partition}}:{service}:{region}:${{AWS::AccountId}}:{resource}"
+
+
+def arn(service: str, resource: str, *, regional: bool = True) -> Sub:
+    return Sub(arn_pattern(service, resource, regional=regional))
 
 
 def log_group(name: str) -> Sub:
@@ -50,3 +54,25 @@ def global_cluster(identifier: str) -> Sub:
 
 def db_cluster(identifier: str) -> Sub:
     return arn("rds", f"cluster:{identifier}")
+
+
+def secret_by_name(name: str) -> Sub:
+    """A secret by name: Secrets Manager appends six random characters to every secret ARN,
+    identical in the replica, so this matches the secret in whichever region evaluates it."""
+    return arn("secretsmanager", f"secret:{name}-??????")
+
+
+def secret_partial(name: str, json_key: str | None = None) -> Sub:
+    """The partial ARN (no random suffix) that ECS and GetSecretValue resolve by name in
+    the region evaluating it; with ``json_key``, the form ECS ``Secrets`` take for one field."""
+    suffix = f":{json_key}::" if json_key else ""
+    return Sub(arn_pattern("secretsmanager", f"secret:{name}") + suffix)
+
+
+def ecr_repository(name: str) -> Sub:
+    return arn("ecr", f"repository/{name}")
+
+
+def bucket(name_ref: str) -> Sub:
+    """A bucket and, with ``/key``, its objects; ``name_ref`` may be ``${Bucket}``."""
+    return Sub(f"arn:${{AWS::Partition}}:s3:::{name_ref}")

@@ -26,6 +26,7 @@ REGION_PATTERN = re.compile(r"^[a-z]{2,4}(-[a-z]+){1,2}-\d+$")
 # Lower-case words joined by single hyphens: valid in every name we derive (RDS, ALB, S3).
 NAME_PART_PATTERN = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*$")
 HOSTED_ZONE_ID_PATTERN = re.compile(r"^Z[A-Z0-9]{1,31}$")
+CERTIFICATE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]+$")
 DOMAIN_PATTERN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 # Each tier gets a quarter of the VPC and each AZ a quarter of its tier (room for 3 AZs
@@ -114,12 +115,86 @@ class DnsConfig:
     # example.com is reserved for documentation (RFC 2606): set both for a real deployment.
     domain_name: str = "trading.example.com"
     hosted_zone_id: str = "Z00000000EXAMPLE"
+    # ACM certificates are regional: one per region, each for domain_name. Empty renders
+    # but cannot deploy (the CertificateArn parameter's pattern rejects it).
+    primary_certificate_arn: str = ""
+    dr_certificate_arn: str = ""
+    # Route 53 endpoint checks: every 10 or 30 seconds, unhealthy after 1-10 failures.
+    health_check_interval_seconds: Literal[10, 30] = 10
+    health_check_failure_threshold: int = 3
 
     def __post_init__(self) -> None:
         if not DOMAIN_PATTERN.match(self.domain_name):
             raise ConfigError("domain_name", f"{self.domain_name!r} is not a lower-case DNS name")
         if not HOSTED_ZONE_ID_PATTERN.match(self.hosted_zone_id):
             raise ConfigError("hosted_zone_id", f"{self.hosted_zone_id!r} is not a Route 53 hosted zone id (Z...)")
+        for name in ("primary_certificate_arn", "dr_certificate_arn"):
+            value = getattr(self, name)
+            if value and not CERTIFICATE_ARN_PATTERN.match(value):
+                raise ConfigError(name, f"{value!r} is not an ACM certificate ARN")
+        if not 1 <= self.health_check_failure_threshold <= 10:
+            raise ConfigError("health_check_failure_threshold", f"must be from 1 to 10, not {self.health_check_failure_threshold}")
+
+
+# Fargate's task sizes: CPU units and the memory (MiB) each allows.
+FARGATE_MEMORY = {
+    256: range(512, 2049, 512),
+    512: range(1024, 4097, 1024),
+    1024: range(2048, 8193, 1024),
+    2048: range(4096, 16385, 1024),
+    4096: range(8192, 30721, 1024),
+}
+ECR_REPOSITORY_PATTERN = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+IMAGE_TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+HEALTH_PATH_PATTERN = re.compile(r"^/[A-Za-z0-9._~/-]*$")
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    # The image comes from each region's own ECR (replicate the repository to both regions):
+    # a DR region that pulls from the primary's registry fails exactly when it is needed.
+    image_repository: str = "trading-app"
+    image_tag: str = "1.0.0"
+    container_port: int = 8080
+    health_check_path: str = "/health"
+    task_cpu: int = 1024
+    task_memory: int = 2048
+    # Warm standby: the DR region runs dr_desired_count until the runbook scales it to
+    # failover_desired_count.
+    primary_desired_count: int = 3
+    dr_desired_count: int = 1
+    failover_desired_count: int = 3
+    max_count: int = 12
+    cpu_target_percent: int = 60
+    load_balancer_deletion_protection: bool = True
+
+    def __post_init__(self) -> None:
+        if not ECR_REPOSITORY_PATTERN.match(self.image_repository) or len(self.image_repository) > 256:
+            raise ConfigError("image_repository", f"{self.image_repository!r} is not an ECR repository name")
+        if not IMAGE_TAG_PATTERN.match(self.image_tag):
+            raise ConfigError("image_tag", f"{self.image_tag!r} is not an image tag")
+        if not 1024 <= self.container_port <= 65535 or self.container_port == 2000:
+            raise ConfigError("container_port", f"must be from 1024 to 65535 and not 2000 (X-Ray), not {self.container_port}")
+        if not HEALTH_PATH_PATTERN.match(self.health_check_path):
+            raise ConfigError("health_check_path", f"{self.health_check_path!r} must be a URL path starting with /")
+        if self.task_cpu not in FARGATE_MEMORY:
+            raise ConfigError("task_cpu", f"must be one of {sorted(FARGATE_MEMORY)} (Fargate sizes), not {self.task_cpu}")
+        if self.task_memory not in FARGATE_MEMORY[self.task_cpu]:
+            allowed = FARGATE_MEMORY[self.task_cpu]
+            raise ConfigError(
+                "task_memory",
+                f"{self.task_memory} MiB is not a Fargate size for {self.task_cpu} CPU units "
+                f"({allowed.start}-{allowed.stop - 1} in steps of {allowed.step})",
+            )
+        counts = ("dr_desired_count", "primary_desired_count", "failover_desired_count", "max_count")
+        for lower, upper in zip(counts, counts[1:]):
+            if not 1 <= getattr(self, lower) <= getattr(self, upper):
+                raise ConfigError(lower, f"must be at least 1 and at most {upper} ({getattr(self, upper)})")
+        if not 10 <= self.cpu_target_percent <= 90:
+            raise ConfigError("cpu_target_percent", f"must be from 10 to 90, not {self.cpu_target_percent}")
+
+    def desired_count(self, is_primary: bool) -> int:
+        return self.primary_desired_count if is_primary else self.dr_desired_count
 
 
 @dataclass(frozen=True)
@@ -160,6 +235,12 @@ class AlertsConfig:
 @dataclass(frozen=True)
 class LogsConfig:
     retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] = 7
+    # ALB access logs live in S3 (CloudWatch retention values do not apply).
+    access_log_expiration_days: int = 90
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.access_log_expiration_days <= 3653:
+            raise ConfigError("access_log_expiration_days", f"must be from 1 to 3653, not {self.access_log_expiration_days}")
 
 
 # Aurora PostgreSQL versions that support global databases; cfn-lint (W3690) flags 15.4
@@ -220,6 +301,7 @@ class Config:
     network: NetworkConfig = field(default_factory=NetworkConfig)
     dns: DnsConfig = field(default_factory=DnsConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    app: AppConfig = field(default_factory=AppConfig)
     objectives: Objectives = field(default_factory=Objectives)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     logs: LogsConfig = field(default_factory=LogsConfig)
@@ -242,6 +324,10 @@ class Config:
             zones = len(AVAILABILITY_ZONES[region])
             if self.network.az_count > zones:
                 raise ConfigError("network.az_count", f"{self.network.az_count} exceeds the {zones} AZs of {region} ({field_path})")
+        for field_path, region in (("dns.primary_certificate_arn", self.primary_region), ("dns.dr_certificate_arn", self.dr_region)):
+            arn = getattr(self.dns, field_path.split(".")[1])
+            if arn and CERTIFICATE_ARN_PATTERN.match(arn).group(1) != region:
+                raise ConfigError(field_path, f"the certificate must be in {region}: ACM certificates are regional")
         for name in naming.all_names(self):
             for region in self.regions:
                 resolved = name.for_region(region)
@@ -262,6 +348,9 @@ class Config:
 
     def peer_region(self, region: str) -> str:
         return self.dr_region if self.is_primary(region) else self.primary_region
+
+    def certificate_arn(self, region: str) -> str:
+        return self.dns.primary_certificate_arn if self.is_primary(region) else self.dns.dr_certificate_arn
 
     def vpc_cidr(self, region: str) -> str:
         return self.network.primary_vpc_cidr if self.is_primary(region) else self.network.dr_vpc_cidr

@@ -34,6 +34,10 @@ class Name:
         """The name for a template property."""
         return sub_if_needed(self.pattern)
 
+    def in_region_of(self, parameter: str) -> Sub:
+        """The name as the region held by ``parameter`` spells it (the peer region's resource)."""
+        return Sub(self.pattern.replace("${AWS::Region}", f"${{{parameter}}}"))
+
 
 def sub_if_needed(pattern: str):
     """``Fn::Sub`` only when the pattern references something (cfn-lint W1020 otherwise)."""
@@ -82,6 +86,27 @@ def db_secret(cfg: Config) -> Name:
     return Name("Secrets Manager secret", f"{prefix(cfg)}/aurora/master", 512)
 
 
+def app_log_group(cfg: Config) -> Name:
+    return Name("CloudWatch Logs log group", f"/{cfg.project}/{cfg.environment_suffix}/app", 512)
+
+
+def ecs_cluster(cfg: Config) -> Name:
+    return Name("ECS cluster", f"{prefix(cfg)}-cluster", 255)
+
+
+def ecs_service(cfg: Config) -> Name:
+    return Name("ECS service", f"{prefix(cfg)}-app", 255)
+
+
+def failover_switch_alarm(cfg: Config) -> Name:
+    """The alarm the Route 53 failover switch follows; one per region, named by region."""
+    return Name("CloudWatch alarm", f"{prefix(cfg)}-failover-switch-${{AWS::Region}}", 255)
+
+
+def failover_record_set_identifier(cfg: Config) -> Name:
+    return Name("Route 53 set identifier", f"{prefix(cfg)}-${{AWS::Region}}", 128)
+
+
 def all_names(cfg: Config) -> tuple[Name, ...]:
     """Every physical name the project derives; the configuration checks them all."""
     return (
@@ -94,4 +119,9 @@ def all_names(cfg: Config) -> tuple[Name, ...]:
         data_key_alias(cfg),
         data_key_export(cfg),
         db_secret(cfg),
+        app_log_group(cfg),
+        ecs_cluster(cfg),
+        ecs_service(cfg),
+        failover_switch_alarm(cfg),
+        failover_record_set_identifier(cfg),
     )

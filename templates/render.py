@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from templates import naming, stack
+from templates import dns, naming, stack
 from templates.config import Config
 
 BOOTSTRAP_TEMPLATE = "bootstrap.json"
 REGIONAL_TEMPLATE = "regional.json"
 MANIFEST = "manifest.json"
+# Figures the RTO budget reads: how long DNS takes to follow a failure or the switch.
+TRAFFIC_TIMING = "traffic_timing.json"
 
 
 def parameters_file(region: str) -> str:
@@ -63,4 +65,5 @@ def render(cfg: Config) -> dict[str, bytes]:
             [{"ParameterKey": key, "ParameterValue": values[key]} for key in sorted(values)]
         )
     files[MANIFEST] = to_json(manifest(cfg))
+    files[TRAFFIC_TIMING] = to_json(dns.timing(cfg))
     return files

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from troposphere import Template
 
-from templates import database, naming, network, regions, security
+from templates import compute, database, dns, naming, network, regions, security
 from templates.config import Config
 
 
@@ -20,8 +20,9 @@ def _template(cfg: Config, purpose: str) -> Template:
 
 
 def build_bootstrap_template(cfg: Config) -> Template:
-    t = _template(cfg, "bootstrap: per-region data key, deployed to both regions before the regional stack set")
+    t = _template(cfg, "bootstrap: per-region data key and failover switch, deployed before the regional stack set")
     security.add_data_key(t, cfg)
+    dns.add_failover_switch(t, cfg)
     return t
 
 
@@ -30,7 +31,9 @@ def build_regional_template(cfg: Config) -> Template:
     regions.add_region_role(t)
     vpc = network.add_network(t, cfg)
     groups = security.add_security_groups(t, cfg, vpc)
-    database.add_database(t, cfg, vpc, groups)
+    data = database.add_database(t, cfg, vpc, groups)
+    app = compute.add_compute(t, cfg, vpc, groups, data)
+    dns.add_traffic(t, cfg, app)
     return t
 
 
@@ -40,4 +43,5 @@ def region_parameters(cfg: Config, region: str) -> dict[str, str]:
         **regions.region_parameters(cfg, region),
         **network.region_parameters(cfg, region),
         **database.region_parameters(cfg, region),
+        **compute.region_parameters(cfg, region),
     }

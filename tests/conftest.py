@@ -10,6 +10,7 @@ from cloud_radar.cf.unit import functions as cloud_radar_functions
 from cloud_radar.cf.unit import Template as ResolvedTemplate
 
 from templates import naming, stack
+from templates.compute import CERTIFICATE_PARAMETER
 from templates.config import Config
 from templates.database import DB_SECRET
 from templates.render import render
@@ -59,7 +60,14 @@ def resolve(template: dict, cfg: Config, region: str) -> dict:
     """
     imports = {naming.data_key_export(cfg).pattern: data_key_arn(region)}
     resolver = ResolvedTemplate(template, imports=imports, dynamic_references=SECRET_REFERENCES)
-    return resolver.render(stack.region_parameters(cfg, region), region=region)
+    parameters = stack.region_parameters(cfg, region)
+    # The default configuration has no certificate (it cannot deploy, by design).
+    parameters[CERTIFICATE_PARAMETER] = parameters[CERTIFICATE_PARAMETER] or certificate_arn(region)
+    return resolver.render(parameters, region=region)
+
+
+def certificate_arn(region: str) -> str:
+    return f"arn:aws:acm:{region}:{ResolvedTemplate.AccountId}:certificate/00000000-0000-0000-0000-000000000000"
 
 
 @pytest.fixture(scope="session", params=["primary", "dr"])

@@ -31,6 +31,7 @@ def test_output_holds_templates_parameters_per_region_and_a_manifest(cfg, render
         "bootstrap.json",
         "regional.json",
         "manifest.json",
+        "traffic_timing.json",
         *(f"parameters/{r}.json" for r in cfg.regions),
     }
     manifest = json.loads(rendered["manifest.json"])

@@ -88,6 +88,20 @@ BAD_CONFIGS = {
     "reserved master user": ({"database": {"master_username": "postgres"}}, "database.master_username", "reserved"),
     "database name with capitals": ({"database": {"database_name": "Trading"}}, "database.database_name", "identifier"),
     "deletion protection as a string": ({"database": {"deletion_protection": "no"}}, "database.deletion_protection", "true or false"),
+    "Fargate CPU": ({"app": {"task_cpu": 300}}, "app.task_cpu", "Fargate sizes"),
+    "Fargate memory for the CPU": ({"app": {"task_cpu": 256, "task_memory": 4096}}, "app.task_memory", "not a Fargate size"),
+    "DR runs more than primary": ({"app": {"dr_desired_count": 5}}, "app.dr_desired_count", "at most primary_desired_count"),
+    "failover below primary": ({"app": {"failover_desired_count": 2}}, "app.primary_desired_count", "at most failover_desired_count"),
+    "X-Ray's port for the app": ({"app": {"container_port": 2000}}, "app.container_port", "not 2000"),
+    "bad health path": ({"app": {"health_check_path": "health"}}, "app.health_check_path", "starting with /"),
+    "bad repository": ({"app": {"image_repository": "Trading App"}}, "app.image_repository", "ECR repository"),
+    "certificate not an ARN": ({"dns": {"primary_certificate_arn": "cert"}}, "dns.primary_certificate_arn", "ACM certificate ARN"),
+    "certificate in the wrong region": (
+        {"dns": {"dr_certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"}},
+        "dns.dr_certificate_arn",
+        "must be in us-west-2",
+    ),
+    "health check interval": ({"dns": {"health_check_interval_seconds": 20}}, "dns.health_check_interval_seconds", "one of 10, 30"),
     "bad hosted zone id": ({"dns": {"hosted_zone_id": "abc"}}, "dns.hosted_zone_id", "hosted zone id"),
 }
 

@@ -1,0 +1,142 @@
+"""Policies for the app tier: the ECS task execution role, the task role, the ALB log bucket."""
+
+from __future__ import annotations
+
+from awacs import ecr, kms, logs, s3, secretsmanager, sts, xray
+from awacs.aws import (
+    Allow,
+    ArnLike,
+    Bool,
+    Condition,
+    Deny,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+)
+from troposphere import If, Ref, Sub
+
+from policies import arns
+
+ELB_LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
+
+
+def ecs_tasks_trust() -> PolicyDocument:
+    """Only ECS tasks of this account and region (confused-deputy conditions)."""
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Sid="EcsTasksAssumeRole",
+                Effect=Allow,
+                Principal=Principal("Service", "ecs-tasks.amazonaws.com"),
+                Action=[sts.AssumeRole],
+                Condition=Condition(
+                    [
+                        StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")}),
+                        ArnLike({"aws:SourceArn": arns.arn("ecs", "*")}),
+                    ]
+                ),
+            )
+        ],
+    )
+
+
+def task_execution(repository: str, log_group_name: str, secret_name: str, key_arn) -> PolicyDocument:
+    """What ECS needs to start the task: pull this region's image, write its log group,
+    inject the database secret (this region's replica), decrypt it with this region's key."""
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                # GetAuthorizationToken supports no resource type: it issues a registry token.
+                Sid="GetRegistryToken",
+                Effect=Allow,
+                Action=[ecr.GetAuthorizationToken],
+                Resource=["*"],
+            ),
+            Statement(
+                Sid="PullAppImage",
+                Effect=Allow,
+                Action=[ecr.BatchCheckLayerAvailability, ecr.BatchGetImage, ecr.GetDownloadUrlForLayer],
+                Resource=[arns.ecr_repository(repository)],
+            ),
+            Statement(
+                Sid="WriteOwnLogStreams",
+                Effect=Allow,
+                Action=[logs.CreateLogStream, logs.PutLogEvents],
+                Resource=[arns.log_group(log_group_name), arns.log_streams(log_group_name)],
+            ),
+            Statement(
+                Sid="ReadDatabaseSecret",
+                Effect=Allow,
+                Action=[secretsmanager.GetSecretValue],
+                Resource=[arns.secret_by_name(secret_name)],
+            ),
+            Statement(
+                Sid="DecryptDatabaseSecret",
+                Effect=Allow,
+                Action=[kms.Decrypt],
+                Resource=[key_arn],
+                Condition=Condition(StringEquals({"kms:ViaService": Sub("secretsmanager.${AWS::Region}.amazonaws.com")})),
+            ),
+        ],
+    )
+
+
+def task_role() -> PolicyDocument:
+    """The app's own permissions: send traces through the X-Ray sidecar."""
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                # X-Ray's trace and sampling actions support no resource type.
+                Sid="WriteTraces",
+                Effect=Allow,
+                Action=[
+                    xray.PutTraceSegments,
+                    xray.PutTelemetryRecords,
+                    xray.GetSamplingRules,
+                    xray.GetSamplingTargets,
+                    xray.GetSamplingStatisticSummaries,
+                ],
+                Resource=["*"],
+            )
+        ],
+    )
+
+
+def access_log_bucket(bucket_logical_id: str, prefix: str, uses_service_principal: str) -> PolicyDocument:
+    """TLS only; Elastic Load Balancing may write this account's logs under ``prefix``.
+
+    Regions launched before August 2022 require the Region's ELB account as principal,
+    later ones the log-delivery service principal: ``uses_service_principal`` is the
+    Condition that tells which, from the per-region ``ElbLogDeliveryAccount`` parameter.
+    """
+    bucket_arn = arns.bucket(f"${{{bucket_logical_id}}}")
+    objects = arns.bucket(f"${{{bucket_logical_id}}}/*")
+    writer = If(
+        uses_service_principal,
+        {"Service": ELB_LOG_DELIVERY_SERVICE},
+        {"AWS": Sub("arn:${AWS::Partition}:iam::${ElbLogDeliveryAccount}:root")},
+    )
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Sid="DenyInsecureTransport",
+                Effect=Deny,
+                Principal=Principal("*"),
+                Action=[s3.Action("*")],
+                Resource=[bucket_arn, objects],
+                Condition=Condition(Bool({"aws:SecureTransport": "false"})),
+            ),
+            Statement(
+                Sid="LoadBalancerWritesAccessLogs",
+                Effect=Allow,
+                Principal=writer,
+                Action=[s3.PutObject],
+                Resource=[arns.bucket(f"${{{bucket_logical_id}}}/{prefix}/AWSLogs/${{AWS::AccountId}}/*")],
+            ),
+        ],
+    )
