@@ -76,3 +76,24 @@ def ecr_repository(name: str) -> Sub:
 def bucket(name_ref: str) -> Sub:
     """A bucket and, with ``/key``, its objects; ``name_ref`` may be ``${Bucket}``."""
     return Sub(f"arn:${{AWS::Partition}}:s3:::{name_ref}")
+
+
+def topic(name: str, region: str = "${AWS::Region}") -> Sub:
+    """An SNS topic; ``region`` may be ``${PeerRegion}`` for the other region's topic."""
+    return Sub(f"arn:${{AWS::Partition}}:sns:{region}:${{AWS::AccountId}}:{name}")
+
+
+def queue(name: str, region: str = "${AWS::Region}") -> Sub:
+    return Sub(f"arn:${{AWS::Partition}}:sqs:{region}:${{AWS::AccountId}}:{name}")
+
+
+def alarms_named(name_prefix: str) -> Sub:
+    return arn("cloudwatch", f"alarm:{name_prefix}*")
+
+
+def event_rules_named(name_prefix: str) -> Sub:
+    return arn("events", f"rule/{name_prefix}*")
+
+
+def pipe(name: str) -> Sub:
+    return arn("pipes", f"pipe/{name}")

@@ -2,8 +2,8 @@
 
 The account root may administer the key but not use it; use is granted only through the
 services that need it in this region (``kms:ViaService``) and to the service principals
-that encrypt on their own (CloudWatch Logs, and CloudWatch/EventBridge publishing to an
-encrypted SNS topic). So no principal can decrypt data with the key directly.
+that encrypt on their own (CloudWatch Logs; CloudWatch and EventBridge publishing to an
+encrypted topic; SNS delivering into an encrypted queue). So no principal can decrypt data with the key directly.
 """
 
 from __future__ import annotations
@@ -47,7 +47,10 @@ ENVELOPE_ENCRYPTION = [
     kms.DescribeKey,
 ]
 # Services that use the key on behalf of a principal of this account, in this region.
-VIA_SERVICES = ("rds", "secretsmanager", "sns")
+VIA_SERVICES = ("rds", "secretsmanager", "sns", "sqs")
+# Services that encrypt with the key as themselves: alarms and rules publishing to an
+# encrypted topic, and SNS delivering the peer region's alerts into the encrypted queue.
+ENCRYPTING_SERVICES = ["cloudwatch.amazonaws.com", "events.amazonaws.com", "sns.amazonaws.com"]
 
 
 def _this_key() -> list[str]:
@@ -85,9 +88,9 @@ def data_key_policy() -> PolicyDocument:
                 Condition=Condition(ArnLike({"kms:EncryptionContext:aws:logs:arn": arns.log_group("*")})),
             ),
             Statement(
-                Sid="AlarmsAndEventsPublishToEncryptedTopics",
+                Sid="ServicesDeliverToEncryptedTopicsAndQueues",
                 Effect=Allow,
-                Principal=Principal("Service", ["cloudwatch.amazonaws.com", "events.amazonaws.com"]),
+                Principal=Principal("Service", ENCRYPTING_SERVICES),
                 Action=[kms.Decrypt, kms.GenerateDataKey],
                 Resource=_this_key(),
                 Condition=Condition(StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")})),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import ipaddress
+import json
 import re
 import tomllib
 import typing
@@ -64,6 +65,14 @@ def region_partition(region: str) -> str:
     if region.startswith("eusc-"):
         return "aws-eusc"
     return "aws"
+
+
+ROUTE53_METRICS_FILE = Path(__file__).parent / "data" / "route53_metrics_regions.json"
+
+
+def route53_metrics_region(partition: str) -> str | None:
+    """Where Route 53 publishes health-check metrics for a partition (only one region)."""
+    return json.loads(ROUTE53_METRICS_FILE.read_text(encoding="utf-8"))["regions"].get(partition)
 
 
 def _check_region(field_path: str, region: str) -> None:
@@ -230,6 +239,28 @@ class AlertEndpoint:
 @dataclass(frozen=True)
 class AlertsConfig:
     endpoints: tuple[AlertEndpoint, ...] = ()
+    # Replication-lag alarms fire at this fraction of the RPO objective, so on-call hears
+    # of a growing lag before the objective is breached.
+    lag_alarm_fraction_of_rpo: float = 0.5
+    alb_5xx_per_minute: int = 10
+    p99_latency_seconds: float = 1.0
+    ecs_cpu_percent: int = 85
+    ecs_memory_percent: int = 85
+    db_cpu_percent: int = 80
+    db_freeable_memory_mib: int = 512
+    db_connections: int = 1000
+
+    def __post_init__(self) -> None:
+        if not 0.1 <= self.lag_alarm_fraction_of_rpo < 1:
+            raise ConfigError("lag_alarm_fraction_of_rpo", "must be at least 0.1 and below 1 (alert before the RPO is breached)")
+        for name in ("alb_5xx_per_minute", "db_freeable_memory_mib", "db_connections"):
+            if getattr(self, name) < 1:
+                raise ConfigError(name, "must be a positive number")
+        if not 0 < self.p99_latency_seconds <= 60:
+            raise ConfigError("p99_latency_seconds", f"must be above 0 and at most 60, not {self.p99_latency_seconds}")
+        for name in ("ecs_cpu_percent", "ecs_memory_percent", "db_cpu_percent"):
+            if not 1 <= getattr(self, name) <= 100:
+                raise ConfigError(name, f"must be a percentage from 1 to 100, not {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -320,6 +351,10 @@ class Config:
             raise ConfigError("dr_region", f"must differ from primary_region (both are {self.dr_region})")
         if region_partition(self.primary_region) != region_partition(self.dr_region):
             raise ConfigError("dr_region", "must be in the same AWS partition as primary_region")
+        if route53_metrics_region(self.partition) is None:
+            raise ConfigError(
+                "primary_region", f"partition {self.partition} is not supported: where Route 53 publishes its health-check metrics there is not known"
+            )
         for field_path, region in (("primary_region", self.primary_region), ("dr_region", self.dr_region)):
             zones = len(AVAILABILITY_ZONES[region])
             if self.network.az_count > zones:
@@ -337,6 +372,15 @@ class Config:
                         f"too long: the {name.kind} name {resolved!r} would be {len(resolved)} characters, "
                         f"over AWS's limit of {name.limit}",
                     )
+
+    @property
+    def partition(self) -> str:
+        return region_partition(self.primary_region)
+
+    @property
+    def route53_metrics_region(self) -> str:
+        """Where the health-check alarms must live: Route 53 publishes its metrics only there."""
+        return route53_metrics_region(self.partition)
 
     @property
     def regions(self) -> tuple[str, str]:
@@ -363,7 +407,7 @@ def _type_name(expected: Any) -> str:
         return "a table"
     if typing.get_origin(expected) is tuple:
         return "a list"
-    return {str: "a string", int: "an integer", bool: "true or false"}.get(expected, str(expected))
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(expected, str(expected))
 
 
 def _convert(expected: Any, value: Any, field_path: str) -> Any:
@@ -384,6 +428,8 @@ def _convert(expected: Any, value: Any, field_path: str) -> Any:
             raise ConfigError(field_path, f"must be a list, not {type(value).__name__}")
         item_type = typing.get_args(expected)[0]
         return tuple(_convert(item_type, item, f"{field_path}[{index}]") for index, item in enumerate(value))
+    if expected is float and type(value) is int:
+        return float(value)  # TOML writes 2 for 2.0
     if type(value) is not expected:
         raise ConfigError(field_path, f"must be {_type_name(expected)}, not {type(value).__name__} {value!r}")
     return value

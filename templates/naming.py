@@ -107,6 +107,41 @@ def failover_record_set_identifier(cfg: Config) -> Name:
     return Name("Route 53 set identifier", f"{prefix(cfg)}-${{AWS::Region}}", 128)
 
 
+def alerts_topic(cfg: Config) -> Name:
+    """Where this region's alarms and runbook publish; the peer region's relay queue subscribes to it."""
+    return Name("SNS topic", f"{prefix(cfg)}-alerts", 256)
+
+
+def relayed_alerts_topic(cfg: Config) -> Name:
+    """Where the peer region's alerts are republished; nothing forwards from it (no loops)."""
+    return Name("SNS topic", f"{prefix(cfg)}-alerts-relayed", 256)
+
+
+def health_alerts_topic(cfg: Config) -> Name:
+    """In Route 53's metrics region: the health-check alarms' topic."""
+    return Name("SNS topic", f"{prefix(cfg)}-route53-alerts", 256)
+
+
+def relay_queue(cfg: Config) -> Name:
+    return Name("SQS queue", f"{prefix(cfg)}-alerts-from-peer", 80)
+
+
+def relay_dead_letter_queue(cfg: Config) -> Name:
+    return Name("SQS queue", f"{prefix(cfg)}-alerts-from-peer-dlq", 80)
+
+
+def relay_pipe(cfg: Config) -> Name:
+    return Name("EventBridge pipe", f"{prefix(cfg)}-alerts-relay", 64)
+
+
+def alarm(cfg: Config, slug: str) -> Name:
+    return Name("CloudWatch alarm", f"{prefix(cfg)}-{slug}-${{AWS::Region}}", 255)
+
+
+def dashboard(cfg: Config) -> Name:
+    return Name("CloudWatch dashboard", f"{prefix(cfg)}-dr-${{AWS::Region}}", 255)
+
+
 def all_names(cfg: Config) -> tuple[Name, ...]:
     """Every physical name the project derives; the configuration checks them all."""
     return (
@@ -124,4 +159,11 @@ def all_names(cfg: Config) -> tuple[Name, ...]:
         ecs_service(cfg),
         failover_switch_alarm(cfg),
         failover_record_set_identifier(cfg),
+        alerts_topic(cfg),
+        relayed_alerts_topic(cfg),
+        health_alerts_topic(cfg),
+        relay_queue(cfg),
+        relay_dead_letter_queue(cfg),
+        relay_pipe(cfg),
+        dashboard(cfg),
     )

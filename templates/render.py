@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from templates import dns, naming, stack
+from templates import dns, health_alarms, naming, stack
 from templates.config import Config
 
 BOOTSTRAP_TEMPLATE = "bootstrap.json"
 REGIONAL_TEMPLATE = "regional.json"
+HEALTH_ALARMS_TEMPLATE = "route53_alarms.json"
+HEALTH_ALARMS_PARAMETERS = "parameters/route53_alarms.json"
 MANIFEST = "manifest.json"
 # Figures the RTO budget reads: how long DNS takes to follow a failure or the switch.
 TRAFFIC_TIMING = "traffic_timing.json"
@@ -24,23 +26,40 @@ def to_json(document: Any) -> bytes:
     return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+def _parameter_list(values: dict[str, str]) -> bytes:
+    """CloudFormation's ``ParameterOverrides`` shape, sorted."""
+    return to_json([{"ParameterKey": key, "ParameterValue": values[key]} for key in sorted(values)])
+
+
 def manifest(cfg: Config) -> dict[str, Any]:
     """What the deployer needs besides the templates: stack sets in deployment order,
     regions, parameter files and operation preferences."""
+    regional = f"{naming.prefix(cfg)}-regional"
     return {
-        "regions": list(cfg.regions),
         "stack_sets": [
             {
                 "name": f"{naming.prefix(cfg)}-bootstrap",
                 "template": BOOTSTRAP_TEMPLATE,
+                "regions": list(cfg.regions),
                 "parameters": None,
                 "capabilities": [],
             },
             {
-                "name": f"{naming.prefix(cfg)}-regional",
+                "name": regional,
                 "template": REGIONAL_TEMPLATE,
+                "regions": list(cfg.regions),
                 "parameters": {region: parameters_file(region) for region in cfg.regions},
                 "capabilities": ["CAPABILITY_IAM"],
+            },
+            {
+                # Route 53's metrics exist in one region only; deployed last, with the
+                # health check ids taken from the regional stacks' outputs.
+                "name": f"{naming.prefix(cfg)}-route53-alarms",
+                "template": HEALTH_ALARMS_TEMPLATE,
+                "regions": [cfg.route53_metrics_region],
+                "parameters": {cfg.route53_metrics_region: HEALTH_ALARMS_PARAMETERS},
+                "parameters_from_outputs": health_alarms.parameter_sources(cfg, regional),
+                "capabilities": [],
             },
         ],
         # Primary first, one region at a time, stop at the first failure (DESIGN decision 1).
@@ -58,12 +77,11 @@ def render(cfg: Config) -> dict[str, bytes]:
     files = {
         BOOTSTRAP_TEMPLATE: to_json(stack.build_bootstrap_template(cfg).to_dict()),
         REGIONAL_TEMPLATE: to_json(stack.build_regional_template(cfg).to_dict()),
+        HEALTH_ALARMS_TEMPLATE: to_json(health_alarms.build_health_alarms_template(cfg).to_dict()),
     }
     for region in cfg.regions:
-        values = stack.region_parameters(cfg, region)
-        files[parameters_file(region)] = to_json(
-            [{"ParameterKey": key, "ParameterValue": values[key]} for key in sorted(values)]
-        )
+        files[parameters_file(region)] = _parameter_list(stack.region_parameters(cfg, region))
+    files[HEALTH_ALARMS_PARAMETERS] = _parameter_list(health_alarms.parameters(cfg))
     files[MANIFEST] = to_json(manifest(cfg))
     files[TRAFFIC_TIMING] = to_json(dns.timing(cfg))
     return files

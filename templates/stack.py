@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from troposphere import Template
 
-from templates import compute, database, dns, naming, network, regions, security
+from templates import alerting, compute, database, dns, naming, network, regions, security
 from templates.config import Config
 
 
@@ -34,6 +34,8 @@ def build_regional_template(cfg: Config) -> Template:
     data = database.add_database(t, cfg, vpc, groups)
     app = compute.add_compute(t, cfg, vpc, groups, data)
     dns.add_traffic(t, cfg, app)
+    alerting.add_alerting(t, cfg, app)
+    alerting.add_topic_policy(t, cfg, publisher_role_arns=[])
     return t
 
 

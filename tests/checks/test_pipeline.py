@@ -30,13 +30,19 @@ def test_output_holds_templates_parameters_per_region_and_a_manifest(cfg, render
     assert set(rendered) == {
         "bootstrap.json",
         "regional.json",
+        "route53_alarms.json",
+        "parameters/route53_alarms.json",
         "manifest.json",
         "traffic_timing.json",
         *(f"parameters/{r}.json" for r in cfg.regions),
     }
     manifest = json.loads(rendered["manifest.json"])
-    assert manifest["regions"] == [cfg.primary_region, cfg.dr_region]
-    assert [s["template"] for s in manifest["stack_sets"]] == ["bootstrap.json", "regional.json"], "bootstrap first"
+    assert [s["template"] for s in manifest["stack_sets"]] == ["bootstrap.json", "regional.json", "route53_alarms.json"]
+    assert [s["regions"] for s in manifest["stack_sets"]] == [
+        [cfg.primary_region, cfg.dr_region],
+        [cfg.primary_region, cfg.dr_region],
+        [cfg.route53_metrics_region],
+    ]
     assert manifest["operation_preferences"] == {
         "RegionConcurrencyType": "SEQUENTIAL",
         "RegionOrder": [cfg.primary_region, cfg.dr_region],
@@ -62,7 +68,7 @@ def _strings(node):
         yield node
 
 
-@pytest.mark.parametrize("name", ["bootstrap.json", "regional.json"])
+@pytest.mark.parametrize("name", ["bootstrap.json", "regional.json", "route53_alarms.json"])
 def test_templates_have_no_region_account_or_partition_literal(rendered, name):
     from cfnlint.helpers import REGIONS
 

@@ -203,15 +203,15 @@ def _keyed_values(node, key=None):
         yield key, node
 
 
-@pytest.mark.parametrize("name", ["bootstrap.json", "regional.json"])
+@pytest.mark.parametrize("name", ["bootstrap.json", "regional.json", "route53_alarms.json"])
 def test_no_string_in_a_rendered_template_looks_like_a_password(rendered, name):
     document = json.loads(rendered[name])
     identifiers = _template_identifiers(document)
     suspects = [
         value
         for key, value in _keyed_values(document)
-        # Ref / GetAtt targets, IAM actions and named AWS policies are vocabulary, not secrets.
-        if key not in ("Action", "SslPolicy")
+        # Ref / GetAtt targets, IAM actions, AWS policy and metric names are vocabulary, not secrets.
+        if key not in ("Action", "SslPolicy", "MetricName", "Namespace")
         and value.split(".")[0] not in identifiers
         and _looks_like_a_password(value)
     ]

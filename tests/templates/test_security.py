@@ -66,7 +66,7 @@ def test_key_is_usable_only_through_this_regions_data_services(key_view):
     statements = _statements(resolved)
     condition = statements["AccountUsesKeyOnlyThroughDataServices"]["Condition"]["StringEquals"]
     assert sorted(condition["kms:ViaService"]) == sorted(
-        f"{service}.{region}.amazonaws.com" for service in ("rds", "secretsmanager", "sns")
+        f"{service}.{region}.amazonaws.com" for service in ("rds", "secretsmanager", "sns", "sqs")
     )
     assert condition["kms:CallerAccount"] == ResolvedTemplate.AccountId
     logs = statements["CloudWatchLogsEncryptsThisRegionsLogGroups"]
@@ -74,8 +74,13 @@ def test_key_is_usable_only_through_this_regions_data_services(key_view):
     assert logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] == (
         f"arn:aws:logs:{region}:{ResolvedTemplate.AccountId}:log-group:*"
     )
-    publishers = statements["AlarmsAndEventsPublishToEncryptedTopics"]
+    publishers = statements["ServicesDeliverToEncryptedTopicsAndQueues"]
     assert publishers["Condition"]["StringEquals"]["aws:SourceAccount"] == ResolvedTemplate.AccountId
+    assert sorted(publishers["Principal"]["Service"]) == [
+        "cloudwatch.amazonaws.com",
+        "events.amazonaws.com",
+        "sns.amazonaws.com",
+    ]
     principals = {s["Sid"]: s["Principal"] for s in statements.values()}
     assert len(principals) == 4, "no statement beyond the four reviewed here"
 

@@ -1,0 +1,151 @@
+"""Policies for alerting: who may publish to the topics, who may fill the relay queue,
+and the role of the pipe that republishes the peer region's alerts."""
+
+from __future__ import annotations
+
+from awacs import kms, sns, sqs, sts
+from awacs.aws import (
+    Allow,
+    ArnEquals,
+    ArnLike,
+    ArnNotEquals,
+    Condition,
+    Deny,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+    StringNotEquals,
+)
+from troposphere import Ref, Sub
+
+from policies import arns
+
+PUBLISHING_SERVICES = ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
+
+
+def _source_account() -> StringEquals:
+    return StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")})
+
+
+def alerts_topic(topic_arn, name_prefix: str, publisher_role_arns: list) -> PolicyDocument:
+    """Only this stack's alarms and rules (by name prefix) and its functions' roles may publish."""
+    statements = [
+        Statement(
+            Sid="AlarmsPublish",
+            Effect=Allow,
+            Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+            Action=[sns.Publish],
+            Resource=[topic_arn],
+            Condition=Condition([_source_account(), ArnLike({"aws:SourceArn": arns.alarms_named(name_prefix)})]),
+        ),
+        Statement(
+            Sid="EventRulesPublish",
+            Effect=Allow,
+            Principal=Principal("Service", "events.amazonaws.com"),
+            Action=[sns.Publish],
+            Resource=[topic_arn],
+            Condition=Condition([_source_account(), ArnLike({"aws:SourceArn": arns.event_rules_named(name_prefix)})]),
+        ),
+    ]
+    allowed_roles = {"aws:PrincipalArn": publisher_role_arns} if publisher_role_arns else None
+    deny_others = [StringNotEquals({"aws:PrincipalServiceName": PUBLISHING_SERVICES})]
+    if allowed_roles:
+        statements.append(
+            Statement(
+                Sid="FunctionsPublish",
+                Effect=Allow,
+                Principal=Principal("AWS", publisher_role_arns),
+                Action=[sns.Publish],
+                Resource=[topic_arn],
+            )
+        )
+        deny_others.append(ArnNotEquals(allowed_roles))
+    statements.append(
+        # Same-account IAM policies would otherwise also allow publishing.
+        Statement(
+            Sid="NobodyElsePublishes",
+            Effect=Deny,
+            Principal=Principal("*"),
+            Action=[sns.Publish],
+            Resource=[topic_arn],
+            Condition=Condition(deny_others),
+        )
+    )
+    return PolicyDocument(Version="2012-10-17", Statement=statements)
+
+
+def relayed_topic(topic_arn, pipe_role_arn) -> PolicyDocument:
+    """Only the relay pipe publishes the peer region's alerts here."""
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Sid="OnlyTheRelayPipePublishes",
+                Effect=Deny,
+                Principal=Principal("*"),
+                Action=[sns.Publish],
+                Resource=[topic_arn],
+                Condition=Condition(ArnNotEquals({"aws:PrincipalArn": pipe_role_arn})),
+            )
+        ],
+    )
+
+
+def relay_queue(queue_arn, source_topic_arns: list) -> PolicyDocument:
+    """Only the peer region's alerts topic and the Route 53 alarms' topic of this account deliver here."""
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Sid="AlertTopicsDeliver",
+                Effect=Allow,
+                Principal=Principal("Service", "sns.amazonaws.com"),
+                Action=[sqs.SendMessage],
+                Resource=[queue_arn],
+                Condition=Condition(ArnEquals({"aws:SourceArn": source_topic_arns})),
+            )
+        ],
+    )
+
+
+def pipe_trust(pipe_name: str) -> PolicyDocument:
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Sid="PipeAssumesRole",
+                Effect=Allow,
+                Principal=Principal("Service", "pipes.amazonaws.com"),
+                Action=[sts.AssumeRole],
+                Condition=Condition([_source_account(), ArnEquals({"aws:SourceArn": arns.pipe(pipe_name)})]),
+            )
+        ],
+    )
+
+
+def pipe_role(queue_arn, relayed_topic_arn, key_arn) -> PolicyDocument:
+    """Read the relay queue, publish to the relayed topic, use this region's key through both."""
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Sid="ReadRelayQueue",
+                Effect=Allow,
+                Action=[sqs.ReceiveMessage, sqs.DeleteMessage, sqs.GetQueueAttributes],
+                Resource=[queue_arn],
+            ),
+            Statement(Sid="PublishRelayedAlerts", Effect=Allow, Action=[sns.Publish], Resource=[relayed_topic_arn]),
+            Statement(
+                Sid="UseKeyThroughQueueAndTopic",
+                Effect=Allow,
+                Action=[kms.Decrypt, kms.GenerateDataKey],
+                Resource=[key_arn],
+                Condition=Condition(
+                    StringEquals(
+                        {"kms:ViaService": [Sub(f"{service}.${{AWS::Region}}.amazonaws.com") for service in ("sqs", "sns")]}
+                    )
+                ),
+            ),
+        ],
+    )

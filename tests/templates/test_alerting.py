@@ -1,0 +1,172 @@
+"""Alerting: every alarm reaches this region's topic, lag alarms watch the RPO, topics are
+scoped, and the peer region's alerts arrive here without any way back."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from cloud_radar.cf.unit import Template as ResolvedTemplate
+from moto import mock_aws
+
+from conftest import resolve, resources_of_type
+from templates import alerting, naming
+from templates.config import AlertEndpoint, AlertsConfig, Config
+from templates.render import render
+
+ACCOUNT = ResolvedTemplate.AccountId
+
+
+def _alarms(resolved: dict) -> dict[str, dict]:
+    found = resources_of_type(resolved, "AWS::CloudWatch::Alarm")
+    found.update(resources_of_type(resolved, "AWS::CloudWatch::CompositeAlarm"))
+    return found
+
+
+def test_every_alarm_notifies_this_regions_alerts_topic_on_alarm_and_ok(region_view):
+    _, resolved = region_view
+    alarms = _alarms(resolved)
+    assert len(alarms) >= 13
+    for name, alarm in alarms.items():
+        props = alarm["Properties"]
+        assert props["AlarmActions"] == ["AlertsTopic"], name
+        assert props["OKActions"] == ["AlertsTopic"], name
+        assert props["AlarmDescription"], name
+
+
+def test_alarm_names_carry_the_project_and_the_region(cfg, region_view):
+    region, resolved = region_view
+    for alarm in _alarms(resolved).values():
+        name = alarm["Properties"]["AlarmName"]
+        assert name.startswith(naming.prefix(cfg)) and name.endswith(region)
+
+
+def test_lag_alarms_watch_this_regions_cluster_below_the_rpo(cfg, region_view):
+    _, resolved = region_view
+    alarms = _alarms(resolved)
+    metrics = {}
+    for logical_id in (alerting.RPO_LAG_ALARM, alerting.REPLICATION_LAG_ALARM):
+        props = alarms[logical_id]["Properties"]
+        metrics[props["MetricName"]] = props
+        assert props["Dimensions"] == [{"Name": "DBClusterIdentifier", "Value": "DbCluster"}]
+        assert props["Threshold"] < cfg.objectives.rpo_seconds * 1000, "milliseconds, below the RPO"
+        assert props["Threshold"] == cfg.objectives.rpo_seconds * 1000 * cfg.alerts.lag_alarm_fraction_of_rpo
+        assert props["TreatMissingData"] == "notBreaching", "quiet where this region holds the writer"
+    assert set(metrics) == {"AuroraGlobalDBRPOLag", "AuroraGlobalDBReplicationLag"}
+
+
+def test_peer_impaired_composite_follows_the_lag_alarms(region_view):
+    _, resolved = region_view
+    rule = _alarms(resolved)[alerting.PEER_IMPAIRED_ALARM]["Properties"]["AlarmRule"]
+    assert rule == 'ALARM("RpoLagAlarm") OR ALARM("ReplicationLagAlarm")'
+
+
+def test_service_and_load_balancer_alarms_are_present_and_unit_correct(cfg, region_view):
+    _, resolved = region_view
+    metric_alarms = [a["Properties"] for a in resources_of_type(resolved, "AWS::CloudWatch::Alarm").values()]
+    by_metric = {props.get("MetricName", "math"): props for props in metric_alarms}
+    assert by_metric["TargetResponseTime"]["ExtendedStatistic"] == "p99"
+    assert by_metric["TargetResponseTime"]["Threshold"] == cfg.alerts.p99_latency_seconds
+    assert by_metric["FreeableMemory"]["Threshold"] == cfg.alerts.db_freeable_memory_mib * 1024 * 1024
+    assert by_metric["FreeableMemory"]["ComparisonOperator"] == "LessThanThreshold"
+    for metric in ("HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count", "UnHealthyHostCount", "CPUUtilization",
+                   "MemoryUtilization", "DatabaseConnections"):
+        assert metric in by_metric
+    math = by_metric["math"]
+    assert [m.get("Expression") for m in math["Metrics"] if m["ReturnData"]] == ["desired - running"]
+    assert math["TreatMissingData"] == "breaching"
+
+
+def test_topics_are_encrypted_and_publishing_is_restricted(cfg, region_view):
+    region, resolved = region_view
+    for topic in resources_of_type(resolved, "AWS::SNS::Topic").values():
+        assert topic["Properties"]["KmsMasterKeyId"].startswith(f"arn:aws:kms:{region}:")
+    policies = {list(p["Properties"]["Topics"])[0]: p["Properties"]["PolicyDocument"] for p in resources_of_type(resolved, "AWS::SNS::TopicPolicy").values()}
+    alerts = {s["Sid"]: s for s in policies["AlertsTopic"]["Statement"]}
+    assert alerts["AlarmsPublish"]["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
+    assert alerts["AlarmsPublish"]["Condition"]["ArnLike"]["aws:SourceArn"] == (
+        f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{naming.prefix(cfg)}*"
+    )
+    assert alerts["EventRulesPublish"]["Condition"]["ArnLike"]["aws:SourceArn"].startswith(f"arn:aws:events:{region}:")
+    deny = alerts["NobodyElsePublishes"]
+    assert (deny["Effect"], deny["Principal"]) == ("Deny", "*")
+    relayed = policies["RelayedAlertsTopic"]["Statement"]
+    assert [(s["Effect"], s["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]) for s in relayed] == [("Deny", "RelayPipeRole.Arn")]
+
+
+def test_on_call_endpoints_subscribe_to_both_topics_in_every_region():
+    endpoints = (AlertEndpoint("email", "oncall@example.org"), AlertEndpoint("https", "https://pager.example.org/hook"))
+    cfg = Config(alerts=AlertsConfig(endpoints=endpoints))
+    template = json.loads(render(cfg)["regional.json"])
+    for region in cfg.regions:
+        for topic in resources_of_type(resolve(template, cfg, region), "AWS::SNS::Topic").values():
+            subscribed = {(s["Protocol"], s["Endpoint"]) for s in topic["Properties"]["Subscription"]}
+            assert subscribed == {(e.protocol, e.endpoint) for e in endpoints}
+
+
+def _subscriptions(resolved: dict) -> dict[str, dict]:
+    return {name: r["Properties"] for name, r in resources_of_type(resolved, "AWS::SNS::Subscription").items()}
+
+
+def test_cross_region_subscriptions_point_at_the_other_region_and_cannot_loop(cfg, template):
+    primary = resolve(template, cfg, cfg.primary_region)
+    secondary = resolve(template, cfg, cfg.dr_region)
+    assert _subscriptions(primary) == {}, "the DR instance, deployed second, owns both directions"
+    subs = _subscriptions(secondary)
+    inbound = subs[alerting.PEER_ALERTS_INTO_THIS_REGION]
+    assert inbound["Region"] == cfg.primary_region
+    assert inbound["TopicArn"] == f"arn:aws:sns:{cfg.primary_region}:{ACCOUNT}:{naming.alerts_topic(cfg).pattern}"
+    assert (inbound["Protocol"], inbound["Endpoint"]) == ("sqs", "RelayQueue.Arn")
+    outbound = subs[alerting.THIS_REGIONS_ALERTS_INTO_PEER]
+    assert outbound["TopicArn"] == "AlertsTopic"
+    assert outbound["Endpoint"] == f"arn:aws:sqs:{cfg.primary_region}:{ACCOUNT}:{naming.relay_queue(cfg).pattern}"
+    relayed = naming.relayed_alerts_topic(cfg).pattern
+    for region, resolved in ((cfg.primary_region, primary), (cfg.dr_region, secondary)):
+        (pipe,) = resources_of_type(resolved, "AWS::Pipes::Pipe").values()
+        assert (pipe["Properties"]["Source"], pipe["Properties"]["Target"]) == ("RelayQueue.Arn", "RelayedAlertsTopic")
+        # Nothing forwards from a relayed topic, in either region: no path leads back.
+        for sub in _subscriptions(resolved).values():
+            assert sub["TopicArn"] != "RelayedAlertsTopic" and relayed not in sub["TopicArn"]
+        queue_policy = resources_of_type(resolved, "AWS::SQS::QueuePolicy")["RelayQueuePolicy"]["Properties"]["PolicyDocument"]
+        (statement,) = queue_policy["Statement"]
+        peer = cfg.peer_region(region)
+        assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == [
+            f"arn:aws:sns:{peer}:{ACCOUNT}:{naming.alerts_topic(cfg).pattern}",
+            f"arn:aws:sns:{cfg.route53_metrics_region}:{ACCOUNT}:{naming.health_alerts_topic(cfg).pattern}",
+        ], "the peer's alerts and Route 53's alarms only: never a relayed topic"
+
+
+@pytest.fixture()
+def moto_account(monkeypatch):
+    """Resolve the template for moto's account, so its ARNs are the emulator's ARNs."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        account = boto3.client("sts", region_name="us-east-1").get_caller_identity()["Account"]
+        monkeypatch.setattr(ResolvedTemplate, "AccountId", account)
+        yield account
+
+
+def test_an_alert_published_in_the_primary_arrives_in_the_dr_region(cfg, template, moto_account):
+    """Emulated: the topic, queue, queue policy and subscription exactly as the templates declare them."""
+    secondary = resolve(template, cfg, cfg.dr_region)
+    subscription = _subscriptions(secondary)[alerting.PEER_ALERTS_INTO_THIS_REGION]
+    policy = secondary["Resources"]["RelayQueuePolicy"]["Properties"]["PolicyDocument"]
+    primary_sns = boto3.client("sns", region_name=subscription["Region"])
+    topic_arn = primary_sns.create_topic(Name=naming.alerts_topic(cfg).pattern)["TopicArn"]
+    assert topic_arn == subscription["TopicArn"]
+    dr_sqs = boto3.client("sqs", region_name=cfg.dr_region)
+    queue_url = dr_sqs.create_queue(QueueName=naming.relay_queue(cfg).pattern)["QueueUrl"]
+    queue_arn = dr_sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy_json = json.dumps(policy).replace("RelayQueue.Arn", queue_arn)
+    dr_sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": policy_json})
+    primary_sns.subscribe(TopicArn=subscription["TopicArn"], Protocol=subscription["Protocol"], Endpoint=queue_arn)
+
+    primary_sns.publish(TopicArn=topic_arn, Subject="ALARM: aurora-writer-cpu", Message="writer CPU above 80%")
+
+    messages = dr_sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)["Messages"]
+    (envelope,) = [json.loads(m["Body"]) for m in messages]
+    assert envelope["Message"] == "writer CPU above 80%"
+    assert envelope["TopicArn"] == topic_arn, "the relayed alert says which region raised it"
+    assert f":{cfg.primary_region}:" in envelope["TopicArn"] and f":{cfg.dr_region}:" in queue_arn
