@@ -2,7 +2,9 @@
 
 Running cfn-lint as a library saves a second interpreter start and its rule loading per
 call. Settings come from the project's ``.cfnlintrc`` (which ignores nothing and includes
-informational checks), so ``build.py lint`` and a plain ``cfn-lint`` agree.
+informational checks) and the project's DR rules are appended to cfn-lint's own, so
+``build.py lint`` and a plain ``PYTHONPATH=. cfn-lint --append-rules checks/dr_rules``
+agree (the rules import ``checks``, hence the PYTHONPATH).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from cfnlint.rules import Match
 from cfnlint.runner import Runner
 
 CFNLINTRC = Path(__file__).resolve().parent.parent / ".cfnlintrc"
+DR_RULES = Path(__file__).resolve().parent / "dr_rules"
 
 
 def lint(templates: Sequence[Path], regions: Sequence[str]) -> list[Match]:
@@ -24,6 +27,7 @@ def lint(templates: Sequence[Path], regions: Sequence[str]) -> list[Match]:
         templates=[str(path) for path in templates],
         regions=list(regions),
         config_file=str(CFNLINTRC),
+        append_rules=[str(DR_RULES)],
     )
     return list(Runner(config).run())
 

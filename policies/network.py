@@ -34,18 +34,17 @@ def flow_logs_delivery(log_group_name: str) -> PolicyDocument:
     """Write to the one log group the template owns; it exists, so no CreateLogGroup.
 
     Resource types per the Service Authorization Reference: CreateLogStream and
-    DescribeLogStreams act on the log group, PutLogEvents on its streams, and
-    DescribeLogGroups (which the service calls first) only lists, so it gets this
-    region's groups.
+    DescribeLogStreams act on the log group, PutLogEvents on its streams;
+    DescribeLogGroups (which the service calls first) supports no resource type.
     """
     return PolicyDocument(
         Version="2012-10-17",
         Statement=[
             Statement(
-                Sid="ListLogGroupsInRegion",
+                Sid="ListLogGroups",
                 Effect=Allow,
                 Action=[logs.DescribeLogGroups],
-                Resource=[arns.log_group("*")],
+                Resource=["*"],
             ),
             Statement(
                 Sid="ManageOwnLogStreams",
