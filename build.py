@@ -16,6 +16,7 @@ from templates.config import Config, ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_OUT = ROOT / "dr_templates"
+BUILD_DIR = ROOT / "build"
 EXIT_PROBLEM = 1
 EXIT_BAD_INPUT = 2
 
@@ -27,7 +28,7 @@ def _report(message: str, details: list[str] = ()) -> None:
 
 
 def _render(args: argparse.Namespace, cfg: Config) -> int:
-    publish(cfg, args.out)
+    publish(cfg, args.out, BUILD_DIR)
     return 0
 
 

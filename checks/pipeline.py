@@ -16,7 +16,7 @@ from pathlib import Path
 from checks import limits
 from checks.lint import describe, lint
 from templates.config import Config
-from templates.render import MANIFEST, TRAFFIC_TIMING, render
+from templates.render import MANIFEST, TRAFFIC_TIMING, artifacts, render
 
 
 def say(line: str) -> None:
@@ -69,8 +69,9 @@ def _check_replaceable(out: Path) -> None:
         raise GateFailure(f"{out} holds files that are not a previous render (no {MANIFEST}); not replacing it", [])
 
 
-def publish(cfg: Config, out: Path, progress: Callable[[str], None] = say) -> None:
-    """Render ``cfg`` into ``out`` atomically: staged, gated, then swapped in."""
+def publish(cfg: Config, out: Path, build_dir: Path, progress: Callable[[str], None] = say) -> None:
+    """Render ``cfg`` into ``out`` atomically: staged, gated, then swapped in; the Lambda
+    zips the templates refer to go to ``build_dir`` (ignored by git, uploaded by deploy)."""
     out = out.resolve()
     _check_replaceable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -88,6 +89,7 @@ def publish(cfg: Config, out: Path, progress: Callable[[str], None] = say) -> No
         if out.exists():
             out.rename(retired)
         staging.rename(out)
+        write_tree(artifacts(), build_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(retired, ignore_errors=True)

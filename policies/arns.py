@@ -97,3 +97,21 @@ def event_rules_named(name_prefix: str) -> Sub:
 
 def pipe(name: str) -> Sub:
     return arn("pipes", f"pipe/{name}")
+
+
+def ecs_service(cluster: str, service: str) -> Sub:
+    return arn("ecs", f"service/{cluster}/{service}")
+
+
+def scalable_targets() -> Sub:
+    """Application Auto Scaling names targets by random ids: this account's, in this region."""
+    return arn("application-autoscaling", "scalable-target/*")
+
+
+def alarm_in(name_pattern: str, region: str) -> Sub:
+    """A CloudWatch alarm by name in ``region`` (which may be a ``${Parameter}``)."""
+    return Sub(f"arn:${{AWS::Partition}}:cloudwatch:{region}:${{AWS::AccountId}}:alarm:{name_pattern}")
+
+
+def db_cluster_in(identifier_pattern: str, region: str) -> Sub:
+    return Sub(f"arn:${{AWS::Partition}}:rds:{region}:${{AWS::AccountId}}:cluster:{identifier_pattern}")

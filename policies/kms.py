@@ -47,7 +47,7 @@ ENVELOPE_ENCRYPTION = [
     kms.DescribeKey,
 ]
 # Services that use the key on behalf of a principal of this account, in this region.
-VIA_SERVICES = ("rds", "secretsmanager", "sns", "sqs")
+VIA_SERVICES = ("rds", "secretsmanager", "sns", "sqs", "dynamodb")
 # Services that encrypt with the key as themselves: alarms and rules publishing to an
 # encrypted topic, and SNS delivering the peer region's alerts into the encrypted queue.
 ENCRYPTING_SERVICES = ["cloudwatch.amazonaws.com", "events.amazonaws.com", "sns.amazonaws.com"]

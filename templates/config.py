@@ -324,6 +324,32 @@ class DatabaseConfig:
 
 
 @dataclass(frozen=True)
+class RunbookConfig:
+    # Off by default: a person decides to fail over. On, the composite "peer region
+    # impaired" alarm starts an UNPLANNED failover that accepts data loss.
+    automatic_trigger: bool = False
+    min_minutes_between_automatic_runs: int = 60
+    writer_poll_seconds: int = 20
+    writer_max_polls: int = 30
+    function_timeout_seconds: int = 60
+
+    def __post_init__(self) -> None:
+        if not 5 <= self.min_minutes_between_automatic_runs <= 1440:
+            raise ConfigError("min_minutes_between_automatic_runs", "must be from 5 to 1440")
+        if not 5 <= self.writer_poll_seconds <= 300:
+            raise ConfigError("writer_poll_seconds", "must be from 5 to 300")
+        if not 1 <= self.writer_max_polls <= 200:
+            raise ConfigError("writer_max_polls", "must be from 1 to 200")
+        if not 30 <= self.function_timeout_seconds <= 900:
+            raise ConfigError("function_timeout_seconds", "must be from 30 to 900 (Lambda's limit)")
+
+    @property
+    def writer_wait_seconds(self) -> int:
+        """The longest the runbook waits for the promoted writer."""
+        return self.writer_poll_seconds * self.writer_max_polls
+
+
+@dataclass(frozen=True)
 class Config:
     project: str = "trading"
     environment_suffix: str = "dev"
@@ -333,6 +359,7 @@ class Config:
     dns: DnsConfig = field(default_factory=DnsConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     app: AppConfig = field(default_factory=AppConfig)
+    runbook: RunbookConfig = field(default_factory=RunbookConfig)
     objectives: Objectives = field(default_factory=Objectives)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     logs: LogsConfig = field(default_factory=LogsConfig)

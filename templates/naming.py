@@ -142,6 +142,26 @@ def dashboard(cfg: Config) -> Name:
     return Name("CloudWatch dashboard", f"{prefix(cfg)}-dr-${{AWS::Region}}", 255)
 
 
+def runbook_function(cfg: Config, step: str) -> Name:
+    return Name("Lambda function", f"{prefix(cfg)}-{step.replace('_', '-')}", 64)
+
+
+def runbook_state_machine(cfg: Config) -> Name:
+    return Name("state machine", f"{prefix(cfg)}-runbook", 80)
+
+
+def runbook_table(cfg: Config) -> Name:
+    return Name("DynamoDB table", f"{prefix(cfg)}-runbook-idempotency", 255)
+
+
+def automatic_failover_rule(cfg: Config) -> Name:
+    return Name("EventBridge rule", f"{prefix(cfg)}-automatic-failover", 64)
+
+
+# The longest step name sets the tightest Lambda function name.
+LONGEST_RUNBOOK_STEP = "admit_automatic_run"
+
+
 def all_names(cfg: Config) -> tuple[Name, ...]:
     """Every physical name the project derives; the configuration checks them all."""
     return (
@@ -166,4 +186,8 @@ def all_names(cfg: Config) -> tuple[Name, ...]:
         relay_dead_letter_queue(cfg),
         relay_pipe(cfg),
         dashboard(cfg),
+        runbook_function(cfg, LONGEST_RUNBOOK_STEP),
+        runbook_state_machine(cfg),
+        runbook_table(cfg),
+        automatic_failover_rule(cfg),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from templates import dns, health_alarms, naming, stack
+from templates import dns, health_alarms, naming, runbook, stack
 from templates.config import Config
 
 BOOTSTRAP_TEMPLATE = "bootstrap.json"
@@ -31,11 +31,13 @@ def _parameter_list(values: dict[str, str]) -> bytes:
     return to_json([{"ParameterKey": key, "ParameterValue": values[key]} for key in sorted(values)])
 
 
-def manifest(cfg: Config) -> dict[str, Any]:
+def manifest(cfg: Config, functions_key: str) -> dict[str, Any]:
     """What the deployer needs besides the templates: stack sets in deployment order,
     regions, parameter files and operation preferences."""
     regional = f"{naming.prefix(cfg)}-regional"
     return {
+        # Uploaded to every region's bucket before the regional stack set (build/ holds them).
+        "artifacts": {"bucket": naming.artifact_bucket(cfg).pattern, "build_dir": "build", "objects": [functions_key]},
         "stack_sets": [
             {
                 "name": f"{naming.prefix(cfg)}-bootstrap",
@@ -72,16 +74,27 @@ def manifest(cfg: Config) -> dict[str, Any]:
     }
 
 
+def artifacts() -> dict[str, bytes]:
+    """What the deployer uploads to each region's artifact bucket, keyed by S3 key."""
+    content, key = runbook.package()
+    return {key: content}
+
+
 def render(cfg: Config) -> dict[str, bytes]:
-    """Every file of the output directory, keyed by its relative path."""
+    """Every file of the output directory, keyed by its relative path.
+
+    The Lambda zip's content hash is part of the regional template, so a change to a
+    function without a re-render makes CI's freshness check fail.
+    """
+    (functions_key,) = artifacts()
     files = {
         BOOTSTRAP_TEMPLATE: to_json(stack.build_bootstrap_template(cfg).to_dict()),
-        REGIONAL_TEMPLATE: to_json(stack.build_regional_template(cfg).to_dict()),
+        REGIONAL_TEMPLATE: to_json(stack.build_regional_template(cfg, functions_key).to_dict()),
         HEALTH_ALARMS_TEMPLATE: to_json(health_alarms.build_health_alarms_template(cfg).to_dict()),
     }
     for region in cfg.regions:
         files[parameters_file(region)] = _parameter_list(stack.region_parameters(cfg, region))
     files[HEALTH_ALARMS_PARAMETERS] = _parameter_list(health_alarms.parameters(cfg))
-    files[MANIFEST] = to_json(manifest(cfg))
+    files[MANIFEST] = to_json(manifest(cfg, functions_key))
     files[TRAFFIC_TIMING] = to_json(dns.timing(cfg))
     return files

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from troposphere import Template
 
-from templates import alerting, compute, database, dns, naming, network, regions, security
+from templates import alerting, artifacts, compute, database, dns, naming, network, regions, runbook, security
 from templates.config import Config
 
 
@@ -23,10 +23,12 @@ def build_bootstrap_template(cfg: Config) -> Template:
     t = _template(cfg, "bootstrap: per-region data key and failover switch, deployed before the regional stack set")
     security.add_data_key(t, cfg)
     dns.add_failover_switch(t, cfg)
+    artifacts.add_artifact_bucket(t, cfg)
     return t
 
 
-def build_regional_template(cfg: Config) -> Template:
+def build_regional_template(cfg: Config, functions_key: str) -> Template:
+    """``functions_key``: the runbook zip's S3 key (content hash) in each region's artifact bucket."""
     t = _template(cfg, "regional stack: the same template in the primary and the DR region")
     regions.add_region_role(t)
     vpc = network.add_network(t, cfg)
@@ -34,8 +36,9 @@ def build_regional_template(cfg: Config) -> Template:
     data = database.add_database(t, cfg, vpc, groups)
     app = compute.add_compute(t, cfg, vpc, groups, data)
     dns.add_traffic(t, cfg, app)
-    alerting.add_alerting(t, cfg, app)
-    alerting.add_topic_policy(t, cfg, publisher_role_arns=[])
+    alerts = alerting.add_alerting(t, cfg, app)
+    steps = runbook.add_runbook(t, cfg, alerts, app, functions_key)
+    alerting.add_topic_policy(t, cfg, publisher_role_arns=steps.role_arns)
     return t
 
 
@@ -46,4 +49,5 @@ def region_parameters(cfg: Config, region: str) -> dict[str, str]:
         **network.region_parameters(cfg, region),
         **database.region_parameters(cfg, region),
         **compute.region_parameters(cfg, region),
+        **runbook.region_parameters(cfg, region),
     }

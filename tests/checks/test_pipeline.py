@@ -80,31 +80,33 @@ def test_templates_have_no_region_account_or_partition_literal(rendered, name):
 
 def test_publish_twice_changes_nothing(tmp_path, cfg):
     out = tmp_path / "out"
-    publish(cfg, out, progress=lambda _: None)
+    publish(cfg, out, tmp_path / "build", progress=lambda _: None)
     first = _snapshot(out)
-    publish(cfg, out, progress=lambda _: None)
+    publish(cfg, out, tmp_path / "build", progress=lambda _: None)
     assert _snapshot(out) == first
     assert stale_files(cfg, out) == []
-    assert [p.name for p in tmp_path.iterdir()] == ["out"], "no staging or retired folders are left behind"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["build", "out"], "no staging or retired folders are left behind"
+    (key,) = json.loads((out / "manifest.json").read_text())["artifacts"]["objects"]
+    assert (tmp_path / "build" / key).is_file(), "the zip the template refers to is built"
 
 
 def test_lint_failure_leaves_previous_output_untouched(tmp_path, cfg, monkeypatch):
     out = tmp_path / "out"
-    publish(cfg, out, progress=lambda _: None)
+    publish(cfg, out, tmp_path / "build", progress=lambda _: None)
     before = _snapshot(out)
     build = stack.build_regional_template
 
-    def broken(config):
-        t = build(config)
+    def broken(config, functions_key):
+        t = build(config, functions_key)
         t.add_resource(ec2.VPC("BrokenVpc", CidrBlock="not-a-cidr"))
         return t
 
     monkeypatch.setattr(stack, "build_regional_template", broken)
     with pytest.raises(GateFailure) as caught:
-        publish(cfg, out, progress=lambda _: None)
+        publish(cfg, out, tmp_path / "build", progress=lambda _: None)
     assert any("regional.json" in problem and "not-a-cidr" in problem for problem in caught.value.problems)
     assert _snapshot(out) == before
-    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["build", "out"]
 
 
 def test_resource_limit_names_the_template_and_the_limit(tmp_path):
@@ -117,15 +119,15 @@ def test_resource_limit_names_the_template_and_the_limit(tmp_path):
 def test_construction_error_is_reported_and_nothing_is_published(tmp_path, cfg, monkeypatch):
     build = stack.build_regional_template
 
-    def bloated(config):
-        t = build(config)
+    def bloated(config, functions_key):
+        t = build(config, functions_key)
         for index in range(limits.MAX_RESOURCES):
             t.add_resource(cloudformation.WaitConditionHandle(f"Filler{index}"))
         return t
 
     monkeypatch.setattr(stack, "build_regional_template", bloated)
     with pytest.raises(GateFailure) as caught:
-        publish(cfg, tmp_path / "out", progress=lambda _: None)
+        publish(cfg, tmp_path / "out", tmp_path / "build", progress=lambda _: None)
     assert caught.value.problems == ["Maximum number of resources 500 reached"]
     assert list(tmp_path.iterdir()) == []
 
@@ -144,13 +146,13 @@ def test_refuses_to_replace_a_directory_that_is_not_a_render(tmp_path, cfg):
     precious = tmp_path / "notes.txt"
     precious.write_text("mine")
     with pytest.raises(GateFailure, match="not a previous render"):
-        publish(cfg, tmp_path, progress=lambda _: None)
+        publish(cfg, tmp_path, tmp_path / "build", progress=lambda _: None)
     assert precious.read_text() == "mine"
 
 
 def test_stale_files_lists_changed_missing_and_extra_files(tmp_path, cfg):
     out = tmp_path / "out"
-    publish(cfg, out, progress=lambda _: None)
+    publish(cfg, out, tmp_path / "build", progress=lambda _: None)
     (out / "regional.json").write_text("{}")
     (out / f"parameters/{cfg.dr_region}.json").unlink()
     (out / "extra.json").write_text("{}")

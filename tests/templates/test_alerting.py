@@ -10,7 +10,7 @@ import pytest
 from cloud_radar.cf.unit import Template as ResolvedTemplate
 from moto import mock_aws
 
-from conftest import resolve, resources_of_type
+from template_support import resolve, resources_of_type
 from templates import alerting, naming
 from templates.config import AlertEndpoint, AlertsConfig, Config
 from templates.render import render

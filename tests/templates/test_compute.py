@@ -7,7 +7,7 @@ import json
 import pytest
 from cloud_radar.cf.unit import Template as ResolvedTemplate
 
-from conftest import data_key_arn, resolve, resources_of_type
+from template_support import data_key_arn, resolve, resources_of_type
 from templates import compute, naming
 from templates.config import Config, ConfigError
 from templates.render import render

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-import string
 
 import pytest
 
-from conftest import data_key_arn, resolve, resources_of_type
+from template_support import data_key_arn, resolve, resources_of_type
 from templates import naming
 from templates.config import Config, DatabaseConfig
 from templates.render import render

@@ -7,7 +7,7 @@ import json
 import pytest
 from cloud_radar.cf.unit import Template as ResolvedTemplate
 
-from conftest import resolve, resources_of_type
+from template_support import resolve, resources_of_type
 from templates import dns, naming
 from templates.config import Config, DnsConfig
 

@@ -6,7 +6,7 @@ import json
 
 from cloud_radar.cf.unit import Template as ResolvedTemplate
 
-from conftest import resources_of_type
+from template_support import resources_of_type
 from templates import dns, health_alarms, naming
 from templates.config import Config
 

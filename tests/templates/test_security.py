@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cloud_radar.cf.unit import Template as ResolvedTemplate
 
-from conftest import resources_of_type
+from template_support import resources_of_type
 from templates import naming
 
 
@@ -66,7 +66,7 @@ def test_key_is_usable_only_through_this_regions_data_services(key_view):
     statements = _statements(resolved)
     condition = statements["AccountUsesKeyOnlyThroughDataServices"]["Condition"]["StringEquals"]
     assert sorted(condition["kms:ViaService"]) == sorted(
-        f"{service}.{region}.amazonaws.com" for service in ("rds", "secretsmanager", "sns", "sqs")
+        f"{service}.{region}.amazonaws.com" for service in ("rds", "secretsmanager", "sns", "sqs", "dynamodb")
     )
     assert condition["kms:CallerAccount"] == ResolvedTemplate.AccountId
     logs = statements["CloudWatchLogsEncryptsThisRegionsLogGroups"]
@@ -86,7 +86,7 @@ def test_key_is_usable_only_through_this_regions_data_services(key_view):
 
 
 def test_flow_log_group_is_encrypted_with_this_regions_key(region_view):
-    from conftest import data_key_arn
+    from template_support import data_key_arn
 
     region, resolved = region_view
     assert resolved["Resources"]["VpcFlowLogGroup"]["Properties"]["KmsKeyId"] == data_key_arn(region)

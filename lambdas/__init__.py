@@ -1,0 +1,1 @@
+"""Lambda functions. Plain Python with boto3 only: they know nothing of troposphere."""

@@ -1,0 +1,45 @@
+"""Gate for alarm-started runs: at most one per minimum interval, whatever the alarm does.
+
+An operator's run is always admitted. An alarm-started run claims the ``automatic-run``
+record only if the last one started at least ``MIN_INTERVAL_SECONDS`` ago (a conditional
+write, so two alarms at once admit one run).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .runtime import Runtime, lambda_runtime, now
+
+STEP = "admit_automatic_run"
+AUTOMATIC_RUN_KEY = "automatic-run"
+
+
+def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
+    if event.get("trigger") != "alarm":
+        return {"admitted": True, "reason": "started by an operator"}
+    started = int(now())
+    interval = int(runtime.setting("MIN_INTERVAL_SECONDS"))
+    try:
+        runtime.client("dynamodb").put_item(
+            TableName=runtime.setting("IDEMPOTENCY_TABLE"),
+            Item={
+                "pk": {"S": AUTOMATIC_RUN_KEY},
+                "started_at": {"N": str(started)},
+                "failover_id": {"S": runtime.failover_id},
+            },
+            ConditionExpression="attribute_not_exists(pk) OR started_at < :cutoff",
+            ExpressionAttributeValues={":cutoff": {"N": str(started - interval)}},
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        runtime.log("automatic run skipped: the previous one started less than the minimum interval ago")
+        return {"admitted": False, "reason": f"an automatic run started within the last {interval} s"}
+    return {"admitted": True, "reason": "first automatic run in the interval"}
+
+
+def handler(event, context):
+    return run(event, lambda_runtime(STEP, event, context))

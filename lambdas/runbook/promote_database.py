@@ -1,0 +1,114 @@
+"""Make this region's cluster the writer of the global database.
+
+Planned (drill, failback): ``SwitchoverGlobalCluster``; RPO 0, needs a healthy old primary.
+Unplanned (the primary region is lost): ``FailoverGlobalCluster`` with ``AllowDataLoss``,
+only when the request explicitly accepts data loss; the lag accepted is recorded. Note
+that ``FailoverGlobalCluster`` without ``AllowDataLoss`` is itself a switchover.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from .idempotency import once
+from .runtime import Runtime, StepError, lambda_runtime
+
+STEP = "promote_database"
+PLANNED = "planned"
+UNPLANNED = "unplanned"
+# How far back to look for the lag the failover accepts.
+LAG_LOOKBACK_MINUTES = 5
+LAG_METRICS = ("AuroraGlobalDBRPOLag", "AuroraGlobalDBReplicationLag")
+
+
+class DataLossNotAccepted(StepError):
+    """Unplanned failover loses the unreplicated writes; the request must say it accepts that."""
+
+
+class FailoverElsewhere(StepError):
+    """The global database is already failing over to another region's cluster."""
+
+
+class NotAMember(StepError):
+    """This region's cluster is not part of the global database."""
+
+
+def describe_global_cluster(runtime: Runtime) -> dict[str, Any]:
+    identifier = runtime.setting("GLOBAL_CLUSTER_ID")
+    clusters = runtime.client("rds").describe_global_clusters(GlobalClusterIdentifier=identifier)["GlobalClusters"]
+    return clusters[0]
+
+
+def is_local_writer(global_cluster: dict[str, Any], local_arn: str) -> bool:
+    return any(m["DBClusterArn"] == local_arn and m.get("IsWriter") for m in global_cluster.get("GlobalClusterMembers", []))
+
+
+def _accepted_lag(runtime: Runtime) -> dict[str, Any]:
+    """The latest lag of this region's (secondary) cluster: what the failover gives up."""
+    end = datetime.now(timezone.utc) + timedelta(minutes=1)  # include the current, partial minute
+    response = runtime.client("cloudwatch").get_metric_data(
+        StartTime=end - timedelta(minutes=LAG_LOOKBACK_MINUTES + 1),
+        EndTime=end,
+        ScanBy="TimestampDescending",
+        MetricDataQueries=[
+            {
+                "Id": metric.lower(),
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/RDS",
+                        "MetricName": metric,
+                        "Dimensions": [{"Name": "DBClusterIdentifier", "Value": runtime.setting("DB_CLUSTER_ID")}],
+                    },
+                    "Period": 60,
+                    "Stat": "Maximum",
+                },
+            }
+            for metric in LAG_METRICS
+        ],
+    )
+    for metric in LAG_METRICS:
+        for series in response["MetricDataResults"]:
+            if series["Id"] == metric.lower() and series["Values"]:
+                return {"accepted_lag_ms": series["Values"][0], "lag_metric": metric}
+    return {"accepted_lag_ms": None, "lag_metric": None}
+
+
+def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
+    mode = event.get("mode", PLANNED)
+    if mode not in (PLANNED, UNPLANNED):
+        raise StepError(f"mode must be {PLANNED!r} or {UNPLANNED!r}, not {mode!r}")
+    if mode == UNPLANNED and event.get("accept_data_loss") is not True:
+        raise DataLossNotAccepted("unplanned failover needs accept_data_loss=true: writes not yet replicated are lost")
+    return once(runtime, lambda: _promote(mode, runtime))
+
+
+def _promote(mode: str, runtime: Runtime) -> dict[str, Any]:
+    local_arn = runtime.setting("DB_CLUSTER_ARN")
+    global_cluster = describe_global_cluster(runtime)
+    if not any(m["DBClusterArn"] == local_arn for m in global_cluster.get("GlobalClusterMembers", [])):
+        raise NotAMember(f"{local_arn} is not a member of {global_cluster['GlobalClusterIdentifier']}")
+    in_flight = global_cluster.get("FailoverState", {})
+    if in_flight.get("Status") in ("pending", "failing-over"):
+        if in_flight.get("ToDbClusterArn") != local_arn:
+            raise FailoverElsewhere(f"the global database is already failing over to {in_flight.get('ToDbClusterArn')}")
+        runtime.log("a promotion to this region is already under way: waiting for it", failover_state=in_flight)
+        return {"action": "none", "reason": "promotion already in progress", "mode": mode}
+    if is_local_writer(global_cluster, local_arn):
+        runtime.log("this region's cluster is already the writer")
+        return {"action": "none", "reason": "already the writer", "mode": mode}
+    runtime.budget.require(15, "request the promotion")
+    rds = runtime.client("rds")
+    identifier = global_cluster["GlobalClusterIdentifier"]
+    if mode == PLANNED:
+        rds.switchover_global_cluster(GlobalClusterIdentifier=identifier, TargetDbClusterIdentifier=local_arn)
+        runtime.log("switchover requested", target=local_arn)
+        return {"action": "switchover", "mode": mode, "accepted_lag_ms": 0}
+    lag = _accepted_lag(runtime)
+    rds.failover_global_cluster(GlobalClusterIdentifier=identifier, TargetDbClusterIdentifier=local_arn, AllowDataLoss=True)
+    runtime.log("failover with data loss requested", target=local_arn, **lag)
+    return {"action": "failover", "mode": mode, **lag}
+
+
+def handler(event, context):
+    return run(event, lambda_runtime(STEP, event, context))

@@ -1,0 +1,30 @@
+"""Report whether this region's cluster is the global database's writer and available.
+
+Read-only, so it needs no idempotency record: the state machine polls it with a Wait
+between checks and a bounded number of attempts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .promote_database import describe_global_cluster, is_local_writer
+from .runtime import Runtime, lambda_runtime
+
+STEP = "wait_for_writer"
+
+
+def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
+    local_arn = runtime.setting("DB_CLUSTER_ARN")
+    global_cluster = describe_global_cluster(runtime)
+    writer = is_local_writer(global_cluster, local_arn)
+    in_flight = global_cluster.get("FailoverState", {}).get("Status")
+    clusters = runtime.client("rds").describe_db_clusters(DBClusterIdentifier=runtime.setting("DB_CLUSTER_ID"))["DBClusters"]
+    status = clusters[0]["Status"]
+    ready = writer and in_flight is None and status == "available"
+    runtime.log("writer check", writer=writer, failover_state=in_flight, cluster_status=status, ready=ready)
+    return {"ready": ready, "writer": writer, "cluster_status": status, "failover_state": in_flight}
+
+
+def handler(event, context):
+    return run(event, lambda_runtime(STEP, event, context))

@@ -1,0 +1,195 @@
+"""One role per runbook function, each allowed exactly the calls its code makes.
+
+Statements whose Sid starts with ``Runtime`` serve the Lambda runtime rather than the
+function's code (its log group, X-Ray, the key behind the encrypted table and topic);
+``tests/lambdas/test_iam_proof.py`` checks every other statement against the calls the
+code makes, both ways.
+"""
+
+from __future__ import annotations
+
+from awacs import application_autoscaling as autoscaling
+from awacs import awslambda as awacs_lambda
+from awacs import cloudwatch, dynamodb, ecs, kms, logs, rds, sns, states, sts, xray
+from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
+from troposphere import Ref, Sub
+
+from policies import arns
+
+
+def _document(*statements: Statement) -> PolicyDocument:
+    return PolicyDocument(Version="2012-10-17", Statement=list(statements))
+
+
+def service_trust(service: str, source_arn) -> PolicyDocument:
+    """Only ``service`` acting for this account's ``source_arn`` may assume the role."""
+    return _document(
+        Statement(
+            Sid="ServiceAssumesRole",
+            Effect=Allow,
+            Principal=Principal("Service", service),
+            Action=[sts.AssumeRole],
+            Condition=Condition([StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")}), ArnLike({"aws:SourceArn": source_arn})]),
+        )
+    )
+
+
+def _runtime_statements(log_group_name: str) -> list[Statement]:
+    return [
+        Statement(
+            Sid="RuntimeWritesOwnLogs",
+            Effect=Allow,
+            Action=[logs.CreateLogStream, logs.PutLogEvents],
+            Resource=[arns.log_group(log_group_name), arns.log_streams(log_group_name)],
+        ),
+        # X-Ray's trace actions support no resource type.
+        Statement(Sid="RuntimeWritesTraces", Effect=Allow, Action=[xray.PutTraceSegments, xray.PutTelemetryRecords], Resource=["*"]),
+    ]
+
+
+def _key_through(services: tuple[str, ...], key_arn) -> Statement:
+    return Statement(
+        Sid="RuntimeUsesKeyThroughEncryptedStores",
+        Effect=Allow,
+        Action=[kms.Decrypt, kms.GenerateDataKey],
+        Resource=[key_arn],
+        Condition=Condition(StringEquals({"kms:ViaService": [Sub(f"{s}.${{AWS::Region}}.amazonaws.com") for s in services]})),
+    )
+
+
+def _idempotency(table_arn, actions=None) -> Statement:
+    return Statement(
+        Sid="IdempotencyRecords",
+        Effect=Allow,
+        Action=actions or [dynamodb.PutItem, dynamodb.GetItem, dynamodb.UpdateItem, dynamodb.DeleteItem],
+        Resource=[table_arn],
+    )
+
+
+def promote_database(log_group: str, table_arn, key_arn, global_cluster_id: str, member_cluster_arns: list) -> PolicyDocument:
+    """Read the global cluster; switch over or fail over to this region's cluster.
+
+    Both promotion actions are authorised on the global cluster AND the member clusters,
+    so all three ARNs are listed (the global cluster's ARN has no region).
+    """
+    global_arn = arns.global_cluster(global_cluster_id)
+    return _document(
+        *_runtime_statements(log_group),
+        _key_through(("dynamodb",), key_arn),
+        _idempotency(table_arn),
+        Statement(Sid="ReadGlobalCluster", Effect=Allow, Action=[rds.DescribeGlobalClusters], Resource=[global_arn]),
+        Statement(
+            Sid="PromoteThisRegionsCluster",
+            Effect=Allow,
+            Action=[rds.SwitchoverGlobalCluster, rds.FailoverGlobalCluster],
+            Resource=[global_arn, *member_cluster_arns],
+        ),
+        # GetMetricData supports no resource type; it only reads.
+        Statement(Sid="ReadReplicationLag", Effect=Allow, Action=[cloudwatch.GetMetricData], Resource=["*"]),
+    )
+
+
+def wait_for_writer(log_group: str, global_cluster_id: str, cluster_arn) -> PolicyDocument:
+    return _document(
+        *_runtime_statements(log_group),
+        Statement(Sid="ReadGlobalCluster", Effect=Allow, Action=[rds.DescribeGlobalClusters], Resource=[arns.global_cluster(global_cluster_id)]),
+        Statement(Sid="ReadThisRegionsCluster", Effect=Allow, Action=[rds.DescribeDBClusters], Resource=[cluster_arn]),
+    )
+
+
+def scale_service(log_group: str, table_arn, key_arn, cluster: str, service: str) -> PolicyDocument:
+    return _document(
+        *_runtime_statements(log_group),
+        _key_through(("dynamodb",), key_arn),
+        _idempotency(table_arn),
+        # DescribeScalableTargets supports no resource type.
+        Statement(Sid="ReadScalableTargets", Effect=Allow, Action=[autoscaling.DescribeScalableTargets], Resource=["*"]),
+        Statement(
+            Sid="RaiseAutoscalingMinimum",
+            Effect=Allow,
+            Action=[autoscaling.RegisterScalableTarget],
+            Resource=[arns.scalable_targets()],
+            Condition=Condition(StringEquals({"application-autoscaling:service-namespace": "ecs"})),
+        ),
+        Statement(
+            Sid="ScaleThisService",
+            Effect=Allow,
+            Action=[ecs.DescribeServices, ecs.UpdateService],
+            Resource=[arns.ecs_service(cluster, service)],
+        ),
+    )
+
+
+def switch_traffic(log_group: str, table_arn, key_arn, switch_alarm_arn, namespace: str) -> PolicyDocument:
+    return _document(
+        *_runtime_statements(log_group),
+        _key_through(("dynamodb",), key_arn),
+        _idempotency(table_arn),
+        Statement(Sid="ReadSwitchAlarm", Effect=Allow, Action=[cloudwatch.DescribeAlarms], Resource=[switch_alarm_arn]),
+        # PutMetricData supports no resource type: the namespace condition scopes it.
+        Statement(
+            Sid="PublishSwitchMetric",
+            Effect=Allow,
+            Action=[cloudwatch.PutMetricData],
+            Resource=["*"],
+            Condition=Condition(StringEquals({"cloudwatch:namespace": namespace})),
+        ),
+    )
+
+
+def notify(log_group: str, table_arn, key_arn, topic_arn) -> PolicyDocument:
+    return _document(
+        *_runtime_statements(log_group),
+        _key_through(("dynamodb", "sns"), key_arn),
+        _idempotency(table_arn),
+        Statement(Sid="PublishRunReport", Effect=Allow, Action=[sns.Publish], Resource=[topic_arn]),
+    )
+
+
+def admit_automatic_run(log_group: str, table_arn, key_arn) -> PolicyDocument:
+    return _document(
+        *_runtime_statements(log_group),
+        _key_through(("dynamodb",), key_arn),
+        _idempotency(table_arn, [dynamodb.PutItem]),
+    )
+
+
+def state_machine(function_arns: list) -> PolicyDocument:
+    """Invoke the runbook's functions; deliver its logs; trace."""
+    return _document(
+        Statement(Sid="InvokeRunbookFunctions", Effect=Allow, Action=[awacs_lambda.InvokeFunction], Resource=function_arns),
+        # CloudWatch Logs' log-delivery actions for vended logs support no resource type.
+        Statement(
+            Sid="DeliverExecutionLogs",
+            Effect=Allow,
+            Action=[
+                logs.CreateLogDelivery,
+                logs.GetLogDelivery,
+                logs.UpdateLogDelivery,
+                logs.DeleteLogDelivery,
+                logs.ListLogDeliveries,
+                logs.PutResourcePolicy,
+                logs.DescribeResourcePolicies,
+                logs.DescribeLogGroups,
+            ],
+            Resource=["*"],
+        ),
+        Statement(
+            Sid="WriteTraces",
+            Effect=Allow,
+            Action=[xray.PutTraceSegments, xray.PutTelemetryRecords, xray.GetSamplingRules, xray.GetSamplingTargets],
+            Resource=["*"],
+        ),
+    )
+
+
+def start_runbook(state_machine_arn) -> PolicyDocument:
+    """EventBridge's role for the automatic trigger: start this state machine, nothing else."""
+    return _document(
+        Statement(
+            Sid="StartRunbook",
+            Effect=Allow,
+            Action=[states.StartExecution],
+            Resource=[state_machine_arn],
+        )
+    )

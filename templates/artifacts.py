@@ -1,0 +1,74 @@
+"""Each region's artifact bucket, created by the bootstrap stack set.
+
+Lambda reads its code from a bucket in its own region, so every region has one, named
+deterministically (``naming.artifact_bucket``) so the deployer finds it without
+outputs. Objects are keyed by content hash and never overwritten; versioning guards
+against mistakes and the lifecycle rule cleans up after them. Encryption is SSE-S3:
+the code is not secret, and the region's data key admits only the data services, so
+SSE-KMS would need CloudFormation, Lambda and the deployer added to its policy.
+"""
+
+from __future__ import annotations
+
+from troposphere import Output, Ref, Template, s3
+
+from policies.artifacts import artifact_bucket as artifact_bucket_policy
+from templates import naming
+from templates.config import Config
+
+ARTIFACT_BUCKET = "ArtifactBucket"
+ARTIFACT_BUCKET_POLICY = "ArtifactBucketPolicy"
+ARTIFACT_BUCKET_OUTPUT = "ArtifactBucketName"
+# How long a replaced or deleted object stays recoverable.
+NONCURRENT_VERSION_DAYS = 30
+INCOMPLETE_UPLOAD_DAYS = 1
+
+
+def add_artifact_bucket(t: Template, cfg: Config) -> None:
+    """The bucket (encrypted, versioned, private, TLS only), kept when the stack goes."""
+    t.add_resource(
+        s3.Bucket(
+            ARTIFACT_BUCKET,
+            BucketName=naming.artifact_bucket(cfg).value(),
+            BucketEncryption=s3.BucketEncryption(
+                ServerSideEncryptionConfiguration=[
+                    s3.ServerSideEncryptionRule(
+                        ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
+                    )
+                ]
+            ),
+            PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
+                BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
+            ),
+            OwnershipControls=s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
+            VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
+            LifecycleConfiguration=s3.LifecycleConfiguration(
+                Rules=[
+                    s3.LifecycleRule(
+                        Id="expire-noncurrent-versions",
+                        Status="Enabled",
+                        NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=NONCURRENT_VERSION_DAYS),
+                        AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
+                            DaysAfterInitiation=INCOMPLETE_UPLOAD_DAYS
+                        ),
+                    )
+                ]
+            ),
+            # Deployed stacks' Lambda functions and stack set templates point into it.
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+        )
+    )
+    t.add_resource(
+        s3.BucketPolicy(
+            ARTIFACT_BUCKET_POLICY,
+            Bucket=Ref(ARTIFACT_BUCKET),
+            PolicyDocument=artifact_bucket_policy(ARTIFACT_BUCKET),
+        )
+    )
+    t.add_output(Output(ARTIFACT_BUCKET_OUTPUT, Description="This region's artifact bucket", Value=Ref(ARTIFACT_BUCKET)))
+
+
+def manifest_entry(cfg: Config, stack_set_name: str) -> dict[str, str]:
+    """What the deployer needs to find the buckets: the name pattern and the stack set creating them."""
+    return {"name": naming.artifact_bucket(cfg).pattern, "stack_set": stack_set_name}

@@ -1,0 +1,382 @@
+"""The failover runbook: Lambda functions and a Step Functions state machine per region.
+
+The same runbook fails over and fails back: started in the DR region it promotes the DR
+cluster, scales the DR service and throws the failover switch; started in the primary
+region (after a failover) it promotes the primary's cluster back and releases the switch.
+Started by hand (``build.py failover``); an opt-in parameter lets the composite "peer
+region impaired" alarm start an unplanned run through EventBridge.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from troposphere import Equals, GetAtt, If, Output, Parameter, Ref, Sub, Template
+from troposphere import awslambda, dynamodb, events, iam, logs, stepfunctions
+
+from policies import arns
+from policies import runbook as runbook_policies
+from templates import dns, naming, packaging
+from templates.alerting import PEER_IMPAIRED_ALARM, Alerting
+from templates.compute import App, DESIRED_COUNT_PARAMETER
+from templates.config import Config
+from templates.database import DB_CLUSTER
+from templates.regions import IS_PRIMARY, PEER_REGION_PARAMETER, ROLE_PARAMETER
+from templates.security import data_key_arn
+
+LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
+ARTIFACT_NAME = "runbook"
+RUNTIME = "python3.12"
+TABLE = "RunbookIdempotencyTable"
+STATE_MACHINE = "RunbookStateMachine"
+STATE_MACHINE_ROLE = "RunbookStateMachineRole"
+STATE_MACHINE_LOG_GROUP = "RunbookStateMachineLogGroup"
+AUTOMATIC_PARAMETER = "AutomaticFailover"
+AUTOMATIC_ENABLED = "AutomaticFailoverEnabled"
+STEPS = ("admit_automatic_run", "promote_database", "wait_for_writer", "scale_service", "switch_traffic", "notify")
+# Errors a retry cannot fix: the request or the global database's state must change first.
+FINAL_ERRORS = ["DataLossNotAccepted", "FailoverElsewhere", "NotAMember", "MissingSetting", "StepError"]
+
+
+def logical_id(step: str) -> str:
+    return "".join(part.title() for part in step.split("_")) + "Function"
+
+
+def package() -> tuple[bytes, str]:
+    """The functions' zip and its S3 key (content hash): one artifact for all steps."""
+    content, sha256 = packaging.package(LAMBDAS_DIR)
+    return content, packaging.s3_key(ARTIFACT_NAME, sha256)
+
+
+@dataclass(frozen=True)
+class Runbook:
+    role_arns: list
+
+
+def region_parameters(cfg: Config, region: str) -> dict[str, str]:
+    return {AUTOMATIC_PARAMETER: str(cfg.runbook.automatic_trigger).lower()}
+
+
+def _add_state_machine(t: Template, cfg: Config) -> None:
+    name = naming.runbook_state_machine(cfg)
+    log_group_name = f"/aws/vendedlogs/states/{name.pattern}"
+    _log_group(t, cfg, STATE_MACHINE_LOG_GROUP, log_group_name)
+    t.add_resource(
+        iam.Role(
+            STATE_MACHINE_ROLE,
+            AssumeRolePolicyDocument=runbook_policies.service_trust("states.amazonaws.com", arns.arn("states", f"stateMachine:{name.pattern}")),
+            Policies=[
+                iam.Policy(
+                    PolicyName="run-runbook",
+                    PolicyDocument=runbook_policies.state_machine([GetAtt(logical_id(step), "Arn") for step in STEPS]),
+                )
+            ],
+        )
+    )
+    t.add_resource(
+        stepfunctions.StateMachine(
+            STATE_MACHINE,
+            StateMachineName=name.value(),
+            StateMachineType="STANDARD",
+            RoleArn=GetAtt(STATE_MACHINE_ROLE, "Arn"),
+            Definition=definition(cfg),
+            DefinitionSubstitutions={
+                # The Lambda service integration, in this partition.
+                "LambdaInvoke": Sub("arn:${AWS::Partition}:states:::lambda:invoke"),
+                **{logical_id(step): GetAtt(logical_id(step), "Arn") for step in STEPS},
+            },
+            LoggingConfiguration=stepfunctions.LoggingConfiguration(
+                Level="ALL",
+                IncludeExecutionData=True,
+                Destinations=[
+                    stepfunctions.LogDestination(
+                        CloudWatchLogsLogGroup=stepfunctions.CloudWatchLogsLogGroup(LogGroupArn=GetAtt(STATE_MACHINE_LOG_GROUP, "Arn"))
+                    )
+                ],
+            ),
+            TracingConfiguration=stepfunctions.TracingConfiguration(Enabled=True),
+        )
+    )
+    t.add_output(Output("RunbookStateMachineArn", Description="Start failovers here (build.py failover)", Value=Ref(STATE_MACHINE)))
+
+
+def _add_automatic_trigger(t: Template, cfg: Config) -> None:
+    """Opt-in: the composite alarm's move to ALARM starts an unplanned, data-loss-accepting run."""
+    t.add_parameter(
+        Parameter(
+            AUTOMATIC_PARAMETER,
+            Type="String",
+            AllowedValues=["true", "false"],
+            Description="Start an unplanned failover (accepting data loss) when the peer region looks impaired",
+        )
+    )
+    t.add_condition(AUTOMATIC_ENABLED, Equals(Ref(AUTOMATIC_PARAMETER), "true"))
+    rule = naming.automatic_failover_rule(cfg)
+    t.add_resource(
+        iam.Role(
+            "AutomaticFailoverRole",
+            Condition=AUTOMATIC_ENABLED,
+            AssumeRolePolicyDocument=runbook_policies.service_trust("events.amazonaws.com", arns.arn("events", f"rule/{rule.pattern}")),
+            Policies=[iam.Policy(PolicyName="start-runbook", PolicyDocument=runbook_policies.start_runbook(Ref(STATE_MACHINE)))],
+        )
+    )
+    t.add_resource(
+        events.Rule(
+            "AutomaticFailoverRule",
+            Condition=AUTOMATIC_ENABLED,
+            Name=rule.value(),
+            Description="Peer region impaired: start the runbook (unplanned, data loss accepted)",
+            EventPattern={
+                "source": ["aws.cloudwatch"],
+                "detail-type": ["CloudWatch Alarm State Change"],
+                "resources": [GetAtt(PEER_IMPAIRED_ALARM, "Arn")],
+                "detail": {"state": {"value": ["ALARM"]}},
+            },
+            Targets=[
+                events.Target(
+                    Id="runbook",
+                    Arn=Ref(STATE_MACHINE),
+                    RoleArn=GetAtt("AutomaticFailoverRole", "Arn"),
+                    InputTransformer=events.InputTransformer(
+                        InputPathsMap={"id": "$.id"},
+                        InputTemplate=json.dumps(
+                            {"failover_id": "automatic-<id>", "mode": "unplanned", "accept_data_loss": True, "trigger": "alarm"}
+                        ),
+                    ),
+                )
+            ],
+        )
+    )
+
+
+def add_runbook(t: Template, cfg: Config, alerting: Alerting, app: App, s3_key: str) -> Runbook:
+    """The idempotency table, the step functions, the state machine and the optional trigger."""
+    _add_table(t, cfg)
+    role_arns = _add_functions(t, cfg, alerting, app, s3_key)
+    _add_state_machine(t, cfg)
+    _add_automatic_trigger(t, cfg)
+    return Runbook(role_arns=role_arns)
+
+
+def _log_group(t: Template, cfg: Config, logical: str, name) -> None:
+    t.add_resource(
+        logs.LogGroup(
+            logical,
+            LogGroupName=name,
+            RetentionInDays=cfg.logs.retention_days,
+            KmsKeyId=data_key_arn(cfg),
+            DeletionPolicy="Delete",
+            UpdateReplacePolicy="Delete",
+        )
+    )
+
+
+def _add_table(t: Template, cfg: Config) -> None:
+    t.add_resource(
+        dynamodb.Table(
+            TABLE,
+            TableName=naming.runbook_table(cfg).value(),
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[dynamodb.KeySchema(AttributeName="pk", KeyType="HASH")],
+            AttributeDefinitions=[dynamodb.AttributeDefinition(AttributeName="pk", AttributeType="S")],
+            TimeToLiveSpecification=dynamodb.TimeToLiveSpecification(AttributeName="expires_at", Enabled=True),
+            SSESpecification=dynamodb.SSESpecification(SSEEnabled=True, SSEType="KMS", KMSMasterKeyId=data_key_arn(cfg)),
+            PointInTimeRecoverySpecification=dynamodb.PointInTimeRecoverySpecification(PointInTimeRecoveryEnabled=True),
+            # Claims and results of past runs; a new stack starts with none.
+            DeletionPolicy="Delete",
+            UpdateReplacePolicy="Delete",
+        )
+    )
+
+
+def _step_settings(cfg: Config, alerting: Alerting, app: App) -> dict[str, dict]:
+    """Each step's environment: every identifier it uses comes from here (seed defect 9)."""
+    switch = naming.failover_switch_alarm(cfg)
+    timing = dns.timing(cfg)["switch"]
+    cluster_arn = arns.db_cluster(naming.db_cluster(cfg).pattern)
+    database = {
+        "GLOBAL_CLUSTER_ID": naming.global_cluster(cfg).pattern,
+        "DB_CLUSTER_ARN": cluster_arn,
+        "DB_CLUSTER_ID": Ref(DB_CLUSTER),
+    }
+    return {
+        "admit_automatic_run": {"MIN_INTERVAL_SECONDS": str(cfg.runbook.min_minutes_between_automatic_runs * 60)},
+        "promote_database": database,
+        "wait_for_writer": database,
+        "scale_service": {
+            "CLUSTER_NAME": naming.ecs_cluster(cfg).pattern,
+            "SERVICE_NAME": naming.ecs_service(cfg).pattern,
+            "FAILOVER_DESIRED_COUNT": str(cfg.app.failover_desired_count),
+            "STANDBY_DESIRED_COUNT": Ref(DESIRED_COUNT_PARAMETER),
+        },
+        "switch_traffic": {
+            # The switch lives in the DR region: local there, the peer when failing back.
+            "SWITCH_REGION": If(IS_PRIMARY, Ref(PEER_REGION_PARAMETER), Ref("AWS::Region")),
+            "SWITCH_ALARM_NAME": If(IS_PRIMARY, switch.in_region_of(PEER_REGION_PARAMETER), switch.value()),
+            "SWITCH_NAMESPACE": timing["namespace"],
+            "SWITCH_METRIC": timing["metric"],
+            "SWITCH_THROWN_VALUE": str(timing["throw_value"]),
+            "SWITCH_RELEASED_VALUE": str(timing["release_value"]),
+        },
+        "notify": {"ALERTS_TOPIC_ARN": alerting.topic_arn},
+    }
+
+
+def _step_policy(step: str, cfg: Config, log_group: str, alerting: Alerting):
+    table, key = GetAtt(TABLE, "Arn"), data_key_arn(cfg)
+    cluster = naming.db_cluster(cfg)
+    if step == "promote_database":
+        members = [arns.db_cluster(cluster.pattern), arns.db_cluster_in(cluster.pattern.replace("${AWS::Region}", "${PeerRegion}"), "${PeerRegion}")]
+        return runbook_policies.promote_database(log_group, table, key, naming.global_cluster(cfg).pattern, members)
+    if step == "wait_for_writer":
+        return runbook_policies.wait_for_writer(log_group, naming.global_cluster(cfg).pattern, arns.db_cluster(cluster.pattern))
+    if step == "scale_service":
+        return runbook_policies.scale_service(log_group, table, key, naming.ecs_cluster(cfg).pattern, naming.ecs_service(cfg).pattern)
+    if step == "switch_traffic":
+        switch = naming.failover_switch_alarm(cfg).pattern
+        alarm = If(
+            IS_PRIMARY,
+            arns.alarm_in(switch.replace("${AWS::Region}", "${PeerRegion}"), "${PeerRegion}"),
+            arns.alarm_in(switch, "${AWS::Region}"),
+        )
+        return runbook_policies.switch_traffic(log_group, table, key, alarm, dns.switch_namespace(cfg))
+    if step == "notify":
+        return runbook_policies.notify(log_group, table, key, alerting.topic_arn)
+    return runbook_policies.admit_automatic_run(log_group, table, key)
+
+
+def _add_functions(t: Template, cfg: Config, alerting: Alerting, app: App, s3_key: str) -> list:
+    settings = _step_settings(cfg, alerting, app)
+    role_arns = []
+    for step in STEPS:
+        function_id = logical_id(step)
+        name = naming.runbook_function(cfg, step)
+        log_group_name = f"/aws/lambda/{name.pattern}"
+        _log_group(t, cfg, f"{function_id}LogGroup", log_group_name)
+        role = t.add_resource(
+            iam.Role(
+                f"{function_id}Role",
+                AssumeRolePolicyDocument=runbook_policies.service_trust(
+                    "lambda.amazonaws.com", arns.arn("lambda", f"function:{name.pattern}")
+                ),
+                Policies=[iam.Policy(PolicyName=step, PolicyDocument=_step_policy(step, cfg, log_group_name, alerting))],
+            )
+        )
+        role_arns.append(GetAtt(role, "Arn"))
+        t.add_resource(
+            awslambda.Function(
+                function_id,
+                DependsOn=f"{function_id}LogGroup",  # else Lambda creates it, with no retention
+                FunctionName=name.value(),
+                Description=f"DR runbook step: {step.replace('_', ' ')}",
+                Runtime=RUNTIME,
+                Handler=f"runbook.{step}.handler",
+                Code=awslambda.Code(S3Bucket=naming.artifact_bucket(cfg).value(), S3Key=s3_key),
+                Role=GetAtt(role, "Arn"),
+                Timeout=cfg.runbook.function_timeout_seconds,
+                MemorySize=256,
+                TracingConfig=awslambda.TracingConfig(Mode="Active"),
+                LoggingConfig=awslambda.LoggingConfig(LogGroup=log_group_name),
+                Environment=awslambda.Environment(
+                    Variables={
+                        "AWS_ACCOUNT_ID": Ref("AWS::AccountId"),
+                        "IDEMPOTENCY_TABLE": Ref(TABLE),
+                        "REGION_ROLE": Ref(ROLE_PARAMETER),
+                        **settings.get(step, {}),
+                    }
+                ),
+            )
+        )
+    return role_arns
+
+
+def _task(step: str, result: str, next_state: str, payload: dict) -> dict:
+    """Invoke a step's function with backoff-and-jitter retries and a catch to the failure report."""
+    return {
+        "Type": "Task",
+        "Resource": "${LambdaInvoke}",
+        "Parameters": {"FunctionName": f"${{{logical_id(step)}}}", "Payload": payload},
+        "ResultSelector": {"result.$": "$.Payload"},
+        "ResultPath": f"$.run.steps.{result}",
+        "Retry": [
+            {"ErrorEquals": FINAL_ERRORS, "MaxAttempts": 0},
+            {
+                "ErrorEquals": ["States.ALL"],
+                "IntervalSeconds": 2,
+                "BackoffRate": 2.0,
+                "MaxAttempts": 5,
+                "MaxDelaySeconds": 30,
+                "JitterStrategy": "FULL",
+            },
+        ],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.run.error", "Next": "NotifyFailure"}],
+        "Next": next_state,
+    }
+
+
+def _report(outcome: str) -> dict:
+    payload = {
+        "failover_id.$": "$.failover_id",
+        "mode.$": "$.mode",
+        "accept_data_loss.$": "$.accept_data_loss",
+        "steps.$": "$.run.steps",
+        "outcome": outcome,
+    }
+    if outcome == "failed":
+        payload["error.$"] = "$.run.error"
+    return payload
+
+
+def definition(cfg: Config) -> dict:
+    """The state machine (Amazon States Language); ``${...}`` are DefinitionSubstitutions."""
+    whole_state = {"failover_id.$": "$.failover_id", "mode.$": "$.mode", "accept_data_loss.$": "$.accept_data_loss", "trigger.$": "$.trigger"}
+    notify_failure = _task("notify", "notify", "Failed", _report("failed"))
+    del notify_failure["Catch"]
+    return {
+        "Comment": "DR runbook: promote this region's cluster, wait for it, scale, switch traffic, report",
+        "StartAt": "Start",
+        "States": {
+            "Start": {"Type": "Pass", "Result": {"steps": {}, "polls": 0}, "ResultPath": "$.run", "Next": "AdmitAutomaticRun"},
+            "AdmitAutomaticRun": _task("admit_automatic_run", "admit", "Admitted?", whole_state),
+            "Admitted?": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.run.steps.admit.result.admitted", "BooleanEquals": True, "Next": "PromoteDatabase"}],
+                "Default": "SkippedWithinInterval",
+            },
+            "SkippedWithinInterval": {"Type": "Succeed", "Comment": "an automatic run started less than the minimum interval ago"},
+            "PromoteDatabase": _task("promote_database", "promote", "CheckWriter", whole_state),
+            "CheckWriter": _task("wait_for_writer", "writer", "WriterReady?", whole_state),
+            "WriterReady?": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.run.steps.writer.result.ready", "BooleanEquals": True, "Next": "ScaleService"}],
+                "Default": "CountCheck",
+            },
+            "CountCheck": {
+                "Type": "Pass",
+                "Parameters": {"value.$": "States.MathAdd($.run.polls, 1)"},
+                "ResultPath": "$.run.poll",
+                "Next": "WaitedTooLong?",
+            },
+            "WaitedTooLong?": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.run.poll.value", "NumericGreaterThanEquals": cfg.runbook.writer_max_polls, "Next": "WriterTimedOut"}],
+                "Default": "WaitBeforeNextCheck",
+            },
+            "WaitBeforeNextCheck": {"Type": "Wait", "Seconds": cfg.runbook.writer_poll_seconds, "Next": "RememberPolls"},
+            "RememberPolls": {"Type": "Pass", "InputPath": "$.run.poll.value", "ResultPath": "$.run.polls", "Next": "CheckWriter"},
+            "WriterTimedOut": {
+                "Type": "Pass",
+                "Result": {"Error": "WriterNotReady", "Cause": f"the promoted cluster was not the available writer after {cfg.runbook.writer_wait_seconds} s"},
+                "ResultPath": "$.run.error",
+                "Next": "NotifyFailure",
+            },
+            "ScaleService": _task("scale_service", "scale", "SwitchTraffic", {**whole_state, "direction": "up"}),
+            "SwitchTraffic": _task("switch_traffic", "switch", "Notify", whole_state),
+            "Notify": _task("notify", "notify", "Done", _report("succeeded")),
+            "Done": {"Type": "Succeed"},
+            "NotifyFailure": notify_failure,
+            "Failed": {"Type": "Fail", "Error": "RunbookFailed", "Cause": "see the failure notification and the execution history"},
+        },
+    }

@@ -1,0 +1,106 @@
+"""Each runbook function's role allows exactly the AWS calls its code makes.
+
+The calls are recorded while the functions run every path (planned and unplanned
+promotion, scaling up, throwing the switch, reporting, the gate, and the idempotency
+record's success, duplicate and failure paths); the actions come from the rendered
+template's roles. Statements marked ``Runtime`` serve the Lambda runtime, not the code.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.stub import ANY
+
+from lambda_support import CFG, REGION, aws_client
+from runbook import admit_automatic_run, idempotency, notify, promote_database, scale_service, switch_traffic, wait_for_writer
+from template_support import resolve
+from templates import runbook
+from templates.render import render
+from test_promote_database import GLOBAL_ID, LOCAL_ID, PEER_ARN, SETTINGS, expect_describe
+from test_steps import SCALE_SETTINGS, _switch_settings
+
+IDEMPOTENCY_ACTIONS = {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+
+
+@pytest.fixture(scope="module")
+def roles():
+    resolved = resolve(json.loads(render(CFG)["regional.json"]), CFG, REGION)
+    return {step: resolved["Resources"][f"{runbook.logical_id(step)}Role"]["Properties"] for step in runbook.STEPS}
+
+
+def policy_actions(role: dict) -> set[str]:
+    return {
+        action
+        for policy in role["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        if not statement["Sid"].startswith("Runtime")
+        for action in statement["Action"]
+    }
+
+
+def code_actions(calls) -> set[str]:
+    return {f"{service}:{operation}" for service, operation in calls.made}
+
+
+def test_idempotency_record_uses_exactly_its_four_actions(aws, make_runtime, calls):
+    runtime = make_runtime("probe", {})
+    idempotency.once(runtime, lambda: {"done": True})  # claim and complete
+    idempotency.once(runtime, lambda: {"done": True})  # duplicate: reads the record
+    with pytest.raises(RuntimeError):
+        idempotency.once(make_runtime("probe", {}, "other"), lambda: (_ for _ in ()).throw(RuntimeError("boom")))  # released
+    assert code_actions(calls) == IDEMPOTENCY_ACTIONS
+
+
+def run_promote(make_runtime, rds):
+    _, stubber = rds
+    for event, operation in (({"mode": "planned"}, "switchover_global_cluster"), ({"mode": "unplanned", "accept_data_loss": True}, "failover_global_cluster")):
+        expect_describe(stubber, writer=PEER_ARN)
+        stubber.add_response(operation, {"GlobalCluster": {}}, {"GlobalClusterIdentifier": GLOBAL_ID, "TargetDbClusterIdentifier": ANY, **({"AllowDataLoss": True} if "accept_data_loss" in event else {})})
+        promote_database.run({"failover_id": operation, **event}, make_runtime(promote_database.STEP, SETTINGS, operation))
+
+
+def run_wait(make_runtime, rds):
+    _, stubber = rds
+    expect_describe(stubber, writer=PEER_ARN)
+    stubber.add_response("describe_db_clusters", {"DBClusters": [{"Status": "available"}]}, {"DBClusterIdentifier": LOCAL_ID})
+    wait_for_writer.run({"failover_id": "f"}, make_runtime(wait_for_writer.STEP, SETTINGS))
+
+
+def run_scale(make_runtime, rds, standby_service):
+    scale_service.run({"failover_id": "f", "direction": "up"}, make_runtime(scale_service.STEP, SCALE_SETTINGS))
+
+
+def run_switch(make_runtime, rds, switch_alarm):
+    switch_traffic.run({"failover_id": "f"}, make_runtime(switch_traffic.STEP, _switch_settings("secondary")))
+
+
+def run_notify(make_runtime, rds):
+    topic = aws_client("sns").create_topic(Name="alerts")["TopicArn"]
+    notify.run({"failover_id": "f", "steps": {}}, make_runtime(notify.STEP, {"ALERTS_TOPIC_ARN": topic}))
+
+
+def run_admit(make_runtime, rds):
+    admit_automatic_run.run({"failover_id": "f", "trigger": "alarm"}, make_runtime(admit_automatic_run.STEP, {"MIN_INTERVAL_SECONDS": "60"}))
+
+
+@pytest.mark.parametrize(
+    "step, scenario, fixtures",
+    [
+        ("promote_database", run_promote, ()),
+        ("wait_for_writer", run_wait, ()),
+        ("scale_service", run_scale, ("standby_service",)),
+        ("switch_traffic", run_switch, ("switch_alarm",)),
+        ("notify", run_notify, ()),
+        ("admit_automatic_run", run_admit, ()),
+    ],
+)
+def test_policy_allows_exactly_what_the_code_calls(step, scenario, fixtures, roles, aws, make_runtime, rds, calls, request):
+    scenario(make_runtime, rds, *(request.getfixturevalue(name) for name in fixtures))
+    called = code_actions(calls)
+    allowed = policy_actions(roles[step])
+    # The success path claims, completes; GetItem/DeleteItem are proven by the test above.
+    if "dynamodb:UpdateItem" in called:
+        called |= IDEMPOTENCY_ACTIONS
+    assert called == allowed, f"{step}: code calls {sorted(called - allowed)} unallowed; policy allows {sorted(allowed - called)} unused"

@@ -1,0 +1,202 @@
+"""scale_service, switch_traffic, notify, wait_for_writer and the automatic-run gate:
+converge on observed state, act once per failover id, recover from throttling and 5xx."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from lambda_support import CFG, CLUSTER, PEER, REGION, RESOURCE_ID, SERVICE, aws_client, inject_errors
+from runbook import admit_automatic_run, notify, scale_service, switch_traffic, wait_for_writer
+from runbook.idempotency import StepInProgress
+from templates import dns, naming
+
+SCALE_SETTINGS = {
+    "CLUSTER_NAME": CLUSTER,
+    "SERVICE_NAME": SERVICE,
+    "FAILOVER_DESIRED_COUNT": str(CFG.app.failover_desired_count),
+    "STANDBY_DESIRED_COUNT": str(CFG.app.dr_desired_count),
+}
+
+
+def _capacity(ecs) -> tuple[int, int]:
+    (target,) = aws_client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="ecs", ResourceIds=[RESOURCE_ID]
+    )["ScalableTargets"]
+    (service,) = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
+    return target["MinCapacity"], service["desiredCount"]
+
+
+def test_scale_up_raises_minimum_then_desired_to_failover_capacity(standby_service, make_runtime):
+    result = scale_service.run({"failover_id": "f-1", "direction": "up"}, make_runtime(scale_service.STEP, SCALE_SETTINGS, "f-1"))
+    assert result["changed"] == ["min_capacity", "desired_count"]
+    assert _capacity(standby_service) == (CFG.app.failover_desired_count, CFG.app.failover_desired_count)
+
+
+def test_scale_up_at_capacity_makes_no_write_call_and_release_returns_to_standby(standby_service, make_runtime, calls):
+    scale_service.run({"failover_id": "f-1", "direction": "up"}, make_runtime(scale_service.STEP, SCALE_SETTINGS, "f-1"))
+    calls.made.clear()
+    again = scale_service.run({"failover_id": "f-2", "direction": "up"}, make_runtime(scale_service.STEP, SCALE_SETTINGS, "f-2"))
+    assert again["changed"] == []
+    assert not {"RegisterScalableTarget", "UpdateService"} & {op for _, op in calls.made}
+    down = scale_service.run({"failover_id": "f-3", "direction": "down"}, make_runtime(scale_service.STEP, SCALE_SETTINGS, "f-3"))
+    assert down["changed"] == ["min_capacity", "desired_count"]
+    assert _capacity(standby_service) == (CFG.app.dr_desired_count, CFG.app.dr_desired_count)
+
+
+def test_scale_duplicate_invocation_acts_once(standby_service, make_runtime, calls):
+    runtime = make_runtime(scale_service.STEP, SCALE_SETTINGS, "f-1")
+    first = scale_service.run({"failover_id": "f-1", "direction": "up"}, runtime)
+    second = scale_service.run({"failover_id": "f-1", "direction": "up"}, runtime)
+    assert first == second
+    assert [op for _, op in calls.made].count("UpdateService") == 1
+
+
+def test_scale_recovers_from_throttling_and_5xx_within_its_retries(standby_service, make_runtime):
+    runtime = make_runtime(scale_service.STEP, SCALE_SETTINGS, "f-1")
+    ecs = runtime.client("ecs")
+    attempts = inject_errors(ecs, "UpdateService", [(400, "ThrottlingException"), (503, "ServiceUnavailableException")])
+    dynamodb_attempts = inject_errors(runtime.client("dynamodb"), "PutItem", [(400, "ThrottlingException")])
+    assert scale_service.run({"failover_id": "f-1", "direction": "up"}, runtime)["changed"] == ["min_capacity", "desired_count"]
+    assert attempts[0] == 3 and dynamodb_attempts[0] == 2
+    assert _capacity(standby_service)[1] == CFG.app.failover_desired_count
+
+
+def test_scale_gives_up_after_bounded_attempts_and_releases_its_claim(standby_service, make_runtime):
+    runtime = make_runtime(scale_service.STEP, SCALE_SETTINGS, "f-1")
+    attempts = inject_errors(runtime.client("ecs"), "UpdateService", [(400, "ThrottlingException")] * 10)
+    with pytest.raises(Exception, match="Throttling"):
+        scale_service.run({"failover_id": "f-1", "direction": "up"}, runtime)
+    assert attempts[0] == 4, "botocore standard mode, max_attempts 4"
+    # Released: the state machine's retry proceeds at once instead of waiting out a lease.
+    rerun = make_runtime(scale_service.STEP, SCALE_SETTINGS, "f-1")
+    assert scale_service.run({"failover_id": "f-1", "direction": "up"}, rerun)["changed"] == ["desired_count"]
+
+
+def _switch_settings(role: str) -> dict[str, str]:
+    timing = dns.timing(CFG)["switch"]
+    return {
+        "REGION_ROLE": role,
+        "SWITCH_REGION": timing["alarm_region"],
+        "SWITCH_ALARM_NAME": timing["alarm_name"],
+        "SWITCH_NAMESPACE": timing["namespace"],
+        "SWITCH_METRIC": timing["metric"],
+        "SWITCH_THROWN_VALUE": str(timing["throw_value"]),
+        "SWITCH_RELEASED_VALUE": str(timing["release_value"]),
+    }
+
+
+def _published(cloudwatch, timing) -> list[float]:
+    stats = cloudwatch.get_metric_statistics(
+        Namespace=timing["namespace"], MetricName=timing["metric"], StartTime=time.time() - 600, EndTime=time.time() + 60,
+        Period=60, Statistics=["Maximum", "Minimum"],
+    )["Datapoints"]
+    return sorted({point["Maximum"] for point in stats} | {point["Minimum"] for point in stats})
+
+
+def test_dr_region_throws_the_switch_on_its_own_endpoint(switch_alarm, make_runtime, calls):
+    cloudwatch, timing = switch_alarm
+    assert timing["alarm_region"] == REGION, "the switch lives in the DR region, where failover runs"
+    result = switch_traffic.run({"failover_id": "f-1"}, make_runtime(switch_traffic.STEP, _switch_settings("secondary")))
+    assert (result["action"], result["published"]) == ("throw", True)
+    assert _published(cloudwatch, timing) == [timing["throw_value"]]
+    assert {service for service, _ in calls.made} == {"cloudwatch", "dynamodb"}, "no Route 53 call"
+
+
+def test_switch_already_thrown_publishes_nothing(switch_alarm, make_runtime, calls):
+    cloudwatch, timing = switch_alarm
+    cloudwatch.set_alarm_state(AlarmName=timing["alarm_name"], StateValue="ALARM", StateReason="thrown")
+    result = switch_traffic.run({"failover_id": "f-1"}, make_runtime(switch_traffic.STEP, _switch_settings("secondary")))
+    assert result["published"] is False
+    assert "PutMetricData" not in calls.of("cloudwatch")
+
+
+def test_failback_from_the_primary_releases_the_switch_where_it_lives(switch_alarm, make_runtime, calls):
+    cloudwatch, timing = switch_alarm
+    cloudwatch.set_alarm_state(AlarmName=timing["alarm_name"], StateValue="ALARM", StateReason="thrown")
+    result = switch_traffic.run({"failover_id": "f-9"}, make_runtime(switch_traffic.STEP, _switch_settings("primary")))
+    assert (result["action"], result["published"]) == ("release", True)
+    assert _published(cloudwatch, timing) == [timing["release_value"]]
+    assert aws_client("cloudwatch", PEER).list_metrics(Namespace=timing["namespace"])["Metrics"] == []
+
+
+@pytest.fixture()
+def alerts_inbox(aws):
+    sns = aws_client("sns")
+    sqs = aws_client("sqs")
+    topic = sns.create_topic(Name=naming.alerts_topic(CFG).pattern)["TopicArn"]
+    queue = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+
+    def received() -> list[dict]:
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(m["Body"]) for m in messages]
+
+    return topic, received
+
+
+def test_notify_sends_one_message_per_run_with_its_timeline(alerts_inbox, make_runtime):
+    topic, received = alerts_inbox
+    event = {
+        "failover_id": "f-1", "mode": "planned",
+        "steps": {"promote": {"action": "switchover"}, "scale": {"changed": ["desired_count"]}},
+    }
+    runtime = make_runtime(notify.STEP, {"ALERTS_TOPIC_ARN": topic}, "f-1")
+    notify.run(event, runtime)
+    notify.run(event, runtime)  # the state machine's retry after a lost response
+    (message,) = received()
+    assert message["Subject"] == f"DR runbook succeeded in {REGION}: f-1"
+    assert '"action": "switchover"' in message["Message"] and "scale:" in message["Message"]
+
+
+def test_failure_notification_is_separate_from_success_and_carries_the_error(alerts_inbox, make_runtime):
+    topic, received = alerts_inbox
+    runtime = make_runtime(notify.STEP, {"ALERTS_TOPIC_ARN": topic}, "f-1")
+    notify.run({"failover_id": "f-1", "outcome": "failed", "error": {"Error": "FailoverElsewhere"}}, runtime)
+    (message,) = received()
+    assert "failed" in message["Subject"] and "FailoverElsewhere" in message["Message"]
+
+
+def test_wait_for_writer_reports_ready_only_when_writer_and_available(aws, make_runtime, rds):
+    from test_promote_database import LOCAL_ARN, LOCAL_ID, PEER_ARN, SETTINGS, expect_describe
+
+    _, stubber = rds
+    runtime = make_runtime(wait_for_writer.STEP, SETTINGS)
+    for writer, failover_state, status, ready in (
+        (PEER_ARN, {"Status": "failing-over", "ToDbClusterArn": LOCAL_ARN}, "failing-over", False),
+        (LOCAL_ARN, None, "modifying", False),
+        (LOCAL_ARN, None, "available", True),
+    ):
+        expect_describe(stubber, writer, failover_state)
+        stubber.add_response("describe_db_clusters", {"DBClusters": [{"Status": status}]}, {"DBClusterIdentifier": LOCAL_ID})
+        assert wait_for_writer.run({"failover_id": "f-1"}, runtime)["ready"] is ready
+
+
+def test_automatic_runs_are_admitted_once_per_interval_operator_runs_always(aws, make_runtime, monkeypatch):
+    settings = {"MIN_INTERVAL_SECONDS": "3600"}
+    gate = admit_automatic_run
+    assert gate.run({"failover_id": "a-1", "trigger": "alarm"}, make_runtime(gate.STEP, settings, "a-1"))["admitted"]
+    assert not gate.run({"failover_id": "a-2", "trigger": "alarm"}, make_runtime(gate.STEP, settings, "a-2"))["admitted"]
+    assert gate.run({"failover_id": "op-1", "trigger": "operator"}, make_runtime(gate.STEP, settings, "op-1"))["admitted"]
+    later = time.time() + 3601
+    monkeypatch.setattr("runbook.admit_automatic_run.now", lambda: later)
+    assert gate.run({"failover_id": "a-3", "trigger": "alarm"}, make_runtime(gate.STEP, settings, "a-3"))["admitted"]
+
+
+def test_a_step_without_its_setting_says_which(aws, make_runtime):
+    with pytest.raises(Exception, match="CLUSTER_NAME is not set"):
+        scale_service.run({"failover_id": "f-1"}, make_runtime(scale_service.STEP, {}))
+
+
+def test_concurrent_scale_is_refused_while_another_holds_the_claim(standby_service, make_runtime):
+    aws_client("dynamodb").put_item(
+        TableName="idempotency",
+        Item={"pk": {"S": "f-1#scale_service#up"}, "status": {"S": "IN_PROGRESS"}, "owner": {"S": "other"},
+              "lease_until": {"N": str(int(time.time()) + 200)}},
+    )
+    with pytest.raises(StepInProgress):
+        scale_service.run({"failover_id": "f-1", "direction": "up"}, make_runtime(scale_service.STEP, SCALE_SETTINGS, "f-1"))
+    assert _capacity(standby_service) == (CFG.app.dr_desired_count, CFG.app.dr_desired_count)

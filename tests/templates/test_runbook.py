@@ -1,0 +1,141 @@
+"""The runbook as each region deploys it: functions, their logs and roles, the state
+machine's structure (retries, catches, bounded wait), and the opt-in automatic trigger."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cloud_radar.cf.unit import Template as ResolvedTemplate
+
+from template_support import data_key_arn, resolve, resources_of_type
+from templates import naming, runbook
+from templates.config import Config, RunbookConfig
+from templates.render import artifacts, render
+
+ACCOUNT = ResolvedTemplate.AccountId
+
+
+def _functions(resolved: dict) -> dict[str, dict]:
+    return {name: r["Properties"] for name, r in resources_of_type(resolved, "AWS::Lambda::Function").items()}
+
+
+def test_every_step_is_a_python_312_function_with_tracing_from_the_hashed_zip(cfg, region_view):
+    region, resolved = region_view
+    functions = _functions(resolved)
+    assert set(functions) == {runbook.logical_id(step) for step in runbook.STEPS}
+    (key,) = artifacts()
+    for step in runbook.STEPS:
+        props = functions[runbook.logical_id(step)]
+        assert (props["Runtime"], props["Handler"]) == ("python3.12", f"runbook.{step}.handler")
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["Code"] == {"S3Bucket": naming.artifact_bucket(cfg).for_region(region).replace("0" * 12, ACCOUNT), "S3Key": key}
+        assert len(props["FunctionName"]) <= 64
+        env = props["Environment"]["Variables"]
+        assert env["AWS_ACCOUNT_ID"] == ACCOUNT, "seed defect 9: the account comes from the template"
+        assert env["IDEMPOTENCY_TABLE"] == runbook.TABLE
+
+
+def test_every_function_has_its_own_retained_encrypted_log_group_created_first(cfg, region_view):
+    region, resolved = region_view
+    for logical, props in _functions(resolved).items():
+        group_id = f"{logical}LogGroup"
+        group = resolved["Resources"][group_id]["Properties"]
+        assert group["LogGroupName"] == f"/aws/lambda/{props['FunctionName']}"
+        assert (group["RetentionInDays"], group["KmsKeyId"]) == (cfg.logs.retention_days, data_key_arn(region))
+        assert resolved["Resources"][logical]["DependsOn"] == group_id
+        assert props["LoggingConfig"]["LogGroup"] == group["LogGroupName"]
+
+
+def test_every_log_group_in_every_template_has_retention_and_a_key(rendered, cfg):
+    for name in ("regional.json",):
+        for region in cfg.regions:
+            resolved = resolve(json.loads(rendered[name]), cfg, region)
+            groups = resources_of_type(resolved, "AWS::Logs::LogGroup").values()
+            assert len(groups) == 2 + 1 + len(runbook.STEPS), "flow logs, app, state machine, each function"
+            for group in groups:
+                assert group["Properties"]["RetentionInDays"] == cfg.logs.retention_days
+                assert group["Properties"]["KmsKeyId"] == data_key_arn(region)
+
+
+def test_switch_step_targets_the_dr_regions_alarm_from_either_region(cfg, template):
+    alarm = naming.failover_switch_alarm(cfg).for_region(cfg.dr_region)
+    for region, role in ((cfg.dr_region, "secondary"), (cfg.primary_region, "primary")):
+        env = _functions(resolve(template, cfg, region))["SwitchTrafficFunction"]["Environment"]["Variables"]
+        assert (env["SWITCH_REGION"], env["SWITCH_ALARM_NAME"], env["REGION_ROLE"]) == (cfg.dr_region, alarm, role)
+
+
+def _definition(resolved: dict) -> dict:
+    (machine,) = resources_of_type(resolved, "AWS::StepFunctions::StateMachine").values()
+    return machine["Properties"]["Definition"], machine["Properties"]
+
+
+def test_state_machine_runs_the_steps_in_order_with_retries_and_catches(cfg, region_view):
+    _, resolved = region_view
+    definition, props = _definition(resolved)
+    states = definition["States"]
+    order, state = [], definition["StartAt"]
+    while states[state]["Type"] not in ("Succeed", "Fail"):
+        order.append(state)
+        current = states[state]
+        state = current["Choices"][0]["Next"] if current["Type"] == "Choice" else current["Next"]
+    assert [s for s in order if states[s]["Type"] == "Task"] == [
+        "AdmitAutomaticRun", "PromoteDatabase", "CheckWriter", "ScaleService", "SwitchTraffic", "Notify"
+    ]
+    for name, body in states.items():
+        if body["Type"] != "Task" or name == "NotifyFailure":
+            continue
+        final, transient = body["Retry"]
+        assert final["MaxAttempts"] == 0 and "DataLossNotAccepted" in final["ErrorEquals"], "no retry can fix these"
+        assert transient["ErrorEquals"] == ["States.ALL"] and transient["JitterStrategy"] == "FULL"
+        assert transient["BackoffRate"] > 1 and transient["MaxAttempts"] <= 5
+        assert body["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.run.error", "Next": "NotifyFailure"}]
+    assert states["NotifyFailure"]["Next"] == "Failed" and states["Failed"]["Type"] == "Fail"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    # Every function the definition names is substituted with that function's ARN.
+    assert {key for key in props["DefinitionSubstitutions"] if key.endswith("Function")} == {
+        runbook.logical_id(step) for step in runbook.STEPS
+    }
+
+
+def test_waiting_for_the_writer_is_bounded():
+    cfg = Config(runbook=RunbookConfig(writer_poll_seconds=15, writer_max_polls=8))
+    states = runbook.definition(cfg)["States"]
+    assert states["WaitBeforeNextCheck"]["Seconds"] == 15
+    (too_long,) = states["WaitedTooLong?"]["Choices"]
+    assert (too_long["NumericGreaterThanEquals"], too_long["Next"]) == (8, "WriterTimedOut")
+    assert states["WriterTimedOut"]["Next"] == "NotifyFailure"
+    assert states["RememberPolls"]["Next"] == "CheckWriter"
+
+
+def test_automatic_trigger_is_off_by_default_and_starts_an_unplanned_run_when_on(cfg, template):
+    assert not resources_of_type(resolve(template, cfg, cfg.dr_region), "AWS::Events::Rule")
+    on = Config(runbook=RunbookConfig(automatic_trigger=True))
+    resolved = resolve(json.loads(render(on)["regional.json"]), on, on.dr_region)
+    (rule,) = resources_of_type(resolved, "AWS::Events::Rule").values()
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["resources"] == ["PeerRegionImpairedAlarm.Arn"] and pattern["detail"] == {"state": {"value": ["ALARM"]}}
+    (target,) = rule["Properties"]["Targets"]
+    assert json.loads(target["InputTransformer"]["InputTemplate"].replace("<id>", "x")) == {
+        "failover_id": "automatic-x", "mode": "unplanned", "accept_data_loss": True, "trigger": "alarm"
+    }
+
+
+def test_functions_publishing_to_alerts_are_the_only_roles_the_topic_admits(region_view):
+    _, resolved = region_view
+    policy = resolved["Resources"]["AlertsTopicPolicy"]["Properties"]["PolicyDocument"]
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    roles = statements["FunctionsPublish"]["Principal"]["AWS"]
+    assert sorted(roles) == sorted(f"{runbook.logical_id(step)}Role.Arn" for step in runbook.STEPS)
+    assert statements["NobodyElsePublishes"]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] == roles
+
+
+@pytest.mark.parametrize("step", runbook.STEPS)
+def test_each_function_has_its_own_role_trusted_only_by_lambda_for_that_function(cfg, region_view, step):
+    region, resolved = region_view
+    role = resolved["Resources"][f"{runbook.logical_id(step)}Role"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
+    function_name = naming.runbook_function(cfg, step).pattern
+    assert trust["Condition"]["ArnLike"]["aws:SourceArn"] == f"arn:aws:lambda:{region}:{ACCOUNT}:function:{function_name}"
