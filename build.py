@@ -11,12 +11,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from checks import budget
 from checks.pipeline import GateFailure, gate, publish, say, stale_files
 from templates.config import Config, ConfigError, load_config
+from templates.render import ARTIFACTS_DIR, TRAFFIC_TIMING
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_OUT = ROOT / "dr_templates"
-BUILD_DIR = ROOT / "build"
 EXIT_PROBLEM = 1
 EXIT_BAD_INPUT = 2
 
@@ -28,7 +29,8 @@ def _report(message: str, details: list[str] = ()) -> None:
 
 
 def _render(args: argparse.Namespace, cfg: Config) -> int:
-    publish(cfg, args.out, BUILD_DIR)
+    # The zips go beside the output folder (build/ next to dr_templates/, ignored by git).
+    publish(cfg, args.out, args.out.resolve().parent / ARTIFACTS_DIR)
     return 0
 
 
@@ -45,8 +47,21 @@ def _lint(args: argparse.Namespace, cfg: Config) -> int:
     if not args.out.is_dir():
         _report(f"{args.out} does not exist; run 'make templates' first")
         return EXIT_BAD_INPUT
-    gate(args.out, cfg.regions, say)
+    gate(cfg, args.out, say)
     print("cfn-lint: clean")
+    return 0
+
+
+def _budget(args: argparse.Namespace, cfg: Config) -> int:
+    if not (args.out / TRAFFIC_TIMING).is_file():
+        _report(f"{args.out / TRAFFIC_TIMING} does not exist; run 'make templates' first")
+        return EXIT_BAD_INPUT
+    report = budget.compute(cfg, args.out)
+    for line in report.table():
+        print(line)
+    if report.problems():
+        _report("the design cannot meet the objectives", report.problems())
+        return EXIT_PROBLEM
     return 0
 
 
@@ -63,7 +78,8 @@ def parser() -> argparse.ArgumentParser:
 
     command("render", _render, "render the templates, gate them (limits, cfn-lint), then replace DIR")
     command("check", _check, "fail, listing the files, when DIR differs from a fresh render")
-    command("lint", _lint, "run the limits check and cfn-lint for both regions on the templates in DIR")
+    command("lint", _lint, "run the limits check, cfn-lint for both regions and the budget on the templates in DIR")
+    command("budget", _budget, "worst-case time of each failover phase and the RPO bound, against the objectives")
     return top
 
 

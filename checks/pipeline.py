@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from checks import limits
+from checks import budget, limits
 from checks.lint import describe, lint
 from templates.config import Config
 from templates.render import MANIFEST, TRAFFIC_TIMING, artifacts, render
@@ -44,8 +44,10 @@ def write_tree(files: dict[str, bytes], root: Path) -> None:
         path.write_bytes(content)
 
 
-def gate(directory: Path, regions: tuple[str, ...], progress: Callable[[str], None]) -> None:
-    """Raise ``GateFailure`` unless every template is within limits and lint-clean in every region."""
+def gate(cfg: Config, directory: Path, progress: Callable[[str], None]) -> None:
+    """Raise ``GateFailure`` unless every template is within limits, lint-clean in every
+    region, and the design meets the RTO/RPO objectives."""
+    regions = cfg.regions
     templates = template_files(directory)
     sizes = [limits.measure(path) for path in templates]
     for size in sizes:
@@ -59,6 +61,11 @@ def gate(directory: Path, regions: tuple[str, ...], progress: Callable[[str], No
         raise GateFailure(
             f"cfn-lint found {len(findings)} problem(s)", [describe(match, directory) for match in findings]
         )
+    report = budget.compute(cfg, directory)
+    for line in report.table():
+        progress(line)
+    if report.problems():
+        raise GateFailure("the design cannot meet the objectives", report.problems())
 
 
 def _check_replaceable(out: Path) -> None:
@@ -85,7 +92,7 @@ def publish(cfg: Config, out: Path, build_dir: Path, progress: Callable[[str], N
             # troposphere validates at construction (types, 500 resources): report, don't trace.
             raise GateFailure("rendering failed", [str(exc)]) from exc
         write_tree(files, staging)
-        gate(staging, cfg.regions, progress)
+        gate(cfg, staging, progress)
         if out.exists():
             out.rename(retired)
         staging.rename(out)

@@ -210,9 +210,15 @@ class AppConfig:
 class Objectives:
     rto_seconds: int = 900
     rpo_seconds: int = 60
+    # How long on-call takes from the alert to starting `build.py failover` (a manual
+    # decision; the automatic trigger replaces it with its alarm period).
+    decision_seconds: int = 300
+    # Fargate's time to start a task and pass the target group's health checks; AWS
+    # publishes no bound, so measure yours in a drill and set it here.
+    task_start_seconds: int = 120
 
     def __post_init__(self) -> None:
-        for name in ("rto_seconds", "rpo_seconds"):
+        for name in ("rto_seconds", "rpo_seconds", "decision_seconds", "task_start_seconds"):
             if getattr(self, name) <= 0:
                 raise ConfigError(name, "must be a positive number of seconds")
 

@@ -15,6 +15,8 @@ HEALTH_ALARMS_PARAMETERS = "parameters/route53_alarms.json"
 MANIFEST = "manifest.json"
 # Figures the RTO budget reads: how long DNS takes to follow a failure or the switch.
 TRAFFIC_TIMING = "traffic_timing.json"
+# Beside the output folder: the Lambda zips the templates refer to, for the deployer.
+ARTIFACTS_DIR = "build"
 
 
 def parameters_file(region: str) -> str:
@@ -36,8 +38,9 @@ def manifest(cfg: Config, functions_key: str) -> dict[str, Any]:
     regions, parameter files and operation preferences."""
     regional = f"{naming.prefix(cfg)}-regional"
     return {
-        # Uploaded to every region's bucket before the regional stack set (build/ holds them).
-        "artifacts": {"bucket": naming.artifact_bucket(cfg).pattern, "build_dir": "build", "objects": [functions_key]},
+        # Uploaded to every region's bucket before the regional stack set; build_dir is
+        # relative to the output folder's parent.
+        "artifacts": {"bucket": naming.artifact_bucket(cfg).pattern, "build_dir": ARTIFACTS_DIR, "objects": [functions_key]},
         "stack_sets": [
             {
                 "name": f"{naming.prefix(cfg)}-bootstrap",

@@ -17,16 +17,21 @@ def test_help_documents_every_subcommand(capsys):
     except SystemExit as exit_:
         assert exit_.code == 0
     text = capsys.readouterr().out
-    for command in ("render", "check", "lint"):
+    for command in ("render", "check", "lint", "budget"):
         assert command in text
 
 
-def test_render_then_check_then_lint(tmp_path, capsys):
+def test_render_then_check_then_lint_then_budget(tmp_path, capsys):
     out = tmp_path / "out"
     assert build.main(["render", "--out", str(out)]) == 0
     assert build.main(["check", "--out", str(out)]) == 0
     assert build.main(["lint", "--out", str(out)]) == 0
     assert "cfn-lint: clean" in capsys.readouterr().out
+    assert build.main(["budget", "--out", str(out)]) == 0
+    assert "serving             570 s  objective 900 s" in capsys.readouterr().out
+    (tmp_path / "tight.toml").write_text("[objectives]\nrto_seconds = 120\n")
+    assert build.main(["budget", "--out", str(out), "--config", str(tmp_path / "tight.toml")]) == 1
+    assert "over the 120 s objective" in capsys.readouterr().err
 
 
 def test_check_fails_listing_the_stale_file(tmp_path, capsys):

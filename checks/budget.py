@@ -1,0 +1,97 @@
+"""The RTO/RPO budget: can this design meet the configured objectives?
+
+Worst case for each phase of an unplanned failover, from the rendered
+``traffic_timing.json`` and the configuration. Sources:
+- detection: the primary's Route 53 HTTPS check (interval x failure threshold) plus the
+  health-check alarm's one-minute period (templates/health_alarms.py);
+- decision: ``objectives.decision_seconds`` for a person; with the automatic trigger,
+  the lag alarm's period feeding the composite alarm;
+- promotion: AWS documents that a secondary region of an Aurora global database "can be
+  promoted to full read/write capabilities in less than 1 minute"
+  (https://aws.amazon.com/rds/aurora/global-database/); the runbook gives up, and
+  reports, after ``runbook.writer_wait_seconds``;
+- traffic: the failover switch's alarm period plus the alias TTL (traffic_timing.json);
+- full capacity: the scale-out to the failover count runs alongside the traffic switch
+  (warm standby serves meanwhile), bounded by ``objectives.task_start_seconds``.
+RPO: replication lag is alerted at ``alerts.lag_alarm_fraction_of_rpo`` of the RPO (the
+configuration keeps it below 1); the lag actually lost is the lag at failover time, which
+the runbook records and ``build.py failover --dry-run`` checks against the RPO first.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from templates.alerting import PERIOD_SECONDS, lag_threshold_milliseconds
+from templates.config import Config
+from templates.render import TRAFFIC_TIMING
+
+AURORA_PROMOTION_SECONDS = 60
+HEALTH_ALARM_PERIOD_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    seconds: int
+    source: str
+
+
+@dataclass(frozen=True)
+class Budget:
+    phases: tuple[Phase, ...]
+    capacity_seconds: int
+    rto_objective: int
+    rpo_alert_seconds: float
+    rpo_objective: int
+
+    @property
+    def serving_seconds(self) -> int:
+        return sum(phase.seconds for phase in self.phases)
+
+    def problems(self) -> list[str]:
+        """The RTO can be missed by design; the RPO alert is below the RPO by configuration."""
+        if self.serving_seconds > self.rto_objective:
+            return [f"RTO: serving from the DR region takes up to {self.serving_seconds} s, over the {self.rto_objective} s objective"]
+        return []
+
+    def table(self) -> list[str]:
+        lines = [f"{'phase':<14} {'worst case':>10}  source"]
+        lines += [f"{phase.name:<14} {phase.seconds:>8} s  {phase.source}" for phase in self.phases]
+        lines.append(f"{'serving':<14} {self.serving_seconds:>8} s  objective {self.rto_objective} s")
+        lines.append(f"{'full capacity':<14} {self.capacity_seconds:>8} s  scale-out runs alongside the traffic switch")
+        lines.append(
+            f"{'RPO alert':<14} {self.rpo_alert_seconds:>8g} s  lag alarm (1-minute metric: a sudden stall is seen up to "
+            f"{PERIOD_SECONDS} s later); objective {self.rpo_objective} s"
+        )
+        return lines
+
+
+def compute(cfg: Config, output_dir: Path) -> Budget:
+    timing = json.loads((output_dir / TRAFFIC_TIMING).read_text(encoding="utf-8"))
+    decision = (
+        Phase("decision", PERIOD_SECONDS, "automatic trigger: the lag alarm's period")
+        if cfg.runbook.automatic_trigger
+        else Phase("decision", cfg.objectives.decision_seconds, "objectives.decision_seconds (a person decides)")
+    )
+    phases = (
+        Phase(
+            "detection",
+            timing["endpoint_failure_detection_seconds"] + HEALTH_ALARM_PERIOD_SECONDS,
+            "Route 53 check interval x threshold + health-check alarm period",
+        ),
+        decision,
+        Phase("promotion", AURORA_PROMOTION_SECONDS, f"AWS: under a minute (runbook gives up at {cfg.runbook.writer_wait_seconds} s)"),
+        Phase("traffic", timing["dns_after_switch_seconds"], "switch alarm period + alias TTL (traffic_timing.json)"),
+    )
+    serving = sum(phase.seconds for phase in phases)
+    traffic = phases[-1].seconds
+    return Budget(
+        phases=phases,
+        capacity_seconds=serving - traffic + max(traffic, cfg.objectives.task_start_seconds),
+        rto_objective=cfg.objectives.rto_seconds,
+        rpo_alert_seconds=lag_threshold_milliseconds(cfg) / 1000,
+        rpo_objective=cfg.objectives.rpo_seconds,
+    )
