@@ -2,8 +2,9 @@
 """Benchmarks for the render pipeline, as medians of several cold runs.
 
 Prints: rendering both regions in a fresh interpreter (goal < 1 s), the whole
-``make templates`` with dependencies installed (goal < 10 s), and the cfn-lint CLI alone
-on the same files, so the pipeline's overhead over linting is visible.
+``make templates`` with dependencies installed (goal < 10 s), the cfn-lint CLI alone
+on the same files, so the pipeline's overhead over linting is visible, and the cold
+import time of each runbook handler (goal < 300 ms).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from checks.pipeline import template_files  # noqa: E402
 from templates.config import Config  # noqa: E402
 
 RUNS = 5
+HANDLERS = ("admit_automatic_run", "promote_database", "wait_for_writer", "scale_service", "switch_traffic", "notify")
 RENDER_ONLY = "from templates.config import Config; from templates.render import render; render(Config())"
 
 
@@ -32,9 +35,22 @@ def median_seconds(command: list[str], runs: int = RUNS) -> float:
     return statistics.median(timings)
 
 
+def import_milliseconds(module: str, runs: int = RUNS) -> float:
+    """Cold import of a runbook handler (boto3 included), from ``python -X importtime``."""
+    timings = []
+    for _ in range(runs):
+        result = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", f"import runbook.{module}"],
+            cwd=ROOT / "lambdas", check=True, capture_output=True, text=True,
+        )
+        line = next(line for line in result.stderr.splitlines() if line.rstrip().endswith(f"runbook.{module}"))
+        timings.append(int(line.split("|")[1]) / 1000)
+    return statistics.median(timings)
+
+
 def main() -> int:
     cfg = Config()
-    templates = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "dr_templates").glob("*.json") if p.name != "manifest.json")
+    templates = [str(path.relative_to(ROOT)) for path in template_files(ROOT / "dr_templates")]
     render = median_seconds([sys.executable, "-c", RENDER_ONLY])
     make_templates = median_seconds(["make", "--no-print-directory", "templates"])
     cfn_lint = median_seconds([str(Path(sys.executable).parent / "cfn-lint"), "--regions", *cfg.regions, "--", *templates])
@@ -43,6 +59,8 @@ def main() -> int:
     print(f"make templates (deps installed)     : {make_templates:6.2f} s  (goal < 10 s)")
     print(f"cfn-lint CLI alone, same files      : {cfn_lint:6.2f} s")
     print(f"make templates / cfn-lint alone     : {make_templates / cfn_lint:6.2f} x")
+    for module in HANDLERS:
+        print(f"cold import runbook.{module:<20}: {import_milliseconds(module):6.0f} ms  (goal < 300 ms)")
     return 0
 
 

@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from cfnlint.helpers import AVAILABILITY_ZONES
-
 from templates import naming
 
 # A region name as AWS spells them: us-east-1, us-gov-west-1, us-isob-east-1, eusc-de-east-1.
@@ -67,7 +65,11 @@ def region_partition(region: str) -> str:
     return "aws"
 
 
-ROUTE53_METRICS_FILE = Path(__file__).parent / "data" / "route53_metrics_regions.json"
+DATA = Path(__file__).parent / "data"
+ROUTE53_METRICS_FILE = DATA / "route53_metrics_regions.json"
+# A copy of cfn-lint's table: importing cfn-lint for it would cost most of a render's time.
+AVAILABILITY_ZONES_FILE = DATA / "availability_zones.json"
+AVAILABILITY_ZONES: dict[str, list[str]] = json.loads(AVAILABILITY_ZONES_FILE.read_text(encoding="utf-8"))["zones"]
 
 
 def route53_metrics_region(partition: str) -> str | None:

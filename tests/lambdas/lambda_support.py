@@ -48,7 +48,8 @@ class Calls:
         def remember(model, **_):
             self.made.append((service, model.name))
 
-        client.meta.events.register("before-parameter-build", remember)
+        # unique_id: a client shared by several runtimes (the stubbed RDS one) is recorded once.
+        client.meta.events.register("before-parameter-build", remember, unique_id="recorded-calls")
 
     def of(self, service: str) -> list[str]:
         return [operation for name, operation in self.made if name == service]

@@ -141,3 +141,12 @@ def test_unreadable_file_is_one_config_error(tmp_path, content, rule):
         load_config(path)
     assert caught.value.field_path == str(path)
     assert rule in caught.value.rule
+
+
+def test_availability_zone_table_is_cfn_lints():
+    """The copy that keeps cfn-lint out of the render's imports must not drift from it."""
+    from cfnlint.helpers import AVAILABILITY_ZONES
+
+    from templates import config
+
+    assert config.AVAILABILITY_ZONES == AVAILABILITY_ZONES

@@ -1,0 +1,46 @@
+"""A whole planned failover, step after step as the state machine runs them, on the
+emulator: the calls it makes, and that re-running the finished run changes nothing."""
+
+from __future__ import annotations
+
+from botocore.stub import ANY
+
+from lambda_support import aws_client
+from runbook import admit_automatic_run, notify, promote_database, scale_service, switch_traffic, wait_for_writer
+from test_promote_database import GLOBAL_ID, LOCAL_ARN, LOCAL_ID, PEER_ARN, SETTINGS, expect_describe
+from test_steps import SCALE_SETTINGS, _switch_settings
+
+WRITES = {"SwitchoverGlobalCluster", "RegisterScalableTarget", "UpdateService", "PutMetricData", "Publish"}
+
+
+def _run_all(make_runtime, failover_id: str, topic: str) -> None:
+    event = {"failover_id": failover_id, "mode": "planned", "accept_data_loss": False, "trigger": "operator"}
+    for module, settings in (
+        (admit_automatic_run, {"MIN_INTERVAL_SECONDS": "3600"}),
+        (promote_database, SETTINGS),
+        (wait_for_writer, SETTINGS),
+        (scale_service, SCALE_SETTINGS),
+        (switch_traffic, _switch_settings("secondary")),
+        (notify, {"ALERTS_TOPIC_ARN": topic}),
+    ):
+        module.run({**event, "steps": {}}, make_runtime(module.STEP, settings, failover_id))
+
+
+def test_planned_failover_call_count_and_rerun_makes_no_write(aws, make_runtime, rds, calls, standby_service, switch_alarm):
+    _, stubber = rds
+    topic = aws_client("sns").create_topic(Name="alerts")["TopicArn"]
+    expect_describe(stubber, writer=PEER_ARN)
+    stubber.add_response("switchover_global_cluster", {"GlobalCluster": {}}, {"GlobalClusterIdentifier": GLOBAL_ID, "TargetDbClusterIdentifier": ANY})
+    expect_describe(stubber, writer=LOCAL_ARN)
+    stubber.add_response("describe_db_clusters", {"DBClusters": [{"Status": "available"}]}, {"DBClusterIdentifier": LOCAL_ID})
+    _run_all(make_runtime, "failover-1", topic)
+    operations = [operation for _, operation in calls.made]
+    assert WRITES <= set(operations)
+    # 7 side-effect and read calls of the steps, 1 writer check, 4 idempotency records x 2.
+    assert len(operations) == 19, operations
+
+    calls.made.clear()
+    expect_describe(stubber, writer=LOCAL_ARN)  # the read-only writer check observes again
+    stubber.add_response("describe_db_clusters", {"DBClusters": [{"Status": "available"}]}, {"DBClusterIdentifier": LOCAL_ID})
+    _run_all(make_runtime, "failover-1", topic)
+    assert not WRITES & {operation for _, operation in calls.made}, "the same run again: recorded results only"
