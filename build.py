@@ -11,8 +11,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from checks import budget
+from checks import budget, diagram, iam_proof, security
 from checks.pipeline import GateFailure, gate, publish, say, stale_files
+from ops.errors import OpsError
 from templates.config import Config, ConfigError, load_config
 from templates.render import ARTIFACTS_DIR, TRAFFIC_TIMING
 
@@ -65,6 +66,104 @@ def _budget(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
+def _failover(args: argparse.Namespace, cfg: Config) -> int:
+    from ops.failover import run_failover  # boto3 and the ops code only for AWS commands
+
+    return run_failover(
+        cfg,
+        args.to,
+        mode=args.mode,
+        accept_data_loss=args.accept_data_loss,
+        dry_run=args.dry_run,
+        session=_session(args),
+        failover_id=args.failover_id,
+        timeout_seconds=args.timeout * 60,
+    )
+
+
+def _status(args: argparse.Namespace, cfg: Config) -> int:
+    from ops.failover import run_status
+
+    return run_status(cfg, session=_session(args))
+
+
+def _session(args: argparse.Namespace):
+    import boto3
+    import botocore.exceptions
+
+    try:
+        return boto3.Session(profile_name=args.profile) if args.profile else None
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise ConfigError("--profile", str(exc)) from None
+
+
+def _package(args: argparse.Namespace, cfg: Config) -> int:
+    from checks.pipeline import write_tree
+    from ops.rendered import load
+    from templates.render import artifacts
+
+    files = artifacts()
+    build_dir = args.out.resolve().parent / ARTIFACTS_DIR
+    write_tree(files, build_dir)
+    for key in files:
+        print(build_dir / key)
+    if set(files) != set(load(args.out).artifacts.objects):
+        _report(f"lambdas/ changed since {args.out} was rendered; run 'make templates'")
+        return EXIT_PROBLEM
+    return 0
+
+
+def _stack_sets(args: argparse.Namespace):
+    """The rendered folder and a session in its administration region (boto3 only for AWS commands)."""
+    from ops.aws import Aws
+    from ops.rendered import load
+
+    rendered = load(args.out)
+    return Aws.connect(rendered.roles.administration_region, args.profile), rendered
+
+
+def _deploy(args: argparse.Namespace, cfg: Config) -> int:
+    from ops.deploy import deploy
+
+    aws, rendered = _stack_sets(args)
+    deploy(aws, rendered, say, timeout_seconds=args.timeout * 60, wait_when_busy=not args.no_wait)
+    return 0
+
+
+def _drift(args: argparse.Namespace, cfg: Config) -> int:
+    from ops.drift import detect_drift
+
+    aws, rendered = _stack_sets(args)
+    report = detect_drift(aws, rendered, say, timeout_seconds=args.timeout * 60)
+    if report.unexplained:
+        _report(
+            f"{len(report.unexplained)} resource(s) drifted from their templates",
+            [f"{r.stack_set} {r.region}: {r.logical_id} ({r.resource_type}) {r.status}" for r in report.unexplained],
+        )
+        return EXIT_PROBLEM
+    return 0
+
+
+def _destroy(args: argparse.Namespace, cfg: Config) -> int:
+    from ops.destroy import destroy, typed_confirmation
+
+    aws, rendered = _stack_sets(args)
+    destroy(aws, rendered, typed_confirmation(), say, timeout_seconds=args.timeout * 60)
+    return 0
+
+
+def _security(args: argparse.Namespace, cfg: Config) -> int:
+    return security.main(args.out)
+
+
+def _iam_proof(args: argparse.Namespace, cfg: Config) -> int:
+    return iam_proof.main(args.out)
+
+
+def _diagram(args: argparse.Namespace, cfg: Config) -> int:
+    return diagram.main(args.out)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="build.py", description=__doc__.splitlines()[0])
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -80,6 +179,31 @@ def parser() -> argparse.ArgumentParser:
     command("check", _check, "fail, listing the files, when DIR differs from a fresh render")
     command("lint", _lint, "run the limits check, cfn-lint for both regions and the budget on the templates in DIR")
     command("budget", _budget, "worst-case time of each failover phase and the RPO bound, against the objectives")
+    failover = command("failover", _failover, "start the runbook in a region and watch each step until it ends")
+    failover.add_argument("--to", required=True, metavar="REGION", help="the region to serve from (one of the configured two)")
+    modes = failover.add_mutually_exclusive_group()
+    modes.add_argument("--planned", dest="mode", action="store_const", const="planned", default="planned",
+                       help="switchover: no data lost, needs a healthy current primary (default)")
+    modes.add_argument("--unplanned", dest="mode", action="store_const", const="unplanned",
+                       help="failover with data loss: the primary region is lost; needs --accept-data-loss")
+    failover.add_argument("--accept-data-loss", action="store_true", help="accept losing the writes not yet replicated")
+    failover.add_argument("--dry-run", action="store_true", help="print the plan and the pre-flight checks, change nothing")
+    failover.add_argument("--failover-id", metavar="ID", help="name of the run (default: generated); reuse it to re-attach")
+    failover.add_argument("--timeout", type=int, default=30, metavar="MINUTES", help="stop watching after this long (default 30)")
+    failover.add_argument("--profile", metavar="NAME", help="AWS profile to use")
+    status = command("status", _status, "which region is the writer, where traffic goes, and each region's capacity")
+    status.add_argument("--profile", metavar="NAME", help="AWS profile to use")
+    command("security", _security, "checkov (its own virtualenv, .venv-checkov) on the templates in DIR; fail on any failed check")
+    command("iam-proof", _iam_proof, "every IAM policy in DIR: actions exist, ARNs of the types they take, '*' only where none")
+    command("diagram", _diagram, "docs/architecture.dot, and .svg with Graphviz, of both regions from the templates in DIR")
+    command("package", _package, "zip the Lambda functions into build/ beside DIR, keyed by content hash")
+    deploy = command("deploy", _deploy, "deploy DIR as StackSets: roles checked, bootstrap, artifacts uploaded, the rest")
+    deploy.add_argument("--no-wait", action="store_true", help="report an operation already running instead of waiting")
+    drift = command("drift", _drift, "drift detection on every stack set; drifted resources per region")
+    destroy = command("destroy", _destroy, "delete the stack instances, then the stack sets, after a typed confirmation")
+    for sub in (deploy, drift, destroy):
+        sub.add_argument("--profile", metavar="NAME", help="AWS profile to use")
+        sub.add_argument("--timeout", type=int, default=90, metavar="MINUTES", help="give up on one operation after this long (default 90)")
     return top
 
 
@@ -94,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     except GateFailure as exc:
         _report(str(exc), exc.problems)
         return EXIT_PROBLEM
+    except OpsError as exc:
+        _report(str(exc), exc.details)
+        return exc.exit_status
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from checks import budget, limits
+from checks import budget, iam_proof, limits
 from checks.lint import describe, lint
 from templates.config import Config
 from templates.render import MANIFEST, TRAFFIC_TIMING, artifacts, render
@@ -61,6 +61,9 @@ def gate(cfg: Config, directory: Path, progress: Callable[[str], None]) -> None:
         raise GateFailure(
             f"cfn-lint found {len(findings)} problem(s)", [describe(match, directory) for match in findings]
         )
+    denied = iam_proof.prove(directory)
+    if denied:
+        raise GateFailure(f"IAM proof found {len(denied)} problem(s)", iam_proof.report(denied))
     report = budget.compute(cfg, directory)
     for line in report.table():
         progress(line)

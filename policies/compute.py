@@ -62,10 +62,11 @@ def task_execution(repository: str, log_group_name: str, secret_name: str, key_a
                 Resource=[arns.ecr_repository(repository)],
             ),
             Statement(
+                # Both actions take the log-stream resource type only.
                 Sid="WriteOwnLogStreams",
                 Effect=Allow,
                 Action=[logs.CreateLogStream, logs.PutLogEvents],
-                Resource=[arns.log_group(log_group_name), arns.log_streams(log_group_name)],
+                Resource=[arns.log_streams(log_group_name)],
             ),
             Statement(
                 Sid="ReadDatabaseSecret",

@@ -33,9 +33,9 @@ def flow_logs_trust() -> PolicyDocument:
 def flow_logs_delivery(log_group_name: str) -> PolicyDocument:
     """Write to the one log group the template owns; it exists, so no CreateLogGroup.
 
-    Resource types per the Service Authorization Reference: CreateLogStream and
-    DescribeLogStreams act on the log group, PutLogEvents on its streams;
-    DescribeLogGroups (which the service calls first) supports no resource type.
+    Resource types per the Service Authorization Reference: DescribeLogStreams acts on
+    the log group, CreateLogStream and PutLogEvents on its streams; DescribeLogGroups
+    (which the service calls first) supports no resource type.
     """
     return PolicyDocument(
         Version="2012-10-17",
@@ -47,15 +47,15 @@ def flow_logs_delivery(log_group_name: str) -> PolicyDocument:
                 Resource=["*"],
             ),
             Statement(
-                Sid="ManageOwnLogStreams",
+                Sid="ListOwnLogStreams",
                 Effect=Allow,
-                Action=[logs.CreateLogStream, logs.DescribeLogStreams],
+                Action=[logs.DescribeLogStreams],
                 Resource=[arns.log_group(log_group_name)],
             ),
             Statement(
                 Sid="WriteOwnLogStreams",
                 Effect=Allow,
-                Action=[logs.PutLogEvents],
+                Action=[logs.CreateLogStream, logs.PutLogEvents],
                 Resource=[arns.log_streams(log_group_name)],
             ),
         ],

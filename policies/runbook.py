@@ -36,11 +36,12 @@ def service_trust(service: str, source_arn) -> PolicyDocument:
 
 def _runtime_statements(log_group_name: str) -> list[Statement]:
     return [
+        # Both actions take the log-stream resource type only (Service Authorization Reference).
         Statement(
             Sid="RuntimeWritesOwnLogs",
             Effect=Allow,
             Action=[logs.CreateLogStream, logs.PutLogEvents],
-            Resource=[arns.log_group(log_group_name), arns.log_streams(log_group_name)],
+            Resource=[arns.log_streams(log_group_name)],
         ),
         # X-Ray's trace actions support no resource type.
         Statement(Sid="RuntimeWritesTraces", Effect=Allow, Action=[xray.PutTraceSegments, xray.PutTelemetryRecords], Resource=["*"]),

@@ -162,6 +162,12 @@ def automatic_failover_rule(cfg: Config) -> Name:
 LONGEST_RUNBOOK_STEP = "admit_automatic_run"
 
 
+def stack_set(cfg: Config, purpose: str) -> Name:
+    """``bootstrap``, ``regional`` or ``route53-alarms``: the deployer and the failover
+    command find the stack sets by these names."""
+    return Name("stack set", f"{prefix(cfg)}-{purpose}", 128)
+
+
 def all_names(cfg: Config) -> tuple[Name, ...]:
     """Every physical name the project derives; the configuration checks them all."""
     return (

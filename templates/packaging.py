@@ -14,7 +14,6 @@ import hashlib
 import io
 import stat
 import zipfile
-from collections.abc import Iterable
 from pathlib import Path
 
 KEY_PREFIX = "lambdas"
@@ -64,21 +63,3 @@ def package(source_dir: Path) -> tuple[bytes, str]:
             archive.writestr(entry, path.read_bytes())
     content = buffer.getvalue()
     return content, hashlib.sha256(content).hexdigest()
-
-
-def write_packages(source_dirs: Iterable[Path], build_dir: Path) -> dict[str, str]:
-    """Zip each function directory into ``build_dir`` at its S3 key; function name -> key.
-
-    The directory's name is the function's name in the key.
-    """
-    keys = {}
-    for source_dir in sorted(source_dirs):
-        if source_dir.name in keys:
-            raise PackagingError(f"{source_dir}: a second function named {source_dir.name!r}")
-        content, sha256 = package(source_dir)
-        key = s3_key(source_dir.name, sha256)
-        target = build_dir / key
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-        keys[source_dir.name] = key
-    return keys

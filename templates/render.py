@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from templates import dns, health_alarms, naming, runbook, stack
+from templates import dns, health_alarms, naming, runbook, stack, stackset_roles
 from templates.config import Config
 
 BOOTSTRAP_TEMPLATE = "bootstrap.json"
@@ -36,14 +36,15 @@ def _parameter_list(values: dict[str, str]) -> bytes:
 def manifest(cfg: Config, functions_key: str) -> dict[str, Any]:
     """What the deployer needs besides the templates: stack sets in deployment order,
     regions, parameter files and operation preferences."""
-    regional = f"{naming.prefix(cfg)}-regional"
+    regional = naming.stack_set(cfg, "regional").pattern
     return {
         # Uploaded to every region's bucket before the regional stack set; build_dir is
         # relative to the output folder's parent.
         "artifacts": {"bucket": naming.artifact_bucket(cfg).pattern, "build_dir": ARTIFACTS_DIR, "objects": [functions_key]},
+        "stackset_roles": stackset_roles.manifest_entry(cfg),
         "stack_sets": [
             {
-                "name": f"{naming.prefix(cfg)}-bootstrap",
+                "name": naming.stack_set(cfg, "bootstrap").pattern,
                 "template": BOOTSTRAP_TEMPLATE,
                 "regions": list(cfg.regions),
                 "parameters": None,
@@ -59,7 +60,7 @@ def manifest(cfg: Config, functions_key: str) -> dict[str, Any]:
             {
                 # Route 53's metrics exist in one region only; deployed last, with the
                 # health check ids taken from the regional stacks' outputs.
-                "name": f"{naming.prefix(cfg)}-route53-alarms",
+                "name": naming.stack_set(cfg, "route53-alarms").pattern,
                 "template": HEALTH_ALARMS_TEMPLATE,
                 "regions": [cfg.route53_metrics_region],
                 "parameters": {cfg.route53_metrics_region: HEALTH_ALARMS_PARAMETERS},
@@ -98,6 +99,8 @@ def render(cfg: Config) -> dict[str, bytes]:
     for region in cfg.regions:
         files[parameters_file(region)] = _parameter_list(stack.region_parameters(cfg, region))
     files[HEALTH_ALARMS_PARAMETERS] = _parameter_list(health_alarms.parameters(cfg))
+    files[stackset_roles.ADMINISTRATION_TEMPLATE] = to_json(stackset_roles.build_administration_role_template(cfg).to_dict())
+    files[stackset_roles.EXECUTION_TEMPLATE] = to_json(stackset_roles.build_execution_role_template(cfg).to_dict())
     files[MANIFEST] = to_json(manifest(cfg, functions_key))
     files[TRAFFIC_TIMING] = to_json(dns.timing(cfg))
     return files

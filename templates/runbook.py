@@ -25,6 +25,7 @@ from templates.config import Config
 from templates.database import DB_CLUSTER
 from templates.regions import IS_PRIMARY, PEER_REGION_PARAMETER, ROLE_PARAMETER
 from templates.security import data_key_arn
+from templates.suppressions import checkov_skip
 
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 ARTIFACT_NAME = "runbook"
@@ -36,6 +37,20 @@ STATE_MACHINE_LOG_GROUP = "RunbookStateMachineLogGroup"
 AUTOMATIC_PARAMETER = "AutomaticFailover"
 AUTOMATIC_ENABLED = "AutomaticFailoverEnabled"
 STEPS = ("admit_automatic_run", "promote_database", "wait_for_writer", "scale_service", "switch_traffic", "notify")
+# Reserved per function: other functions exhausting the region's concurrency (as retry storms
+# in a regional incident do) cannot starve the runbook. A run invokes one step at a time;
+# the second slot lets a retry overlap an invocation that is still timing out.
+RESERVED_CONCURRENCY = 2
+FUNCTION_SUPPRESSIONS = checkov_skip(
+    {
+        "CKV_AWS_116": "Invoked synchronously by the runbook state machine, which retries and catches errors; "
+        "a DLQ only receives failed asynchronous invocations",
+        "CKV_AWS_117": "Calls only AWS APIs, some in the peer region; outside a VPC the failover path does not "
+        "depend on this region's NAT gateways",
+        "CKV_AWS_173": "Variables hold resource names and ARNs only, no secrets; Lambda encrypts them at rest "
+        "with its service key",
+    }
+)
 # Errors a retry cannot fix: the request or the global database's state must change first.
 FINAL_ERRORS = ["DataLossNotAccepted", "FailoverElsewhere", "NotAMember", "MissingSetting", "StepError"]
 
@@ -269,6 +284,7 @@ def _add_functions(t: Template, cfg: Config, alerting: Alerting, app: App, s3_ke
             awslambda.Function(
                 function_id,
                 DependsOn=f"{function_id}LogGroup",  # else Lambda creates it, with no retention
+                Metadata=FUNCTION_SUPPRESSIONS,
                 FunctionName=name.value(),
                 Description=f"DR runbook step: {step.replace('_', ' ')}",
                 Runtime=RUNTIME,
@@ -277,6 +293,7 @@ def _add_functions(t: Template, cfg: Config, alerting: Alerting, app: App, s3_ke
                 Role=GetAtt(role, "Arn"),
                 Timeout=cfg.runbook.function_timeout_seconds,
                 MemorySize=256,
+                ReservedConcurrentExecutions=RESERVED_CONCURRENCY,
                 TracingConfig=awslambda.TracingConfig(Mode="Active"),
                 LoggingConfig=awslambda.LoggingConfig(LogGroup=log_group_name),
                 Environment=awslambda.Environment(
@@ -377,6 +394,7 @@ def definition(cfg: Config) -> dict:
             "Notify": _task("notify", "notify", "Done", _report("succeeded")),
             "Done": {"Type": "Succeed"},
             "NotifyFailure": notify_failure,
-            "Failed": {"Type": "Fail", "Error": "RunbookFailed", "Cause": "see the failure notification and the execution history"},
+            # The run fails with the error that stopped it, not a generic one.
+            "Failed": {"Type": "Fail", "ErrorPath": "$.run.error.Error", "CausePath": "$.run.error.Cause"},
         },
     }

@@ -64,3 +64,13 @@ def test_missing_config_file_and_missing_output_are_clear(tmp_path, capsys):
     assert build.main(["lint", "--out", str(tmp_path / "absent")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_failover_refuses_bad_input_before_any_aws_call(capsys, monkeypatch):
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    assert build.main(["failover", "--to", "eu-west-9"]) == 2
+    assert "not a region of this configuration" in capsys.readouterr().out
+    assert build.main(["failover", "--to", "us-west-2", "--unplanned"]) == 2
+    assert "--accept-data-loss" in capsys.readouterr().out
+    assert build.main(["status", "--profile", "no-such-profile"]) == 2
+    assert "--profile" in capsys.readouterr().err

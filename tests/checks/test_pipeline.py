@@ -32,6 +32,8 @@ def test_output_holds_templates_parameters_per_region_and_a_manifest(cfg, render
         "regional.json",
         "route53_alarms.json",
         "parameters/route53_alarms.json",
+        "stackset_administration_role.json",
+        "stackset_execution_role.json",
         "manifest.json",
         "traffic_timing.json",
         *(f"parameters/{r}.json" for r in cfg.regions),

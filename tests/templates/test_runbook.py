@@ -139,3 +139,9 @@ def test_each_function_has_its_own_role_trusted_only_by_lambda_for_that_function
     assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
     function_name = naming.runbook_function(cfg, step).pattern
     assert trust["Condition"]["ArnLike"]["aws:SourceArn"] == f"arn:aws:lambda:{region}:{ACCOUNT}:function:{function_name}"
+
+
+def test_every_function_has_reserved_concurrency_so_other_functions_cannot_starve_the_runbook(region_view):
+    _, resolved = region_view
+    for props in _functions(resolved).values():
+        assert props["ReservedConcurrentExecutions"] == runbook.RESERVED_CONCURRENCY >= 1

@@ -1,0 +1,54 @@
+"""``build.py deploy``: roles checked, then every stack set of the manifest in order.
+
+The stack set that creates the artifact buckets (the bootstrap) comes first; right
+after it the manifest's artifacts (the Lambda zips) go into every region's bucket,
+and templates too large to send inline go into the administration region's bucket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ops.artifacts import TemplateStore, check_built, inline, upload_artifacts
+from ops.aws import Aws
+from ops.errors import translates_aws_errors
+from ops.operations import DEFAULT_TIMEOUT_SECONDS, Clock, StackSets
+from ops.rendered import Rendered, StackSetSpec
+from ops.roles import check_stackset_roles
+from ops.stacksets import deploy_stack_set
+
+
+@translates_aws_errors
+def deploy(
+    aws: Aws,
+    rendered: Rendered,
+    progress: Callable[[str], None],
+    clock: Clock = Clock(),
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    wait_when_busy: bool = True,
+) -> list[str]:
+    """Deploy what ``rendered`` holds; the names of the stack sets that changed."""
+    artifacts = rendered.artifacts
+    check_built(artifacts.build_dir, artifacts.objects)
+    roles = check_stackset_roles(aws, rendered)
+    stack_sets = StackSets(aws, progress, clock, timeout_seconds, wait_when_busy)
+    location = inline
+    changed = []
+    for spec in rendered.stack_sets:
+        parameters = {region: _parameters(stack_sets, rendered, spec, region) for region in spec.regions}
+        if deploy_stack_set(stack_sets, rendered, spec, parameters, location, roles):
+            changed.append(spec.name)
+        if spec.name == artifacts.created_by:
+            buckets = {region: artifacts.bucket(stack_sets.account, region) for region in spec.regions}
+            upload_artifacts(aws, buckets, artifacts.build_dir, artifacts.objects, progress)
+            location = TemplateStore(aws, buckets[aws.home_region]).location
+    progress(f"deployed: {', '.join(changed)} changed" if changed else "nothing to do: every stack set is as rendered")
+    return changed
+
+
+def _parameters(stack_sets: StackSets, rendered: Rendered, spec: StackSetSpec, region: str) -> dict[str, str]:
+    """The region's file values plus those taken from other stack sets' outputs."""
+    values = rendered.parameters(spec, region)
+    for key, source in spec.parameters_from_outputs.items():
+        values[key] = stack_sets.output(source.stack_set, source.region, source.output)
+    return values

@@ -1,0 +1,115 @@
+"""The architecture picture: both regions, each as its own parameters make it, and the links between them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from checks import diagram
+
+
+@pytest.fixture(scope="module")
+def dot(rendered_dir) -> str:
+    return diagram.to_dot(diagram.build(rendered_dir))
+
+
+def edges(dot: str) -> set[tuple[str, str, str]]:
+    """(source, target, label) of every edge of the DOT text."""
+    pattern = re.compile(r'^\s*"([^"]+)" -> "([^"]+)"(?: \[(?:label="([^"]*)")?.*\])?;$', re.MULTILINE)
+    return {(source, target, label or "") for source, target, label in pattern.findall(dot)}
+
+
+def nodes(dot: str) -> set[str]:
+    return set(re.findall(r'^\s*"([^"]+)" \[label=', dot, re.MULTILINE))
+
+
+def test_both_regions_are_clusters_named_with_their_role(cfg, dot):
+    assert f'label="{cfg.primary_region} (primary)"' in dot
+    assert f'label="{cfg.dr_region} (secondary)"' in dot
+
+
+def test_each_region_has_what_its_role_deploys(cfg, dot):
+    present = nodes(dot)
+    primary, dr = f"{cfg.primary_region}/regional", f"{cfg.dr_region}/regional"
+    assert f"{primary}/GlobalCluster" in present and f"{dr}/GlobalCluster" not in present
+    assert f"{primary}/DbMasterSecret" in present and f"{dr}/DbMasterSecret" not in present
+    assert f"{primary}/FailoverSwitchHealthCheck" in present and f"{dr}/FailoverSwitchHealthCheck" not in present
+    for region in cfg.regions:
+        regional, bootstrap = f"{region}/regional", f"{region}/bootstrap"
+        assert {f"{regional}/DbCluster", f"{regional}/AppService", f"{bootstrap}/FailoverSwitchAlarm"} <= present
+    assert f"{cfg.route53_metrics_region}/route53_alarms/HealthAlertsTopic" in present
+
+
+def test_the_dr_cluster_joins_the_primarys_global_database(cfg, dot):
+    primary, dr = f"{cfg.primary_region}/regional", f"{cfg.dr_region}/regional"
+    assert (f"{dr}/DbCluster", f"{primary}/GlobalCluster", "joins the global database (replica)") in edges(dot)
+    assert (f"{primary}/DbCluster", f"{primary}/GlobalCluster", "") in edges(dot)
+
+
+def test_the_primarys_health_check_follows_the_switch_alarm_in_the_dr_region(cfg, dot):
+    found = edges(dot)
+    primary = f"{cfg.primary_region}/regional"
+    switch_alarm = f"{cfg.dr_region}/bootstrap/FailoverSwitchAlarm"
+    assert (f"{primary}/FailoverSwitchHealthCheck", switch_alarm, "follows") in found
+    assert (f"{primary}/PrimaryHealthCheck", f"{primary}/FailoverSwitchHealthCheck", "") in found
+    assert (f"{primary}/PrimaryHealthCheck", f"{primary}/LoadBalancerHealthCheck", "") in found
+
+
+def test_alerts_are_relayed_both_ways_and_from_route53s_region(cfg, dot):
+    found = edges(dot)
+    for source, target in ((cfg.primary_region, cfg.dr_region), (cfg.dr_region, cfg.primary_region)):
+        assert (f"{source}/regional/AlertsTopic", f"{target}/regional/RelayQueue", "SNS subscription") in found
+    health_topic = f"{cfg.route53_metrics_region}/route53_alarms/HealthAlertsTopic"
+    for region in cfg.regions:
+        assert (health_topic, f"{region}/regional/RelayQueue", "SNS subscription") in found
+
+
+def test_failover_records_hang_off_one_hosted_zone_with_their_roles(cfg, dot):
+    zone = f"route53/{cfg.dns.hosted_zone_id}"
+    found = edges(dot)
+    assert (zone, f"{cfg.primary_region}/regional/FailoverRecord", "PRIMARY") in found
+    assert (zone, f"{cfg.dr_region}/regional/FailoverRecord", "SECONDARY") in found
+    dr = f"{cfg.dr_region}/regional"
+    assert (f"{dr}/FailoverRecord", f"{dr}/LoadBalancerHealthCheck", "") in found
+
+
+def test_route53_alarms_watch_the_health_checks_the_manifest_feeds_them(cfg, dot):
+    found = edges(dot)
+    alarms = f"{cfg.route53_metrics_region}/route53_alarms"
+    dr_check = f"{cfg.dr_region}/regional/LoadBalancerHealthCheck"
+    assert (f"{alarms}/SecondaryHealthCheckAlarm", dr_check, "alarms on") in found
+    assert (f"{alarms}/PrimaryHealthCheckAlarm", f"{cfg.primary_region}/regional/PrimaryHealthCheck", "") in found
+
+
+def test_only_links_between_regions_are_red(dot):
+    for line in dot.splitlines():
+        if "->" in line:
+            source, target = re.findall(r'"([^"]+)"', line)[:2]
+            assert ("firebrick" in line) == (source.split("/")[0] != target.split("/")[0]), line
+
+
+def test_numbered_siblings_and_crowds_collapse(cfg, dot):
+    present = nodes(dot)
+    primary = f"{cfg.primary_region}/regional"
+    assert f"{primary}/PublicSubnet" in present and f"{primary}/PublicSubnet1" not in present
+    assert re.search(rf'"{primary}/Functions" \[label="Functions x6', dot)
+
+
+def test_writes_dot_and_says_how_to_get_graphviz_without_it(rendered_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(diagram.shutil, "which", lambda name: None)
+    assert diagram.main(rendered_dir, tmp_path) == 1
+    assert (tmp_path / diagram.DOT_FILE).read_text() == diagram.to_dot(diagram.build(rendered_dir))
+    assert not (tmp_path / diagram.SVG_FILE).exists()
+    assert "apt-get install graphviz" in capsys.readouterr().err
+
+
+def test_missing_output_is_reported(tmp_path, capsys):
+    assert diagram.main(tmp_path / "nothing", tmp_path / "docs") == 2
+    assert "run 'make templates' first" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(diagram.shutil.which("dot") is None, reason="Graphviz is not installed (Debian package graphviz)")
+def test_svg_is_written_when_graphviz_is_installed(rendered_dir, tmp_path):
+    diagram.main(rendered_dir, tmp_path)
+    assert (tmp_path / diagram.SVG_FILE).read_text().lstrip().startswith("<?xml")

@@ -1,0 +1,55 @@
+"""Each region's artifact bucket, as the bootstrap template declares it."""
+
+from __future__ import annotations
+
+from checks.lint import describe, lint
+from templates import naming
+from templates.artifacts import ARTIFACT_BUCKET, ARTIFACT_BUCKET_OUTPUT, ARTIFACT_BUCKET_POLICY, NONCURRENT_VERSION_DAYS
+
+
+def _sub_text(value) -> str:
+    return value["Fn::Sub"] if isinstance(value, dict) else value
+
+
+def test_the_bucket_is_named_per_account_and_region_encrypted_versioned_private_and_kept(bootstrap, cfg):
+    bucket = bootstrap["Resources"][ARTIFACT_BUCKET]
+    props = bucket["Properties"]
+
+    assert props["BucketName"] == {"Fn::Sub": naming.artifact_bucket(cfg).pattern}
+    assert (
+        "${AWS::AccountId}" in naming.artifact_bucket(cfg).pattern
+        and "${AWS::Region}" in naming.artifact_bucket(cfg).pattern
+    )
+    (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert (
+        set(props["PublicAccessBlockConfiguration"].values()) == {True}
+        and len(props["PublicAccessBlockConfiguration"]) == 4
+    )
+    assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    (lifecycle,) = props["LifecycleConfiguration"]["Rules"]
+    assert lifecycle["Status"] == "Enabled"
+    assert lifecycle["NoncurrentVersionExpiration"] == {"NoncurrentDays": NONCURRENT_VERSION_DAYS}
+    assert "ExpirationInDays" not in lifecycle, "current objects stay: deployed stacks refer to them"
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert bootstrap["Outputs"][ARTIFACT_BUCKET_OUTPUT]["Value"] == {"Ref": ARTIFACT_BUCKET}
+
+
+def test_the_bucket_policy_only_denies_requests_without_tls(bootstrap):
+    policy = bootstrap["Resources"][ARTIFACT_BUCKET_POLICY]["Properties"]
+    assert policy["Bucket"] == {"Ref": ARTIFACT_BUCKET}
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert (statement["Effect"], statement["Principal"], statement["Action"]) == ("Deny", "*", ["s3:*"])
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert [_sub_text(arn) for arn in statement["Resource"]] == [
+        f"arn:${{AWS::Partition}}:s3:::${{{ARTIFACT_BUCKET}}}",
+        f"arn:${{AWS::Partition}}:s3:::${{{ARTIFACT_BUCKET}}}/*",
+    ]
+
+
+def test_the_bootstrap_template_with_the_bucket_lints_clean_in_both_regions(rendered, cfg, tmp_path):
+    path = tmp_path / "bootstrap.json"
+    path.write_bytes(rendered["bootstrap.json"])
+
+    assert [describe(match, tmp_path) for match in lint([path], cfg.regions)] == []
