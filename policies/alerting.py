@@ -3,7 +3,7 @@ and the role of the pipe that republishes the peer region's alerts."""
 
 from __future__ import annotations
 
-from awacs import kms, sns, sqs, sts
+from awacs import kms, sns, sqs
 from awacs.aws import (
     Allow,
     ArnEquals,
@@ -20,6 +20,7 @@ from awacs.aws import (
 from troposphere import Ref, Sub
 
 from policies import arns
+from policies.trust import service_trust
 
 PUBLISHING_SERVICES = ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
 
@@ -110,18 +111,7 @@ def relay_queue(queue_arn, source_topic_arns: list) -> PolicyDocument:
 
 
 def pipe_trust(pipe_name: str) -> PolicyDocument:
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Sid="PipeAssumesRole",
-                Effect=Allow,
-                Principal=Principal("Service", "pipes.amazonaws.com"),
-                Action=[sts.AssumeRole],
-                Condition=Condition([_source_account(), ArnEquals({"aws:SourceArn": arns.pipe(pipe_name)})]),
-            )
-        ],
-    )
+    return service_trust("pipes.amazonaws.com", arns.pipe(pipe_name), sid="PipeAssumesRole")
 
 
 def pipe_role(queue_arn, relayed_topic_arn, key_arn) -> PolicyDocument:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from awacs import s3
-from awacs.aws import Bool, Condition, Deny, PolicyDocument, Principal, Statement
+from awacs.aws import PolicyDocument
 
-from policies import arns
+from policies.s3 import deny_insecure_transport
 
 
 def artifact_bucket(bucket_logical_id: str) -> PolicyDocument:
@@ -14,16 +13,4 @@ def artifact_bucket(bucket_logical_id: str) -> PolicyDocument:
     Access itself is granted by IAM (the deployer, CloudFormation, Lambda reading code
     through the caller's permissions), so the bucket policy only forbids.
     """
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Sid="DenyInsecureTransport",
-                Effect=Deny,
-                Principal=Principal("*"),
-                Action=[s3.Action("*")],
-                Resource=[arns.bucket(f"${{{bucket_logical_id}}}"), arns.bucket(f"${{{bucket_logical_id}}}/*")],
-                Condition=Condition(Bool({"aws:SecureTransport": "false"})),
-            )
-        ],
-    )
+    return PolicyDocument(Version="2012-10-17", Statement=[deny_insecure_transport(bucket_logical_id)])

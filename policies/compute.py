@@ -2,44 +2,20 @@
 
 from __future__ import annotations
 
-from awacs import ecr, kms, logs, s3, secretsmanager, sts, xray
-from awacs.aws import (
-    Allow,
-    ArnLike,
-    Bool,
-    Condition,
-    Deny,
-    PolicyDocument,
-    Principal,
-    Statement,
-    StringEquals,
-)
-from troposphere import If, Ref, Sub
+from awacs import ecr, kms, logs, s3, secretsmanager, xray
+from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
+from troposphere import If, Sub
 
 from policies import arns
+from policies.s3 import deny_insecure_transport
+from policies.trust import service_trust
 
 ELB_LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
 
 
 def ecs_tasks_trust() -> PolicyDocument:
-    """Only ECS tasks of this account and region (confused-deputy conditions)."""
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Sid="EcsTasksAssumeRole",
-                Effect=Allow,
-                Principal=Principal("Service", "ecs-tasks.amazonaws.com"),
-                Action=[sts.AssumeRole],
-                Condition=Condition(
-                    [
-                        StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")}),
-                        ArnLike({"aws:SourceArn": arns.arn("ecs", "*")}),
-                    ]
-                ),
-            )
-        ],
-    )
+    """Only ECS tasks of this account and region."""
+    return service_trust("ecs-tasks.amazonaws.com", arns.arn("ecs", "*"), sid="EcsTasksAssumeRole")
 
 
 def task_execution(repository: str, log_group_name: str, secret_name: str, key_arn) -> PolicyDocument:
@@ -114,8 +90,6 @@ def access_log_bucket(bucket_logical_id: str, prefix: str, uses_service_principa
     later ones the log-delivery service principal: ``uses_service_principal`` is the
     Condition that tells which, from the per-region ``ElbLogDeliveryAccount`` parameter.
     """
-    bucket_arn = arns.bucket(f"${{{bucket_logical_id}}}")
-    objects = arns.bucket(f"${{{bucket_logical_id}}}/*")
     writer = If(
         uses_service_principal,
         {"Service": ELB_LOG_DELIVERY_SERVICE},
@@ -124,14 +98,7 @@ def access_log_bucket(bucket_logical_id: str, prefix: str, uses_service_principa
     return PolicyDocument(
         Version="2012-10-17",
         Statement=[
-            Statement(
-                Sid="DenyInsecureTransport",
-                Effect=Deny,
-                Principal=Principal("*"),
-                Action=[s3.Action("*")],
-                Resource=[bucket_arn, objects],
-                Condition=Condition(Bool({"aws:SecureTransport": "false"})),
-            ),
+            deny_insecure_transport(bucket_logical_id),
             Statement(
                 Sid="LoadBalancerWritesAccessLogs",
                 Effect=Allow,

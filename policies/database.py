@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from awacs import sts
-from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
-from troposphere import Ref
+from awacs.aws import PolicyDocument
 
 from policies import arns
+from policies.trust import service_trust
 
 # AWS's own policy for the purpose: it writes only to the RDSOSMetrics log group.
 ENHANCED_MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole"
 
 
 def enhanced_monitoring_trust() -> PolicyDocument:
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Sid="RdsMonitoringAssumeRole",
-                Effect=Allow,
-                Principal=Principal("Service", "monitoring.rds.amazonaws.com"),
-                Action=[sts.AssumeRole],
-                Condition=Condition(StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")})),
-            )
-        ],
-    )
+    return service_trust("monitoring.rds.amazonaws.com", sid="RdsMonitoringAssumeRole")
 
 
 def enhanced_monitoring_managed_policies() -> list:

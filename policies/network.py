@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-from awacs import logs, sts
-from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
-from troposphere import Ref
+from awacs import logs
+from awacs.aws import Allow, PolicyDocument, Statement
 
 from policies import arns
+from policies.trust import service_trust
 
 
 def flow_logs_trust() -> PolicyDocument:
-    """Only this account's flow logs in this region may assume the role (confused deputy)."""
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Sid="VpcFlowLogsAssumeRole",
-                Effect=Allow,
-                Principal=Principal("Service", "vpc-flow-logs.amazonaws.com"),
-                Action=[sts.AssumeRole],
-                Condition=Condition(
-                    [
-                        StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")}),
-                        ArnLike({"aws:SourceArn": arns.flow_logs_in_this_region()}),
-                    ]
-                ),
-            )
-        ],
-    )
+    """Only this account's flow logs in this region may assume the role."""
+    return service_trust("vpc-flow-logs.amazonaws.com", arns.flow_logs_in_this_region(), sid="VpcFlowLogsAssumeRole")
 
 
 def flow_logs_delivery(log_group_name: str) -> PolicyDocument:

@@ -10,28 +10,16 @@ from __future__ import annotations
 
 from awacs import application_autoscaling as autoscaling
 from awacs import awslambda as awacs_lambda
-from awacs import cloudwatch, dynamodb, ecs, kms, logs, rds, sns, states, sts, xray
-from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
-from troposphere import Ref, Sub
+from awacs import cloudwatch, dynamodb, ecs, kms, logs, rds, sns, states, xray
+from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
+from troposphere import Sub
 
 from policies import arns
 
 
+
 def _document(*statements: Statement) -> PolicyDocument:
     return PolicyDocument(Version="2012-10-17", Statement=list(statements))
-
-
-def service_trust(service: str, source_arn) -> PolicyDocument:
-    """Only ``service`` acting for this account's ``source_arn`` may assume the role."""
-    return _document(
-        Statement(
-            Sid="ServiceAssumesRole",
-            Effect=Allow,
-            Principal=Principal("Service", service),
-            Action=[sts.AssumeRole],
-            Condition=Condition([StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")}), ArnLike({"aws:SourceArn": source_arn})]),
-        )
-    )
 
 
 def _runtime_statements(log_group_name: str) -> list[Statement]:

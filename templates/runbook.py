@@ -18,6 +18,7 @@ from troposphere import awslambda, dynamodb, events, iam, logs, stepfunctions
 
 from policies import arns
 from policies import runbook as runbook_policies
+from policies.trust import service_trust
 from templates import dns, naming, packaging
 from templates.alerting import PEER_IMPAIRED_ALARM, Alerting
 from templates.compute import App, DESIRED_COUNT_PARAMETER
@@ -81,7 +82,7 @@ def _add_state_machine(t: Template, cfg: Config) -> None:
     t.add_resource(
         iam.Role(
             STATE_MACHINE_ROLE,
-            AssumeRolePolicyDocument=runbook_policies.service_trust("states.amazonaws.com", arns.arn("states", f"stateMachine:{name.pattern}")),
+            AssumeRolePolicyDocument=service_trust("states.amazonaws.com", arns.arn("states", f"stateMachine:{name.pattern}")),
             Policies=[
                 iam.Policy(
                     PolicyName="run-runbook",
@@ -133,7 +134,7 @@ def _add_automatic_trigger(t: Template, cfg: Config) -> None:
         iam.Role(
             "AutomaticFailoverRole",
             Condition=AUTOMATIC_ENABLED,
-            AssumeRolePolicyDocument=runbook_policies.service_trust("events.amazonaws.com", arns.arn("events", f"rule/{rule.pattern}")),
+            AssumeRolePolicyDocument=service_trust("events.amazonaws.com", arns.arn("events", f"rule/{rule.pattern}")),
             Policies=[iam.Policy(PolicyName="start-runbook", PolicyDocument=runbook_policies.start_runbook(Ref(STATE_MACHINE)))],
         )
     )
@@ -273,7 +274,7 @@ def _add_functions(t: Template, cfg: Config, alerting: Alerting, app: App, s3_ke
         role = t.add_resource(
             iam.Role(
                 f"{function_id}Role",
-                AssumeRolePolicyDocument=runbook_policies.service_trust(
+                AssumeRolePolicyDocument=service_trust(
                     "lambda.amazonaws.com", arns.arn("lambda", f"function:{name.pattern}")
                 ),
                 Policies=[iam.Policy(PolicyName=step, PolicyDocument=_step_policy(step, cfg, log_group_name, alerting))],
