@@ -220,7 +220,7 @@ def metric_alarm(
     )
 
 
-def _dimensions(**values) -> list[cloudwatch.MetricDimension]:
+def dimensions(**values) -> list[cloudwatch.MetricDimension]:
     return [cloudwatch.MetricDimension(Name=name, Value=value) for name, value in values.items()]
 
 
@@ -241,10 +241,10 @@ def _add_database_alarms(t: Template, cfg: Config) -> None:
             threshold=threshold,
             Namespace="AWS/RDS",
             MetricName=metric,
-            Dimensions=_dimensions(DBClusterIdentifier=Ref(DB_CLUSTER)),
+            Dimensions=dimensions(DBClusterIdentifier=Ref(DB_CLUSTER)),
             Statistic="Maximum",
         )
-    writer = _dimensions(DBClusterIdentifier=Ref(DB_CLUSTER), Role="WRITER")
+    writer = dimensions(DBClusterIdentifier=Ref(DB_CLUSTER), Role="WRITER")
     metric_alarm(
         t, cfg, "DbWriterCpuAlarm", "aurora-writer-cpu",
         f"Aurora writer CPU above {cfg.alerts.db_cpu_percent}% for 5 minutes (no data where this region holds no writer)",
@@ -273,7 +273,7 @@ def _container_insights(metric_id: str, metric: str, app: App) -> cloudwatch.Met
             Metric=cloudwatch.Metric(
                 Namespace="ECS/ContainerInsights",
                 MetricName=metric,
-                Dimensions=_dimensions(ClusterName=app.cluster_name, ServiceName=app.service_name),
+                Dimensions=dimensions(ClusterName=app.cluster_name, ServiceName=app.service_name),
             ),
             Period=PERIOD_SECONDS,
             Stat="Average",
@@ -282,7 +282,7 @@ def _container_insights(metric_id: str, metric: str, app: App) -> cloudwatch.Met
 
 
 def _add_service_alarms(t: Template, cfg: Config, app: App) -> None:
-    service = _dimensions(ClusterName=app.cluster_name, ServiceName=app.service_name)
+    service = dimensions(ClusterName=app.cluster_name, ServiceName=app.service_name)
     for logical_id, slug, metric, percent in (
         ("EcsCpuAlarm", "app-cpu", "CPUUtilization", cfg.alerts.ecs_cpu_percent),
         ("EcsMemoryAlarm", "app-memory", "MemoryUtilization", cfg.alerts.ecs_memory_percent),
@@ -302,7 +302,7 @@ def _add_service_alarms(t: Template, cfg: Config, app: App) -> None:
             cloudwatch.MetricDataQuery(Id="missing", Expression="desired - running", Label="Tasks missing", ReturnData=True),
         ],
     )
-    balancer = _dimensions(LoadBalancer=app.load_balancer_full_name)
+    balancer = dimensions(LoadBalancer=app.load_balancer_full_name)
     for logical_id, slug, metric, who in (
         ("AlbElb5xxAlarm", "alb-5xx", "HTTPCode_ELB_5XX_Count", "the load balancer"),
         ("AlbTarget5xxAlarm", "alb-target-5xx", "HTTPCode_Target_5XX_Count", "the app"),
@@ -324,7 +324,7 @@ def _add_service_alarms(t: Template, cfg: Config, app: App) -> None:
         "Unhealthy app targets behind the load balancer for 2 minutes",
         threshold=0, evaluation_periods=2,
         Namespace="AWS/ApplicationELB", MetricName="UnHealthyHostCount",
-        Dimensions=_dimensions(TargetGroup=app.target_group_full_name, LoadBalancer=app.load_balancer_full_name),
+        Dimensions=dimensions(TargetGroup=app.target_group_full_name, LoadBalancer=app.load_balancer_full_name),
         Statistic="Maximum",
     )
 
@@ -369,6 +369,7 @@ def dashboard_body(cfg: Config) -> dict:
     for column, region in enumerate(("${AWS::Region}", f"${{{PEER_REGION_PARAMETER}}}")):
         x = column * 12
         db_cluster = cluster.pattern.replace("${AWS::Region}", region)
+        machine = f"arn:${{AWS::Partition}}:states:{region}:${{AWS::AccountId}}:stateMachine:{naming.runbook_state_machine(cfg).pattern}"
         alb_search = f"SEARCH('{{AWS/ApplicationELB,LoadBalancer}} LoadBalancer=\"app/{alb}/\" MetricName=\"%s\"', '%s', {PERIOD_SECONDS})"
         widgets += [
             _widget(f"{region}: requests", [[{"expression": alb_search % ("RequestCount", "Sum"), "id": "requests"}]], region, x, 0),
@@ -392,6 +393,12 @@ def dashboard_body(cfg: Config) -> dict:
                 [["ECS/ContainerInsights", metric, "ClusterName", naming.ecs_cluster(cfg).pattern, "ServiceName",
                   naming.ecs_service(cfg).pattern, {"stat": "Average"}] for metric in ("RunningTaskCount", "DesiredTaskCount")],
                 region, x, 24,
+            ),
+            _widget(
+                f"{region}: failover runbook runs",
+                [["AWS/States", metric, "StateMachineArn", machine, {"stat": "Sum"}]
+                 for metric in ("ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed", "ExecutionsTimedOut")],
+                region, x, 30,
             ),
         ]
     return {"widgets": widgets}

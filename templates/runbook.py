@@ -20,7 +20,7 @@ from policies import arns
 from policies import runbook as runbook_policies
 from policies.trust import service_trust
 from templates import dns, naming, packaging
-from templates.alerting import PEER_IMPAIRED_ALARM, Alerting
+from templates.alerting import PEER_IMPAIRED_ALARM, Alerting, dimensions, metric_alarm
 from templates.compute import App, DESIRED_COUNT_PARAMETER
 from templates.config import Config
 from templates.database import DB_CLUSTER
@@ -173,7 +173,27 @@ def add_runbook(t: Template, cfg: Config, alerting: Alerting, app: App, s3_key: 
     role_arns = _add_functions(t, cfg, alerting, app, s3_key)
     _add_state_machine(t, cfg)
     _add_automatic_trigger(t, cfg)
+    _add_alarms(t, cfg)
     return Runbook(role_arns=role_arns)
+
+
+def _add_alarms(t: Template, cfg: Config) -> None:
+    """Errors and throttles of every step's function; runs that failed or timed out."""
+    for step in STEPS:
+        function = dimensions(FunctionName=Ref(logical_id(step)))
+        for metric, what in (("Errors", "errors"), ("Throttles", "throttles")):
+            metric_alarm(
+                t, cfg, f"{logical_id(step)}{metric}Alarm", f"{step.replace('_', '-')}-{what}",
+                f"The runbook's {step.replace('_', ' ')} function reported {what}",
+                threshold=0, Namespace="AWS/Lambda", MetricName=metric, Dimensions=function, Statistic="Sum",
+            )
+    machine = dimensions(StateMachineArn=Ref(STATE_MACHINE))
+    for metric, what in (("ExecutionsFailed", "failed"), ("ExecutionsTimedOut", "timed out")):
+        metric_alarm(
+            t, cfg, f"Runbook{metric}Alarm", f"runbook-{metric.lower()}",
+            f"A failover runbook run {what}: see its failure notification and execution history",
+            threshold=0, Namespace="AWS/States", MetricName=metric, Dimensions=machine, Statistic="Sum",
+        )
 
 
 def _log_group(t: Template, cfg: Config, logical: str, name) -> None:

@@ -170,3 +170,16 @@ def test_an_alert_published_in_the_primary_arrives_in_the_dr_region(cfg, templat
     assert envelope["Message"] == "writer CPU above 80%"
     assert envelope["TopicArn"] == topic_arn, "the relayed alert says which region raised it"
     assert f":{cfg.primary_region}:" in envelope["TopicArn"] and f":{cfg.dr_region}:" in queue_arn
+
+
+def test_dashboard_shows_both_regions_side_by_side(cfg, region_view):
+    region, resolved = region_view
+    (dashboard,) = resources_of_type(resolved, "AWS::CloudWatch::Dashboard").values()
+    widgets = json.loads(dashboard["Properties"]["DashboardBody"])["widgets"]
+    columns = {widget["x"]: {w["properties"]["region"] for w in widgets if w["x"] == widget["x"]} for widget in widgets}
+    assert columns == {0: {region}, 12: {cfg.peer_region(region)}}
+    titles = " ".join(w["properties"]["title"] for w in widgets)
+    for topic in ("requests", "5xx", "p99", "replication lag", "app tasks", "runbook runs"):
+        assert titles.count(topic) == 2, topic
+    lag = next(w for w in widgets if "replication lag" in w["properties"]["title"])
+    assert {"label": "RPO", "value": cfg.objectives.rpo_seconds * 1000} in lag["properties"]["annotations"]["horizontal"]

@@ -145,3 +145,13 @@ def test_every_function_has_reserved_concurrency_so_other_functions_cannot_starv
     _, resolved = region_view
     for props in _functions(resolved).values():
         assert props["ReservedConcurrentExecutions"] == runbook.RESERVED_CONCURRENCY >= 1
+
+
+def test_every_function_and_the_runbook_itself_are_alarmed(region_view):
+    _, resolved = region_view
+    alarms = [a["Properties"] for a in resources_of_type(resolved, "AWS::CloudWatch::Alarm").values()]
+    lambda_alarms = {(a["Dimensions"][0]["Value"], a["MetricName"]) for a in alarms if a.get("Namespace") == "AWS/Lambda"}
+    assert lambda_alarms == {(runbook.logical_id(s), m) for s in runbook.STEPS for m in ("Errors", "Throttles")}
+    runs = {a["MetricName"] for a in alarms if a.get("Namespace") == "AWS/States"}
+    assert runs == {"ExecutionsFailed", "ExecutionsTimedOut"}
+    assert all(a["AlarmActions"] == ["AlertsTopic"] for a in alarms)
