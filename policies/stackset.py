@@ -23,9 +23,10 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from troposphere import Ref, Sub
+from troposphere import Sub
 
 from policies import arns
+from policies.trust import service_trust
 
 # Every service whose resources the project's templates declare, besides cloudformation,
 # iam and s3, which are scoped to the project below.
@@ -89,22 +90,10 @@ def _role(name: str) -> Sub:
 
 def administration_trust(prefix: str) -> PolicyDocument:
     """CloudFormation, for this account's stack sets of this project in this region only."""
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Sid="CloudFormationAdministersThisProjectsStackSets",
-                Effect=Allow,
-                Principal=Principal("Service", "cloudformation.amazonaws.com"),
-                Action=[sts.AssumeRole],
-                Condition=Condition(
-                    [
-                        StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")}),
-                        ArnLike({"aws:SourceArn": arns.arn("cloudformation", f"stackset/{prefix}-*")}),
-                    ]
-                ),
-            )
-        ],
+    return service_trust(
+        "cloudformation.amazonaws.com",
+        arns.arn("cloudformation", f"stackset/{prefix}-*"),
+        sid="CloudFormationAdministersThisProjectsStackSets",
     )
 
 

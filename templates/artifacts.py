@@ -14,6 +14,7 @@ from troposphere import Output, Ref, Template, s3
 
 from policies.artifacts import artifact_bucket as artifact_bucket_policy
 from templates import naming
+from templates.buckets import private_bucket_properties
 from templates.config import Config
 from templates.suppressions import checkov_skip
 
@@ -31,20 +32,7 @@ def add_artifact_bucket(t: Template, cfg: Config) -> None:
         s3.Bucket(
             ARTIFACT_BUCKET,
             BucketName=naming.artifact_bucket(cfg).value(),
-            BucketEncryption=s3.BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    s3.ServerSideEncryptionRule(
-                        ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
-                    )
-                ]
-            ),
-            PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
-                BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
-            ),
-            OwnershipControls=s3.OwnershipControls(
-                Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
-            ),
-            VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
+            **private_bucket_properties(),
             LifecycleConfiguration=s3.LifecycleConfiguration(
                 Rules=[
                     s3.LifecycleRule(

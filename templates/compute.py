@@ -20,6 +20,7 @@ from troposphere import elasticloadbalancingv2 as elb
 from policies import arns
 from policies import compute as compute_policies
 from templates import naming
+from templates.buckets import private_bucket_properties
 from templates.config import Config
 from templates.database import Database
 from templates.network import Network
@@ -121,18 +122,7 @@ def _add_access_log_bucket(t: Template, cfg: Config) -> None:
     t.add_resource(
         s3.Bucket(
             ACCESS_LOG_BUCKET,
-            BucketEncryption=s3.BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    s3.ServerSideEncryptionRule(
-                        ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
-                    )
-                ]
-            ),
-            PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
-                BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
-            ),
-            OwnershipControls=s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
-            VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
+            **private_bucket_properties(),
             LifecycleConfiguration=s3.LifecycleConfiguration(
                 Rules=[
                     s3.LifecycleRule(
