@@ -9,13 +9,13 @@ directly and into both regions' relay queues, like a peer region's alerts.
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Parameter, Ref, Template, cloudwatch, kms, sns
+from troposphere import GetAtt, Parameter, Ref, Template, cloudwatch, sns
 
 from policies import arns
 from policies.alerting import alerts_topic as alerts_topic_policy
-from policies.kms import data_key_policy
 from templates import naming
 from templates.config import Config
+from templates.security import add_key
 
 HEALTH_KEY = "HealthAlertsKey"
 HEALTH_TOPIC = "HealthAlertsTopic"
@@ -60,16 +60,7 @@ def build_health_alarms_template(cfg: Config) -> Template:
             )
         )
         t.add_parameter(Parameter(region_parameter(role), Type="String", Description=f"The {role.lower()} region"))
-    t.add_resource(
-        kms.Key(
-            HEALTH_KEY,
-            Description=f"{naming.prefix(cfg)}: Route 53 health alerts topic",
-            EnableKeyRotation=True,
-            KeyPolicy=data_key_policy(),
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
-        )
-    )
+    add_key(t, HEALTH_KEY, f"{naming.prefix(cfg)}: Route 53 health alerts topic")
     t.add_resource(
         sns.Topic(
             HEALTH_TOPIC,

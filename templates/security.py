@@ -29,19 +29,24 @@ DB_SECURITY_GROUP = "DbSecurityGroup"
 POSTGRES_PORT = 5432
 
 
-def add_data_key(t: Template, cfg: Config) -> None:
-    """The bootstrap template's customer-managed key for this region, with rotation."""
-    t.add_resource(
+def add_key(t: Template, logical_id: str, description: str) -> kms.Key:
+    """A customer-managed key with rotation and the project's key policy, kept when the
+    stack goes: snapshots, backups, replicas and messages stay encrypted under it."""
+    return t.add_resource(
         kms.Key(
-            DATA_KEY,
-            Description=f"{naming.prefix(cfg)}: Aurora, its secret, SNS and logs in this region",
+            logical_id,
+            Description=description,
             EnableKeyRotation=True,
             KeyPolicy=data_key_policy(),
-            # Snapshots, backups and the secret replica stay encrypted under this key.
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
         )
     )
+
+
+def add_data_key(t: Template, cfg: Config) -> None:
+    """The bootstrap template's customer-managed key for this region."""
+    add_key(t, DATA_KEY, f"{naming.prefix(cfg)}: Aurora, its secret, SNS and logs in this region")
     t.add_resource(kms.Alias(DATA_KEY_ALIAS, AliasName=naming.data_key_alias(cfg).value(), TargetKeyId=Ref(DATA_KEY)))
     t.add_output(
         Output(
