@@ -1,0 +1,456 @@
+"""Two emulated regions with the rendered runbook deployed in each, and a way to run it.
+
+``Drill`` renders the configuration, resolves ``regional.json`` and ``bootstrap.json`` for
+both regions, creates in moto what the templates create (table, ECS service and its
+scalable target, switch alarm, alerts topic, state machine) with the names the templates
+give, and runs executions in moto's Step Functions interpreter. A Task state's
+``lambda:invoke`` calls the handler the rendered function names, in process, with the
+rendered function's environment plus the variables Lambda itself sets, under its rendered
+timeout. Every AWS call goes through ``Network`` (faults, dead regions) and every write
+is recorded in a ledger that the invariants read after each state transition.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import random
+import sys
+import time
+import traceback
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from types import SimpleNamespace
+from unittest import mock
+
+import boto3
+import botocore.endpoint
+from cloud_radar.cf.unit import Template as ResolvedTemplate
+from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+
+from checks.drill.aurora import AuroraGlobalDatabase, Timings
+from checks.drill.clock import FunctionTimedOut, SimClock
+from checks.drill.network import ANSWERED, FunctionCrashed, Network
+from checks.resolved import ACCOUNT_ID, resolve
+from templates import dns, naming
+from templates.config import Config
+from templates.render import render
+
+LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
+REAL_SLEEP = time.sleep
+# Step Functions reports a Lambda function's unhandled failures, timeouts and crashes
+# included, as Lambda.Unknown (Step Functions developer guide, "Handling transient Lambda
+# service exceptions": "These include out-of-memory errors and function timeouts").
+LAMBDA_UNKNOWN = "Lambda.Unknown"
+# Writes whose repetition would be a side effect twice (idempotency records are not).
+WRITES = {
+    "SwitchoverGlobalCluster": "TargetDbClusterIdentifier",
+    "FailoverGlobalCluster": "TargetDbClusterIdentifier",
+    "RegisterScalableTarget": "MinCapacity",
+    "UpdateService": "desiredCount",
+    "PutMetricData": "MetricData",
+    "Publish": "Subject",
+}
+
+
+class DrillError(Exception):
+    """The drill could not set up or read what the templates render (a template defect)."""
+
+
+@lru_cache(maxsize=8)
+def _rendered(cfg: Config) -> tuple[dict, dict]:
+    files = render(cfg)
+    return json.loads(files["regional.json"]), json.loads(files["bootstrap.json"])
+
+
+@lru_cache(maxsize=16)
+def _resolved(cfg: Config, region: str) -> tuple[str, str]:
+    regional, bootstrap = _rendered(cfg)
+    return (
+        json.dumps(resolve(regional, cfg, region)),
+        json.dumps(ResolvedTemplate(bootstrap).render(region=region)),
+    )
+
+
+def physical(value, resources: dict, region: str):
+    """What CloudFormation gives for a Ref or GetAtt that cloud-radar left as a logical id."""
+    if not isinstance(value, str):
+        return value
+    logical, _, attribute = value.partition(".")
+    if logical not in resources:
+        return value
+    kind, props = resources[logical]["Type"], resources[logical].get("Properties", {})
+    prefix = f"arn:aws:{{}}:{region}:{ACCOUNT_ID}:"
+    refs = {
+        "AWS::DynamoDB::Table": lambda: props["TableName"],
+        "AWS::RDS::DBCluster": lambda: props["DBClusterIdentifier"],
+        "AWS::SNS::Topic": lambda: prefix.format("sns") + props["TopicName"],
+        "AWS::StepFunctions::StateMachine": lambda: prefix.format("states") + f"stateMachine:{props['StateMachineName']}",
+    }
+    arns = {"AWS::Lambda::Function": lambda: prefix.format("lambda") + f"function:{props['FunctionName']}"}
+    table = arns if attribute == "Arn" else refs
+    if kind not in table:
+        raise DrillError(f"the drill cannot resolve {value} ({kind})")
+    return table[kind]()
+
+
+@dataclass(frozen=True)
+class Function:
+    region: str
+    name: str
+    handler: str
+    timeout: int
+    environment: dict
+
+
+@dataclass
+class Effect:
+    at: float
+    region: str
+    operation: str
+    key: str
+    failover_id: str | None
+    writer: str
+    promotion_in_flight: bool
+
+
+@dataclass
+class Outcome:
+    """One execution: how it ended, each state's simulated time, and its failover id."""
+
+    status: str
+    output: dict
+    error: str | None
+    cause: str | None
+    states: list[tuple[str, int, float]]  # (state, times entered, simulated seconds)
+    seconds: float
+
+
+@dataclass
+class Region:
+    name: str
+    role: str
+    resources: dict
+    bootstrap: dict
+    state_machine_arn: str = ""
+
+    def props(self, logical: str) -> dict:
+        return self.resources[logical]["Properties"]
+
+    def of_type(self, kind: str) -> dict:
+        (props,) = [r.get("Properties", {}) for r in self.resources.values() if r["Type"] == kind]
+        return props
+
+
+@dataclass
+class Drill:
+    """Use as a context manager; ``run`` starts an execution and waits for its end."""
+
+    cfg: Config = field(default_factory=Config)
+    lag_ms: float = 2_000.0
+    timings: Timings = field(default_factory=Timings)
+    seed: int = 0
+    running_fraction: float = 1.0  # of the desired count that ECS reports running
+    violations: list[str] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+    outcomes: list[tuple[str, Outcome]] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.clock = SimClock()
+        self.network = Network(self.clock)
+        self.regions = {}
+        for region, role in ((self.cfg.primary_region, "primary"), (self.cfg.dr_region, "secondary")):
+            regional, bootstrap = _resolved(self.cfg, region)
+            self.regions[region] = Region(region, role, json.loads(regional)["Resources"], json.loads(bootstrap)["Resources"])
+        self.functions = self._functions()
+        self.aurora = AuroraGlobalDatabase(
+            self.clock, self.network, naming.global_cluster(self.cfg).pattern, ACCOUNT_ID,
+            {r: region.of_type("AWS::RDS::DBCluster")["DBClusterIdentifier"] for r, region in self.regions.items()},
+            writer=self.cfg.primary_region, lag_ms=self.lag_ms, timings=self.timings,
+        )
+        self._current_failover: str | None = None
+        self._stack = ExitStack()
+
+    # --- set-up --------------------------------------------------------------------------
+
+    def _functions(self) -> dict[str, Function]:
+        functions = {}
+        for region in self.regions.values():
+            for logical, body in region.resources.items():
+                if body["Type"] != "AWS::Lambda::Function":
+                    continue
+                props = body["Properties"]
+                variables = {k: physical(v, region.resources, region.name) for k, v in props["Environment"]["Variables"].items()}
+                arn = physical(f"{logical}.Arn", region.resources, region.name)
+                functions[arn] = Function(region.name, props["FunctionName"], props["Handler"], props["Timeout"], variables)
+        return functions
+
+    def __enter__(self) -> Drill:
+        random.seed(self.seed)
+        # The interpreter logs every failed state at ERROR; the drill reports outcomes itself.
+        logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
+        stack = self._stack
+        stack.enter_context(mock.patch.dict(os.environ, {
+            "AWS_ACCESS_KEY_ID": "drill", "AWS_SECRET_ACCESS_KEY": "drill", "MOTO_ACCOUNT_ID": ACCOUNT_ID,
+            "AWS_DEFAULT_REGION": self.cfg.primary_region,
+        }))
+        if str(LAMBDAS_DIR) not in sys.path:
+            sys.path.insert(0, str(LAMBDAS_DIR))
+        stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
+        stack.enter_context(mock.patch.object(BotocoreStubber, "__call__", _unless_answered(BotocoreStubber.__call__)))
+        self._simulate_time(stack)
+        stack.enter_context(mock.patch.object(lambda_eval_utils, "_invoke_lambda_function", self._invoke))
+        stack.enter_context(mock.patch.object(EventManager, "add_event", self._observing(EventManager.add_event)))
+        # The functions' clients come from the default session: it carries the drill's hooks.
+        stack.callback(setattr, boto3, "DEFAULT_SESSION", None)
+        boto3.setup_default_session()
+        events = boto3.DEFAULT_SESSION.events
+        self.network.register(events)
+        self.aurora.register(events)
+        events.register_first("before-parameter-build", self._remember_params, unique_id="drill-ledger-params")
+        events.register_first("after-call", self._record_effect, unique_id="drill-ledger")
+        # The drill's own set-up and reads bypass faults and the ledger.
+        self.admin = boto3.session.Session()
+        for region in self.regions.values():
+            self._deploy(region)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stack.close()
+
+    def _simulate_time(self, stack: ExitStack) -> None:
+        clock = self.clock
+        simulated = SimpleNamespace(time=clock.now, sleep=clock.advance, monotonic=clock.now)
+        runtime = importlib.import_module("runbook.runtime")
+        stack.enter_context(mock.patch.object(runtime, "time", simulated))
+        stack.enter_context(mock.patch.object(botocore.endpoint, "time", simulated))
+        stack.enter_context(mock.patch.object(retrier_decl, "time", simulated))
+        stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", lambda _self, env, wait_seconds: clock.advance(wait_seconds)))
+        stack.enter_context(mock.patch.object(EventManager, "_get_current_timestamp", staticmethod(clock.datetime)))
+
+    def client(self, service: str, region: str):
+        return self.admin.client(service, region_name=region)
+
+    def _deploy(self, region: Region) -> None:
+        name = region.name
+        table = region.of_type("AWS::DynamoDB::Table")
+        self.client("dynamodb", name).create_table(
+            TableName=table["TableName"], BillingMode="PAY_PER_REQUEST",
+            KeySchema=table["KeySchema"], AttributeDefinitions=table["AttributeDefinitions"],
+        )
+        ecs = self.client("ecs", name)
+        cluster = region.of_type("AWS::ECS::Cluster")["ClusterName"]
+        service = region.of_type("AWS::ECS::Service")
+        ecs.create_cluster(clusterName=cluster)
+        ecs.register_task_definition(family="app", containerDefinitions=[{"name": "app", "image": "app:1", "memory": 512}])
+        ecs.create_service(cluster=cluster, serviceName=service["ServiceName"], taskDefinition="app", desiredCount=int(service["DesiredCount"]))
+        target = region.of_type("AWS::ApplicationAutoScaling::ScalableTarget")
+        self.client("application-autoscaling", name).register_scalable_target(
+            ServiceNamespace="ecs", ResourceId=f"service/{cluster}/{service['ServiceName']}", ScalableDimension="ecs:service:DesiredCount",
+            MinCapacity=int(target["MinCapacity"]), MaxCapacity=int(target["MaxCapacity"]),
+        )
+        (alarm,) = [r["Properties"] for r in region.bootstrap.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+        cloudwatch = self.client("cloudwatch", name)
+        cloudwatch.put_metric_alarm(**{k: alarm[k] for k in (
+            "AlarmName", "Namespace", "MetricName", "Statistic", "Period", "EvaluationPeriods", "Threshold", "ComparisonOperator", "TreatMissingData",
+        )})
+        self.client("sns", name).create_topic(Name=region.props("AlertsTopic")["TopicName"])
+        if region.role == "secondary":
+            self._publish_lag(cloudwatch, region.of_type("AWS::RDS::DBCluster")["DBClusterIdentifier"])
+        machine = region.of_type("AWS::StepFunctions::StateMachine")
+        definition = json.dumps(machine["Definition"])
+        for key, value in machine["DefinitionSubstitutions"].items():
+            definition = definition.replace(f"${{{key}}}", physical(value, region.resources, name))
+        if "${" in definition:
+            raise DrillError(f"unresolved substitution in the state machine of {name}")
+        region.state_machine_arn = self.client("stepfunctions", name).create_state_machine(
+            name=machine["StateMachineName"], definition=definition, roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/drill",
+        )["stateMachineArn"]
+
+    def _publish_lag(self, cloudwatch, cluster_id: str) -> None:
+        """Aurora publishes the global lag metrics for the secondary cluster, once a minute."""
+        for minutes_ago in range(5, 0, -1):
+            for metric in ("AuroraGlobalDBRPOLag", "AuroraGlobalDBReplicationLag"):
+                cloudwatch.put_metric_data(Namespace="AWS/RDS", MetricData=[{
+                    "MetricName": metric, "Dimensions": [{"Name": "DBClusterIdentifier", "Value": cluster_id}],
+                    "Timestamp": self.clock.now() - 60 * minutes_ago, "Value": self.lag_ms, "Unit": "Milliseconds",
+                }])
+
+    # --- what Lambda does ------------------------------------------------------------------
+
+    def _invoke(self, parameters: dict, region: str, state_credentials=None) -> dict:
+        function = self.functions.get(parameters["FunctionName"])
+        if function is None:
+            raise DrillError(f"the state machine invokes {parameters['FunctionName']}, which no template renders")
+        payload = json.loads(parameters["Payload"])
+        module_name, _, attribute = function.handler.rpartition(".")
+        handler = getattr(importlib.import_module(module_name), attribute)
+        clock = self.clock
+        lambda_variables = {
+            "AWS_REGION": function.region, "AWS_DEFAULT_REGION": function.region,
+            "AWS_LAMBDA_FUNCTION_NAME": function.name,
+        }
+        context = SimpleNamespace(get_remaining_time_in_millis=clock.remaining_ms, function_name=function.name, aws_request_id="drill")
+        with clock.invocation(function.timeout), _environment({**function.environment, **lambda_variables}):
+            self._current_failover = payload.get("failover_id")
+            try:
+                result = handler(payload, context)
+            except (FunctionTimedOut, FunctionCrashed) as stopped:
+                return _function_error(LAMBDA_UNKNOWN, f"{function.name}: {stopped}")
+            except Exception as error:  # Lambda reports any exception the handler raises
+                return _function_error(type(error).__name__, str(error), traceback.format_exc())
+            finally:
+                self._current_failover = None
+        return {"StatusCode": 200, "Payload": json.loads(json.dumps(result)), "ExecutedVersion": "$LATEST"}
+
+    # --- the ledger and the invariants -------------------------------------------------------
+
+    @staticmethod
+    def _remember_params(params, context, **_):
+        context["drill_params"] = dict(params)
+
+    def _record_effect(self, http_response, model, context, **_):
+        if model.name not in WRITES or http_response.status_code >= 300:
+            return
+        params = context.get("drill_params", {})
+        key = params.get(WRITES[model.name])
+        if model.name == "PutMetricData":
+            key = ",".join(f"{d['MetricName']}={d['Value']}" for d in params.get("MetricData", []))
+        self.effects.append(Effect(
+            self.clock.now(), Network.region_of(http_response.url), model.name, str(key), self._current_failover,
+            self.aurora.writer, self.aurora.promotion is not None,
+        ))
+
+    def _observing(self, add_event):
+        drill = self
+
+        def add_event_then_check(manager, *args, **kwargs):
+            event_id = add_event(manager, *args, **kwargs)
+            drill.check_invariants()
+            return event_id
+
+        return add_event_then_check
+
+    def check_invariants(self) -> None:
+        self.aurora.settle()
+        writers = [m for m in self.aurora._global_cluster()["GlobalClusterMembers"] if m["IsWriter"]]
+        if len(writers) != 1:
+            self._violation(f"{len(writers)} writers")
+        repeated = Counter((e.failover_id, e.operation, e.region, e.key) for e in self.effects)
+        for (failover_id, operation, region, key), count in repeated.items():
+            if count > 1:
+                self._violation(f"{operation} {key} in {region} done {count} times for {failover_id}")
+        for effect in self.switch_moves():
+            target = self.cfg.dr_region if effect.key.endswith(f"={float(dns.SWITCH_THROWN)}") else self.cfg.primary_region
+            if effect.writer != target or effect.promotion_in_flight:
+                self._violation(f"traffic switched to {target} while the writer was {effect.writer} (promotion in flight: {effect.promotion_in_flight})")
+
+    def _violation(self, text: str) -> None:
+        if text not in self.violations:
+            self.violations.append(text)
+
+    def switch_moves(self) -> list[Effect]:
+        """Publications of the switch metric that changed its position."""
+        moves, position = [], f"={float(dns.SWITCH_RELEASED)}"
+        for effect in self.effects:
+            if effect.operation == "PutMetricData" and dns.SWITCH_METRIC in effect.key and not effect.key.endswith(position):
+                position = effect.key[effect.key.rindex("="):]
+                moves.append(effect)
+        return moves
+
+    def writes(self, operation: str | None = None) -> list[Effect]:
+        return [e for e in self.effects if operation in (None, e.operation)]
+
+    # --- running -------------------------------------------------------------------------------
+
+    def start(self, region: str, request: dict, name: str | None = None) -> str:
+        request = {"mode": "planned", "accept_data_loss": False, "trigger": "operator", **request}
+        return self.client("stepfunctions", region).start_execution(
+            stateMachineArn=self.regions[region].state_machine_arn, name=name or request["failover_id"], input=json.dumps(request),
+        )["executionArn"]
+
+    def wait(self, execution_arn: str, region: str, real_seconds: float = 60) -> Outcome:
+        sfn = self.client("stepfunctions", region)
+        started = self.clock.now()
+        deadline = time.monotonic() + real_seconds
+        while (described := sfn.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
+            if time.monotonic() > deadline:
+                raise DrillError(f"{execution_arn} still running after {real_seconds} s of real time")
+            REAL_SLEEP(0.005)
+        history = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+        return Outcome(
+            status=described["status"],
+            output=json.loads(described.get("output") or "{}"),
+            error=described.get("error"),
+            cause=described.get("cause"),
+            states=_state_durations(history),
+            seconds=self.clock.now() - started,
+        )
+
+    def run(self, region: str, request: dict, name: str | None = None) -> Outcome:
+        return self.wait(self.start(region, request, name), region)
+
+    def service(self, region: str) -> dict:
+        r = self.regions[region]
+        (service,) = self.client("ecs", region).describe_services(
+            cluster=r.of_type("AWS::ECS::Cluster")["ClusterName"], services=[r.of_type("AWS::ECS::Service")["ServiceName"]],
+        )["services"]
+        return service
+
+
+@contextmanager
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    """The function's variables, set and then removed key by key: ``mock.patch.dict`` clears the
+    whole environment on exit, which other threads (the drill's own reads) would see."""
+    saved = {key: os.environ.get(key) for key in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _unless_answered(emulate):
+    """moto's handler, skipped for a request the drill already answered (a fault, the Aurora fake)."""
+
+    def call(stubber, event_name, request, **kwargs):
+        return None if getattr(request, ANSWERED, False) else emulate(stubber, event_name, request, **kwargs)
+
+    return call
+
+
+def _function_error(error_type: str, message: str, trace: str = "") -> dict:
+    """An invocation that failed, as Lambda returns it to Step Functions."""
+    payload = {"errorType": error_type, "errorMessage": message, "stackTrace": trace.splitlines()[-3:]}
+    return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": payload, "ExecutedVersion": "$LATEST"}
+
+
+def _state_durations(history: list[dict]) -> list[tuple[str, int, float]]:
+    """Per state in first-entered order: times entered and simulated seconds spent."""
+    totals: dict[str, list] = {}
+    entered: tuple[str, object] | None = None
+    for event in history:
+        details = event.get("stateEnteredEventDetails")
+        if details:
+            entered = (details["name"], event["timestamp"])
+            totals.setdefault(details["name"], [0, 0.0])[0] += 1
+        exited = event.get("stateExitedEventDetails")
+        if exited and entered and entered[0] == exited["name"]:
+            totals[exited["name"]][1] += (event["timestamp"] - entered[1]).total_seconds()
+            entered = None
+    return [(name, count, seconds) for name, (count, seconds) in totals.items()]

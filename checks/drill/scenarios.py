@@ -1,0 +1,258 @@
+"""The drill scenarios: each runs the rendered runbook in a fresh pair of emulated regions and
+states what must be true afterwards. A scenario returns a ``Report``; its ``problems`` are
+empty when the runbook behaved as it must (the tests assert that; ``make drill`` prints it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from checks.drill.aurora import SWITCHING_OVER, Promotion, Timings
+from checks.drill.harness import Drill, Outcome
+from checks.drill.network import READ_TIMEOUT, THROTTLE, SERVER_ERROR, Crash, Fault
+from templates.config import Config
+
+
+@dataclass
+class Report:
+    name: str
+    problems: list[str] = field(default_factory=list)
+    runs: list[tuple[str, Outcome]] = field(default_factory=list)
+    calls: dict = field(default_factory=dict)
+
+    def expect(self, condition: bool, problem: str) -> None:
+        if not condition:
+            self.problems.append(problem)
+
+    @property
+    def verdict(self) -> str:
+        return "pass" if not self.problems else "FAIL"
+
+
+SCENARIOS: dict[str, Callable[[], Report]] = {}
+
+
+def scenario(function: Callable[[Report], None]) -> Callable[[], Report]:
+    """Register a scenario; the function gets its report and drives a ``Drill``."""
+
+    def run() -> Report:
+        report = Report(function.__name__)
+        function(report)
+        return report
+
+    run.__doc__ = function.__doc__
+    SCENARIOS[function.__name__] = run
+    return run
+
+
+def _run(drill: Drill, report: Report, region: str, request: dict, name: str | None = None) -> Outcome:
+    outcome = drill.run(region, request, name)
+    _record(drill, report, f"{request['failover_id']} in {region}", outcome)
+    return outcome
+
+
+def _record(drill: Drill, report: Report, label: str, outcome: Outcome) -> None:
+    report.runs.append((label, outcome))
+    drill.outcomes.append((label, outcome))
+
+
+def _finish(drill: Drill, report: Report) -> None:
+    """What every scenario must hold, whatever it did."""
+    report.problems += [f"invariant: {text}" for text in drill.violations]
+    report.calls = drill.network.calls_by_region()
+    notices = [(e.failover_id, e.key) for e in drill.writes("Publish")]
+    report.expect(len(notices) == len(set(notices)), f"a run was reported more than once: {notices}")
+    for label, outcome in drill.outcomes:
+        failover_id = label.split(" in ")[0]
+        if outcome.status in ("SUCCEEDED", "FAILED") and "SkippedWithinInterval" not in {s for s, _, _ in outcome.states}:
+            report.expect(any(f == failover_id for f, _ in notices), f"{label} ended without a notification")
+
+
+def _step_result(outcome: Outcome, step: str) -> dict:
+    return outcome.output.get("run", {}).get("steps", {}).get(step, {}).get("result", {})
+
+
+def _succeeded(report: Report, outcome: Outcome, what: str) -> None:
+    report.expect(outcome.status == "SUCCEEDED", f"{what}: {outcome.status} {outcome.error}: {(outcome.cause or '')[:300]}")
+
+
+@scenario
+def planned_there_and_back(report: Report) -> None:
+    """Planned switchover to the DR region, then failback: RPO 0, switch thrown then released,
+    DR raised to failover capacity and returned to warm standby."""
+    with Drill() as drill:
+        cfg, dr, primary = drill.cfg, drill.cfg.dr_region, drill.cfg.primary_region
+        _succeeded(report, _run(drill, report, dr, {"failover_id": "drill-out"}), "failover")
+        report.expect(drill.aurora.writer == dr, f"writer after failover: {drill.aurora.writer}")
+        report.expect(drill.aurora.data_lost_ms == 0, "a planned switchover lost data")
+        report.expect(drill.service(dr)["desiredCount"] == cfg.app.failover_desired_count, "DR not at failover capacity")
+        _succeeded(report, _run(drill, report, primary, {"failover_id": "drill-back"}), "failback")
+        report.expect(drill.aurora.writer == primary, f"writer after failback: {drill.aurora.writer}")
+        moves = [m.key for m in drill.switch_moves()]
+        report.expect(len(moves) == 2, f"the switch should be thrown, then released: {moves}")
+        report.expect(drill.service(dr)["desiredCount"] == cfg.app.dr_desired_count, f"DR not back at warm standby: {drill.service(dr)['desiredCount']}")
+        _finish(drill, report)
+
+
+@scenario
+def unplanned_primary_region_dead(report: Report) -> None:
+    """The primary region is down: only the DR region is called, the accepted lag is recorded."""
+    with Drill(lag_ms=1_500) as drill:
+        dr, primary = drill.cfg.dr_region, drill.cfg.primary_region
+        drill.network.dead_regions.add(primary)
+        outcome = _run(drill, report, dr, {"failover_id": "drill-dead", "mode": "unplanned", "accept_data_loss": True})
+        _succeeded(report, outcome, "unplanned failover")
+        report.expect(drill.aurora.writer == dr, f"writer: {drill.aurora.writer}")
+        report.expect(_step_result(outcome, "promote").get("accepted_lag_ms") == 1_500, f"accepted lag not recorded: {_step_result(outcome, 'promote')}")
+        called = set(drill.network.attempts_by_region())
+        report.expect(called == {dr}, f"regions called: {sorted(called)}")
+        report.expect(len(drill.switch_moves()) == 1, "the switch was not thrown")
+        _finish(drill, report)
+
+
+@scenario
+def unplanned_without_accepting_data_loss(report: Report) -> None:
+    """Refused: nothing changes; the only write is the failure report."""
+    with Drill() as drill:
+        outcome = _run(drill, report, drill.cfg.dr_region, {"failover_id": "drill-refused", "mode": "unplanned"})
+        report.expect(outcome.status == "FAILED" and outcome.error == "DataLossNotAccepted", f"{outcome.status} {outcome.error}")
+        others = [e.operation for e in drill.writes() if e.operation != "Publish"]
+        report.expect(not others, f"writes: {others}")
+        report.expect(drill.aurora.writer == drill.cfg.primary_region, "the writer moved")
+        _finish(drill, report)
+
+
+@scenario
+def same_failover_id_twice(report: Report) -> None:
+    """The same failover id again while running and after completion: every side effect once."""
+    with Drill() as drill:
+        dr = drill.cfg.dr_region
+        request = {"failover_id": "drill-dup"}
+        first = drill.start(dr, request)
+        again = drill.start(dr, request)  # same name, same input: Step Functions returns the same execution
+        report.expect(again == first, "StartExecution with the same name and input started another execution")
+        concurrent = drill.start(dr, request, name="drill-dup-by-hand")
+        for arn, label in ((first, "first"), (concurrent, "concurrent")):
+            outcome = drill.wait(arn, dr)
+            _record(drill, report, f"drill-dup in {dr} ({label})", outcome)
+            _succeeded(report, outcome, label)
+        _succeeded(report, _run(drill, report, dr, request, name="drill-dup-after"), "after completion")
+        for operation in ("SwitchoverGlobalCluster", "UpdateService", "PutMetricData", "Publish"):
+            report.expect(len(drill.writes(operation)) == 1, f"{operation} x{len(drill.writes(operation))}")
+        _finish(drill, report)
+
+
+@scenario
+def function_dies_after_acting(report: Report) -> None:
+    """Each state-changing step dies right after its AWS call, before recording: the retry finishes it, once."""
+    for operation in ("SwitchoverGlobalCluster", "UpdateService", "PutMetricData", "Publish"):
+        with Drill() as drill:
+            drill.network.crashes.append(Crash(operation))
+            outcome = _run(drill, report, drill.cfg.dr_region, {"failover_id": f"drill-crash-{operation}"})
+            _succeeded(report, outcome, f"died after {operation}")
+            report.expect(len(drill.writes(operation)) == 1, f"{operation} x{len(drill.writes(operation))}")
+            _finish(drill, report)
+
+
+@scenario
+def throttling_and_5xx_bursts(report: Report) -> None:
+    """Bursts within botocore's attempts are absorbed; longer ones by the state machine's retries."""
+    operations = ("DescribeGlobalClusters", "SwitchoverGlobalCluster", "DescribeServices", "UpdateService", "PutMetricData", "Publish", "PutItem")
+    for burst in (3, 6):
+        with Drill() as drill:
+            drill.network.faults += [Fault(op, THROTTLE if i % 2 else SERVER_ERROR, burst) for i, op in enumerate(operations)]
+            outcome = _run(drill, report, drill.cfg.dr_region, {"failover_id": f"drill-burst-{burst}"})
+            _succeeded(report, outcome, f"bursts of {burst}")
+            _finish(drill, report)
+
+
+@scenario
+def promotion_never_completes(report: Report) -> None:
+    """The bounded wait gives up, the report says so, and traffic is not switched."""
+    with Drill(timings=Timings(promotion_seconds=None)) as drill:
+        outcome = _run(drill, report, drill.cfg.dr_region, {"failover_id": "drill-stuck"})
+        report.expect(outcome.status == "FAILED" and outcome.error == "WriterNotReady", f"{outcome.status} {outcome.error}")
+        report.expect(not drill.switch_moves(), "traffic was switched to a cluster that is not the writer")
+        report.expect(not drill.writes("UpdateService"), "the service was scaled for a failover that did not happen")
+        _finish(drill, report)
+
+
+@scenario
+def automatic_trigger_twice(report: Report) -> None:
+    """Two alarm-started runs within the minimum interval: one run acts."""
+    cfg = replace(Config(), runbook=replace(Config().runbook, automatic_trigger=True))
+    with Drill(cfg) as drill:
+        dr = cfg.dr_region
+        request = {"mode": "unplanned", "accept_data_loss": True, "trigger": "alarm"}
+        arns = [drill.start(dr, {**request, "failover_id": f"automatic-{n}"}) for n in (1, 2)]
+        outcomes = [drill.wait(arn, dr) for arn in arns]
+        for n, outcome in zip((1, 2), outcomes):
+            _record(drill, report, f"automatic-{n} in {dr}", outcome)
+        skipped = ["SkippedWithinInterval" in {s for s, _, _ in o.states} for o in outcomes]
+        report.expect(sorted(skipped) == [False, True], f"skipped: {skipped}")
+        report.expect(len(drill.writes("FailoverGlobalCluster")) == 1, f"promotions: {len(drill.writes('FailoverGlobalCluster'))}")
+        _finish(drill, report)
+
+
+@scenario
+def retry_during_switching_over(report: Report) -> None:
+    """A switchover to this region already switching over: the runbook waits for it (issue 11.1)."""
+    with Drill() as drill:
+        dr = drill.cfg.dr_region
+        drill.aurora.promotion = Promotion(SWITCHING_OVER, drill.cfg.primary_region, dr, drill.clock.now() - 10, False)
+        outcome = _run(drill, report, dr, {"failover_id": "drill-switching"})
+        _succeeded(report, outcome, "run during switching-over")
+        report.expect(not drill.writes("SwitchoverGlobalCluster"), "a second switchover was requested")
+        _finish(drill, report)
+
+
+@scenario
+def step_killed_by_its_timeout(report: Report) -> None:
+    """The switch step hangs on read timeouts until Lambda kills it: the retry recovers (issue 11.2)."""
+    with Drill() as drill:
+        drill.network.faults.append(Fault("PutMetricData", READ_TIMEOUT, 6))
+        outcome = _run(drill, report, drill.cfg.dr_region, {"failover_id": "drill-timeout"})
+        _succeeded(report, outcome, "after a timed-out step")
+        report.expect(len(drill.switch_moves()) == 1, "the switch was not thrown exactly once")
+        _finish(drill, report)
+
+
+@scenario
+def failback_with_dr_region_dead(report: Report) -> None:
+    """Unplanned failback while the DR region is down: refused before anything changes (issue 11.5)."""
+    with Drill() as drill:
+        dr, primary = drill.cfg.dr_region, drill.cfg.primary_region
+        _succeeded(report, _run(drill, report, dr, {"failover_id": "drill-out"}), "failover")
+        drill.network.dead_regions.add(dr)
+        outcome = _run(drill, report, primary, {"failover_id": "drill-back", "mode": "unplanned", "accept_data_loss": True})
+        report.expect(outcome.status == "FAILED" and outcome.error == "FailbackNeedsDrRegion", f"{outcome.status} {outcome.error}")
+        report.expect(drill.aurora.writer == dr, "the writer moved although the switch cannot be released")
+        _finish(drill, report)
+
+
+@scenario
+def throw_and_release_in_one_period(report: Report) -> None:
+    """A failback right after a failover: the release waits for the next metric period (issue 11.9)."""
+    with Drill(timings=Timings(pending_seconds=1, promotion_seconds=1)) as drill:
+        dr, primary = drill.cfg.dr_region, drill.cfg.primary_region
+        _succeeded(report, _run(drill, report, dr, {"failover_id": "drill-out"}), "failover")
+        _succeeded(report, _run(drill, report, primary, {"failover_id": "drill-back"}), "failback")
+        moves = drill.switch_moves()
+        periods = [int(m.at // 60) for m in moves]
+        report.expect(len(moves) == 2 and periods[0] != periods[1], f"throw and release in metric periods {periods}")
+        _finish(drill, report)
+
+
+def table(reports: list[Report]) -> list[str]:
+    """scenario, verdict, each state with its simulated duration, AWS calls per region and service."""
+    lines = []
+    for report in reports:
+        lines.append(f"{report.name}: {report.verdict}")
+        for label, outcome in report.runs:
+            states = ", ".join(f"{name}{f' x{count}' if count > 1 else ''} {seconds:g}s" for name, count, seconds in outcome.states if seconds or count > 1)
+            lines.append(f"  {label}: {outcome.status} in {outcome.seconds:.0f} s simulated; {states}")
+        for region, services in sorted(report.calls.items()):
+            lines.append(f"  calls in {region}: " + ", ".join(f"{service} {n}" for service, n in sorted(services.items())))
+        lines += [f"  problem: {problem}" for problem in report.problems]
+    return lines

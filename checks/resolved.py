@@ -1,0 +1,56 @@
+"""The rendered templates as CloudFormation sees them in one region, offline.
+
+cloud-radar resolves Conditions, ``Fn::Sub``, ``Fn::If`` and pseudo-parameters for a
+region; its region data is seeded from cfn-lint's tables so it never downloads. The
+per-region tests and the drills both read the template through this.
+"""
+
+from __future__ import annotations
+
+from cfnlint.helpers import AVAILABILITY_ZONES
+from cloud_radar.cf.unit import Template as ResolvedTemplate
+from cloud_radar.cf.unit import functions as cloud_radar_functions
+
+from templates import naming, stack
+from templates.compute import CERTIFICATE_PARAMETER
+from templates.config import Config
+from templates.database import DB_SECRET
+
+# cloud-radar downloads region data for Fn::GetAZs unless it is seeded.
+cloud_radar_functions.REGION_DATA = [{"code": region, "zones": zones} for region, zones in AVAILABILITY_ZONES.items()]
+
+ACCOUNT_ID = ResolvedTemplate.AccountId
+
+# cloud-radar resolves a Ref to a resource as its logical id; a dynamic reference then
+# resolves to these stand-ins, so a test can tell a value came from the secret.
+SECRET_REFERENCES = {
+    "secretsmanager": {
+        f"{DB_SECRET}:SecretString:{field}": f"<from secret: {field}>" for field in ("username", "password")
+    }
+}
+
+
+def data_key_arn(region: str) -> str:
+    """What this region's bootstrap stack exports as its data key (a stand-in per region)."""
+    return f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/data-key-of-{region}"
+
+
+def certificate_arn(region: str) -> str:
+    return f"arn:aws:acm:{region}:{ACCOUNT_ID}:certificate/00000000-0000-0000-0000-000000000000"
+
+
+def resolve(template: dict, cfg: Config, region: str) -> dict:
+    """The template as CloudFormation would see it in ``region``: conditions, Refs, Subs resolved.
+
+    Exports are regional, so the import of the data key resolves to that region's key.
+    """
+    imports = {naming.data_key_export(cfg).pattern: data_key_arn(region)}
+    resolver = ResolvedTemplate(template, imports=imports, dynamic_references=SECRET_REFERENCES)
+    parameters = stack.region_parameters(cfg, region)
+    # The default configuration has no certificate (it cannot deploy, by design).
+    parameters[CERTIFICATE_PARAMETER] = parameters[CERTIFICATE_PARAMETER] or certificate_arn(region)
+    return resolver.render(parameters, region=region)
+
+
+def resources_of_type(resolved: dict, resource_type: str) -> dict[str, dict]:
+    return {name: body for name, body in resolved["Resources"].items() if body["Type"] == resource_type}
