@@ -9,18 +9,18 @@ from __future__ import annotations
 from troposphere import Sub
 
 
-def arn_pattern(service: str, resource: str, *, regional: bool = True) -> str:
+def arn_pattern(service: str, resource: str, *, regional: bool = True, region: str = "${AWS::Region}") -> str:
     """``arn:${AWS::Partition}:SERVICE:${AWS::Region}:${AWS::AccountId}:RESOURCE`` as a Sub pattern.
 
     ``resource`` may hold further ``${...}`` references; ``regional=False`` leaves the
     region empty, as global resources (IAM, RDS global clusters) require.
     """
-    region = "${AWS::Region}" if regional else ""
+    region = region if regional else ""
     return f"arn:${{AWS::Partition}}:{service}:{region}:${{AWS::AccountId}}:{resource}"
 
 
-def arn(service: str, resource: str, *, regional: bool = True) -> Sub:
-    return Sub(arn_pattern(service, resource, regional=regional))
+def arn(service: str, resource: str, *, regional: bool = True, region: str = "${AWS::Region}") -> Sub:
+    return Sub(arn_pattern(service, resource, regional=regional, region=region))
 
 
 def log_group(name: str) -> Sub:
@@ -99,13 +99,13 @@ def pipe(name: str) -> Sub:
     return arn("pipes", f"pipe/{name}")
 
 
-def ecs_service(cluster: str, service: str) -> Sub:
-    return arn("ecs", f"service/{cluster}/{service}")
+def ecs_service(cluster: str, service: str, region: str = "${AWS::Region}") -> Sub:
+    return arn("ecs", f"service/{cluster}/{service}", region=region)
 
 
-def scalable_targets() -> Sub:
-    """Application Auto Scaling names targets by random ids: this account's, in this region."""
-    return arn("application-autoscaling", "scalable-target/*")
+def scalable_targets(region: str = "${AWS::Region}") -> Sub:
+    """Application Auto Scaling names targets by random ids: this account's, in ``region``."""
+    return arn("application-autoscaling", "scalable-target/*", region=region)
 
 
 def alarm_in(name_pattern: str, region: str) -> Sub:

@@ -87,6 +87,8 @@ def wait_for_writer(log_group: str, global_cluster_id: str, cluster_arn) -> Poli
 
 
 def scale_service(log_group: str, table_arn, key_arn, cluster: str, service: str) -> PolicyDocument:
+    """This region's service (failover capacity) and the peer's (back to standby on failback)."""
+    regions = ("${AWS::Region}", "${PeerRegion}")
     return _document(
         *_runtime_statements(log_group),
         _key_through(("dynamodb",), key_arn),
@@ -94,28 +96,29 @@ def scale_service(log_group: str, table_arn, key_arn, cluster: str, service: str
         # DescribeScalableTargets supports no resource type.
         Statement(Sid="ReadScalableTargets", Effect=Allow, Action=[autoscaling.DescribeScalableTargets], Resource=["*"]),
         Statement(
-            Sid="RaiseAutoscalingMinimum",
+            Sid="SetAutoscalingMinimum",
             Effect=Allow,
             Action=[autoscaling.RegisterScalableTarget],
-            Resource=[arns.scalable_targets()],
+            Resource=[arns.scalable_targets(region) for region in regions],
             Condition=Condition(StringEquals({"application-autoscaling:service-namespace": "ecs"})),
         ),
         Statement(
             Sid="ScaleThisService",
             Effect=Allow,
             Action=[ecs.DescribeServices, ecs.UpdateService],
-            Resource=[arns.ecs_service(cluster, service)],
+            Resource=[arns.ecs_service(cluster, service, region) for region in regions],
         ),
     )
 
 
-def switch_traffic(log_group: str, table_arn, key_arn, switch_alarm_arn, namespace: str) -> PolicyDocument:
+def switch_traffic(log_group: str, table_arn, key_arn, namespace: str) -> PolicyDocument:
     return _document(
         *_runtime_statements(log_group),
         _key_through(("dynamodb",), key_arn),
         _idempotency(table_arn),
-        Statement(Sid="ReadSwitchAlarm", Effect=Allow, Action=[cloudwatch.DescribeAlarms], Resource=[switch_alarm_arn]),
-        # PutMetricData supports no resource type: the namespace condition scopes it.
+        # Neither action supports a resource type: the namespace condition scopes the write;
+        # the read is of the switch's own data (its position is the data, not the alarm state).
+        Statement(Sid="ReadSwitchPosition", Effect=Allow, Action=[cloudwatch.GetMetricData], Resource=["*"]),
         Statement(
             Sid="PublishSwitchMetric",
             Effect=Allow,

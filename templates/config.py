@@ -338,7 +338,8 @@ class RunbookConfig:
     automatic_trigger: bool = False
     min_minutes_between_automatic_runs: int = 60
     writer_poll_seconds: int = 20
-    writer_max_polls: int = 30
+    # 18 x 20 s: the promotion phase of the budget is this wait, and it must fit the RTO.
+    writer_max_polls: int = 18
     function_timeout_seconds: int = 60
 
     def __post_init__(self) -> None:
@@ -348,8 +349,10 @@ class RunbookConfig:
             raise ConfigError("writer_poll_seconds", "must be from 5 to 300")
         if not 1 <= self.writer_max_polls <= 200:
             raise ConfigError("writer_max_polls", "must be from 1 to 200")
-        if not 30 <= self.function_timeout_seconds <= 900:
-            raise ConfigError("function_timeout_seconds", "must be from 30 to 900 (Lambda's limit)")
+        # The floor leaves room for one worst-case AWS call after the safety margin; the ceiling
+        # keeps a dead step's lease (timeout + 5 s) short enough to retry within a failover.
+        if not 60 <= self.function_timeout_seconds <= 300:
+            raise ConfigError("function_timeout_seconds", "must be from 60 to 300 (a step's claim lease follows it)")
 
     @property
     def writer_wait_seconds(self) -> int:

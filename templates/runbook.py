@@ -10,6 +10,7 @@ region impaired" alarm start an unplanned run through EventBridge.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,10 +22,10 @@ from policies import runbook as runbook_policies
 from policies.trust import service_trust
 from templates import dns, naming, packaging
 from templates.alerting import PEER_IMPAIRED_ALARM, Alerting, dimensions, metric_alarm
-from templates.compute import App, DESIRED_COUNT_PARAMETER
+from templates.compute import App
 from templates.config import Config
 from templates.database import DB_CLUSTER
-from templates.regions import IS_PRIMARY, PEER_REGION_PARAMETER, ROLE_PARAMETER
+from templates.regions import IS_PRIMARY, PEER_REGION_PARAMETER, PRIMARY, ROLE_PARAMETER
 from templates.security import data_key_arn
 from templates.suppressions import checkov_skip
 
@@ -53,7 +54,31 @@ FUNCTION_SUPPRESSIONS = checkov_skip(
     }
 )
 # Errors a retry cannot fix: the request or the global database's state must change first.
-FINAL_ERRORS = ["DataLossNotAccepted", "FailoverElsewhere", "NotAMember", "MissingSetting", "StepError"]
+FINAL_ERRORS = ["DataLossNotAccepted", "FailoverElsewhere", "FailbackNeedsDrRegion", "NotAMember", "MissingSetting", "StepError"]
+# The worst case of one AWS call in the functions: every attempt times out, plus backoff
+# (lambdas/runbook/runtime.py WORST_CALL_SECONDS; tests keep the two equal).
+WORST_CALL_SECONDS = 24
+# A claim outlives its holder's timeout by this much (clock skew between invocations).
+LEASE_MARGIN_SECONDS = 5
+IN_PROGRESS_RETRY_SECONDS = 10
+
+
+def timing(cfg: Config) -> dict:
+    """The runbook's time budget, derived in one place: the lease outlives any live holder
+    (its timeout), the state machine retries a claimed step for longer than the lease, and a
+    function starts a call only while the call's worst case fits before its timeout."""
+    timeout = cfg.runbook.function_timeout_seconds
+    lease = timeout + LEASE_MARGIN_SECONDS
+    attempts = math.ceil(lease / IN_PROGRESS_RETRY_SECONDS) + 1
+    return {
+        "function_timeout_seconds": timeout,
+        "worst_call_seconds": WORST_CALL_SECONDS,
+        "safety_margin_seconds": WORST_CALL_SECONDS + 1,
+        "lease_seconds": lease,
+        "in_progress_retry_seconds": IN_PROGRESS_RETRY_SECONDS,
+        "in_progress_retry_attempts": attempts,
+        "in_progress_retry_span_seconds": IN_PROGRESS_RETRY_SECONDS * attempts,
+    }
 
 
 def logical_id(step: str) -> str:
@@ -101,6 +126,7 @@ def _add_state_machine(t: Template, cfg: Config) -> None:
             DefinitionSubstitutions={
                 # The Lambda service integration, in this partition.
                 "LambdaInvoke": Sub("arn:${AWS::Partition}:states:::lambda:invoke"),
+                "RegionRole": Ref(ROLE_PARAMETER),
                 **{logical_id(step): GetAtt(logical_id(step), "Arn") for step in STEPS},
             },
             LoggingConfiguration=stepfunctions.LoggingConfiguration(
@@ -229,8 +255,7 @@ def _add_table(t: Template, cfg: Config) -> None:
 
 def _step_settings(cfg: Config, alerting: Alerting, app: App) -> dict[str, dict]:
     """Each step's environment: every identifier it uses comes from here (seed defect 9)."""
-    switch = naming.failover_switch_alarm(cfg)
-    timing = dns.timing(cfg)["switch"]
+    switch = dns.timing(cfg)["switch"]
     cluster_arn = arns.db_cluster(naming.db_cluster(cfg).pattern)
     database = {
         "GLOBAL_CLUSTER_ID": naming.global_cluster(cfg).pattern,
@@ -245,16 +270,17 @@ def _step_settings(cfg: Config, alerting: Alerting, app: App) -> dict[str, dict]
             "CLUSTER_NAME": naming.ecs_cluster(cfg).pattern,
             "SERVICE_NAME": naming.ecs_service(cfg).pattern,
             "FAILOVER_DESIRED_COUNT": str(cfg.app.failover_desired_count),
-            "STANDBY_DESIRED_COUNT": Ref(DESIRED_COUNT_PARAMETER),
+            # Failing back from the primary region: the DR service returns to warm standby.
+            "PEER_REGION": Ref(PEER_REGION_PARAMETER),
+            "PEER_STANDBY_DESIRED_COUNT": str(cfg.app.dr_desired_count),
         },
         "switch_traffic": {
             # The switch lives in the DR region: local there, the peer when failing back.
             "SWITCH_REGION": If(IS_PRIMARY, Ref(PEER_REGION_PARAMETER), Ref("AWS::Region")),
-            "SWITCH_ALARM_NAME": If(IS_PRIMARY, switch.in_region_of(PEER_REGION_PARAMETER), switch.value()),
-            "SWITCH_NAMESPACE": timing["namespace"],
-            "SWITCH_METRIC": timing["metric"],
-            "SWITCH_THROWN_VALUE": str(timing["throw_value"]),
-            "SWITCH_RELEASED_VALUE": str(timing["release_value"]),
+            "SWITCH_NAMESPACE": switch["namespace"],
+            "SWITCH_METRIC": switch["metric"],
+            "SWITCH_THROWN_VALUE": str(switch["throw_value"]),
+            "SWITCH_RELEASED_VALUE": str(switch["release_value"]),
         },
         "notify": {"ALERTS_TOPIC_ARN": alerting.topic_arn},
     }
@@ -271,13 +297,7 @@ def _step_policy(step: str, cfg: Config, log_group: str, alerting: Alerting):
     if step == "scale_service":
         return runbook_policies.scale_service(log_group, table, key, naming.ecs_cluster(cfg).pattern, naming.ecs_service(cfg).pattern)
     if step == "switch_traffic":
-        switch = naming.failover_switch_alarm(cfg).pattern
-        alarm = If(
-            IS_PRIMARY,
-            arns.alarm_in(switch.replace("${AWS::Region}", "${PeerRegion}"), "${PeerRegion}"),
-            arns.alarm_in(switch, "${AWS::Region}"),
-        )
-        return runbook_policies.switch_traffic(log_group, table, key, alarm, dns.switch_namespace(cfg))
+        return runbook_policies.switch_traffic(log_group, table, key, dns.switch_namespace(cfg))
     if step == "notify":
         return runbook_policies.notify(log_group, table, key, alerting.topic_arn)
     return runbook_policies.admit_automatic_run(log_group, table, key)
@@ -321,6 +341,7 @@ def _add_functions(t: Template, cfg: Config, alerting: Alerting, app: App, s3_ke
                     Variables={
                         "AWS_ACCOUNT_ID": Ref("AWS::AccountId"),
                         "IDEMPOTENCY_TABLE": Ref(TABLE),
+                        "LEASE_SECONDS": str(timing(cfg)["lease_seconds"]),
                         "REGION_ROLE": Ref(ROLE_PARAMETER),
                         **settings.get(step, {}),
                     }
@@ -330,8 +351,13 @@ def _add_functions(t: Template, cfg: Config, alerting: Alerting, app: App, s3_ke
     return role_arns
 
 
-def _task(step: str, result: str, next_state: str, payload: dict) -> dict:
-    """Invoke a step's function with backoff-and-jitter retries and a catch to the failure report."""
+def _task(cfg: Config, step: str, result: str, next_state: str, payload: dict) -> dict:
+    """Invoke a step's function with backoff-and-jitter retries and a catch to the failure report.
+
+    A step another invocation still holds (``StepInProgress``: a duplicate, or a holder that
+    was killed) is retried for longer than the lease, so a dead holder's claim is taken over.
+    """
+    budget = timing(cfg)
     return {
         "Type": "Task",
         "Resource": "${LambdaInvoke}",
@@ -340,6 +366,14 @@ def _task(step: str, result: str, next_state: str, payload: dict) -> dict:
         "ResultPath": f"$.run.steps.{result}",
         "Retry": [
             {"ErrorEquals": FINAL_ERRORS, "MaxAttempts": 0},
+            # The switch never takes both positions within one metric period (switch_traffic.py).
+            {"ErrorEquals": ["SwitchPeriodBusy"], "IntervalSeconds": dns.SWITCH_PERIOD_SECONDS, "BackoffRate": 1.0, "MaxAttempts": 2},
+            {
+                "ErrorEquals": ["StepInProgress"],
+                "IntervalSeconds": budget["in_progress_retry_seconds"],
+                "BackoffRate": 1.0,
+                "MaxAttempts": budget["in_progress_retry_attempts"],
+            },
             {
                 "ErrorEquals": ["States.ALL"],
                 "IntervalSeconds": 2,
@@ -367,25 +401,35 @@ def _report(outcome: str) -> dict:
     return payload
 
 
+REQUEST_DEFAULTS = {"mode": "planned", "accept_data_loss": False, "trigger": "operator"}
+
+
 def definition(cfg: Config) -> dict:
     """The state machine (Amazon States Language); ``${...}`` are DefinitionSubstitutions."""
     whole_state = {"failover_id.$": "$.failover_id", "mode.$": "$.mode", "accept_data_loss.$": "$.accept_data_loss", "trigger.$": "$.trigger"}
-    notify_failure = _task("notify", "notify", "Failed", _report("failed"))
+    notify_failure = _task(cfg, "notify", "notify", "Failed", _report("failed"))
     del notify_failure["Catch"]
     return {
         "Comment": "DR runbook: promote this region's cluster, wait for it, scale, switch traffic, report",
         "StartAt": "Start",
         "States": {
-            "Start": {"Type": "Pass", "Result": {"steps": {}, "polls": 0}, "ResultPath": "$.run", "Next": "AdmitAutomaticRun"},
-            "AdmitAutomaticRun": _task("admit_automatic_run", "admit", "Admitted?", whole_state),
+            # A request may omit what has a safe default (a planned, operator-started run).
+            "Start": {
+                "Type": "Pass",
+                "Parameters": {"request.$": f"States.JsonMerge(States.StringToJson('{json.dumps(REQUEST_DEFAULTS)}'), $, false)"},
+                "OutputPath": "$.request",
+                "Next": "Begin",
+            },
+            "Begin": {"Type": "Pass", "Result": {"steps": {}, "polls": 0, "role": "${RegionRole}"}, "ResultPath": "$.run", "Next": "AdmitAutomaticRun"},
+            "AdmitAutomaticRun": _task(cfg, "admit_automatic_run", "admit", "Admitted?", whole_state),
             "Admitted?": {
                 "Type": "Choice",
                 "Choices": [{"Variable": "$.run.steps.admit.result.admitted", "BooleanEquals": True, "Next": "PromoteDatabase"}],
                 "Default": "SkippedWithinInterval",
             },
             "SkippedWithinInterval": {"Type": "Succeed", "Comment": "an automatic run started less than the minimum interval ago"},
-            "PromoteDatabase": _task("promote_database", "promote", "CheckWriter", whole_state),
-            "CheckWriter": _task("wait_for_writer", "writer", "WriterReady?", whole_state),
+            "PromoteDatabase": _task(cfg, "promote_database", "promote", "CheckWriter", whole_state),
+            "CheckWriter": _task(cfg, "wait_for_writer", "writer", "WriterReady?", whole_state),
             "WriterReady?": {
                 "Type": "Choice",
                 "Choices": [{"Variable": "$.run.steps.writer.result.ready", "BooleanEquals": True, "Next": "ScaleService"}],
@@ -410,9 +454,16 @@ def definition(cfg: Config) -> dict:
                 "ResultPath": "$.run.error",
                 "Next": "NotifyFailure",
             },
-            "ScaleService": _task("scale_service", "scale", "SwitchTraffic", {**whole_state, "direction": "up"}),
-            "SwitchTraffic": _task("switch_traffic", "switch", "Notify", whole_state),
-            "Notify": _task("notify", "notify", "Done", _report("succeeded")),
+            "ScaleService": _task(cfg, "scale_service", "scale", "SwitchTraffic", {**whole_state, "direction": "up"}),
+            "SwitchTraffic": _task(cfg, "switch_traffic", "switch", "FailingBack?", whole_state),
+            "FailingBack?": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.run.role", "StringEquals": PRIMARY, "Next": "ReturnPeerToStandby"}],
+                "Default": "Notify",
+            },
+            # Failing back (both regions up): the DR service returns to its warm-standby count.
+            "ReturnPeerToStandby": _task(cfg, "scale_service", "standby", "Notify", {**whole_state, "direction": "down"}),
+            "Notify": _task(cfg, "notify", "notify", "Done", _report("succeeded")),
             "Done": {"Type": "Succeed"},
             "NotifyFailure": notify_failure,
             # The run fails with the error that stopped it, not a generic one.

@@ -28,7 +28,7 @@ def test_render_then_check_then_lint_then_budget(tmp_path, capsys):
     assert build.main(["lint", "--out", str(out)]) == 0
     assert "cfn-lint: clean" in capsys.readouterr().out
     assert build.main(["budget", "--out", str(out)]) == 0
-    assert "serving             570 s  objective 900 s" in capsys.readouterr().out
+    assert "serving             870 s  objective 900 s" in capsys.readouterr().out
     (tmp_path / "tight.toml").write_text("[objectives]\nrto_seconds = 120\n")
     assert build.main(["budget", "--out", str(out), "--config", str(tmp_path / "tight.toml")]) == 1
     assert "over the 120 s objective" in capsys.readouterr().err

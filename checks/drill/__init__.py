@@ -10,3 +10,11 @@ run with 30 writer polls and minute-long backoffs takes well under a second, and
 (``network.py``) can kill a region or any call. A drill is evidence about the runbook's
 logic against AWS's documented behaviour; it is not AWS.
 """
+
+import sys
+from pathlib import Path
+
+# The drills run the functions' own modules (``runbook.*``), as Lambda does from the zip.
+LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
+if str(LAMBDAS_DIR) not in sys.path:
+    sys.path.insert(0, str(LAMBDAS_DIR))

@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import random
-import sys
 import time
 import traceback
 from collections import Counter
@@ -25,7 +24,6 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from types import SimpleNamespace
 from unittest import mock
 
@@ -47,7 +45,6 @@ from templates import dns, naming
 from templates.config import Config
 from templates.render import render
 
-LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
 REAL_SLEEP = time.sleep
 # Step Functions reports a Lambda function's unhandled failures, timeouts and crashes
 # included, as Lambda.Unknown (Step Functions developer guide, "Handling transient Lambda
@@ -122,7 +119,6 @@ class Effect:
     key: str
     failover_id: str | None
     writer: str
-    promotion_in_flight: bool
 
 
 @dataclass
@@ -205,8 +201,6 @@ class Drill:
             "AWS_ACCESS_KEY_ID": "drill", "AWS_SECRET_ACCESS_KEY": "drill", "MOTO_ACCOUNT_ID": ACCOUNT_ID,
             "AWS_DEFAULT_REGION": self.cfg.primary_region,
         }))
-        if str(LAMBDAS_DIR) not in sys.path:
-            sys.path.insert(0, str(LAMBDAS_DIR))
         stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
         stack.enter_context(mock.patch.object(BotocoreStubber, "__call__", _unless_answered(BotocoreStubber.__call__)))
         self._simulate_time(stack)
@@ -216,10 +210,11 @@ class Drill:
         stack.callback(setattr, boto3, "DEFAULT_SESSION", None)
         boto3.setup_default_session()
         events = boto3.DEFAULT_SESSION.events
-        self.network.register(events)
-        self.aurora.register(events)
+        # In this order: a write is in the ledger before a crash after it; faults come before the fake.
         events.register_first("before-parameter-build", self._remember_params, unique_id="drill-ledger-params")
         events.register_first("after-call", self._record_effect, unique_id="drill-ledger")
+        self.network.register(events)
+        self.aurora.register(events)
         # The drill's own set-up and reads bypass faults and the ledger.
         self.admin = boto3.session.Session()
         for region in self.regions.values():
@@ -329,7 +324,7 @@ class Drill:
             key = ",".join(f"{d['MetricName']}={d['Value']}" for d in params.get("MetricData", []))
         self.effects.append(Effect(
             self.clock.now(), Network.region_of(http_response.url), model.name, str(key), self._current_failover,
-            self.aurora.writer, self.aurora.promotion is not None,
+            self.aurora.writer,
         ))
 
     def _observing(self, add_event):
@@ -349,12 +344,15 @@ class Drill:
             self._violation(f"{len(writers)} writers")
         repeated = Counter((e.failover_id, e.operation, e.region, e.key) for e in self.effects)
         for (failover_id, operation, region, key), count in repeated.items():
-            if count > 1:
+            # SNS standard topics deliver at least once, and a publication cannot be observed:
+            # a function that dies between publishing and recording publishes again on retry.
+            allowed = 2 if operation == "Publish" and "Publish" in self.network.crashed else 1
+            if count > allowed:
                 self._violation(f"{operation} {key} in {region} done {count} times for {failover_id}")
         for effect in self.switch_moves():
             target = self.cfg.dr_region if effect.key.endswith(f"={float(dns.SWITCH_THROWN)}") else self.cfg.primary_region
-            if effect.writer != target or effect.promotion_in_flight:
-                self._violation(f"traffic switched to {target} while the writer was {effect.writer} (promotion in flight: {effect.promotion_in_flight})")
+            if effect.writer != target:
+                self._violation(f"traffic switched to {target} while the writer was {effect.writer}")
 
     def _violation(self, text: str) -> None:
         if text not in self.violations:

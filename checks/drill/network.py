@@ -19,10 +19,8 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
 from checks.drill.clock import SimClock
+from runbook.runtime import CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS
 
-# Lambda's own runtime settings for the functions' clients (lambdas/runbook/runtime.py).
-CONNECT_TIMEOUT_SECONDS = 3
-READ_TIMEOUT_SECONDS = 10
 # A successful call's round trip in simulated time.
 CALL_SECONDS = 0.05
 _REGION_IN_HOST = re.compile(r"\.((?:[a-z]{2}(?:-gov|-iso[a-z]?)?)-[a-z]+-\d+)\.amazonaws\.com")
@@ -69,6 +67,7 @@ class Network:
     crashes: list[Crash] = field(default_factory=list)
     attempts: Counter = field(default_factory=Counter)
     failed: Counter = field(default_factory=Counter)
+    crashed: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         self._current = threading.local()
@@ -112,6 +111,7 @@ class Network:
             if crash.operation == operation:
                 crash.seen += 1
                 if crash.seen == crash.nth:
+                    self.crashed.append(operation)
                     raise FunctionCrashed(f"died after {operation}")
 
     def attempts_by_region(self) -> Counter:

@@ -62,7 +62,8 @@ def _finish(drill: Drill, report: Report) -> None:
     report.problems += [f"invariant: {text}" for text in drill.violations]
     report.calls = drill.network.calls_by_region()
     notices = [(e.failover_id, e.key) for e in drill.writes("Publish")]
-    report.expect(len(notices) == len(set(notices)), f"a run was reported more than once: {notices}")
+    if "Publish" not in drill.network.crashed:
+        report.expect(len(notices) == len(set(notices)), f"a run was reported more than once: {notices}")
     for label, outcome in drill.outcomes:
         failover_id = label.split(" in ")[0]
         if outcome.status in ("SUCCEEDED", "FAILED") and "SkippedWithinInterval" not in {s for s, _, _ in outcome.states}:
@@ -145,13 +146,17 @@ def same_failover_id_twice(report: Report) -> None:
 
 @scenario
 def function_dies_after_acting(report: Report) -> None:
-    """Each state-changing step dies right after its AWS call, before recording: the retry finishes it, once."""
+    """Each state-changing step dies right after its AWS call, before recording: the retry finishes
+    it, once. The run report is the exception: SNS cannot be asked whether a message went out,
+    so a report whose publisher died is published again (SNS standard topics are
+    at-least-once anyway)."""
     for operation in ("SwitchoverGlobalCluster", "UpdateService", "PutMetricData", "Publish"):
         with Drill() as drill:
             drill.network.crashes.append(Crash(operation))
             outcome = _run(drill, report, drill.cfg.dr_region, {"failover_id": f"drill-crash-{operation}"})
             _succeeded(report, outcome, f"died after {operation}")
-            report.expect(len(drill.writes(operation)) == 1, f"{operation} x{len(drill.writes(operation))}")
+            expected = 2 if operation == "Publish" else 1
+            report.expect(len(drill.writes(operation)) == expected, f"{operation} x{len(drill.writes(operation))}")
             _finish(drill, report)
 
 

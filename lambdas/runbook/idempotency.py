@@ -5,6 +5,11 @@ A duplicate invocation finds the stored result and returns it without acting; a
 concurrent one finds a live lease and fails with ``StepInProgress`` (Step Functions
 retries it); a claim whose holder died is taken over once its lease has expired. The
 steps also converge on observed state, so even a lost record cannot make one act twice.
+
+The lease (``LEASE_SECONDS``, rendered) is the function's timeout plus a margin: a live
+holder cannot outlast its timeout, so a live claim is never taken over, and a holder that
+Lambda killed, or whose final record write failed, frees its claim soon after; the state
+machine retries ``StepInProgress`` for longer than the lease (templates/runbook.py).
 """
 
 from __future__ import annotations
@@ -19,10 +24,9 @@ from botocore.exceptions import ClientError
 from .runtime import Runtime, StepError, now
 
 TABLE_SETTING = "IDEMPOTENCY_TABLE"
+LEASE_SETTING = "LEASE_SECONDS"
 IN_PROGRESS = "IN_PROGRESS"
 COMPLETED = "COMPLETED"
-# Longer than any step's Lambda timeout, so a live step's claim is never taken over.
-LEASE_SECONDS = 300
 # Records outlive any retry of a run, then DynamoDB's TTL removes them.
 RECORD_DAYS = 30
 
@@ -49,7 +53,7 @@ def once(runtime: Runtime, action: Callable[[], dict[str, Any]], key_suffix: str
                 **key,
                 "status": {"S": IN_PROGRESS},
                 "owner": {"S": owner},
-                "lease_until": {"N": str(started + LEASE_SECONDS)},
+                "lease_until": {"N": str(started + int(runtime.setting(LEASE_SETTING)))},
                 "expires_at": {"N": str(started + RECORD_DAYS * 86400)},
             },
             ConditionExpression="attribute_not_exists(pk) OR (#status = :in_progress AND lease_until < :now)",

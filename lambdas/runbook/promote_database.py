@@ -4,6 +4,12 @@ Planned (drill, failback): ``SwitchoverGlobalCluster``; RPO 0, needs a healthy o
 Unplanned (the primary region is lost): ``FailoverGlobalCluster`` with ``AllowDataLoss``,
 only when the request explicitly accepts data loss; the lag accepted is recorded. Note
 that ``FailoverGlobalCluster`` without ``AllowDataLoss`` is itself a switchover.
+
+Each call goes where the Aurora user guide sends it ("Using switchover or failover in an
+Amazon Aurora global database", its CLI ``--region``): a switchover to the current
+primary's region (both regions are up in a planned operation), a failover to the region
+of the secondary being promoted, which is this one.
+https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-disaster-recovery.html
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .idempotency import once
-from .runtime import Runtime, StepError, lambda_runtime
+from .runtime import Runtime, StepError, lambda_runtime, now
 
 STEP = "promote_database"
 PLANNED = "planned"
@@ -30,6 +36,10 @@ class FailoverElsewhere(StepError):
     """The global database is already failing over to another region's cluster."""
 
 
+class FailbackNeedsDrRegion(StepError):
+    """Failing back moves traffic by releasing the switch, which lives in the DR region."""
+
+
 class NotAMember(StepError):
     """This region's cluster is not part of the global database."""
 
@@ -44,9 +54,17 @@ def is_local_writer(global_cluster: dict[str, Any], local_arn: str) -> bool:
     return any(m["DBClusterArn"] == local_arn and m.get("IsWriter") for m in global_cluster.get("GlobalClusterMembers", []))
 
 
+def writer_region(global_cluster: dict[str, Any]) -> str | None:
+    """The region of the current primary cluster (``arn:PARTITION:rds:REGION:ACCOUNT:cluster:ID``)."""
+    for member in global_cluster.get("GlobalClusterMembers", []):
+        if member.get("IsWriter"):
+            return member["DBClusterArn"].split(":")[3]
+    return None
+
+
 def _accepted_lag(runtime: Runtime) -> dict[str, Any]:
     """The latest lag of this region's (secondary) cluster: what the failover gives up."""
-    end = datetime.now(timezone.utc) + timedelta(minutes=1)  # include the current, partial minute
+    end = datetime.fromtimestamp(now(), timezone.utc) + timedelta(minutes=1)  # include the current, partial minute
     response = runtime.client("cloudwatch").get_metric_data(
         StartTime=end - timedelta(minutes=LAG_LOOKBACK_MINUTES + 1),
         EndTime=end,
@@ -80,6 +98,12 @@ def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
         raise StepError(f"mode must be {PLANNED!r} or {UNPLANNED!r}, not {mode!r}")
     if mode == UNPLANNED and event.get("accept_data_loss") is not True:
         raise DataLossNotAccepted("unplanned failover needs accept_data_loss=true: writes not yet replicated are lost")
+    if mode == UNPLANNED and runtime.setting("REGION_ROLE") == "primary":
+        raise FailbackNeedsDrRegion(
+            "failing back is planned only: releasing the failover switch needs the DR region's CloudWatch. "
+            "While the DR region is down its record is unhealthy and Route 53 already answers with the primary's; "
+            "fail back with mode=planned once the DR region is back"
+        )
     return once(runtime, lambda: _promote(mode, runtime))
 
 
@@ -88,8 +112,10 @@ def _promote(mode: str, runtime: Runtime) -> dict[str, Any]:
     global_cluster = describe_global_cluster(runtime)
     if not any(m["DBClusterArn"] == local_arn for m in global_cluster.get("GlobalClusterMembers", [])):
         raise NotAMember(f"{local_arn} is not a member of {global_cluster['GlobalClusterIdentifier']}")
+    # Any FailoverState means a promotion is scheduled or under way (pending, failing-over,
+    # switching-over, cancelling: RDS API Reference, FailoverState); ToDbClusterArn says where.
     in_flight = global_cluster.get("FailoverState", {})
-    if in_flight.get("Status") in ("pending", "failing-over"):
+    if in_flight:
         if in_flight.get("ToDbClusterArn") != local_arn:
             raise FailoverElsewhere(f"the global database is already failing over to {in_flight.get('ToDbClusterArn')}")
         runtime.log("a promotion to this region is already under way: waiting for it", failover_state=in_flight)
@@ -98,14 +124,14 @@ def _promote(mode: str, runtime: Runtime) -> dict[str, Any]:
         runtime.log("this region's cluster is already the writer")
         return {"action": "none", "reason": "already the writer", "mode": mode}
     runtime.budget.require(15, "request the promotion")
-    rds = runtime.client("rds")
     identifier = global_cluster["GlobalClusterIdentifier"]
     if mode == PLANNED:
-        rds.switchover_global_cluster(GlobalClusterIdentifier=identifier, TargetDbClusterIdentifier=local_arn)
-        runtime.log("switchover requested", target=local_arn)
+        primary_region = writer_region(global_cluster)
+        runtime.client("rds", primary_region).switchover_global_cluster(GlobalClusterIdentifier=identifier, TargetDbClusterIdentifier=local_arn)
+        runtime.log("switchover requested", target=local_arn, sent_to=primary_region)
         return {"action": "switchover", "mode": mode, "accepted_lag_ms": 0}
     lag = _accepted_lag(runtime)
-    rds.failover_global_cluster(GlobalClusterIdentifier=identifier, TargetDbClusterIdentifier=local_arn, AllowDataLoss=True)
+    runtime.client("rds").failover_global_cluster(GlobalClusterIdentifier=identifier, TargetDbClusterIdentifier=local_arn, AllowDataLoss=True)
     runtime.log("failover with data loss requested", target=local_arn, **lag)
     return {"action": "failover", "mode": mode, **lag}
 

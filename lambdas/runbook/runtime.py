@@ -14,16 +14,25 @@ from typing import Any
 import boto3
 from botocore.config import Config as BotoConfig
 
+# One AWS call's bounds; templates/runbook.py renders the same numbers into the timing
+# budget (lease, safety margin, state-machine retries) and checks/budget.py checks them.
+CONNECT_TIMEOUT_SECONDS = 2
+READ_TIMEOUT_SECONDS = 5
+MAX_ATTEMPTS = 3
+# botocore's standard mode sleeps up to 2**n s (random, full jitter) before retry n.
+MAX_BACKOFF_SECONDS = sum(2**n for n in range(MAX_ATTEMPTS - 1))
+WORST_CALL_SECONDS = MAX_ATTEMPTS * (CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS) + MAX_BACKOFF_SECONDS
 # botocore's standard retry mode: exponential backoff with jitter on throttling, 5xx and
 # transient errors; bounded attempts so a step fails over to Step Functions' Retry instead
 # of retrying past its budget.
 RETRY_CONFIG = BotoConfig(
-    retries={"mode": "standard", "total_max_attempts": 4},
-    connect_timeout=3,
-    read_timeout=10,
+    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+    connect_timeout=CONNECT_TIMEOUT_SECONDS,
+    read_timeout=READ_TIMEOUT_SECONDS,
 )
-# Stop starting AWS work this long before the Lambda timeout: a call plus its retries fit.
-SAFETY_MARGIN_SECONDS = 15
+# Start an AWS call only if its worst case (every attempt timing out) ends before the
+# Lambda timeout: a step never dies mid-call for lack of time.
+SAFETY_MARGIN_SECONDS = WORST_CALL_SECONDS + 1
 
 
 class StepError(Exception):

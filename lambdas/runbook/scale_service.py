@@ -1,8 +1,10 @@
-"""Give this region's service its failover capacity (or return it to standby).
+"""Give this region's service its failover capacity, or (failing back) return the peer's to
+warm standby.
 
-Raises the autoscaling minimum first, so autoscaling cannot scale the service back in,
-then the desired count. Only raises (or, on release, only lowers): a service already at
-or beyond the target is left alone.
+Sets the autoscaling minimum first, so autoscaling cannot undo the change, then the
+desired count. Only raises (or, for standby, only lowers): a service already at or beyond
+the target is left alone. ``up`` acts on this region's service; ``down`` runs in the
+primary region after failback and acts on the DR region's (both regions are up then).
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ def _needs_change(current: int, target: int, direction: str) -> bool:
 
 def _scale(direction: str, runtime: Runtime) -> dict[str, Any]:
     cluster, service = runtime.setting("CLUSTER_NAME"), runtime.setting("SERVICE_NAME")
-    target = int(runtime.setting("FAILOVER_DESIRED_COUNT" if direction == UP else "STANDBY_DESIRED_COUNT"))
+    target = int(runtime.setting("FAILOVER_DESIRED_COUNT" if direction == UP else "PEER_STANDBY_DESIRED_COUNT"))
+    region = None if direction == UP else runtime.setting("PEER_REGION")
     resource_id = f"service/{cluster}/{service}"
-    autoscaling, ecs = runtime.client("application-autoscaling"), runtime.client("ecs")
+    autoscaling, ecs = runtime.client("application-autoscaling", region), runtime.client("ecs", region)
     changed = []
     (scalable,) = autoscaling.describe_scalable_targets(
         ServiceNamespace="ecs", ResourceIds=[resource_id], ScalableDimension=DIMENSION
@@ -53,8 +56,8 @@ def _scale(direction: str, runtime: Runtime) -> dict[str, Any]:
         runtime.budget.require(10, "change the desired count")
         ecs.update_service(cluster=cluster, service=service, desiredCount=target)
         changed.append("desired_count")
-    runtime.log("service capacity converged", direction=direction, target=target, changed=changed)
-    return {"direction": direction, "target": target, "changed": changed, "running": current["runningCount"]}
+    runtime.log("service capacity converged", direction=direction, region=region, target=target, changed=changed)
+    return {"direction": direction, "region": region or runtime.setting("AWS_REGION"), "target": target, "changed": changed, "running": current["runningCount"]}
 
 
 def handler(event, context):

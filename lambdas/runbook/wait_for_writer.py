@@ -2,6 +2,12 @@
 
 Read-only, so it needs no idempotency record: the state machine polls it with a Wait
 between checks and a bounded number of attempts.
+
+Planned runs wait until no promotion is in flight. After an unplanned failover AWS does
+not document when ``FailoverState`` clears while the old primary's region is still down
+(the old primary rejoins as a secondary "as soon as that Region is healthy and available
+again"), so an unplanned run is ready once this region's cluster is the writer and
+available, whatever ``FailoverState`` still says.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     in_flight = global_cluster.get("FailoverState", {}).get("Status")
     clusters = runtime.client("rds").describe_db_clusters(DBClusterIdentifier=runtime.setting("DB_CLUSTER_ID"))["DBClusters"]
     status = clusters[0]["Status"]
-    ready = writer and in_flight is None and status == "available"
+    settled = in_flight is None or event.get("mode") == "unplanned"
+    ready = writer and settled and status == "available"
     runtime.log("writer check", writer=writer, failover_state=in_flight, cluster_status=status, ready=ready)
     return {"ready": ready, "writer": writer, "cluster_status": status, "failover_state": in_flight}
 

@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 from moto.server import ThreadedMotoServer
 
 from lambda_support import _ENDPOINT, CFG, CLUSTER, REGION, RESOURCE_ID, SERVICE, TABLE, Calls, aws_client
-from templates import dns
+from templates import dns, runbook
 from runbook.runtime import RETRY_CONFIG, Budget, Runtime
 
 
@@ -65,7 +65,10 @@ def make_runtime(calls, rds) -> Callable[..., Runtime]:
 
     def build(step: str, settings: dict[str, str], failover_id: str = "failover-1", remaining_ms: int = 60_000) -> Runtime:
         return Runtime(
-            settings={"IDEMPOTENCY_TABLE": TABLE, "AWS_REGION": REGION, **settings},
+            settings={
+                "IDEMPOTENCY_TABLE": TABLE, "AWS_REGION": REGION, "REGION_ROLE": "secondary",
+                "LEASE_SECONDS": str(runbook.timing(CFG)["lease_seconds"]), **settings,
+            },
             budget=Budget(remaining_ms=lambda: remaining_ms),
             failover_id=failover_id,
             step=step,

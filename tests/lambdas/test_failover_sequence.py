@@ -36,8 +36,9 @@ def test_planned_failover_call_count_and_rerun_makes_no_write(aws, make_runtime,
     _run_all(make_runtime, "failover-1", topic)
     operations = [operation for _, operation in calls.made]
     assert WRITES <= set(operations)
-    # 7 side-effect and read calls of the steps, 1 writer check, 4 idempotency records x 2.
-    assert len(operations) == 19, operations
+    # 9 calls of the steps (the switch reads its data before and after publishing), 1 writer
+    # check, and a PutItem and UpdateItem for each of the 5 state-changing steps.
+    assert len(operations) == 20, operations
 
     calls.made.clear()
     expect_describe(stubber, writer=LOCAL_ARN)  # the read-only writer check observes again

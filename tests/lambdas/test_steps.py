@@ -11,13 +11,16 @@ import pytest
 from lambda_support import CFG, CLUSTER, PEER, REGION, RESOURCE_ID, SERVICE, aws_client, inject_errors
 from runbook import admit_automatic_run, notify, scale_service, switch_traffic, wait_for_writer
 from runbook.idempotency import StepInProgress
+from runbook.runtime import MAX_ATTEMPTS
 from templates import dns, naming
 
 SCALE_SETTINGS = {
     "CLUSTER_NAME": CLUSTER,
     "SERVICE_NAME": SERVICE,
     "FAILOVER_DESIRED_COUNT": str(CFG.app.failover_desired_count),
-    "STANDBY_DESIRED_COUNT": str(CFG.app.dr_desired_count),
+    # The failback scale-down acts on the peer (DR) region's service: the emulated one here.
+    "PEER_REGION": REGION,
+    "PEER_STANDBY_DESIRED_COUNT": str(CFG.app.dr_desired_count),
 }
 
 
@@ -69,7 +72,7 @@ def test_scale_gives_up_after_bounded_attempts_and_releases_its_claim(standby_se
     attempts = inject_errors(runtime.client("ecs"), "UpdateService", [(400, "ThrottlingException")] * 10)
     with pytest.raises(Exception, match="Throttling"):
         scale_service.run({"failover_id": "f-1", "direction": "up"}, runtime)
-    assert attempts[0] == 4, "botocore standard mode, max_attempts 4"
+    assert attempts[0] == MAX_ATTEMPTS, "botocore standard mode, bounded attempts"
     # Released: the state machine's retry proceeds at once instead of waiting out a lease.
     rerun = make_runtime(scale_service.STEP, SCALE_SETTINGS, "f-1")
     assert scale_service.run({"failover_id": "f-1", "direction": "up"}, rerun)["changed"] == ["desired_count"]
@@ -80,7 +83,6 @@ def _switch_settings(role: str) -> dict[str, str]:
     return {
         "REGION_ROLE": role,
         "SWITCH_REGION": timing["alarm_region"],
-        "SWITCH_ALARM_NAME": timing["alarm_name"],
         "SWITCH_NAMESPACE": timing["namespace"],
         "SWITCH_METRIC": timing["metric"],
         "SWITCH_THROWN_VALUE": str(timing["throw_value"]),
@@ -105,9 +107,17 @@ def test_dr_region_throws_the_switch_on_its_own_endpoint(switch_alarm, make_runt
     assert {service for service, _ in calls.made} == {"cloudwatch", "dynamodb"}, "no Route 53 call"
 
 
+def _publish_earlier(cloudwatch, timing, value) -> None:
+    """A position published two metric periods ago (the switch holds it since)."""
+    cloudwatch.put_metric_data(Namespace=timing["namespace"], MetricData=[
+        {"MetricName": timing["metric"], "Value": value, "Timestamp": time.time() - 120, "Unit": "Count"}
+    ])
+
+
 def test_switch_already_thrown_publishes_nothing(switch_alarm, make_runtime, calls):
     cloudwatch, timing = switch_alarm
-    cloudwatch.set_alarm_state(AlarmName=timing["alarm_name"], StateValue="ALARM", StateReason="thrown")
+    # The alarm's state says released, the data says thrown: Route 53 follows the data.
+    _publish_earlier(cloudwatch, timing, timing["throw_value"])
     result = switch_traffic.run({"failover_id": "f-1"}, make_runtime(switch_traffic.STEP, _switch_settings("secondary")))
     assert result["published"] is False
     assert "PutMetricData" not in calls.of("cloudwatch")
@@ -115,10 +125,10 @@ def test_switch_already_thrown_publishes_nothing(switch_alarm, make_runtime, cal
 
 def test_failback_from_the_primary_releases_the_switch_where_it_lives(switch_alarm, make_runtime, calls):
     cloudwatch, timing = switch_alarm
-    cloudwatch.set_alarm_state(AlarmName=timing["alarm_name"], StateValue="ALARM", StateReason="thrown")
+    _publish_earlier(cloudwatch, timing, timing["throw_value"])
     result = switch_traffic.run({"failover_id": "f-9"}, make_runtime(switch_traffic.STEP, _switch_settings("primary")))
     assert (result["action"], result["published"]) == ("release", True)
-    assert _published(cloudwatch, timing) == [timing["release_value"]]
+    assert _published(cloudwatch, timing) == [timing["release_value"], timing["throw_value"]]
     assert aws_client("cloudwatch", PEER).list_metrics(Namespace=timing["namespace"])["Metrics"] == []
 
 

@@ -58,11 +58,10 @@ def test_every_log_group_in_every_template_has_retention_and_a_key(rendered, cfg
                 assert group["Properties"]["KmsKeyId"] == data_key_arn(region)
 
 
-def test_switch_step_targets_the_dr_regions_alarm_from_either_region(cfg, template):
-    alarm = naming.failover_switch_alarm(cfg).for_region(cfg.dr_region)
+def test_switch_step_targets_the_dr_regions_switch_from_either_region(cfg, template):
     for region, role in ((cfg.dr_region, "secondary"), (cfg.primary_region, "primary")):
         env = _functions(resolve(template, cfg, region))["SwitchTrafficFunction"]["Environment"]["Variables"]
-        assert (env["SWITCH_REGION"], env["SWITCH_ALARM_NAME"], env["REGION_ROLE"]) == (cfg.dr_region, alarm, role)
+        assert (env["SWITCH_REGION"], env["REGION_ROLE"]) == (cfg.dr_region, role)
 
 
 def _definition(resolved: dict) -> dict:
@@ -80,12 +79,16 @@ def test_state_machine_runs_the_steps_in_order_with_retries_and_catches(cfg, reg
         current = states[state]
         state = current["Choices"][0]["Next"] if current["Type"] == "Choice" else current["Next"]
     assert [s for s in order if states[s]["Type"] == "Task"] == [
-        "AdmitAutomaticRun", "PromoteDatabase", "CheckWriter", "ScaleService", "SwitchTraffic", "Notify"
+        "AdmitAutomaticRun", "PromoteDatabase", "CheckWriter", "ScaleService", "SwitchTraffic", "ReturnPeerToStandby", "Notify"
     ]
     for name, body in states.items():
         if body["Type"] != "Task" or name == "NotifyFailure":
             continue
-        final, transient = body["Retry"]
+        final, period_busy, in_progress, transient = body["Retry"]
+        assert period_busy["ErrorEquals"] == ["SwitchPeriodBusy"] and period_busy["IntervalSeconds"] == 60
+        lease = runbook.timing(cfg)["lease_seconds"]
+        assert in_progress["ErrorEquals"] == ["StepInProgress"]
+        assert in_progress["IntervalSeconds"] * in_progress["MaxAttempts"] > lease, "a dead holder's claim is taken over"
         assert final["MaxAttempts"] == 0 and "DataLossNotAccepted" in final["ErrorEquals"], "no retry can fix these"
         assert transient["ErrorEquals"] == ["States.ALL"] and transient["JitterStrategy"] == "FULL"
         assert transient["BackoffRate"] > 1 and transient["MaxAttempts"] <= 5
@@ -155,3 +158,16 @@ def test_every_function_and_the_runbook_itself_are_alarmed(region_view):
     runs = {a["MetricName"] for a in alarms if a.get("Namespace") == "AWS/States"}
     assert runs == {"ExecutionsFailed", "ExecutionsTimedOut"}
     assert all(a["AlarmActions"] == ["AlertsTopic"] for a in alarms)
+
+
+def test_the_timing_budget_uses_the_functions_own_call_bounds():
+    """templates/runbook.py mirrors lambdas/runbook/runtime.py (templates do not import the functions)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lambdas"))
+    from runbook import runtime
+
+    timing = runbook.timing(Config())
+    assert timing["worst_call_seconds"] == runtime.WORST_CALL_SECONDS
+    assert timing["safety_margin_seconds"] == runtime.SAFETY_MARGIN_SECONDS
