@@ -41,7 +41,9 @@ STEPS = ("PromoteDatabase", "WaitForWriter", "ScaleService", "SwitchTraffic", "N
 WAIT_STEP = "WaitForWriter"
 CHECK_STATE = "CheckWriter"
 FAILURE_STATE = "NotifyFailure"
-AFTER_WAIT_LOOP = {*STEPS, FAILURE_STATE}
+# Failing back only: after the switch is released, the DR service returns to warm standby.
+FAILBACK_STEP = "ReturnPeerToStandby"
+AFTER_WAIT_LOOP = {*STEPS, FAILBACK_STEP, FAILURE_STATE}
 TERMINAL_EVENTS = {
     "ExecutionSucceeded": "SUCCEEDED",
     "ExecutionFailed": "FAILED",
@@ -158,6 +160,12 @@ def _input_problem(cfg: Config, region: str, mode: str, accept_data_loss: bool, 
         )
     if mode == PLANNED and accept_data_loss:
         return "--accept-data-loss applies only to --unplanned (a planned switchover loses nothing)"
+    if mode == UNPLANNED and region == cfg.primary_region:
+        return (
+            f"--to {region} --unplanned: failing back is planned only, because releasing the failover switch "
+            f"needs {cfg.dr_region}'s CloudWatch. While {cfg.dr_region} is down its record is unhealthy and "
+            f"Route 53 already answers with {region}'s; fail back with --planned once {cfg.dr_region} is back"
+        )
     if failover_id is not None and not FAILOVER_ID_PATTERN.match(failover_id):
         return f"--failover-id {failover_id!r}: use 1 to 80 letters, digits, '-' or '_' (it names the execution)"
     return None
@@ -433,7 +441,15 @@ def _plan(cfg: Config, region: str, mode: str) -> list[str]:
         f"  4. {STEPS[3]}: {'throw' if to_dr else 'release'} the failover switch: publish {value} to "
         f"{switch['namespace']}/{switch['metric']} in {switch['alarm_region']}; DNS follows within about "
         f"{timing['dns_after_switch_seconds']} s plus Route 53's propagation",
-        f"  5. {STEPS[4]}: one message with the timeline",
+        *(
+            [
+                f"  5. {FAILBACK_STEP}: return {naming.ecs_service(cfg).pattern} in {old} to its warm standby "
+                f"of {cfg.app.dr_desired_count} tasks"
+            ]
+            if not to_dr
+            else []
+        ),
+        f"  {5 if to_dr else 6}. {STEPS[4]}: one message with the timeline",
         f"  on failure: {FAILURE_STATE}, then the execution fails",
     ]
 

@@ -207,8 +207,9 @@ def run(session, out, time_=None, region=DR, mode=failover.PLANNED, accept_data_
         (DR, failover.UNPLANNED, False, None, "add --accept-data-loss to confirm"),
         (DR, failover.PLANNED, True, None, "--accept-data-loss applies only to --unplanned"),
         (DR, failover.PLANNED, False, "drill 1/2", "--failover-id 'drill 1/2'"),
+        (PRIMARY, failover.UNPLANNED, True, None, "failing back is planned only"),
     ],
-    ids=["region outside the configuration", "unplanned without accept", "planned with accept", "bad failover id"],
+    ids=["region outside the configuration", "unplanned without accept", "planned with accept", "bad failover id", "unplanned failback"],
 )
 @pytest.mark.parametrize("dry_run", [False, True], ids=["run", "dry run"])
 def test_bad_input_is_refused_with_exit_2_before_any_aws_call(region, mode, accept, failover_id, expected, dry_run):
@@ -719,3 +720,12 @@ def test_status_warns_when_writer_and_traffic_are_in_different_regions(aws):
     assert out[-1] == (
         f"warning: the writer is in {DR} but traffic goes to {PRIMARY}: a failover is in progress or half done"
     )
+
+
+def test_failback_plan_returns_the_dr_service_to_warm_standby(aws, monkeypatch):
+    deploy_healthy(aws, monkeypatch)
+    out = Output()
+    run(aws, out, region=PRIMARY, dry_run=True)
+    assert re.search(rf"^  5\. {failover.FAILBACK_STEP}: return .* in {DR} to its warm standby of {CFG.app.dr_desired_count} tasks",
+                     out.text, re.MULTILINE)
+    assert re.search(rf"^  6\. {failover.STEPS[4]}: ", out.text, re.MULTILINE)
