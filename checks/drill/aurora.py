@@ -39,7 +39,7 @@ from moto.core.model import ServiceModel
 from moto.core.serialize import QuerySerializer
 
 from checks.drill.clock import SimClock
-from checks.drill.network import Network, _Raw, answered
+from checks.drill.network import Network, RawBody, answered
 
 _BOTOCORE_RDS = botocore.session.get_session().get_service_model("rds")
 _MOTO_RDS = ServiceModel(_BOTOCORE_RDS._service_description)
@@ -249,7 +249,7 @@ class AuroraGlobalDatabase:
         else:
             validate_parameters(result, operation.output_shape)
             response = serializer.serialize(result)
-        return AWSResponse(request.url, response["status_code"], response["headers"], _Raw(response["body"].encode()))
+        return AWSResponse(request.url, response["status_code"], response["headers"], RawBody(response["body"].encode()))
 
 
 def _typed(fields: dict[str, str], shape) -> dict:

@@ -161,10 +161,12 @@ def error_response(url: str, protocol: str, status: int, code: str, message: str
             "<RequestId>drill</RequestId></ErrorResponse>"
         ).encode()
         headers = {"Content-Type": "text/xml", "x-amzn-ErrorType": code}
-    return AWSResponse(url, status, headers, _Raw(body))
+    return AWSResponse(url, status, headers, RawBody(body))
 
 
-class _Raw:
+class RawBody:
+    """A response body as botocore reads it from urllib3."""
+
     def __init__(self, body: bytes):
         self._body = body
 

@@ -249,14 +249,21 @@ def throw_and_release_in_one_period(report: Report) -> None:
         _finish(drill, report)
 
 
-def table(reports: list[Report]) -> list[str]:
-    """scenario, verdict, each state with its simulated duration, AWS calls per region and service."""
+def table(reports: list[Report], cfg: Config | None = None) -> list[str]:
+    """scenario, verdict, each state with its simulated duration, AWS calls per region and service;
+    and where a run took longer than the budget's promotion phase, by how much."""
+    promotion_budget = (cfg or Config()).runbook.writer_wait_seconds
     lines = []
     for report in reports:
         lines.append(f"{report.name}: {report.verdict}")
         for label, outcome in report.runs:
             states = ", ".join(f"{name}{f' x{count}' if count > 1 else ''} {seconds:g}s" for name, count, seconds in outcome.states if seconds or count > 1)
             lines.append(f"  {label}: {outcome.status} in {outcome.seconds:.0f} s simulated; {states}")
+            if outcome.status == "SUCCEEDED" and outcome.seconds > promotion_budget:
+                lines.append(
+                    f"  budget: the run took {outcome.seconds:.0f} s, over the {promotion_budget} s the RTO budget gives "
+                    "the runbook's promotion phase"
+                )
         for region, services in sorted(report.calls.items()):
             lines.append(f"  calls in {region}: " + ", ".join(f"{service} {n}" for service, n in sorted(services.items())))
         lines += [f"  problem: {problem}" for problem in report.problems]

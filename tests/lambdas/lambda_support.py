@@ -64,6 +64,8 @@ def inject_errors(client, operation: str, errors: list[tuple[int, str]]) -> list
     """
     from botocore.awsrequest import AWSResponse
 
+    from checks.drill.network import RawBody
+
     attempts = [0]
     pending = list(errors)
 
@@ -73,18 +75,7 @@ def inject_errors(client, operation: str, errors: list[tuple[int, str]]) -> list
             return None
         status, code = pending.pop(0)
         body = f'{{"__type": "{code}", "message": "injected"}}'.encode()
-        return AWSResponse(request.url, status, {"Content-Type": "application/x-amz-json-1.0"}, _Raw(body))
+        return AWSResponse(request.url, status, {"Content-Type": "application/x-amz-json-1.0"}, RawBody(body))
 
     client.meta.events.register_first(f"before-send.{client.meta.service_model.endpoint_prefix}.{operation}", answer)
     return attempts
-
-
-class _Raw:
-    def __init__(self, body: bytes):
-        self._body = body
-
-    def stream(self, **_):
-        yield self._body
-
-    def read(self, *_args, **_kwargs):
-        return self._body
