@@ -82,6 +82,7 @@ class AuroraGlobalDatabase:
     clock: SimClock
     network: Network
     identifier: str
+    partition: str
     account: str
     clusters: dict[str, str]  # region -> DB cluster identifier
     writer: str
@@ -89,18 +90,17 @@ class AuroraGlobalDatabase:
     timings: Timings = field(default_factory=Timings)
     promotion: Promotion | None = None
     resyncing: set[str] = field(default_factory=set)
-    history: list[tuple[float, str]] = field(default_factory=list)
     data_lost_ms: float = 0.0
 
     def register(self, events) -> None:
         events.register_first("before-send.rds", self.handle, unique_id="drill-aurora")
 
     def cluster_arn(self, region: str) -> str:
-        return f"arn:aws:rds:{region}:{self.account}:cluster:{self.clusters[region]}"
+        return f"arn:{self.partition}:rds:{region}:{self.account}:cluster:{self.clusters[region]}"
 
     @property
     def global_arn(self) -> str:
-        return f"arn:aws:rds::{self.account}:global-cluster:{self.identifier}"
+        return f"arn:{self.partition}:rds::{self.account}:global-cluster:{self.identifier}"
 
     def region_of_cluster(self, identifier: str) -> str | None:
         for region in self.clusters:
@@ -117,9 +117,7 @@ class AuroraGlobalDatabase:
             return
         if self.clock.now() < promotion.requested_at + self.timings.pending_seconds + self.timings.promotion_seconds:
             return
-        if self.writer != promotion.target:
-            self.writer = promotion.target
-            self.history.append((self.clock.now(), f"writer is {promotion.target}"))
+        self.writer = promotion.target
         if promotion.data_loss_allowed:
             # "As soon as that Region is healthy and available again, Aurora automatically adds
             # it back to the global cluster as a secondary Region" (resync until then).
@@ -158,10 +156,13 @@ class AuroraGlobalDatabase:
         )
         if data_loss:
             self.data_lost_ms = self.lag_ms
-        self.history.append((self.clock.now(), f"{self.promotion.kind} to {target} requested in {region}"))
         return {"GlobalCluster": self._global_cluster()}
 
     # --- the API -----------------------------------------------------------------------
+
+    def writers(self) -> list[str]:
+        """The member clusters that report themselves the writer."""
+        return [m["DBClusterArn"] for m in self._global_cluster()["GlobalClusterMembers"] if m["IsWriter"]]
 
     def _global_cluster(self) -> dict:
         members = []
@@ -236,7 +237,7 @@ class AuroraGlobalDatabase:
         operation = _BOTOCORE_RDS.operation_model(operation_name)
         params = _typed(fields, operation.input_shape)
         validate_parameters(params, operation.input_shape)
-        region = Network.region_of(request.url)
+        region = self.network.region_of(request.url)
         answered(request)
         self.settle()
         serializer = QuerySerializer(_MOTO_RDS.operation_model(operation_name))

@@ -80,7 +80,7 @@ def _resolved(cfg: Config, region: str) -> tuple[str, str]:
     )
 
 
-def physical(value, resources: dict, region: str):
+def physical(value, resources: dict, region: str, partition: str):
     """What CloudFormation gives for a Ref or GetAtt that cloud-radar left as a logical id."""
     if not isinstance(value, str):
         return value
@@ -88,7 +88,7 @@ def physical(value, resources: dict, region: str):
     if logical not in resources:
         return value
     kind, props = resources[logical]["Type"], resources[logical].get("Properties", {})
-    prefix = f"arn:aws:{{}}:{region}:{ACCOUNT_ID}:"
+    prefix = f"arn:{partition}:{{}}:{region}:{ACCOUNT_ID}:"
     refs = {
         "AWS::DynamoDB::Table": lambda: props["TableName"],
         "AWS::RDS::DBCluster": lambda: props["DBClusterIdentifier"],
@@ -131,6 +131,7 @@ class Outcome:
     cause: str | None
     states: list[tuple[str, int, float]]  # (state, times entered, simulated seconds)
     seconds: float
+    task_errors: list[str]  # each failed task attempt's error, in order (retried or not)
 
 
 @dataclass
@@ -157,21 +158,20 @@ class Drill:
     lag_ms: float = 2_000.0
     timings: Timings = field(default_factory=Timings)
     seed: int = 0
-    running_fraction: float = 1.0  # of the desired count that ECS reports running
     violations: list[str] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
     outcomes: list[tuple[str, Outcome]] = field(default_factory=list)
 
     def __post_init__(self):
         self.clock = SimClock()
-        self.network = Network(self.clock)
+        self.network = Network(self.clock, self.cfg.route53_metrics_region)
         self.regions = {}
         for region, role in ((self.cfg.primary_region, "primary"), (self.cfg.dr_region, "secondary")):
             regional, bootstrap = _resolved(self.cfg, region)
             self.regions[region] = Region(region, role, json.loads(regional)["Resources"], json.loads(bootstrap)["Resources"])
         self.functions = self._functions()
         self.aurora = AuroraGlobalDatabase(
-            self.clock, self.network, naming.global_cluster(self.cfg).pattern, ACCOUNT_ID,
+            self.clock, self.network, naming.global_cluster(self.cfg).pattern, self.cfg.partition, ACCOUNT_ID,
             {r: region.of_type("AWS::RDS::DBCluster")["DBClusterIdentifier"] for r, region in self.regions.items()},
             writer=self.cfg.primary_region, lag_ms=self.lag_ms, timings=self.timings,
         )
@@ -187,10 +187,13 @@ class Drill:
                 if body["Type"] != "AWS::Lambda::Function":
                     continue
                 props = body["Properties"]
-                variables = {k: physical(v, region.resources, region.name) for k, v in props["Environment"]["Variables"].items()}
-                arn = physical(f"{logical}.Arn", region.resources, region.name)
+                variables = {k: self._physical(v, region) for k, v in props["Environment"]["Variables"].items()}
+                arn = self._physical(f"{logical}.Arn", region)
                 functions[arn] = Function(region.name, props["FunctionName"], props["Handler"], props["Timeout"], variables)
         return functions
+
+    def _physical(self, value, region: Region):
+        return physical(value, region.resources, region.name, self.cfg.partition)
 
     def __enter__(self) -> Drill:
         random.seed(self.seed)
@@ -266,11 +269,11 @@ class Drill:
         machine = region.of_type("AWS::StepFunctions::StateMachine")
         definition = json.dumps(machine["Definition"])
         for key, value in machine["DefinitionSubstitutions"].items():
-            definition = definition.replace(f"${{{key}}}", physical(value, region.resources, name))
+            definition = definition.replace(f"${{{key}}}", self._physical(value, region))
         if "${" in definition:
             raise DrillError(f"unresolved substitution in the state machine of {name}")
         region.state_machine_arn = self.client("stepfunctions", name).create_state_machine(
-            name=machine["StateMachineName"], definition=definition, roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/drill",
+            name=machine["StateMachineName"], definition=definition, roleArn=f"arn:{self.cfg.partition}:iam::{ACCOUNT_ID}:role/drill",
         )["stateMachineArn"]
 
     def _publish_lag(self, cloudwatch, cluster_id: str) -> None:
@@ -323,7 +326,7 @@ class Drill:
         if model.name == "PutMetricData":
             key = ",".join(f"{d['MetricName']}={d['Value']}" for d in params.get("MetricData", []))
         self.effects.append(Effect(
-            self.clock.now(), Network.region_of(http_response.url), model.name, str(key), self._current_failover,
+            self.clock.now(), self.network.region_of(http_response.url), model.name, str(key), self._current_failover,
             self.aurora.writer,
         ))
 
@@ -339,7 +342,7 @@ class Drill:
 
     def check_invariants(self) -> None:
         self.aurora.settle()
-        writers = [m for m in self.aurora._global_cluster()["GlobalClusterMembers"] if m["IsWriter"]]
+        writers = self.aurora.writers()
         if len(writers) != 1:
             self._violation(f"{len(writers)} writers")
         repeated = Counter((e.failover_id, e.operation, e.region, e.key) for e in self.effects)
@@ -394,6 +397,7 @@ class Drill:
             cause=described.get("cause"),
             states=_state_durations(history),
             seconds=self.clock.now() - started,
+            task_errors=[e["taskFailedEventDetails"]["error"] for e in history if "taskFailedEventDetails" in e],
         )
 
     def run(self, region: str, request: dict, name: str | None = None) -> Outcome:

@@ -24,15 +24,17 @@ from runbook.runtime import CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS
 # A successful call's round trip in simulated time.
 CALL_SECONDS = 0.05
 _REGION_IN_HOST = re.compile(r"\.((?:[a-z]{2}(?:-gov|-iso[a-z]?)?)-[a-z]+-\d+)\.amazonaws\.com")
-# Global services' control planes (Route 53, IAM) live in us-east-1 in the aws partition.
-GLOBAL_CONTROL_PLANE_REGION = "us-east-1"
 
 THROTTLE = "throttle"
 SERVER_ERROR = "5xx"
 CONNECTION = "connection"
 TIMEOUT = "timeout"
 READ_TIMEOUT = "read-timeout"
-KINDS = (THROTTLE, SERVER_ERROR, CONNECTION, TIMEOUT, READ_TIMEOUT)
+# A response that trickles in: botocore's read timeout bounds each socket read, not the
+# response, so the call hangs until Lambda stops the function at its timeout.
+HANG = "hang"
+HANG_SECONDS = 3600
+KINDS = (THROTTLE, SERVER_ERROR, CONNECTION, TIMEOUT, READ_TIMEOUT, HANG)
 
 
 class FunctionCrashed(BaseException):
@@ -60,7 +62,11 @@ class Crash:
 
 @dataclass
 class Network:
+    """``control_plane_region`` hosts the partition's global services (Route 53, IAM): a
+    request to a global endpoint counts as a call to that region."""
+
     clock: SimClock
+    control_plane_region: str
     dead_regions: set[str] = field(default_factory=set)
     outage: str = TIMEOUT
     faults: list[Fault] = field(default_factory=list)
@@ -81,10 +87,9 @@ class Network:
         # before-send carries no model; an error must be written in the service's protocol.
         self._current.protocol = model.service_model.resolved_protocol
 
-    @staticmethod
-    def region_of(url: str) -> str:
+    def region_of(self, url: str) -> str:
         match = _REGION_IN_HOST.search(url)
-        return match.group(1) if match else GLOBAL_CONTROL_PLANE_REGION
+        return match.group(1) if match else self.control_plane_region
 
     def before_send(self, request, event_name: str, **_):
         _, service, operation = event_name.split(".", 2)
@@ -120,11 +125,11 @@ class Network:
             regions[region] += count
         return regions
 
-    def calls_by_region(self) -> dict[str, Counter]:
-        """Attempts per region, by service."""
-        table: dict[str, Counter] = {}
+    def calls_by_region(self) -> dict[str, dict[str, tuple[int, int]]]:
+        """Per region and service: (attempts, attempts that failed)."""
+        table: dict[str, dict[str, tuple[int, int]]] = {}
         for (region, service), count in self.attempts.items():
-            table.setdefault(region, Counter())[service] += count
+            table.setdefault(region, {})[service] = (count, self.failed[region, service])
         return table
 
 
@@ -143,6 +148,8 @@ def _fail(kind: str, request, clock: SimClock, protocol: str):
     if kind == TIMEOUT:
         clock.advance(CONNECT_TIMEOUT_SECONDS)
         raise ConnectTimeoutError(endpoint_url=request.url)
+    if kind == HANG:
+        clock.advance(HANG_SECONDS)
     if kind == READ_TIMEOUT:
         clock.advance(READ_TIMEOUT_SECONDS)
         raise ReadTimeoutError(endpoint_url=request.url)

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from checks.drill.aurora import SWITCHING_OVER, Promotion, Timings
-from checks.drill.harness import Drill, Outcome
-from checks.drill.network import READ_TIMEOUT, THROTTLE, SERVER_ERROR, Crash, Fault
+from checks.drill.harness import LAMBDA_UNKNOWN, Drill, Outcome
+from checks.drill.network import HANG, SERVER_ERROR, THROTTLE, Crash, Fault
 from templates.config import Config
 
 
@@ -214,11 +214,15 @@ def retry_during_switching_over(report: Report) -> None:
 
 @scenario
 def step_killed_by_its_timeout(report: Report) -> None:
-    """The switch step hangs on read timeouts until Lambda kills it: the retry recovers (issue 11.2)."""
+    """The first record write after the switchover hangs until Lambda kills the function: the
+    step acted but did not record. The retry waits out the lease, takes the claim over and
+    converges on the promotion under way, without a second switchover (issue 11.2)."""
     with Drill() as drill:
-        drill.network.faults.append(Fault("PutMetricData", READ_TIMEOUT, 6))
+        drill.network.faults.append(Fault("UpdateItem", HANG, 1, drill.cfg.dr_region))
         outcome = _run(drill, report, drill.cfg.dr_region, {"failover_id": "drill-timeout"})
         _succeeded(report, outcome, "after a timed-out step")
+        report.expect(LAMBDA_UNKNOWN in outcome.task_errors, f"no step was killed by its timeout: {outcome.task_errors}")
+        report.expect(len(drill.writes("SwitchoverGlobalCluster")) == 1, "the switchover was not requested exactly once")
         report.expect(len(drill.switch_moves()) == 1, "the switch was not thrown exactly once")
         _finish(drill, report)
 
@@ -265,6 +269,8 @@ def table(reports: list[Report], cfg: Config | None = None) -> list[str]:
                     "the runbook's promotion phase"
                 )
         for region, services in sorted(report.calls.items()):
-            lines.append(f"  calls in {region}: " + ", ".join(f"{service} {n}" for service, n in sorted(services.items())))
+            lines.append(f"  calls in {region}: " + ", ".join(
+                f"{service} {attempts}" + (f" ({failed} failed)" if failed else "") for service, (attempts, failed) in sorted(services.items())
+            ))
         lines += [f"  problem: {problem}" for problem in report.problems]
     return lines

@@ -16,6 +16,7 @@ from checks.drill.aurora import FakeModelGap
 from checks.drill.harness import Drill, DrillError, physical
 from checks.drill.scenarios import SCENARIOS, table
 from checks.drill.search import check_schedule, schedules
+from templates.config import Config
 
 EXAMPLES = int(os.environ.get("DRILL_EXAMPLES", "10"))
 
@@ -72,4 +73,4 @@ def test_the_aurora_fake_refuses_what_it_does_not_model():
 
 def test_physical_names_refuse_a_resource_type_the_drill_cannot_resolve():
     with pytest.raises(DrillError):
-        physical("Thing.Arn", {"Thing": {"Type": "AWS::Custom::Thing", "Properties": {}}}, "us-west-2")
+        physical("Thing.Arn", {"Thing": {"Type": "AWS::Custom::Thing", "Properties": {}}}, Config().dr_region, Config().partition)
