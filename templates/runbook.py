@@ -97,7 +97,9 @@ class Runbook:
 
 
 def region_parameters(cfg: Config, region: str) -> dict[str, str]:
-    return {AUTOMATIC_PARAMETER: str(cfg.runbook.automatic_trigger).lower()}
+    """The automatic trigger exists only in the DR region: an alarm never starts a failback
+    (after a failover the primary's peer looks impaired too, and the roles would flip)."""
+    return {AUTOMATIC_PARAMETER: str(cfg.runbook.automatic_trigger and region == cfg.dr_region).lower()}
 
 
 def _add_state_machine(t: Template, cfg: Config) -> None:
@@ -282,7 +284,13 @@ def _step_settings(cfg: Config, alerting: Alerting, app: App) -> dict[str, dict]
             "SWITCH_THROWN_VALUE": str(switch["throw_value"]),
             "SWITCH_RELEASED_VALUE": str(switch["release_value"]),
         },
-        "notify": {"ALERTS_TOPIC_ARN": alerting.topic_arn},
+        "notify": {
+            "ALERTS_TOPIC_ARN": alerting.topic_arn,
+            # Where an unplanned failover's snapshot of the old primary is (the report says).
+            "PEER_REGION": Ref(PEER_REGION_PARAMETER),
+            "PEER_DB_CLUSTER_ID": naming.db_cluster(cfg).in_region_of(PEER_REGION_PARAMETER),
+            "BACKUP_RETENTION_DAYS": str(cfg.database.backup_retention_days),
+        },
     }
 
 

@@ -2,7 +2,8 @@
 
 An operator's run is always admitted. An alarm-started run claims the ``automatic-run``
 record only if the last one started at least ``MIN_INTERVAL_SECONDS`` ago (a conditional
-write, so two alarms at once admit one run).
+write, so two alarms at once admit one run). Alarm-started runs are admitted only in the
+DR region (the template creates the trigger only there): an alarm never starts a failback.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ AUTOMATIC_RUN_KEY = "automatic-run"
 def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     if event.get("trigger") != "alarm":
         return {"admitted": True, "reason": "started by an operator"}
+    if runtime.setting("REGION_ROLE") == "primary":
+        runtime.log("automatic run refused: failing back is an operator's decision")
+        return {"admitted": False, "reason": "an alarm never starts a failback"}
     started = int(now())
     interval = int(runtime.setting("MIN_INTERVAL_SECONDS"))
     try:

@@ -1,4 +1,10 @@
-"""One message per run, with its timeline, to this region's alerts topic."""
+"""One message per run, with its timeline, to this region's alerts topic.
+
+After an unplanned failover the message says where the old primary's last data is: Aurora
+"creates a snapshot named rds:unplanned-global-failover-name-of-old-primary-DB-cluster-
+timestamp", a system snapshot "subject to the backup retention period configured on the
+old primary cluster" (Aurora user guide, disaster recovery), so it must be copied to be kept.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ STEP = "notify"
 SUBJECT_LIMIT = 100
 
 
-def message(event: dict[str, Any], region: str) -> tuple[str, str]:
+def message(event: dict[str, Any], region: str, settings=None) -> tuple[str, str]:
     outcome = event.get("outcome", "succeeded")
     subject = f"DR runbook {outcome} in {region}: {event['failover_id']}"[:SUBJECT_LIMIT]
     lines = [
@@ -26,6 +32,16 @@ def message(event: dict[str, Any], region: str) -> tuple[str, str]:
         lines.append(f"  {name}: {json.dumps(result, sort_keys=True, default=str)}")
     if "error" in event:
         lines += ["", f"error: {json.dumps(event['error'], sort_keys=True, default=str)}"]
+    promoted = event.get("steps", {}).get("promote", {}).get("result", {})
+    if promoted.get("action") == "failover" and settings is not None:
+        cluster, old_region = settings["PEER_DB_CLUSTER_ID"], settings["PEER_REGION"]
+        lines += [
+            "",
+            f"The old primary's unreplicated writes: Aurora keeps a snapshot rds:unplanned-global-failover-{cluster}-TIMESTAMP "
+            f"in {old_region} for {settings['BACKUP_RETENTION_DAYS']} days (the old primary's backup retention). Keep it with:",
+            f"  aws rds copy-db-cluster-snapshot --region {old_region} --source-db-cluster-snapshot-identifier "
+            f"<that snapshot> --target-db-cluster-snapshot-identifier {cluster}-before-failover",
+        ]
     return subject, "\n".join(lines)
 
 
@@ -35,7 +51,8 @@ def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
 
 
 def _publish(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
-    subject, body = message(event, runtime.setting("AWS_REGION"))
+    snapshot = {name: runtime.setting(name) for name in ("PEER_REGION", "PEER_DB_CLUSTER_ID", "BACKUP_RETENTION_DAYS")}
+    subject, body = message(event, runtime.setting("AWS_REGION"), snapshot)
     response = runtime.client("sns").publish(TopicArn=runtime.setting("ALERTS_TOPIC_ARN"), Subject=subject, Message=body)
     runtime.log("run notification published", subject=subject)
     return {"message_id": response["MessageId"], "subject": subject}

@@ -8,7 +8,7 @@ from botocore.stub import ANY
 from lambda_support import aws_client
 from runbook import admit_automatic_run, notify, promote_database, scale_service, switch_traffic, wait_for_writer
 from test_promote_database import GLOBAL_ID, LOCAL_ARN, LOCAL_ID, PEER_ARN, SETTINGS, expect_describe
-from test_steps import SCALE_SETTINGS, _switch_settings
+from test_steps import NOTIFY_SETTINGS, SCALE_SETTINGS, _switch_settings
 
 WRITES = {"SwitchoverGlobalCluster", "RegisterScalableTarget", "UpdateService", "PutMetricData", "Publish"}
 
@@ -21,7 +21,7 @@ def _run_all(make_runtime, failover_id: str, topic: str) -> None:
         (wait_for_writer, SETTINGS),
         (scale_service, SCALE_SETTINGS),
         (switch_traffic, _switch_settings("secondary")),
-        (notify, {"ALERTS_TOPIC_ARN": topic}),
+        (notify, {"ALERTS_TOPIC_ARN": topic, **NOTIFY_SETTINGS}),
     ):
         module.run({**event, "steps": {}}, make_runtime(module.STEP, settings, failover_id))
 

@@ -19,7 +19,7 @@ from template_support import resolve
 from templates import runbook
 from templates.render import render
 from test_promote_database import GLOBAL_ID, LOCAL_ID, PEER_ARN, SETTINGS, expect_describe
-from test_steps import SCALE_SETTINGS, _switch_settings
+from test_steps import NOTIFY_SETTINGS, SCALE_SETTINGS, _switch_settings
 
 IDEMPOTENCY_ACTIONS = {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 
@@ -78,7 +78,7 @@ def run_switch(make_runtime, rds, switch_alarm):
 
 def run_notify(make_runtime, rds):
     topic = aws_client("sns").create_topic(Name="alerts")["TopicArn"]
-    notify.run({"failover_id": "f", "steps": {}}, make_runtime(notify.STEP, {"ALERTS_TOPIC_ARN": topic}))
+    notify.run({"failover_id": "f", "steps": {}}, make_runtime(notify.STEP, {"ALERTS_TOPIC_ARN": topic, **NOTIFY_SETTINGS}))
 
 
 def run_admit(make_runtime, rds):

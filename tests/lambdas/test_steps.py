@@ -24,6 +24,13 @@ SCALE_SETTINGS = {
 }
 
 
+NOTIFY_SETTINGS = {
+    "PEER_REGION": PEER,
+    "PEER_DB_CLUSTER_ID": naming.db_cluster(CFG).for_region(PEER),
+    "BACKUP_RETENTION_DAYS": str(CFG.database.backup_retention_days),
+}
+
+
 def _capacity(ecs) -> tuple[int, int]:
     (target,) = aws_client("application-autoscaling").describe_scalable_targets(
         ServiceNamespace="ecs", ResourceIds=[RESOURCE_ID]
@@ -154,17 +161,28 @@ def test_notify_sends_one_message_per_run_with_its_timeline(alerts_inbox, make_r
         "failover_id": "f-1", "mode": "planned",
         "steps": {"promote": {"action": "switchover"}, "scale": {"changed": ["desired_count"]}},
     }
-    runtime = make_runtime(notify.STEP, {"ALERTS_TOPIC_ARN": topic}, "f-1")
+    runtime = make_runtime(notify.STEP, {"ALERTS_TOPIC_ARN": topic, **NOTIFY_SETTINGS}, "f-1")
     notify.run(event, runtime)
     notify.run(event, runtime)  # the state machine's retry after a lost response
     (message,) = received()
     assert message["Subject"] == f"DR runbook succeeded in {REGION}: f-1"
     assert '"action": "switchover"' in message["Message"] and "scale:" in message["Message"]
+    assert "unplanned-global-failover" not in message["Message"], "a switchover leaves no such snapshot"
+
+
+def test_an_unplanned_failover_report_says_where_the_old_primarys_snapshot_is(alerts_inbox, make_runtime):
+    topic, received = alerts_inbox
+    event = {"failover_id": "f-1", "mode": "unplanned", "steps": {"promote": {"result": {"action": "failover"}}}}
+    notify.run(event, make_runtime(notify.STEP, {"ALERTS_TOPIC_ARN": topic, **NOTIFY_SETTINGS}, "f-1"))
+    (message,) = received()
+    old_cluster = naming.db_cluster(CFG).for_region(PEER)
+    assert f"rds:unplanned-global-failover-{old_cluster}-TIMESTAMP in {PEER} for {CFG.database.backup_retention_days} days" in message["Message"]
+    assert f"copy-db-cluster-snapshot --region {PEER}" in message["Message"]
 
 
 def test_failure_notification_is_separate_from_success_and_carries_the_error(alerts_inbox, make_runtime):
     topic, received = alerts_inbox
-    runtime = make_runtime(notify.STEP, {"ALERTS_TOPIC_ARN": topic}, "f-1")
+    runtime = make_runtime(notify.STEP, {"ALERTS_TOPIC_ARN": topic, **NOTIFY_SETTINGS}, "f-1")
     notify.run({"failover_id": "f-1", "outcome": "failed", "error": {"Error": "FailoverElsewhere"}}, runtime)
     (message,) = received()
     assert "failed" in message["Subject"] and "FailoverElsewhere" in message["Message"]
@@ -210,3 +228,11 @@ def test_concurrent_scale_is_refused_while_another_holds_the_claim(standby_servi
     with pytest.raises(StepInProgress):
         scale_service.run({"failover_id": "f-1", "direction": "up"}, make_runtime(scale_service.STEP, SCALE_SETTINGS, "f-1"))
     assert _capacity(standby_service) == (CFG.app.dr_desired_count, CFG.app.dr_desired_count)
+
+
+def test_an_alarm_never_starts_a_failback(aws, make_runtime, calls):
+    """Issue 11.4: in the primary region an alarm-started run is refused, before any write."""
+    settings = {"MIN_INTERVAL_SECONDS": "3600", "REGION_ROLE": "primary"}
+    result = admit_automatic_run.run({"failover_id": "a-1", "trigger": "alarm"}, make_runtime(admit_automatic_run.STEP, settings, "a-1"))
+    assert result == {"admitted": False, "reason": "an alarm never starts a failback"}
+    assert calls.made == []

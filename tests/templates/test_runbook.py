@@ -123,6 +123,9 @@ def test_automatic_trigger_is_off_by_default_and_starts_an_unplanned_run_when_on
     assert json.loads(target["InputTransformer"]["InputTemplate"].replace("<id>", "x")) == {
         "failover_id": "automatic-x", "mode": "unplanned", "accept_data_loss": True, "trigger": "alarm"
     }
+    # Issue 11.4: never in the primary region, so an alarm cannot start a failback.
+    primary = resolve(json.loads(render(on)["regional.json"]), on, on.primary_region)
+    assert not resources_of_type(primary, "AWS::Events::Rule")
 
 
 def test_functions_publishing_to_alerts_are_the_only_roles_the_topic_admits(region_view):
