@@ -43,7 +43,6 @@ ACCESS_LOG_BUCKET_POLICY = "AccessLogBucketPolicy"
 SCALABLE_TARGET = "AppScalableTarget"
 
 CERTIFICATE_PARAMETER = "CertificateArn"
-DESIRED_COUNT_PARAMETER = "AppDesiredCount"
 MIN_COUNT_PARAMETER = "AppMinCount"
 ELB_ACCOUNT_PARAMETER = "ElbLogDeliveryAccount"
 ELB_USES_SERVICE_PRINCIPAL = "ElbLogDeliveryUsesServicePrincipal"
@@ -76,7 +75,6 @@ def region_parameters(cfg: Config, region: str) -> dict[str, str]:
     count = str(cfg.app.desired_count(cfg.is_primary(region)))
     return {
         CERTIFICATE_PARAMETER: cfg.certificate_arn(region),
-        DESIRED_COUNT_PARAMETER: count,
         MIN_COUNT_PARAMETER: count,
         ELB_ACCOUNT_PARAMETER: elb_log_delivery_account(region),
     }
@@ -102,10 +100,12 @@ def _add_parameters(t: Template, cfg: Config) -> None:
             ConstraintDescription="an ACM certificate ARN in this region (dns.*_certificate_arn in the configuration)",
         )
     )
-    for name, what in ((DESIRED_COUNT_PARAMETER, "Tasks to run"), (MIN_COUNT_PARAMETER, "Autoscaling minimum")):
-        t.add_parameter(
-            Parameter(name, Type="Number", MinValue=1, MaxValue=cfg.app.max_count, Description=f"{what} in this region")
+    t.add_parameter(
+        Parameter(
+            MIN_COUNT_PARAMETER, Type="Number", MinValue=1, MaxValue=cfg.app.max_count,
+            Description="Autoscaling minimum in this region: its warm-standby (or primary) task count",
         )
+    )
     t.add_parameter(
         Parameter(
             ELB_ACCOUNT_PARAMETER,
@@ -380,7 +380,11 @@ def _add_service(t: Template, cfg: Config, network: Network, security: SecurityG
             Cluster=Ref(CLUSTER),
             TaskDefinition=Ref(TASK_DEFINITION),
             LaunchType="FARGATE",
-            DesiredCount=Ref(DESIRED_COUNT_PARAMETER),
+            # No DesiredCount: CloudFormation sends it on every update of the service and would
+            # reset a failed-over DR service to warm standby (aws/containers-roadmap#493).
+            # Omitted, an update keeps the running count ("For existing services, if a desired
+            # count is not specified, it is omitted from the operation", AWS::ECS::Service); a
+            # new service starts at 1 and the scalable target's minimum raises it.
             HealthCheckGracePeriodSeconds=60,
             NetworkConfiguration=ecs.NetworkConfiguration(
                 AwsvpcConfiguration=ecs.AwsvpcConfiguration(

@@ -250,10 +250,11 @@ class Drill:
         ecs = self.client("ecs", name)
         cluster = region.of_type("AWS::ECS::Cluster")["ClusterName"]
         service = region.of_type("AWS::ECS::Service")
+        target = region.of_type("AWS::ApplicationAutoScaling::ScalableTarget")
         ecs.create_cluster(clusterName=cluster)
         ecs.register_task_definition(family="app", containerDefinitions=[{"name": "app", "image": "app:1", "memory": 512}])
-        ecs.create_service(cluster=cluster, serviceName=service["ServiceName"], taskDefinition="app", desiredCount=int(service["DesiredCount"]))
-        target = region.of_type("AWS::ApplicationAutoScaling::ScalableTarget")
+        # The service has no DesiredCount: autoscaling holds it at the target's minimum.
+        ecs.create_service(cluster=cluster, serviceName=service["ServiceName"], taskDefinition="app", desiredCount=int(target["MinCapacity"]))
         self.client("application-autoscaling", name).register_scalable_target(
             ServiceNamespace="ecs", ResourceId=f"service/{cluster}/{service['ServiceName']}", ScalableDimension="ecs:service:DesiredCount",
             MinCapacity=int(target["MinCapacity"]), MaxCapacity=int(target["MaxCapacity"]),
