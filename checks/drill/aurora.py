@@ -21,40 +21,20 @@ It follows AWS's documentation:
   https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-disaster-recovery.html
 How long each phase takes is configurable (``Timings``); AWS says "typically" minutes.
 
-Requests are read from the query-protocol body and validated against botocore's input
-shape; responses are validated against the output shape and serialized from it (moto's
-shape-driven serializer), so botocore parses them exactly as AWS's.
+Requests and responses are checked against botocore's RDS model (``fake.ModelledFake``).
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs
-
-import botocore.session
-from botocore.awsrequest import AWSResponse
-from botocore.validate import validate_parameters
-from moto.core.model import ServiceModel
-from moto.core.serialize import QuerySerializer
 
 from checks.drill.clock import SimClock
-from checks.drill.network import Network, RawBody, answered
+from checks.drill.fake import ModelledFake
+from checks.drill.fake import ServiceFault
+from checks.drill.network import Network
 
-_BOTOCORE_RDS = botocore.session.get_session().get_service_model("rds")
-_MOTO_RDS = ServiceModel(_BOTOCORE_RDS._service_description)
 PENDING, FAILING_OVER, SWITCHING_OVER = "pending", "failing-over", "switching-over"
 CONNECTED, PENDING_RESYNC = "connected", "pending-resync"
-
-
-class FakeModelGap(Exception):
-    """The runbook called something this fake does not model: the drill must not guess."""
-
-
-class RdsFault(Exception):
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code, self.message = code, message
 
 
 @dataclass
@@ -93,7 +73,20 @@ class AuroraGlobalDatabase:
     data_lost_ms: float = 0.0
 
     def register(self, events) -> None:
-        events.register_first("before-send.rds", self.handle, unique_id="drill-aurora")
+        operations = {
+            "DescribeGlobalClusters": self._describe_global_clusters,
+            "DescribeDBClusters": self._describe_db_clusters,
+            "SwitchoverGlobalCluster": self._switchover,
+            "FailoverGlobalCluster": self._failover,
+        }
+        ModelledFake("rds", self.network, {name: self._settled(op) for name, op in operations.items()}).register(events)
+
+    def _settled(self, operation):
+        def answer(region: str, params: dict) -> dict:
+            self.settle()
+            return operation(region, params)
+
+        return answer
 
     def cluster_arn(self, region: str) -> str:
         return f"arn:{self.partition}:rds:{region}:{self.account}:cluster:{self.clusters[region]}"
@@ -135,22 +128,22 @@ class AuroraGlobalDatabase:
 
     def _promote(self, region: str, params: dict, data_loss: bool) -> dict:
         if params["GlobalClusterIdentifier"] not in (self.identifier, self.global_arn):
-            raise RdsFault("GlobalClusterNotFoundFault", f"{params['GlobalClusterIdentifier']} not found")
+            raise ServiceFault("GlobalClusterNotFoundFault", f"{params['GlobalClusterIdentifier']} not found")
         target = self.region_of_cluster(params["TargetDbClusterIdentifier"])
         if target is None:
-            raise RdsFault("DBClusterNotFoundFault", f"{params['TargetDbClusterIdentifier']} is not a member")
+            raise ServiceFault("DBClusterNotFoundFault", f"{params['TargetDbClusterIdentifier']} is not a member")
         if self.promotion is not None:
-            raise RdsFault("InvalidGlobalClusterStateFault", f"a {self.promotion.kind} is already in progress")
+            raise ServiceFault("InvalidGlobalClusterStateFault", f"a {self.promotion.kind} is already in progress")
         if target == self.writer:
-            raise RdsFault("InvalidGlobalClusterStateFault", "the target is already the primary cluster")
+            raise ServiceFault("InvalidGlobalClusterStateFault", "the target is already the primary cluster")
         if not data_loss and self.writer in self.network.dead_regions:
-            raise RdsFault("InvalidGlobalClusterStateFault", "switchover needs a healthy primary cluster")
+            raise ServiceFault("InvalidGlobalClusterStateFault", "switchover needs a healthy primary cluster")
         # The user guide's --region for each: "the AWS Region where the primary DB cluster ...
         # is running" (switchover) and "where the secondary DB cluster that you want to be the
         # new primary ... is running" (failover).
         expected = target if data_loss else self.writer
         if region != expected:
-            raise RdsFault("InvalidParameterValue", f"send this request to {expected}, not {region}")
+            raise ServiceFault("InvalidParameterValue", f"send this request to {expected}, not {region}")
         self.promotion = Promotion(
             FAILING_OVER if data_loss else SWITCHING_OVER, self.writer, target, self.clock.now(), data_loss
         )
@@ -195,13 +188,13 @@ class AuroraGlobalDatabase:
     def _describe_global_clusters(self, region: str, params: dict) -> dict:
         wanted = params.get("GlobalClusterIdentifier")
         if wanted not in (None, self.identifier, self.global_arn):
-            raise RdsFault("GlobalClusterNotFoundFault", f"{wanted} not found")
+            raise ServiceFault("GlobalClusterNotFoundFault", f"{wanted} not found")
         return {"GlobalClusters": [self._global_cluster()]}
 
     def _describe_db_clusters(self, region: str, params: dict) -> dict:
         # A cluster is seen only through its own region's endpoint.
         if region not in self.clusters or self.region_of_cluster(params.get("DBClusterIdentifier", "")) != region:
-            raise RdsFault("DBClusterNotFoundFault", f"{params.get('DBClusterIdentifier')} not found in {region}")
+            raise ServiceFault("DBClusterNotFoundFault", f"{params.get('DBClusterIdentifier')} not found in {region}")
         return {
             "DBClusters": [
                 {
@@ -220,50 +213,3 @@ class AuroraGlobalDatabase:
     def _failover(self, region: str, params: dict) -> dict:
         # Without AllowDataLoss, FailoverGlobalCluster is a switchover (RDS API Reference).
         return self._promote(region, params, data_loss=bool(params.get("AllowDataLoss")))
-
-    _OPERATIONS = {
-        "DescribeGlobalClusters": _describe_global_clusters,
-        "DescribeDBClusters": _describe_db_clusters,
-        "SwitchoverGlobalCluster": _switchover,
-        "FailoverGlobalCluster": _failover,
-    }
-
-    def handle(self, request, **_):
-        fields = {key: values[0] for key, values in parse_qs(request.body.decode() if isinstance(request.body, bytes) else request.body).items()}
-        operation_name = fields.pop("Action")
-        fields.pop("Version", None)
-        if operation_name not in self._OPERATIONS:
-            raise FakeModelGap(f"the Aurora fake does not model rds:{operation_name}")
-        operation = _BOTOCORE_RDS.operation_model(operation_name)
-        params = _typed(fields, operation.input_shape)
-        validate_parameters(params, operation.input_shape)
-        region = self.network.region_of(request.url)
-        answered(request)
-        self.settle()
-        serializer = QuerySerializer(_MOTO_RDS.operation_model(operation_name))
-        try:
-            result = self._OPERATIONS[operation_name](self, region, params)
-        except RdsFault as fault:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # the fault codes are in the model, the class is not
-                response = serializer.serialize(fault)
-        else:
-            validate_parameters(result, operation.output_shape)
-            response = serializer.serialize(result)
-        return AWSResponse(request.url, response["status_code"], response["headers"], RawBody(response["body"].encode()))
-
-
-def _typed(fields: dict[str, str], shape) -> dict:
-    """Query-protocol strings back to the input shape's types; an unknown field is a model error."""
-    params = {}
-    for name, value in fields.items():
-        if name not in shape.members:
-            raise FakeModelGap(f"{shape.name} has no member {name}")
-        member = shape.members[name]
-        if member.type_name == "boolean":
-            params[name] = value == "true"
-        elif member.type_name == "string":
-            params[name] = value
-        else:
-            raise FakeModelGap(f"the Aurora fake reads no {member.type_name} field ({name})")
-    return params

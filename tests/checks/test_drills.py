@@ -12,7 +12,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from checks.drill.aurora import FakeModelGap
+from checks.drill.fake import FakeModelGap
 from checks.drill.harness import Drill, DrillError, physical
 from checks.drill.scenarios import SCENARIOS, table
 from checks.drill.search import check_schedule, schedules
