@@ -37,7 +37,7 @@ DEFAULT_POLL_SECONDS = 5
 # The runbook's steps (templates/runbook.py). WaitForWriter is no state of its own but a loop
 # that starts at CheckWriter and ends when the next step (or the failure path) is entered:
 # the watch prints it as one step with its states nested.
-STEPS = ("PromoteDatabase", "WaitForWriter", "ScaleService", "SwitchTraffic", "Notify")
+STEPS = ("PromoteDatabase", "WaitForWriter", "ScaleService", "CheckCapacity", "SwitchTraffic", "CheckTraffic", "Notify")
 WAIT_STEP = "WaitForWriter"
 CHECK_STATE = "CheckWriter"
 FAILURE_STATE = "NotifyFailure"
@@ -427,29 +427,32 @@ def _plan(cfg: Config, region: str, mode: str) -> list[str]:
     )
     chosen, other = (planned, unplanned) if mode == PLANNED else (unplanned, planned)
     value = switch["throw_value" if to_dr else "release_value"]
+    health = f"every {cfg.runbook.health_poll_seconds} s for up to {cfg.runbook.health_wait_seconds} s"
+    steps = [
+        f"{STEPS[0]}: make {cluster} the writer of {global_cluster}",
+        f"{STEPS[1]}: {CHECK_STATE} every {cfg.runbook.writer_poll_seconds} s until it is the available writer, "
+        f"for up to {cfg.runbook.writer_wait_seconds} s",
+        f"{STEPS[2]}: raise {naming.ecs_service(cfg).pattern} in {region} to {capacity} tasks (autoscaling max {cfg.app.max_count})",
+        f"{STEPS[3]}: a healthy target behind {region}'s load balancer, {health}; none: traffic is not moved",
+        f"{STEPS[4]}: {'throw' if to_dr else 'release'} the failover switch: publish {value} to "
+        f"{switch['namespace']}/{switch['metric']} in {switch['alarm_region']}; DNS follows within about "
+        f"{timing['dns_after_switch_seconds']} s plus Route 53's propagation",
+        f"{STEPS[5]}: Route 53's checkers see {region}'s load balancer healthy, {health} (unverified if Route 53's API "
+        "does not answer)",
+        *(
+            [f"{FAILBACK_STEP}: return {naming.ecs_service(cfg).pattern} in {old} to its warm standby of {cfg.app.dr_desired_count} tasks"]
+            if not to_dr
+            else []
+        ),
+        f"{STEPS[6]}: one message with the timeline",
+    ]
     return [
         "Dry run: nothing is changed.",
         f"Plan: {_direction(cfg, region)}.",
         f"Mode: {chosen}.",
         f"  (the other mode: {other})",
         f"Runbook {naming.runbook_state_machine(cfg).pattern} in {region}, steps in order:",
-        f"  1. {STEPS[0]}: make {cluster} the writer of {global_cluster}",
-        f"  2. {STEPS[1]}: {CHECK_STATE} every {cfg.runbook.writer_poll_seconds} s until it is the available "
-        f"writer, for up to {cfg.runbook.writer_wait_seconds} s",
-        f"  3. {STEPS[2]}: raise {naming.ecs_service(cfg).pattern} in {region} to {capacity} tasks "
-        f"(autoscaling max {cfg.app.max_count})",
-        f"  4. {STEPS[3]}: {'throw' if to_dr else 'release'} the failover switch: publish {value} to "
-        f"{switch['namespace']}/{switch['metric']} in {switch['alarm_region']}; DNS follows within about "
-        f"{timing['dns_after_switch_seconds']} s plus Route 53's propagation",
-        *(
-            [
-                f"  5. {FAILBACK_STEP}: return {naming.ecs_service(cfg).pattern} in {old} to its warm standby "
-                f"of {cfg.app.dr_desired_count} tasks"
-            ]
-            if not to_dr
-            else []
-        ),
-        f"  {5 if to_dr else 6}. {STEPS[4]}: one message with the timeline",
+        *(f"  {number}. {step}" for number, step in enumerate(steps, 1)),
         f"  on failure: {FAILURE_STATE}, then the execution fails",
     ]
 

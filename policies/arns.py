@@ -115,3 +115,8 @@ def alarm_in(name_pattern: str, region: str) -> Sub:
 
 def db_cluster_in(identifier_pattern: str, region: str) -> Sub:
     return Sub(f"arn:${{AWS::Partition}}:rds:{region}:${{AWS::AccountId}}:cluster:{identifier_pattern}")
+
+
+def health_check(health_check_id: str) -> Sub:
+    """A Route 53 health check (global: no region, no account in its ARN)."""
+    return Sub(f"arn:${{AWS::Partition}}:route53:::healthcheck/{health_check_id}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from awacs import application_autoscaling as autoscaling
 from awacs import awslambda as awacs_lambda
-from awacs import cloudwatch, dynamodb, ecs, kms, logs, rds, sns, states, xray
+from awacs import cloudwatch, dynamodb, ecs, elasticloadbalancing, kms, logs, rds, route53, sns, states, xray
 from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
 from troposphere import Sub
 
@@ -126,6 +126,21 @@ def switch_traffic(log_group: str, table_arn, key_arn, namespace: str) -> Policy
             Resource=["*"],
             Condition=Condition(StringEquals({"cloudwatch:namespace": namespace})),
         ),
+    )
+
+
+def check_capacity(log_group: str) -> PolicyDocument:
+    # DescribeTargetHealth supports no resource type; it only reads.
+    return _document(
+        *_runtime_statements(log_group),
+        Statement(Sid="ReadTargetHealth", Effect=Allow, Action=[elasticloadbalancing.DescribeTargetHealth], Resource=["*"]),
+    )
+
+
+def verify_traffic(log_group: str, health_check_arn) -> PolicyDocument:
+    return _document(
+        *_runtime_statements(log_group),
+        Statement(Sid="ReadRecordHealth", Effect=Allow, Action=[route53.GetHealthCheckStatus], Resource=[health_check_arn]),
     )
 
 

@@ -86,6 +86,7 @@ class App:
     load_balancer_zone: GetAtt
     load_balancer_full_name: GetAtt
     target_group_full_name: GetAtt
+    target_group_arn: Ref
     cluster_name: Ref
     service_name: GetAtt
 
@@ -453,6 +454,7 @@ def add_compute(t: Template, cfg: Config, network: Network, security: SecurityGr
         load_balancer_zone=GetAtt(LOAD_BALANCER, "CanonicalHostedZoneID"),
         load_balancer_full_name=GetAtt(LOAD_BALANCER, "LoadBalancerFullName"),
         target_group_full_name=GetAtt(TARGET_GROUP, "TargetGroupFullName"),
+        target_group_arn=Ref(TARGET_GROUP),
         cluster_name=Ref(CLUSTER),
         service_name=GetAtt(SERVICE, "Name"),
     )

@@ -338,8 +338,11 @@ class RunbookConfig:
     automatic_trigger: bool = False
     min_minutes_between_automatic_runs: int = 60
     writer_poll_seconds: int = 20
-    # 18 x 20 s: the promotion phase of the budget is this wait, and it must fit the RTO.
-    writer_max_polls: int = 18
+    # 15 x 20 s: the promotion phase of the budget is this wait, and it must fit the RTO.
+    writer_max_polls: int = 15
+    # Before and after the switch: healthy targets here, then Route 53 seeing them.
+    health_poll_seconds: int = 10
+    health_max_polls: int = 6
     function_timeout_seconds: int = 60
 
     def __post_init__(self) -> None:
@@ -349,6 +352,10 @@ class RunbookConfig:
             raise ConfigError("writer_poll_seconds", "must be from 5 to 300")
         if not 1 <= self.writer_max_polls <= 200:
             raise ConfigError("writer_max_polls", "must be from 1 to 200")
+        if not 5 <= self.health_poll_seconds <= 60:
+            raise ConfigError("health_poll_seconds", "must be from 5 to 60")
+        if not 1 <= self.health_max_polls <= 60:
+            raise ConfigError("health_max_polls", "must be from 1 to 60")
         # The floor leaves room for one worst-case AWS call after the safety margin; the ceiling
         # keeps a dead step's lease (timeout + 5 s) short enough to retry within a failover.
         if not 60 <= self.function_timeout_seconds <= 300:
@@ -358,6 +365,11 @@ class RunbookConfig:
     def writer_wait_seconds(self) -> int:
         """The longest the runbook waits for the promoted writer."""
         return self.writer_poll_seconds * self.writer_max_polls
+
+    @property
+    def health_wait_seconds(self) -> int:
+        """The longest the runbook waits for healthy targets (and, after the switch, for Route 53)."""
+        return self.health_poll_seconds * self.health_max_polls
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,10 @@ STATE_MACHINE_ROLE = "RunbookStateMachineRole"
 STATE_MACHINE_LOG_GROUP = "RunbookStateMachineLogGroup"
 AUTOMATIC_PARAMETER = "AutomaticFailover"
 AUTOMATIC_ENABLED = "AutomaticFailoverEnabled"
-STEPS = ("admit_automatic_run", "promote_database", "wait_for_writer", "scale_service", "switch_traffic", "notify")
+STEPS = (
+    "admit_automatic_run", "promote_database", "wait_for_writer", "scale_service", "check_capacity",
+    "switch_traffic", "verify_traffic", "notify",
+)
 # Reserved per function: other functions exhausting the region's concurrency (as retry storms
 # in a regional incident do) cannot starve the runbook. A run invokes one step at a time;
 # the second slot lets a retry overlap an invocation that is still timing out.
@@ -284,6 +287,10 @@ def _step_settings(cfg: Config, alerting: Alerting, app: App) -> dict[str, dict]
             "SWITCH_THROWN_VALUE": str(switch["throw_value"]),
             "SWITCH_RELEASED_VALUE": str(switch["release_value"]),
         },
+        "check_capacity": {"TARGET_GROUP_ARN": app.target_group_arn},
+        # This region's load balancer check: the record's own in the DR region, the calculated
+        # PRIMARY check's child in the primary (GetHealthCheckStatus serves no calculated check).
+        "verify_traffic": {"HEALTH_CHECK_ID": Ref(dns.ALB_HEALTH_CHECK)},
         "notify": {
             "ALERTS_TOPIC_ARN": alerting.topic_arn,
             # Where an unplanned failover's snapshot of the old primary is (the report says).
@@ -308,6 +315,10 @@ def _step_policy(step: str, cfg: Config, log_group: str, alerting: Alerting):
         return runbook_policies.switch_traffic(log_group, table, key, dns.switch_namespace(cfg))
     if step == "notify":
         return runbook_policies.notify(log_group, table, key, alerting.topic_arn)
+    if step == "check_capacity":
+        return runbook_policies.check_capacity(log_group)
+    if step == "verify_traffic":
+        return runbook_policies.verify_traffic(log_group, arns.health_check(f"${{{dns.ALB_HEALTH_CHECK}}}"))
     return runbook_policies.admit_automatic_run(log_group, table, key)
 
 
@@ -410,11 +421,41 @@ def _report(outcome: str) -> dict:
 
 
 REQUEST_DEFAULTS = {"mode": "planned", "accept_data_loss": False, "trigger": "operator"}
+# The bounded polling loops: the writer, then healthy targets here, then Route 53 seeing them.
+POLLED = ("Writer", "Capacity", "Traffic")
+WHOLE_STATE = {"failover_id.$": "$.failover_id", "mode.$": "$.mode", "accept_data_loss.$": "$.accept_data_loss", "trigger.$": "$.trigger"}
+
+
+def _poll_loop(cfg: Config, step: str, noun: str, ready_next: str, poll_seconds: int, max_polls: int, error: str, cause: str) -> dict:
+    """``Check{noun}`` until its result is ready, every ``poll_seconds``, at most ``max_polls``
+    times; then ``ready_next``, or the failure report with ``error``."""
+    counter = f"$.run.polls.{noun.lower()}"
+    return {
+        f"Check{noun}": _task(cfg, step, noun.lower(), f"{noun}Ready?", WHOLE_STATE),
+        f"{noun}Ready?": {
+            "Type": "Choice",
+            "Choices": [{"Variable": f"$.run.steps.{noun.lower()}.result.ready", "BooleanEquals": True, "Next": ready_next}],
+            "Default": f"Count{noun}Check",
+        },
+        f"Count{noun}Check": {
+            "Type": "Pass",
+            "Parameters": {"value.$": f"States.MathAdd({counter}, 1)"},
+            "ResultPath": "$.run.poll",
+            "Next": f"{noun}WaitedTooLong?",
+        },
+        f"{noun}WaitedTooLong?": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.run.poll.value", "NumericGreaterThanEquals": max_polls, "Next": f"{noun}TimedOut"}],
+            "Default": f"WaitBefore{noun}Check",
+        },
+        f"WaitBefore{noun}Check": {"Type": "Wait", "Seconds": poll_seconds, "Next": f"Remember{noun}Polls"},
+        f"Remember{noun}Polls": {"Type": "Pass", "InputPath": "$.run.poll.value", "ResultPath": counter, "Next": f"Check{noun}"},
+        f"{noun}TimedOut": {"Type": "Pass", "Result": {"Error": error, "Cause": cause}, "ResultPath": "$.run.error", "Next": "NotifyFailure"},
+    }
 
 
 def definition(cfg: Config) -> dict:
     """The state machine (Amazon States Language); ``${...}`` are DefinitionSubstitutions."""
-    whole_state = {"failover_id.$": "$.failover_id", "mode.$": "$.mode", "accept_data_loss.$": "$.accept_data_loss", "trigger.$": "$.trigger"}
     notify_failure = _task(cfg, "notify", "notify", "Failed", _report("failed"))
     del notify_failure["Catch"]
     return {
@@ -428,49 +469,43 @@ def definition(cfg: Config) -> dict:
                 "OutputPath": "$.request",
                 "Next": "Begin",
             },
-            "Begin": {"Type": "Pass", "Result": {"steps": {}, "polls": 0, "role": "${RegionRole}"}, "ResultPath": "$.run", "Next": "AdmitAutomaticRun"},
-            "AdmitAutomaticRun": _task(cfg, "admit_automatic_run", "admit", "Admitted?", whole_state),
+            "Begin": {
+                "Type": "Pass",
+                "Result": {"steps": {}, "polls": {noun.lower(): 0 for noun in POLLED}, "role": "${RegionRole}"},
+                "ResultPath": "$.run",
+                "Next": "AdmitAutomaticRun",
+            },
+            "AdmitAutomaticRun": _task(cfg, "admit_automatic_run", "admit", "Admitted?", WHOLE_STATE),
             "Admitted?": {
                 "Type": "Choice",
                 "Choices": [{"Variable": "$.run.steps.admit.result.admitted", "BooleanEquals": True, "Next": "PromoteDatabase"}],
                 "Default": "SkippedWithinInterval",
             },
             "SkippedWithinInterval": {"Type": "Succeed", "Comment": "an automatic run started less than the minimum interval ago"},
-            "PromoteDatabase": _task(cfg, "promote_database", "promote", "CheckWriter", whole_state),
-            "CheckWriter": _task(cfg, "wait_for_writer", "writer", "WriterReady?", whole_state),
-            "WriterReady?": {
-                "Type": "Choice",
-                "Choices": [{"Variable": "$.run.steps.writer.result.ready", "BooleanEquals": True, "Next": "ScaleService"}],
-                "Default": "CountCheck",
-            },
-            "CountCheck": {
-                "Type": "Pass",
-                "Parameters": {"value.$": "States.MathAdd($.run.polls, 1)"},
-                "ResultPath": "$.run.poll",
-                "Next": "WaitedTooLong?",
-            },
-            "WaitedTooLong?": {
-                "Type": "Choice",
-                "Choices": [{"Variable": "$.run.poll.value", "NumericGreaterThanEquals": cfg.runbook.writer_max_polls, "Next": "WriterTimedOut"}],
-                "Default": "WaitBeforeNextCheck",
-            },
-            "WaitBeforeNextCheck": {"Type": "Wait", "Seconds": cfg.runbook.writer_poll_seconds, "Next": "RememberPolls"},
-            "RememberPolls": {"Type": "Pass", "InputPath": "$.run.poll.value", "ResultPath": "$.run.polls", "Next": "CheckWriter"},
-            "WriterTimedOut": {
-                "Type": "Pass",
-                "Result": {"Error": "WriterNotReady", "Cause": f"the promoted cluster was not the available writer after {cfg.runbook.writer_wait_seconds} s"},
-                "ResultPath": "$.run.error",
-                "Next": "NotifyFailure",
-            },
-            "ScaleService": _task(cfg, "scale_service", "scale", "SwitchTraffic", {**whole_state, "direction": "up"}),
-            "SwitchTraffic": _task(cfg, "switch_traffic", "switch", "FailingBack?", whole_state),
+            "PromoteDatabase": _task(cfg, "promote_database", "promote", "CheckWriter", WHOLE_STATE),
+            **_poll_loop(
+                cfg, "wait_for_writer", "Writer", "ScaleService", cfg.runbook.writer_poll_seconds, cfg.runbook.writer_max_polls,
+                "WriterNotReady", f"the promoted cluster was not the available writer after {cfg.runbook.writer_wait_seconds} s",
+            ),
+            "ScaleService": _task(cfg, "scale_service", "scale", "CheckCapacity", {**WHOLE_STATE, "direction": "up"}),
+            **_poll_loop(
+                cfg, "check_capacity", "Capacity", "SwitchTraffic", cfg.runbook.health_poll_seconds, cfg.runbook.health_max_polls,
+                "CapacityNotReady", f"no healthy target behind this region's load balancer after {cfg.runbook.health_wait_seconds} s: "
+                "traffic was not moved (Route 53 would keep answering with the other region)",
+            ),
+            "SwitchTraffic": _task(cfg, "switch_traffic", "switch", "CheckTraffic", WHOLE_STATE),
+            **_poll_loop(
+                cfg, "verify_traffic", "Traffic", "FailingBack?", cfg.runbook.health_poll_seconds, cfg.runbook.health_max_polls,
+                "TrafficNotVerified", f"the switch moved, but Route 53 did not see this region's load balancer healthy within "
+                f"{cfg.runbook.health_wait_seconds} s",
+            ),
             "FailingBack?": {
                 "Type": "Choice",
                 "Choices": [{"Variable": "$.run.role", "StringEquals": PRIMARY, "Next": "ReturnPeerToStandby"}],
                 "Default": "Notify",
             },
             # Failing back (both regions up): the DR service returns to its warm-standby count.
-            "ReturnPeerToStandby": _task(cfg, "scale_service", "standby", "Notify", {**whole_state, "direction": "down"}),
+            "ReturnPeerToStandby": _task(cfg, "scale_service", "standby", "Notify", {**WHOLE_STATE, "direction": "down"}),
             "Notify": _task(cfg, "notify", "notify", "Done", _report("succeeded")),
             "Done": {"Type": "Succeed"},
             "NotifyFailure": notify_failure,

@@ -37,6 +37,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 
+from checks.drill.app import AppTier
 from checks.drill.aurora import AuroraGlobalDatabase, Timings
 from checks.drill.clock import FunctionTimedOut, SimClock
 from checks.drill.network import ANSWERED, FunctionCrashed, Network
@@ -94,6 +95,9 @@ def physical(value, resources: dict, region: str, partition: str):
         "AWS::RDS::DBCluster": lambda: props["DBClusterIdentifier"],
         "AWS::SNS::Topic": lambda: prefix.format("sns") + props["TopicName"],
         "AWS::StepFunctions::StateMachine": lambda: prefix.format("states") + f"stateMachine:{props['StateMachineName']}",
+        "AWS::ElasticLoadBalancingV2::TargetGroup": lambda: prefix.format("elasticloadbalancing") + f"targetgroup/{props['Name']}/drill",
+        # Route 53 gives health checks generated ids; the drill's carry the logical id and region.
+        "AWS::Route53::HealthCheck": lambda: f"{logical}-{region}",
     }
     arns = {"AWS::Lambda::Function": lambda: prefix.format("lambda") + f"function:{props['FunctionName']}"}
     table = arns if attribute == "Arn" else refs
@@ -175,6 +179,12 @@ class Drill:
             {r: region.of_type("AWS::RDS::DBCluster")["DBClusterIdentifier"] for r, region in self.regions.items()},
             writer=self.cfg.primary_region, lag_ms=self.lag_ms, timings=self.timings,
         )
+        self.app = AppTier(
+            self.clock, self.network, self.cfg.objectives.task_start_seconds,
+            {r: self._physical(f"{self._logical(region, 'AWS::ElasticLoadBalancingV2::TargetGroup')}", region) for r, region in self.regions.items()},
+            {self._physical(self._logical(region, "AWS::Route53::HealthCheck", "LoadBalancerHealthCheck"), region): r for r, region in self.regions.items()},
+            self._desired_history,
+        )
         self._current_failover: str | None = None
         self._stack = ExitStack()
 
@@ -191,6 +201,16 @@ class Drill:
                 arn = self._physical(f"{logical}.Arn", region)
                 functions[arn] = Function(region.name, props["FunctionName"], props["Handler"], props["Timeout"], variables)
         return functions
+
+    @staticmethod
+    def _logical(region: Region, kind: str, name: str | None = None) -> str:
+        (logical,) = [k for k, r in region.resources.items() if r["Type"] == kind and name in (None, k)]
+        return logical
+
+    def _desired_history(self, region: str) -> list[tuple[float, int]]:
+        """The service's desired count over time: as deployed, then each UpdateService."""
+        deployed = int(self.regions[region].of_type("AWS::ApplicationAutoScaling::ScalableTarget")["MinCapacity"])
+        return [(float("-inf"), deployed)] + [(e.at, int(e.key)) for e in self.effects if e.operation == "UpdateService" and e.region == region]
 
     def _physical(self, value, region: Region):
         return physical(value, region.resources, region.name, self.cfg.partition)
@@ -218,6 +238,7 @@ class Drill:
         events.register_first("after-call", self._record_effect, unique_id="drill-ledger")
         self.network.register(events)
         self.aurora.register(events)
+        self.app.register(events)
         # The drill's own set-up and reads bypass faults and the ledger.
         self.admin = boto3.session.Session()
         for region in self.regions.values():

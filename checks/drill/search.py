@@ -13,8 +13,8 @@ from checks.drill.network import KINDS, Crash, Fault
 # Every call the runbook's functions make on a failover (idempotency records included).
 OPERATIONS = (
     "PutItem", "GetItem", "UpdateItem", "DescribeGlobalClusters", "SwitchoverGlobalCluster", "DescribeDBClusters",
-    "DescribeScalableTargets", "RegisterScalableTarget", "DescribeServices", "UpdateService", "GetMetricData",
-    "PutMetricData", "Publish",
+    "DescribeScalableTargets", "RegisterScalableTarget", "DescribeServices", "UpdateService", "DescribeTargetHealth",
+    "GetMetricData", "PutMetricData", "GetHealthCheckStatus", "Publish",
 )
 WRITES = ("SwitchoverGlobalCluster", "RegisterScalableTarget", "UpdateService", "PutMetricData", "Publish", "UpdateItem")
 

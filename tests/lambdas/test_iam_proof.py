@@ -14,7 +14,10 @@ import pytest
 from botocore.stub import ANY
 
 from lambda_support import CFG, REGION, aws_client
-from runbook import admit_automatic_run, idempotency, notify, promote_database, scale_service, switch_traffic, wait_for_writer
+from runbook import (
+    admit_automatic_run, check_capacity, idempotency, notify, promote_database, scale_service, switch_traffic, verify_traffic,
+    wait_for_writer,
+)
 from template_support import resolve
 from templates import runbook
 from templates.render import render
@@ -40,8 +43,12 @@ def policy_actions(role: dict) -> set[str]:
     }
 
 
+# botocore names a few services differently from IAM.
+IAM_PREFIX = {"elbv2": "elasticloadbalancing"}
+
+
 def code_actions(calls) -> set[str]:
-    return {f"{service}:{operation}" for service, operation in calls.made}
+    return {f"{IAM_PREFIX.get(service, service)}:{operation}" for service, operation in calls.made}
 
 
 def test_idempotency_record_uses_exactly_its_four_actions(aws, make_runtime, calls):
@@ -81,21 +88,41 @@ def run_notify(make_runtime, rds):
     notify.run({"failover_id": "f", "steps": {}}, make_runtime(notify.STEP, {"ALERTS_TOPIC_ARN": topic, **NOTIFY_SETTINGS}))
 
 
+def run_capacity(make_runtime, rds):
+    vpc = aws_client("ec2").create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    group = aws_client("elbv2").create_target_group(Name="app", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")
+    settings = {"TARGET_GROUP_ARN": group["TargetGroups"][0]["TargetGroupArn"]}
+    check_capacity.run({"failover_id": "f"}, make_runtime(check_capacity.STEP, settings))
+
+
+def run_verify(make_runtime, rds):
+    check = aws_client("route53").create_health_check(
+        CallerReference="alb", HealthCheckConfig={"Type": "HTTPS", "FullyQualifiedDomainName": "alb.example.com", "Port": 443, "ResourcePath": "/"},
+    )["HealthCheck"]["Id"]
+    verify_traffic.run({"failover_id": "f"}, make_runtime(verify_traffic.STEP, {"HEALTH_CHECK_ID": check}))
+
+
 def run_admit(make_runtime, rds):
     admit_automatic_run.run({"failover_id": "f", "trigger": "alarm"}, make_runtime(admit_automatic_run.STEP, {"MIN_INTERVAL_SECONDS": "60"}))
 
 
-@pytest.mark.parametrize(
-    "step, scenario, fixtures",
-    [
-        ("promote_database", run_promote, ()),
-        ("wait_for_writer", run_wait, ()),
-        ("scale_service", run_scale, ("standby_service",)),
-        ("switch_traffic", run_switch, ("switch_alarm",)),
-        ("notify", run_notify, ()),
-        ("admit_automatic_run", run_admit, ()),
-    ],
-)
+PROOFS = [
+    ("promote_database", run_promote, ()),
+    ("wait_for_writer", run_wait, ()),
+    ("scale_service", run_scale, ("standby_service",)),
+    ("check_capacity", run_capacity, ()),
+    ("switch_traffic", run_switch, ("switch_alarm",)),
+    ("verify_traffic", run_verify, ()),
+    ("notify", run_notify, ()),
+    ("admit_automatic_run", run_admit, ()),
+]
+
+
+def test_every_step_has_its_role_proven():
+    assert sorted(step for step, _, _ in PROOFS) == sorted(runbook.STEPS)
+
+
+@pytest.mark.parametrize("step, scenario, fixtures", PROOFS)
 def test_policy_allows_exactly_what_the_code_calls(step, scenario, fixtures, roles, aws, make_runtime, rds, calls, request):
     scenario(make_runtime, rds, *(request.getfixturevalue(name) for name in fixtures))
     called = code_actions(calls)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from lambda_support import CFG, CLUSTER, PEER, REGION, RESOURCE_ID, SERVICE, aws_client, inject_errors
-from runbook import admit_automatic_run, notify, scale_service, switch_traffic, wait_for_writer
+from runbook import admit_automatic_run, notify, scale_service, switch_traffic, verify_traffic, wait_for_writer
 from runbook.idempotency import StepInProgress
 from runbook.runtime import MAX_ATTEMPTS
 from templates import dns, naming
@@ -236,3 +236,47 @@ def test_an_alarm_never_starts_a_failback(aws, make_runtime, calls):
     result = admit_automatic_run.run({"failover_id": "a-1", "trigger": "alarm"}, make_runtime(admit_automatic_run.STEP, settings, "a-1"))
     assert result == {"admitted": False, "reason": "an alarm never starts a failback"}
     assert calls.made == []
+
+
+def _route53_status(statuses: list[str] | None, error: tuple[int, str] | None = None):
+    """A Route 53 client answering GetHealthCheckStatus with these checker reports (or an error)."""
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.client("route53", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    stubber = Stubber(client)
+    if error:
+        stubber.add_client_error("get_health_check_status", service_error_code=error[1], http_status_code=error[0])
+    else:
+        observations = [{"IPAddress": f"192.0.2.{n}", "StatusReport": {"Status": s}} for n, s in enumerate(statuses)]
+        stubber.add_response("get_health_check_status", {"HealthCheckObservations": observations}, {"HealthCheckId": "hc-1"})
+    stubber.activate()
+    return client
+
+
+@pytest.mark.parametrize(
+    "statuses, verified",
+    [
+        (["Success: HTTP Status Code 200, OK"] * 3, True),
+        (["Success: HTTP Status Code 200, OK"] + ["Failure: Connection timed out."] * 5, False),  # 1/6 is under 18%
+        (["Success: HTTP Status Code 200, OK"] + ["Failure: Connection timed out."] * 4, True),  # 1/5 is over it
+        ([], False),
+    ],
+)
+def test_traffic_is_verified_when_more_than_18_percent_of_checkers_see_it_healthy(make_runtime, statuses, verified):
+    runtime = make_runtime(verify_traffic.STEP, {"HEALTH_CHECK_ID": "hc-1"})
+    runtime._clients["route53", None] = _route53_status(statuses)
+    result = verify_traffic.run({"failover_id": "f-1"}, runtime)
+    assert (result["verified"], result["ready"]) == (verified, verified)
+
+
+def test_route53_not_answering_leaves_traffic_unverified_but_a_denied_call_fails(make_runtime):
+    runtime = make_runtime(verify_traffic.STEP, {"HEALTH_CHECK_ID": "hc-1"})
+    runtime._clients["route53", None] = _route53_status(None, (503, "ServiceUnavailable"))
+    assert verify_traffic.run({"failover_id": "f-1"}, runtime) == {
+        "ready": True, "verified": False, "reason": "Route 53's API did not answer (ClientError)"
+    }
+    runtime = make_runtime(verify_traffic.STEP, {"HEALTH_CHECK_ID": "hc-1"})
+    runtime._clients["route53", None] = _route53_status(None, (403, "AccessDenied"))
+    with pytest.raises(Exception, match="AccessDenied"):
+        verify_traffic.run({"failover_id": "f-1"}, runtime)

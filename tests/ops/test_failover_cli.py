@@ -726,6 +726,6 @@ def test_failback_plan_returns_the_dr_service_to_warm_standby(aws, monkeypatch):
     deploy_healthy(aws, monkeypatch)
     out = Output()
     run(aws, out, region=PRIMARY, dry_run=True)
-    assert re.search(rf"^  5\. {failover.FAILBACK_STEP}: return .* in {DR} to its warm standby of {CFG.app.dr_desired_count} tasks",
+    assert re.search(rf"^  7\. {failover.FAILBACK_STEP}: return .* in {DR} to its warm standby of {CFG.app.dr_desired_count} tasks",
                      out.text, re.MULTILINE)
-    assert re.search(rf"^  6\. {failover.STEPS[4]}: ", out.text, re.MULTILINE)
+    assert re.search(rf"^  8\. {failover.STEPS[-1]}: ", out.text, re.MULTILINE)

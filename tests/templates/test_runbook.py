@@ -79,7 +79,8 @@ def test_state_machine_runs_the_steps_in_order_with_retries_and_catches(cfg, reg
         current = states[state]
         state = current["Choices"][0]["Next"] if current["Type"] == "Choice" else current["Next"]
     assert [s for s in order if states[s]["Type"] == "Task"] == [
-        "AdmitAutomaticRun", "PromoteDatabase", "CheckWriter", "ScaleService", "SwitchTraffic", "ReturnPeerToStandby", "Notify"
+        "AdmitAutomaticRun", "PromoteDatabase", "CheckWriter", "ScaleService", "CheckCapacity", "SwitchTraffic", "CheckTraffic",
+        "ReturnPeerToStandby", "Notify",
     ]
     for name, body in states.items():
         if body["Type"] != "Task" or name == "NotifyFailure":
@@ -105,11 +106,29 @@ def test_state_machine_runs_the_steps_in_order_with_retries_and_catches(cfg, reg
 def test_waiting_for_the_writer_is_bounded():
     cfg = Config(runbook=RunbookConfig(writer_poll_seconds=15, writer_max_polls=8))
     states = runbook.definition(cfg)["States"]
-    assert states["WaitBeforeNextCheck"]["Seconds"] == 15
-    (too_long,) = states["WaitedTooLong?"]["Choices"]
+    assert states["WaitBeforeWriterCheck"]["Seconds"] == 15
+    (too_long,) = states["WriterWaitedTooLong?"]["Choices"]
     assert (too_long["NumericGreaterThanEquals"], too_long["Next"]) == (8, "WriterTimedOut")
     assert states["WriterTimedOut"]["Next"] == "NotifyFailure"
-    assert states["RememberPolls"]["Next"] == "CheckWriter"
+    assert states["RememberWriterPolls"]["Next"] == "CheckWriter"
+
+
+def test_traffic_moves_only_after_a_healthy_target_and_is_verified_after():
+    """Issue 11.3: capacity is checked (bounded) before the switch, Route 53's view after it."""
+    cfg = Config(runbook=RunbookConfig(health_poll_seconds=10, health_max_polls=6))
+    states = runbook.definition(cfg)["States"]
+    assert states["ScaleService"]["Next"] == "CheckCapacity"
+    (ready,) = states["CapacityReady?"]["Choices"]
+    assert ready["Next"] == "SwitchTraffic", "the switch only after a healthy target"
+    assert states["CapacityTimedOut"]["Result"]["Error"] == "CapacityNotReady"
+    assert states["CapacityTimedOut"]["Next"] == "NotifyFailure"
+    assert states["SwitchTraffic"]["Next"] == "CheckTraffic"
+    (verified,) = states["TrafficReady?"]["Choices"]
+    assert verified["Next"] == "FailingBack?"
+    assert states["WaitBeforeCapacityCheck"]["Seconds"] == 10
+    # Each loop counts its own polls.
+    assert states["RememberCapacityPolls"]["ResultPath"] == "$.run.polls.capacity"
+    assert states["RememberWriterPolls"]["ResultPath"] == "$.run.polls.writer"
 
 
 def test_automatic_trigger_is_off_by_default_and_starts_an_unplanned_run_when_on(cfg, template):

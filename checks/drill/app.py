@@ -1,0 +1,64 @@
+"""The app tier as its load balancer and Route 53's health checkers see it, for drills:
+``DescribeTargetHealth`` (ELBv2) and ``GetHealthCheckStatus`` (Route 53). moto's ECS starts
+no tasks and its Route 53 reports every check healthy, so neither can show a DR service
+that cannot serve.
+
+A region's service has as many healthy targets as its desired count had
+``task_start_seconds`` earlier (a Fargate task starts, then passes the target group's
+health checks), none while the region is dead or its app is ``broken``. Its load
+balancer's Route 53 check is healthy while it has a healthy target: Route 53 counts an
+endpoint healthy when more than 18% of its checkers say so, and every checker here agrees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from checks.drill.clock import SimClock
+from checks.drill.fake import ModelledFake, ServiceFault
+from checks.drill.network import Network
+
+CHECKERS = 3
+
+
+@dataclass
+class AppTier:
+    clock: SimClock
+    network: Network
+    task_start_seconds: float
+    target_groups: dict[str, str]  # region -> target group ARN
+    health_checks: dict[str, str]  # health check id -> region of its load balancer
+    desired_history: Callable[[str], list[tuple[float, int]]]  # region -> (since, desired count), in order
+    broken: set[str] = field(default_factory=set)
+
+    def register(self, events) -> None:
+        ModelledFake("elbv2", self.network, {"DescribeTargetHealth": self._describe_target_health}).register(events)
+        ModelledFake("route53", self.network, {"GetHealthCheckStatus": self._get_health_check_status}).register(events)
+
+    def healthy_targets(self, region: str) -> int:
+        if region in self.broken or region in self.network.dead_regions:
+            return 0
+        started_by = self.clock.now() - self.task_start_seconds
+        counts = [count for since, count in self.desired_history(region) if since <= started_by]
+        return counts[-1] if counts else 0
+
+    def _describe_target_health(self, region: str, params: dict) -> dict:
+        if self.target_groups.get(region) != params["TargetGroupArn"]:
+            raise ServiceFault("TargetGroupNotFound", f"{params['TargetGroupArn']} is not in {region}")
+        healthy = self.healthy_targets(region)
+        starting = max(0, self.desired_history(region)[-1][1] - healthy)
+        return {
+            "TargetHealthDescriptions": [
+                {"Target": {"Id": f"task-{n}", "Port": 8080}, "TargetHealth": {"State": "healthy" if n < healthy else "initial"}}
+                for n in range(healthy + starting)
+            ]
+        }
+
+    def _get_health_check_status(self, region: str, params: dict) -> dict:
+        if params["HealthCheckId"] not in self.health_checks:
+            raise ServiceFault("NoSuchHealthCheck", f"no health check {params['HealthCheckId']}")
+        serving = self.healthy_targets(self.health_checks[params["HealthCheckId"]]) > 0
+        status = "Success: HTTP Status Code 200, OK" if serving else "Failure: Connection timed out."
+        report = {"Status": status, "CheckedTime": self.clock.datetime()}
+        return {"HealthCheckObservations": [{"IPAddress": f"192.0.2.{n}", "StatusReport": report} for n in range(CHECKERS)]}
