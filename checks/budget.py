@@ -12,7 +12,7 @@ Worst case for each phase of an unplanned failover, from the rendered
   (aurora-global-database-disaster-recovery.html); the product page's "under a minute"
   is not a bound;
 - capacity: the longest the runbook waits for a healthy target behind this region's load
-  balancer before it moves traffic (``runbook.health_wait_seconds``; with warm standby
+  balancer before it moves traffic (``objectives.task_start_seconds``, in ``runbook.health_poll_seconds`` polls; with warm standby
   the first check normally passes);
 - traffic: the failover switch's alarm period plus the alias TTL (traffic_timing.json);
 - full capacity: the scale-out to the failover count runs alongside the traffic switch
@@ -104,7 +104,7 @@ def compute(cfg: Config, output_dir: Path) -> Budget:
         ),
         decision,
         Phase("promotion", cfg.runbook.writer_wait_seconds, "the runbook's writer wait (poll x max polls); AWS: typically a few minutes"),
-        Phase("capacity", cfg.runbook.health_wait_seconds, "the runbook's wait for a healthy target here before the switch"),
+        Phase("capacity", cfg.health_wait_seconds, "the runbook's wait for a healthy target here before the switch"),
         Phase("traffic", timing["dns_after_switch_seconds"], "switch alarm period + alias TTL (traffic_timing.json)"),
     )
     serving = sum(phase.seconds for phase in phases)

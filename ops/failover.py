@@ -427,7 +427,7 @@ def _plan(cfg: Config, region: str, mode: str) -> list[str]:
     )
     chosen, other = (planned, unplanned) if mode == PLANNED else (unplanned, planned)
     value = switch["throw_value" if to_dr else "release_value"]
-    health = f"every {cfg.runbook.health_poll_seconds} s for up to {cfg.runbook.health_wait_seconds} s"
+    health = f"every {cfg.runbook.health_poll_seconds} s for up to {cfg.health_wait_seconds} s"
     steps = [
         f"{STEPS[0]}: make {cluster} the writer of {global_cluster}",
         f"{STEPS[1]}: {CHECK_STATE} every {cfg.runbook.writer_poll_seconds} s until it is the available writer, "

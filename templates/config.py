@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import ipaddress
 import json
+import math
 import re
 import tomllib
 import typing
@@ -338,11 +339,11 @@ class RunbookConfig:
     automatic_trigger: bool = False
     min_minutes_between_automatic_runs: int = 60
     writer_poll_seconds: int = 20
-    # 15 x 20 s: the promotion phase of the budget is this wait, and it must fit the RTO.
-    writer_max_polls: int = 15
-    # Before and after the switch: healthy targets here, then Route 53 seeing them.
+    # 12 x 20 s: the promotion phase of the budget is this wait, and it must fit the RTO.
+    writer_max_polls: int = 12
+    # Before and after the switch: healthy targets here, then Route 53 seeing them (for as
+    # long as a task takes to start: objectives.task_start_seconds).
     health_poll_seconds: int = 10
-    health_max_polls: int = 6
     function_timeout_seconds: int = 60
 
     def __post_init__(self) -> None:
@@ -354,8 +355,6 @@ class RunbookConfig:
             raise ConfigError("writer_max_polls", "must be from 1 to 200")
         if not 5 <= self.health_poll_seconds <= 60:
             raise ConfigError("health_poll_seconds", "must be from 5 to 60")
-        if not 1 <= self.health_max_polls <= 60:
-            raise ConfigError("health_max_polls", "must be from 1 to 60")
         # The floor leaves room for one worst-case AWS call after the safety margin; the ceiling
         # keeps a dead step's lease (timeout + 5 s) short enough to retry within a failover.
         if not 60 <= self.function_timeout_seconds <= 300:
@@ -365,11 +364,6 @@ class RunbookConfig:
     def writer_wait_seconds(self) -> int:
         """The longest the runbook waits for the promoted writer."""
         return self.writer_poll_seconds * self.writer_max_polls
-
-    @property
-    def health_wait_seconds(self) -> int:
-        """The longest the runbook waits for healthy targets (and, after the switch, for Route 53)."""
-        return self.health_poll_seconds * self.health_max_polls
 
 
 @dataclass(frozen=True)
@@ -426,6 +420,17 @@ class Config:
     @property
     def partition(self) -> str:
         return region_partition(self.primary_region)
+
+    @property
+    def health_max_polls(self) -> int:
+        """The runbook waits for a healthy target as long as a task takes to start: a service
+        fenced to zero, or a warm standby that lost its tasks, starts from nothing. The first
+        check is immediate, so one more check than waits."""
+        return math.ceil(self.objectives.task_start_seconds / self.runbook.health_poll_seconds) + 1
+
+    @property
+    def health_wait_seconds(self) -> int:
+        return (self.health_max_polls - 1) * self.runbook.health_poll_seconds
 
     @property
     def route53_metrics_region(self) -> str:

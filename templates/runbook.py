@@ -274,7 +274,8 @@ def _step_settings(cfg: Config, alerting: Alerting, app: App) -> dict[str, dict]
         "scale_service": {
             "CLUSTER_NAME": naming.ecs_cluster(cfg).pattern,
             "SERVICE_NAME": naming.ecs_service(cfg).pattern,
-            "FAILOVER_DESIRED_COUNT": str(cfg.app.failover_desired_count),
+            # Failing back, the primary returns to its own count (fencing may have left it at 0).
+            "FAILOVER_DESIRED_COUNT": If(IS_PRIMARY, str(cfg.app.primary_desired_count), str(cfg.app.failover_desired_count)),
             # Failing back from the primary region: the DR service returns to warm standby.
             "PEER_REGION": Ref(PEER_REGION_PARAMETER),
             "PEER_STANDBY_DESIRED_COUNT": str(cfg.app.dr_desired_count),
@@ -478,9 +479,26 @@ def definition(cfg: Config) -> dict:
             "AdmitAutomaticRun": _task(cfg, "admit_automatic_run", "admit", "Admitted?", WHOLE_STATE),
             "Admitted?": {
                 "Type": "Choice",
-                "Choices": [{"Variable": "$.run.steps.admit.result.admitted", "BooleanEquals": True, "Next": "PromoteDatabase"}],
+                "Choices": [{"Variable": "$.run.steps.admit.result.admitted", "BooleanEquals": True, "Next": "FenceFirst?"}],
                 "Default": "SkippedWithinInterval",
             },
+            # An unplanned failover takes the old primary's application offline before the
+            # promotion (Aurora's write fencing is best effort); a refused request changes nothing.
+            "FenceFirst?": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "And": [
+                            {"Variable": "$.mode", "StringEquals": "unplanned"},
+                            {"Variable": "$.accept_data_loss", "BooleanEquals": True},
+                            {"Not": {"Variable": "$.run.role", "StringEquals": PRIMARY}},
+                        ],
+                        "Next": "FenceOldPrimary",
+                    }
+                ],
+                "Default": "PromoteDatabase",
+            },
+            "FenceOldPrimary": _task(cfg, "scale_service", "fence", "PromoteDatabase", {**WHOLE_STATE, "direction": "fence"}),
             "SkippedWithinInterval": {"Type": "Succeed", "Comment": "an automatic run started less than the minimum interval ago"},
             "PromoteDatabase": _task(cfg, "promote_database", "promote", "CheckWriter", WHOLE_STATE),
             **_poll_loop(
@@ -489,15 +507,15 @@ def definition(cfg: Config) -> dict:
             ),
             "ScaleService": _task(cfg, "scale_service", "scale", "CheckCapacity", {**WHOLE_STATE, "direction": "up"}),
             **_poll_loop(
-                cfg, "check_capacity", "Capacity", "SwitchTraffic", cfg.runbook.health_poll_seconds, cfg.runbook.health_max_polls,
-                "CapacityNotReady", f"no healthy target behind this region's load balancer after {cfg.runbook.health_wait_seconds} s: "
+                cfg, "check_capacity", "Capacity", "SwitchTraffic", cfg.runbook.health_poll_seconds, cfg.health_max_polls,
+                "CapacityNotReady", f"no healthy target behind this region's load balancer after {cfg.health_wait_seconds} s: "
                 "traffic was not moved (Route 53 would keep answering with the other region)",
             ),
             "SwitchTraffic": _task(cfg, "switch_traffic", "switch", "CheckTraffic", WHOLE_STATE),
             **_poll_loop(
-                cfg, "verify_traffic", "Traffic", "FailingBack?", cfg.runbook.health_poll_seconds, cfg.runbook.health_max_polls,
+                cfg, "verify_traffic", "Traffic", "FailingBack?", cfg.runbook.health_poll_seconds, cfg.health_max_polls,
                 "TrafficNotVerified", f"the switch moved, but Route 53 did not see this region's load balancer healthy within "
-                f"{cfg.runbook.health_wait_seconds} s",
+                f"{cfg.health_wait_seconds} s",
             ),
             "FailingBack?": {
                 "Type": "Choice",

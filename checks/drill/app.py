@@ -5,7 +5,8 @@ that cannot serve.
 
 A region's service has as many healthy targets as its desired count had
 ``task_start_seconds`` earlier (a Fargate task starts, then passes the target group's
-health checks), none while the region is dead or its app is ``broken``. Its load
+health checks), and never more than it has now (a scale-in takes tasks out of service at
+once), none while the region is dead or its app is ``broken``. Its load
 balancer's Route 53 check is healthy while it has a healthy target: Route 53 counts an
 endpoint healthy when more than 18% of its checkers say so, and every checker here agrees.
 """
@@ -39,9 +40,10 @@ class AppTier:
     def healthy_targets(self, region: str) -> int:
         if region in self.broken or region in self.network.dead_regions:
             return 0
+        history = self.desired_history(region)
         started_by = self.clock.now() - self.task_start_seconds
-        counts = [count for since, count in self.desired_history(region) if since <= started_by]
-        return counts[-1] if counts else 0
+        counts = [count for since, count in history if since <= started_by]
+        return min(counts[-1], history[-1][1]) if counts else 0
 
     def _describe_target_health(self, region: str, params: dict) -> dict:
         if self.target_groups.get(region) != params["TargetGroupArn"]:

@@ -123,6 +123,7 @@ class Effect:
     key: str
     failover_id: str | None
     writer: str
+    healthy_targets: dict[str, int] = field(default_factory=dict)  # per region, when it happened
 
 
 @dataclass
@@ -349,7 +350,7 @@ class Drill:
             key = ",".join(f"{d['MetricName']}={d['Value']}" for d in params.get("MetricData", []))
         self.effects.append(Effect(
             self.clock.now(), self.network.region_of(http_response.url), model.name, str(key), self._current_failover,
-            self.aurora.writer,
+            self.aurora.writer, {region: self.app.healthy_targets(region) for region in self.regions},
         ))
 
     def _observing(self, add_event):
@@ -374,10 +375,16 @@ class Drill:
             allowed = 2 if operation == "Publish" and "Publish" in self.network.crashed else 1
             if count > allowed:
                 self._violation(f"{operation} {key} in {region} done {count} times for {failover_id}")
+        for effect in self.writes("FailoverGlobalCluster"):
+            # Writes the old primary accepts after this are lost (Aurora's fencing is best effort).
+            if effect.healthy_targets.get(effect.writer):
+                self._violation(f"the old primary in {effect.writer} was still serving when the unplanned failover began")
         for effect in self.switch_moves():
             target = self.cfg.dr_region if effect.key.endswith(f"={float(dns.SWITCH_THROWN)}") else self.cfg.primary_region
             if effect.writer != target:
                 self._violation(f"traffic switched to {target} while the writer was {effect.writer}")
+            if not effect.healthy_targets.get(target):
+                self._violation(f"traffic switched to {target}, which had no healthy target")
 
     def _violation(self, text: str) -> None:
         if text not in self.violations:

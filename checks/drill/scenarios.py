@@ -110,9 +110,28 @@ def unplanned_primary_region_dead(report: Report) -> None:
         report.expect(drill.aurora.writer == dr, f"writer: {drill.aurora.writer}")
         report.expect(_step_result(outcome, "promote").get("accepted_lag_ms") == 1_500, f"accepted lag not recorded: {_step_result(outcome, 'promote')}")
         outside = {service for region, services in drill.network.calls_by_region().items() if region != dr for service in services}
-        report.expect(outside <= {"route-53"}, f"services called outside {dr}: {sorted(outside)}")
+        # Fencing tries the old primary's service, verification Route 53's API: neither is needed.
+        report.expect(outside <= {"route-53", "ecs", "application-auto-scaling"}, f"services called outside {dr}: {sorted(outside)}")
+        report.expect(_step_result(outcome, "fence").get("fenced") is False, f"fence: {_step_result(outcome, 'fence')}")
         report.expect(_step_result(outcome, "traffic").get("verified") is False, f"traffic check: {_step_result(outcome, 'traffic')}")
         report.expect(len(drill.switch_moves()) == 1, "the switch was not thrown")
+        _finish(drill, report)
+
+
+@scenario
+def unplanned_with_primary_reachable(report: Report) -> None:
+    """The primary region is impaired but answers: its application is taken offline before the
+    promotion, so the old writer cannot take writes the new one never sees (issue 11.4);
+    failing back later returns the primary to its own count."""
+    with Drill() as drill:
+        dr, primary = drill.cfg.dr_region, drill.cfg.primary_region
+        outcome = _run(drill, report, dr, {"failover_id": "drill-fence", "mode": "unplanned", "accept_data_loss": True})
+        _succeeded(report, outcome, "unplanned failover")
+        order = [(e.operation, e.region) for e in drill.writes() if e.operation in ("UpdateService", "FailoverGlobalCluster")]
+        report.expect(order[:2] == [("UpdateService", primary), ("FailoverGlobalCluster", dr)], f"order of writes: {order}")
+        report.expect(drill.service(primary)["desiredCount"] == 0, "the old primary's service still runs")
+        _succeeded(report, _run(drill, report, primary, {"failover_id": "drill-fence-back"}), "failback")
+        report.expect(drill.service(primary)["desiredCount"] == drill.cfg.app.primary_desired_count, "the primary is not back at its count")
         _finish(drill, report)
 
 

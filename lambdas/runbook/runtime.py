@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
 
 # One AWS call's bounds; templates/runbook.py renders the same numbers into the timing
 # budget (lease, safety margin, state-machine retries) and checks/budget.py checks them.
@@ -87,6 +88,14 @@ class Runtime:
         """One JSON object per line: CloudWatch Logs Insights can query every field."""
         record = {"level": "INFO", "step": self.step, "failover_id": self.failover_id, "message": message, **fields}
         print(json.dumps(record, default=str, sort_keys=True), file=sys.stdout, flush=True)
+
+
+def is_unreachable(error: Exception) -> bool:
+    """A region or API that did not answer, after botocore's retries: connection failures,
+    timeouts, 5xx. Throttling and denials are answers."""
+    if isinstance(error, ClientError):
+        return error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
+    return isinstance(error, (ConnectionError, ReadTimeoutError))
 
 
 def failover_id_of(event: Mapping[str, Any]) -> str:

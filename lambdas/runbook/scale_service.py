@@ -1,10 +1,18 @@
-"""Give this region's service its failover capacity, or (failing back) return the peer's to
-warm standby.
+"""Give this region's service its failover capacity; fence the old primary's; or (failing
+back) return the peer's to warm standby.
 
 Sets the autoscaling minimum first, so autoscaling cannot undo the change, then the
-desired count. Only raises (or, for standby, only lowers): a service already at or beyond
-the target is left alone. ``up`` acts on this region's service; ``down`` runs in the
-primary region after failback and acts on the DR region's (both regions are up then).
+desired count. Only raises (or, lowering, only lowers): a service already at or beyond
+the target is left alone.
+- ``up``: this region's service, to its failover capacity.
+- ``fence``: an unplanned failover, before the promotion: the old primary's service to
+  zero, so its application stops writing. Aurora's write fencing is best effort ("it's
+  possible that writes might be momentarily accepted in the old primary Region, causing
+  split-brain issues", Aurora user guide, disaster recovery): taking the application offline
+  there first is AWS's advice. A region that does not answer is down, which fences it too;
+  the step records which it was and the run goes on.
+- ``down``: after a failback, the DR region's service back to warm standby.
+https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-disaster-recovery.html
 """
 
 from __future__ import annotations
@@ -12,28 +20,43 @@ from __future__ import annotations
 from typing import Any
 
 from .idempotency import once
-from .runtime import Runtime, StepError, lambda_runtime
+from .runtime import Runtime, StepError, is_unreachable, lambda_runtime
 
 STEP = "scale_service"
 UP = "up"
 DOWN = "down"
+FENCE = "fence"
 DIMENSION = "ecs:service:DesiredCount"
 
 
 def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     direction = event.get("direction", UP)
-    if direction not in (UP, DOWN):
-        raise StepError(f"direction must be {UP!r} or {DOWN!r}, not {direction!r}")
-    return once(runtime, lambda: _scale(direction, runtime), key_suffix=f"#{direction}")
+    if direction not in (UP, DOWN, FENCE):
+        raise StepError(f"direction must be {UP!r}, {DOWN!r} or {FENCE!r}, not {direction!r}")
+    return once(runtime, lambda: _converge(direction, runtime), key_suffix=f"#{direction}")
 
 
 def _needs_change(current: int, target: int, direction: str) -> bool:
     return current < target if direction == UP else current > target
 
 
+def _converge(direction: str, runtime: Runtime) -> dict[str, Any]:
+    if direction != FENCE:
+        return _scale(direction, runtime)
+    try:
+        return {**_scale(direction, runtime), "fenced": True}
+    except Exception as error:
+        if not is_unreachable(error):
+            raise
+        runtime.log("the old primary's region did not answer: it is down, which fences it", error=type(error).__name__)
+        return {"direction": FENCE, "region": runtime.setting("PEER_REGION"), "fenced": False,
+                "reason": f"the region did not answer ({type(error).__name__}): down, so not serving"}
+
+
 def _scale(direction: str, runtime: Runtime) -> dict[str, Any]:
     cluster, service = runtime.setting("CLUSTER_NAME"), runtime.setting("SERVICE_NAME")
-    target = int(runtime.setting("FAILOVER_DESIRED_COUNT" if direction == UP else "PEER_STANDBY_DESIRED_COUNT"))
+    target = {UP: lambda: int(runtime.setting("FAILOVER_DESIRED_COUNT")), FENCE: lambda: 0,
+              DOWN: lambda: int(runtime.setting("PEER_STANDBY_DESIRED_COUNT"))}[direction]()
     region = None if direction == UP else runtime.setting("PEER_REGION")
     resource_id = f"service/{cluster}/{service}"
     autoscaling, ecs = runtime.client("application-autoscaling", region), runtime.client("ecs", region)

@@ -18,27 +18,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
-
-from .runtime import Runtime, lambda_runtime
+from .runtime import Runtime, is_unreachable, lambda_runtime
 
 STEP = "verify_traffic"
 HEALTHY_FRACTION = 0.18
-
-
-def _unreachable(error: Exception) -> bool:
-    """Connection failures and 5xx after botocore's retries: Route 53's API is not answering."""
-    if isinstance(error, ClientError):
-        return error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
-    return True
 
 
 def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     health_check = runtime.setting("HEALTH_CHECK_ID")
     try:
         observations = runtime.client("route53").get_health_check_status(HealthCheckId=health_check)["HealthCheckObservations"]
-    except (ClientError, ConnectionError, ReadTimeoutError) as error:
-        if not _unreachable(error):
+    except Exception as error:
+        if not is_unreachable(error):
             raise
         runtime.log("Route 53's API did not answer: traffic not verified", error=type(error).__name__)
         return {"ready": True, "verified": False, "reason": f"Route 53's API did not answer ({type(error).__name__})"}

@@ -74,3 +74,17 @@ def test_the_aurora_fake_refuses_what_it_does_not_model():
 def test_physical_names_refuse_a_resource_type_the_drill_cannot_resolve():
     with pytest.raises(DrillError):
         physical("Thing.Arn", {"Thing": {"Type": "AWS::Custom::Thing", "Properties": {}}}, Config().dr_region, Config().partition)
+
+
+def test_an_unfenced_unplanned_failover_is_caught_by_the_invariants():
+    """The split-brain invariant can fail: when the DR region cannot reach the primary's
+    service (a partition, not an outage), fencing records it as down and the old primary
+    still serves while the failover begins. The drill says so; it is the residual risk
+    of an unplanned failover that README's runbook section names."""
+    from checks.drill.network import CONNECTION, Fault
+
+    with Drill() as drill:
+        primary = drill.cfg.primary_region
+        drill.network.faults += [Fault(op, CONNECTION, 10, primary) for op in ("DescribeScalableTargets", "DescribeServices")]
+        drill.run(drill.cfg.dr_region, {"failover_id": "drill-partition", "mode": "unplanned", "accept_data_loss": True})
+        assert any("still serving" in violation for violation in drill.violations), drill.violations

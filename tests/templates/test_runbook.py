@@ -10,7 +10,7 @@ from cloud_radar.cf.unit import Template as ResolvedTemplate
 
 from template_support import data_key_arn, resolve, resources_of_type
 from templates import naming, runbook
-from templates.config import Config, RunbookConfig
+from templates.config import Config, Objectives, RunbookConfig
 from templates.render import artifacts, render
 
 ACCOUNT = ResolvedTemplate.AccountId
@@ -79,7 +79,8 @@ def test_state_machine_runs_the_steps_in_order_with_retries_and_catches(cfg, reg
         current = states[state]
         state = current["Choices"][0]["Next"] if current["Type"] == "Choice" else current["Next"]
     assert [s for s in order if states[s]["Type"] == "Task"] == [
-        "AdmitAutomaticRun", "PromoteDatabase", "CheckWriter", "ScaleService", "CheckCapacity", "SwitchTraffic", "CheckTraffic",
+        "AdmitAutomaticRun", "FenceOldPrimary", "PromoteDatabase", "CheckWriter", "ScaleService", "CheckCapacity", "SwitchTraffic",
+        "CheckTraffic",
         "ReturnPeerToStandby", "Notify",
     ]
     for name, body in states.items():
@@ -115,7 +116,7 @@ def test_waiting_for_the_writer_is_bounded():
 
 def test_traffic_moves_only_after_a_healthy_target_and_is_verified_after():
     """Issue 11.3: capacity is checked (bounded) before the switch, Route 53's view after it."""
-    cfg = Config(runbook=RunbookConfig(health_poll_seconds=10, health_max_polls=6))
+    cfg = Config(runbook=RunbookConfig(health_poll_seconds=10), objectives=Objectives(task_start_seconds=55))
     states = runbook.definition(cfg)["States"]
     assert states["ScaleService"]["Next"] == "CheckCapacity"
     (ready,) = states["CapacityReady?"]["Choices"]
@@ -126,6 +127,8 @@ def test_traffic_moves_only_after_a_healthy_target_and_is_verified_after():
     (verified,) = states["TrafficReady?"]["Choices"]
     assert verified["Next"] == "FailingBack?"
     assert states["WaitBeforeCapacityCheck"]["Seconds"] == 10
+    (too_long,) = states["CapacityWaitedTooLong?"]["Choices"]
+    assert too_long["NumericGreaterThanEquals"] == 7, "an immediate check, then 6 waits of 10 s cover a 55 s task start"
     # Each loop counts its own polls.
     assert states["RememberCapacityPolls"]["ResultPath"] == "$.run.polls.capacity"
     assert states["RememberWriterPolls"]["ResultPath"] == "$.run.polls.writer"
