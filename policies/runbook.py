@@ -153,11 +153,21 @@ def notify(log_group: str, table_arn, key_arn, topic_arn) -> PolicyDocument:
     )
 
 
-def admit_automatic_run(log_group: str, table_arn, key_arn) -> PolicyDocument:
+def admit_automatic_run(log_group: str, table_arn, key_arn, health_checks_arn) -> PolicyDocument:
+    """The interval record, and Route 53's view of the primary's load balancer (found by its
+    Name tag: the primary's stack created it, so no ARN narrower than the account's checks)."""
     return _document(
         *_runtime_statements(log_group),
         _key_through(("dynamodb",), key_arn),
         _idempotency(table_arn, [dynamodb.PutItem]),
+        # ListHealthChecks supports no resource type.
+        Statement(Sid="FindPrimaryHealthCheck", Effect=Allow, Action=[route53.ListHealthChecks], Resource=["*"]),
+        Statement(
+            Sid="ReadPrimaryHealth",
+            Effect=Allow,
+            Action=[route53.ListTagsForResource, route53.GetHealthCheckStatus],
+            Resource=[health_checks_arn],
+        ),
     )
 
 

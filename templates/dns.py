@@ -47,6 +47,11 @@ def switch_namespace(cfg: Config) -> str:
     return f"{naming.prefix(cfg)}/Failover"
 
 
+def alb_health_check_name(cfg: Config) -> str:
+    """The Name tag of a region's load balancer check (Sub pattern): other regions find it by it."""
+    return f"{naming.prefix(cfg)}-alb-${{AWS::Region}}"
+
+
 def add_failover_switch(t: Template, cfg: Config) -> None:
     """Bootstrap: this region's switch alarm, in ALARM while the switch is thrown."""
     t.add_resource(
@@ -84,7 +89,7 @@ def _add_health_checks(t: Template, cfg: Config, app: App) -> None:
                 RequestInterval=cfg.dns.health_check_interval_seconds,
                 FailureThreshold=cfg.dns.health_check_failure_threshold,
             ),
-            HealthCheckTags=Tags(Name=naming.sub_if_needed(f"{naming.prefix(cfg)}-alb-${{AWS::Region}}")),
+            HealthCheckTags=Tags(Name=naming.sub_if_needed(alb_health_check_name(cfg))),
         )
     )
     t.add_resource(

@@ -268,7 +268,13 @@ def _step_settings(cfg: Config, alerting: Alerting, app: App) -> dict[str, dict]
         "DB_CLUSTER_ID": Ref(DB_CLUSTER),
     }
     return {
-        "admit_automatic_run": {"MIN_INTERVAL_SECONDS": str(cfg.runbook.min_minutes_between_automatic_runs * 60)},
+        "admit_automatic_run": {
+            "MIN_INTERVAL_SECONDS": str(cfg.runbook.min_minutes_between_automatic_runs * 60),
+            # Evidence the primary is impaired: Route 53's view of its load balancer.
+            "PEER_HEALTH_CHECK_NAME": Sub(dns.alb_health_check_name(cfg).replace("${AWS::Region}", f"${{{PEER_REGION_PARAMETER}}}")),
+            # Route 53's API lives in the partition's first region (where its metrics are).
+            "PEER_HOSTS_ROUTE53_API": str(cfg.route53_metrics_region == cfg.primary_region).lower(),
+        },
         "promote_database": database,
         "wait_for_writer": database,
         "scale_service": {
@@ -320,7 +326,7 @@ def _step_policy(step: str, cfg: Config, log_group: str, alerting: Alerting):
         return runbook_policies.check_capacity(log_group)
     if step == "verify_traffic":
         return runbook_policies.verify_traffic(log_group, arns.health_check(f"${{{dns.ALB_HEALTH_CHECK}}}"))
-    return runbook_policies.admit_automatic_run(log_group, table, key)
+    return runbook_policies.admit_automatic_run(log_group, table, key, arns.health_check("*"))
 
 
 def _add_functions(t: Template, cfg: Config, alerting: Alerting, app: App, s3_key: str) -> list:
@@ -480,7 +486,7 @@ def definition(cfg: Config) -> dict:
             "Admitted?": {
                 "Type": "Choice",
                 "Choices": [{"Variable": "$.run.steps.admit.result.admitted", "BooleanEquals": True, "Next": "FenceFirst?"}],
-                "Default": "SkippedWithinInterval",
+                "Default": "NotAdmitted",
             },
             # An unplanned failover takes the old primary's application offline before the
             # promotion (Aurora's write fencing is best effort); a refused request changes nothing.
@@ -499,7 +505,10 @@ def definition(cfg: Config) -> dict:
                 "Default": "PromoteDatabase",
             },
             "FenceOldPrimary": _task(cfg, "scale_service", "fence", "PromoteDatabase", {**WHOLE_STATE, "direction": "fence"}),
-            "SkippedWithinInterval": {"Type": "Succeed", "Comment": "an automatic run started less than the minimum interval ago"},
+            "NotAdmitted": {
+                "Type": "Succeed",
+                "Comment": "an automatic run within the minimum interval, without evidence of an impaired primary, or failing back",
+            },
             "PromoteDatabase": _task(cfg, "promote_database", "promote", "CheckWriter", WHOLE_STATE),
             **_poll_loop(
                 cfg, "wait_for_writer", "Writer", "ScaleService", cfg.runbook.writer_poll_seconds, cfg.runbook.writer_max_polls,

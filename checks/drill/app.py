@@ -29,13 +29,17 @@ class AppTier:
     network: Network
     task_start_seconds: float
     target_groups: dict[str, str]  # region -> target group ARN
-    health_checks: dict[str, str]  # health check id -> region of its load balancer
+    health_checks: dict[str, tuple[str, str]]  # health check id -> (region of its load balancer, Name tag)
     desired_history: Callable[[str], list[tuple[float, int]]]  # region -> (since, desired count), in order
     broken: set[str] = field(default_factory=set)
 
     def register(self, events) -> None:
         ModelledFake("elbv2", self.network, {"DescribeTargetHealth": self._describe_target_health}).register(events)
-        ModelledFake("route53", self.network, {"GetHealthCheckStatus": self._get_health_check_status}).register(events)
+        ModelledFake("route53", self.network, {
+            "GetHealthCheckStatus": self._get_health_check_status,
+            "ListHealthChecks": self._list_health_checks,
+            "ListTagsForResource": self._list_tags_for_resource,
+        }).register(events)
 
     def healthy_targets(self, region: str) -> int:
         if region in self.broken or region in self.network.dead_regions:
@@ -60,7 +64,21 @@ class AppTier:
     def _get_health_check_status(self, region: str, params: dict) -> dict:
         if params["HealthCheckId"] not in self.health_checks:
             raise ServiceFault("NoSuchHealthCheck", f"no health check {params['HealthCheckId']}")
-        serving = self.healthy_targets(self.health_checks[params["HealthCheckId"]]) > 0
+        serving = self.healthy_targets(self.health_checks[params["HealthCheckId"]][0]) > 0
         status = "Success: HTTP Status Code 200, OK" if serving else "Failure: Connection timed out."
         report = {"Status": status, "CheckedTime": self.clock.datetime()}
         return {"HealthCheckObservations": [{"IPAddress": f"192.0.2.{n}", "StatusReport": report} for n in range(CHECKERS)]}
+
+    def _list_health_checks(self, region: str, params: dict) -> dict:
+        checks = [
+            {"Id": check, "CallerReference": check, "HealthCheckVersion": 1,
+             "HealthCheckConfig": {"Type": "HTTPS", "Port": 443, "ResourcePath": "/health"}}
+            for check in self.health_checks
+        ]
+        return {"HealthChecks": checks, "Marker": params.get("Marker", ""), "IsTruncated": False, "MaxItems": "100"}
+
+    def _list_tags_for_resource(self, region: str, params: dict) -> dict:
+        if params["ResourceId"] not in self.health_checks:
+            raise ServiceFault("NoSuchHealthCheck", f"no health check {params['ResourceId']}")
+        name = self.health_checks[params["ResourceId"]][1]
+        return {"ResourceTagSet": {"ResourceType": "healthcheck", "ResourceId": params["ResourceId"], "Tags": [{"Key": "Name", "Value": name}]}}

@@ -80,13 +80,22 @@ def _read_query(request, operation) -> dict:
 
 
 def _read_rest(request, operation) -> dict:
-    """REST protocols: members bound to the URI path (all the fakes need)."""
+    """REST protocols: members bound to the URI path and query string (all the fakes need)."""
     template = operation.http["requestUri"].split("?")[0]
     pattern = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "$"
-    match = re.match(pattern, urlsplit(request.url).path)
+    url = urlsplit(request.url)
+    match = re.match(pattern, url.path)
     if match is None:
         raise FakeModelGap(f"{request.url} does not match {template}")
-    return {name: _typed(operation.input_shape, name, value) for name, value in match.groupdict().items()}
+    shape = operation.input_shape
+    by_wire_name = {m.serialization.get("name", name): name for name, m in shape.members.items() if m.serialization.get("location") == "querystring"}
+    query = {}
+    for key, values in parse_qs(url.query).items():
+        if key not in by_wire_name:
+            raise FakeModelGap(f"{operation.name} has no query member {key}")
+        query[by_wire_name[key]] = values[0]
+    fields = {**match.groupdict(), **query}
+    return {name: _typed(shape, name, value) for name, value in fields.items()}
 
 
 def _typed(shape, name: str, value: str):
@@ -97,4 +106,6 @@ def _typed(shape, name: str, value: str):
         return value == "true"
     if kind == "string":
         return value
+    if kind == "integer":
+        return int(value)
     raise FakeModelGap(f"the drill's fakes read no {kind} field ({shape.name}.{name})")

@@ -43,6 +43,7 @@ from checks.drill.clock import FunctionTimedOut, SimClock
 from checks.drill.network import ANSWERED, FunctionCrashed, Network
 from checks.resolved import ACCOUNT_ID, resolve
 from templates import dns, naming
+from templates.compute import TARGET_GROUP
 from templates.config import Config
 from templates.render import render
 
@@ -182,8 +183,11 @@ class Drill:
         )
         self.app = AppTier(
             self.clock, self.network, self.cfg.objectives.task_start_seconds,
-            {r: self._physical(f"{self._logical(region, 'AWS::ElasticLoadBalancingV2::TargetGroup')}", region) for r, region in self.regions.items()},
-            {self._physical(self._logical(region, "AWS::Route53::HealthCheck", "LoadBalancerHealthCheck"), region): r for r, region in self.regions.items()},
+            {r: self._physical(TARGET_GROUP, region) for r, region in self.regions.items()},
+            {
+                self._physical(dns.ALB_HEALTH_CHECK, region): (r, region.props(dns.ALB_HEALTH_CHECK)["HealthCheckTags"][0]["Value"])
+                for r, region in self.regions.items()
+            },
             self._desired_history,
         )
         self._current_failover: str | None = None
@@ -202,11 +206,6 @@ class Drill:
                 arn = self._physical(f"{logical}.Arn", region)
                 functions[arn] = Function(region.name, props["FunctionName"], props["Handler"], props["Timeout"], variables)
         return functions
-
-    @staticmethod
-    def _logical(region: Region, kind: str, name: str | None = None) -> str:
-        (logical,) = [k for k, r in region.resources.items() if r["Type"] == kind and name in (None, k)]
-        return logical
 
     def _desired_history(self, region: str) -> list[tuple[float, int]]:
         """The service's desired count over time: as deployed, then each UpdateService."""

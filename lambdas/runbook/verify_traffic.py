@@ -1,11 +1,9 @@
 """After the switch: does Route 53 see this region's load balancer as healthy?
 
 This region's record is answered only while its health check passes, so the run reports
-traffic as moved only when Route 53's checkers see this region's load balancer healthy:
-Route 53 counts an endpoint healthy when more than 18% of its checkers report it healthy
-(Route 53 developer guide, "How Amazon Route 53 determines whether a health check is
-healthy"). The check read is the load balancer's own: ``GetHealthCheckStatus`` does not
-serve calculated health checks.
+traffic as moved only when Route 53's checkers see this region's load balancer healthy
+(``health.checkers_healthy``). The check read is the load balancer's own:
+``GetHealthCheckStatus`` does not serve calculated health checks.
 
 ``GetHealthCheckStatus`` is Route 53's control plane (us-east-1 in the aws partition) and
 AWS calls it a diagnostic API ("intended for use during development"): the runbook reads it
@@ -18,10 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .health import checkers_healthy
 from .runtime import Runtime, is_unreachable, lambda_runtime
 
 STEP = "verify_traffic"
-HEALTHY_FRACTION = 0.18
 
 
 def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
@@ -33,8 +31,7 @@ def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
             raise
         runtime.log("Route 53's API did not answer: traffic not verified", error=type(error).__name__)
         return {"ready": True, "verified": False, "reason": f"Route 53's API did not answer ({type(error).__name__})"}
-    healthy = sum(1 for o in observations if o.get("StatusReport", {}).get("Status", "").startswith("Success"))
-    verified = bool(observations) and healthy / len(observations) > HEALTHY_FRACTION
+    verified, healthy = checkers_healthy(observations)
     runtime.log("traffic check", healthy_checkers=healthy, checkers=len(observations), verified=verified)
     return {"ready": verified, "verified": verified, "healthy_checkers": healthy, "checkers": len(observations)}
 

@@ -13,7 +13,8 @@ import json
 import pytest
 from botocore.stub import ANY
 
-from lambda_support import CFG, REGION, aws_client
+from lambda_support import CFG, REGION, aws_client, inject_errors
+from runbook.runtime import MAX_ATTEMPTS
 from runbook import (
     admit_automatic_run, check_capacity, idempotency, notify, promote_database, scale_service, switch_traffic, verify_traffic,
     wait_for_writer,
@@ -103,7 +104,18 @@ def run_verify(make_runtime, rds):
 
 
 def run_admit(make_runtime, rds):
-    admit_automatic_run.run({"failover_id": "f", "trigger": "alarm"}, make_runtime(admit_automatic_run.STEP, {"MIN_INTERVAL_SECONDS": "60"}))
+    """Finds the primary's check by its Name tag, reads Route 53's view, claims the interval."""
+    route53 = aws_client("route53")
+    check = route53.create_health_check(
+        CallerReference="primary", HealthCheckConfig={"Type": "HTTPS", "FullyQualifiedDomainName": "alb.example.com", "Port": 443, "ResourcePath": "/"},
+    )["HealthCheck"]["Id"]
+    route53.change_tags_for_resource(ResourceType="healthcheck", ResourceId=check, AddTags=[{"Key": "Name", "Value": "primary-alb"}])
+    settings = {"MIN_INTERVAL_SECONDS": "60", "PEER_HEALTH_CHECK_NAME": "primary-alb", "PEER_HOSTS_ROUTE53_API": "true"}
+    # moto reports every check healthy (refused); Route 53 not answering from the primary's region admits.
+    admit_automatic_run.run({"failover_id": "f", "trigger": "alarm"}, make_runtime(admit_automatic_run.STEP, settings, "f"))
+    runtime = make_runtime(admit_automatic_run.STEP, settings, "g")
+    inject_errors(runtime.client("route53"), "ListHealthChecks", [(503, "ServiceUnavailable")] * MAX_ATTEMPTS)
+    assert admit_automatic_run.run({"failover_id": "g", "trigger": "alarm"}, runtime)["admitted"]
 
 
 PROOFS = [

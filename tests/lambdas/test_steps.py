@@ -203,15 +203,69 @@ def test_wait_for_writer_reports_ready_only_when_writer_and_available(aws, make_
         assert wait_for_writer.run({"failover_id": "f-1"}, runtime)["ready"] is ready
 
 
+PEER_CHECK = f"{naming.prefix(CFG)}-alb-{PEER}"
+
+
+def primary_seen(make_runtime, failover_id: str, *, impaired: bool, settings: dict | None = None):
+    """An admit runtime whose Route 53 finds the primary's check and sees it (un)healthy."""
+    import boto3
+    from botocore.stub import Stubber
+
+    runtime = make_runtime(admit_automatic_run.STEP, {
+        "MIN_INTERVAL_SECONDS": "3600", "PEER_HEALTH_CHECK_NAME": PEER_CHECK, "PEER_HOSTS_ROUTE53_API": "true", **(settings or {}),
+    }, failover_id)
+    route53 = boto3.client("route53", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    stubber = Stubber(route53)
+    stubber.add_response("list_health_checks", {"HealthChecks": [
+        {"Id": "hc-other", "CallerReference": "a", "HealthCheckConfig": {"Type": "HTTPS"}, "HealthCheckVersion": 1},
+        {"Id": "hc-primary", "CallerReference": "b", "HealthCheckConfig": {"Type": "HTTPS"}, "HealthCheckVersion": 1},
+    ], "Marker": "", "IsTruncated": False, "MaxItems": "100"})
+    for check, name in (("hc-other", "something-else"), ("hc-primary", PEER_CHECK)):
+        stubber.add_response("list_tags_for_resource", {"ResourceTagSet": {"ResourceType": "healthcheck", "ResourceId": check,
+                             "Tags": [{"Key": "Name", "Value": name}]}}, {"ResourceType": "healthcheck", "ResourceId": check})
+    status = "Failure: Connection timed out." if impaired else "Success: HTTP Status Code 200, OK"
+    stubber.add_response("get_health_check_status", {"HealthCheckObservations": [
+        {"IPAddress": f"192.0.2.{n}", "StatusReport": {"Status": status}} for n in range(3)
+    ]}, {"HealthCheckId": "hc-primary"})
+    stubber.activate()
+    runtime._clients["route53", None] = route53
+    return runtime
+
+
+def test_an_alarm_run_needs_route53_to_see_the_primary_impaired(aws, make_runtime, calls):
+    """Issue 11.4: high lag alone is no outage."""
+    result = admit_automatic_run.run({"failover_id": "a-1", "trigger": "alarm"}, primary_seen(make_runtime, "a-1", impaired=False))
+    assert result == {"admitted": False, "reason": "no evidence the primary region is impaired: Route 53's checkers see the primary's load balancer healthy"}
+    assert "PutItem" not in calls.of("dynamodb"), "a refused run does not use up the interval"
+    result = admit_automatic_run.run({"failover_id": "a-2", "trigger": "alarm"}, primary_seen(make_runtime, "a-2", impaired=True))
+    assert result["admitted"] and "unhealthy" in result["reason"]
+
+
+def test_route53_not_answering_is_evidence_only_when_the_primary_hosts_its_api(aws, make_runtime):
+    def unreachable(hosts: str, failover_id: str):
+        runtime = make_runtime(admit_automatic_run.STEP, {
+            "MIN_INTERVAL_SECONDS": "3600", "PEER_HEALTH_CHECK_NAME": PEER_CHECK, "PEER_HOSTS_ROUTE53_API": hosts,
+        }, failover_id)
+        inject_errors(runtime.client("route53"), "ListHealthChecks", [(503, "ServiceUnavailable")] * MAX_ATTEMPTS)
+        return admit_automatic_run.run({"failover_id": failover_id, "trigger": "alarm"}, runtime)
+
+    assert unreachable("false", "a-1")["admitted"] is False
+    assert unreachable("true", "a-2")["admitted"] is True
+
+
 def test_automatic_runs_are_admitted_once_per_interval_operator_runs_always(aws, make_runtime, monkeypatch):
-    settings = {"MIN_INTERVAL_SECONDS": "3600"}
     gate = admit_automatic_run
-    assert gate.run({"failover_id": "a-1", "trigger": "alarm"}, make_runtime(gate.STEP, settings, "a-1"))["admitted"]
-    assert not gate.run({"failover_id": "a-2", "trigger": "alarm"}, make_runtime(gate.STEP, settings, "a-2"))["admitted"]
-    assert gate.run({"failover_id": "op-1", "trigger": "operator"}, make_runtime(gate.STEP, settings, "op-1"))["admitted"]
+
+    def make(_step, _settings, failover_id):
+        return primary_seen(make_runtime, failover_id, impaired=True)
+
+    settings = {}
+    assert gate.run({"failover_id": "a-1", "trigger": "alarm"}, make(gate.STEP, settings, "a-1"))["admitted"]
+    assert not gate.run({"failover_id": "a-2", "trigger": "alarm"}, make(gate.STEP, settings, "a-2"))["admitted"]
+    assert gate.run({"failover_id": "op-1", "trigger": "operator"}, make_runtime(gate.STEP, {}, "op-1"))["admitted"]
     later = time.time() + 3601
     monkeypatch.setattr("runbook.admit_automatic_run.now", lambda: later)
-    assert gate.run({"failover_id": "a-3", "trigger": "alarm"}, make_runtime(gate.STEP, settings, "a-3"))["admitted"]
+    assert gate.run({"failover_id": "a-3", "trigger": "alarm"}, make(gate.STEP, settings, "a-3"))["admitted"]
 
 
 def test_a_step_without_its_setting_says_which(aws, make_runtime):
