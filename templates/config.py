@@ -422,15 +422,11 @@ class Config:
         return region_partition(self.primary_region)
 
     @property
-    def health_max_polls(self) -> int:
-        """The runbook waits for a healthy target as long as a task takes to start: a service
-        fenced to zero, or a warm standby that lost its tasks, starts from nothing. The first
-        check is immediate, so one more check than waits."""
-        return math.ceil(self.objectives.task_start_seconds / self.runbook.health_poll_seconds) + 1
-
-    @property
     def health_wait_seconds(self) -> int:
-        return (self.health_max_polls - 1) * self.runbook.health_poll_seconds
+        """The runbook waits for a healthy target as long as a task takes to start (in whole
+        polls): a service fenced to zero, or a warm standby that lost its tasks, starts from nothing."""
+        poll = self.runbook.health_poll_seconds
+        return math.ceil(self.objectives.task_start_seconds / poll) * poll
 
     @property
     def route53_metrics_region(self) -> str:

@@ -433,10 +433,12 @@ POLLED = ("Writer", "Capacity", "Traffic")
 WHOLE_STATE = {"failover_id.$": "$.failover_id", "mode.$": "$.mode", "accept_data_loss.$": "$.accept_data_loss", "trigger.$": "$.trigger"}
 
 
-def _poll_loop(cfg: Config, step: str, noun: str, ready_next: str, poll_seconds: int, max_polls: int, error: str, cause: str) -> dict:
-    """``Check{noun}`` until its result is ready, every ``poll_seconds``, at most ``max_polls``
-    times; then ``ready_next``, or the failure report with ``error``."""
+def _poll_loop(cfg: Config, step: str, noun: str, ready_next: str, poll_seconds: int, wait_seconds: int, error: str, cause: str) -> dict:
+    """``Check{noun}`` until its result is ready, every ``poll_seconds`` for ``wait_seconds``
+    (the first check is immediate: one more check than waits); then ``ready_next``, or the
+    failure report with ``error``."""
     counter = f"$.run.polls.{noun.lower()}"
+    max_polls = wait_seconds // poll_seconds + 1
     return {
         f"Check{noun}": _task(cfg, step, noun.lower(), f"{noun}Ready?", WHOLE_STATE),
         f"{noun}Ready?": {
@@ -511,18 +513,18 @@ def definition(cfg: Config) -> dict:
             },
             "PromoteDatabase": _task(cfg, "promote_database", "promote", "CheckWriter", WHOLE_STATE),
             **_poll_loop(
-                cfg, "wait_for_writer", "Writer", "ScaleService", cfg.runbook.writer_poll_seconds, cfg.runbook.writer_max_polls,
+                cfg, "wait_for_writer", "Writer", "ScaleService", cfg.runbook.writer_poll_seconds, cfg.runbook.writer_wait_seconds,
                 "WriterNotReady", f"the promoted cluster was not the available writer after {cfg.runbook.writer_wait_seconds} s",
             ),
             "ScaleService": _task(cfg, "scale_service", "scale", "CheckCapacity", {**WHOLE_STATE, "direction": "up"}),
             **_poll_loop(
-                cfg, "check_capacity", "Capacity", "SwitchTraffic", cfg.runbook.health_poll_seconds, cfg.health_max_polls,
+                cfg, "check_capacity", "Capacity", "SwitchTraffic", cfg.runbook.health_poll_seconds, cfg.health_wait_seconds,
                 "CapacityNotReady", f"no healthy target behind this region's load balancer after {cfg.health_wait_seconds} s: "
                 "traffic was not moved (Route 53 would keep answering with the other region)",
             ),
             "SwitchTraffic": _task(cfg, "switch_traffic", "switch", "CheckTraffic", WHOLE_STATE),
             **_poll_loop(
-                cfg, "verify_traffic", "Traffic", "FailingBack?", cfg.runbook.health_poll_seconds, cfg.health_max_polls,
+                cfg, "verify_traffic", "Traffic", "FailingBack?", cfg.runbook.health_poll_seconds, cfg.health_wait_seconds,
                 "TrafficNotVerified", f"the switch moved, but Route 53 did not see this region's load balancer healthy within "
                 f"{cfg.health_wait_seconds} s",
             ),

@@ -137,6 +137,7 @@ class Outcome:
     cause: str | None
     states: list[tuple[str, int, float]]  # (state, times entered, simulated seconds)
     seconds: float
+    started_at: float
     task_errors: list[str]  # each failed task attempt's error, in order (retried or not)
 
 
@@ -191,6 +192,7 @@ class Drill:
             self._desired_history,
         )
         self._current_failover: str | None = None
+        self._started: dict[str, float] = {}
         self._stack = ExitStack()
 
     # --- set-up --------------------------------------------------------------------------
@@ -405,13 +407,16 @@ class Drill:
 
     def start(self, region: str, request: dict, name: str | None = None) -> str:
         request = {"mode": "planned", "accept_data_loss": False, "trigger": "operator", **request}
-        return self.client("stepfunctions", region).start_execution(
+        started = self.clock.now()
+        arn = self.client("stepfunctions", region).start_execution(
             stateMachineArn=self.regions[region].state_machine_arn, name=name or request["failover_id"], input=json.dumps(request),
         )["executionArn"]
+        self._started.setdefault(arn, started)
+        return arn
 
     def wait(self, execution_arn: str, region: str, real_seconds: float = 60) -> Outcome:
         sfn = self.client("stepfunctions", region)
-        started = self.clock.now()
+        started = self._started.get(execution_arn, self.clock.now())
         deadline = time.monotonic() + real_seconds
         while (described := sfn.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
             if time.monotonic() > deadline:
@@ -425,6 +430,7 @@ class Drill:
             cause=described.get("cause"),
             states=_state_durations(history),
             seconds=self.clock.now() - started,
+            started_at=started,
             task_errors=[e["taskFailedEventDetails"]["error"] for e in history if "taskFailedEventDetails" in e],
         )
 

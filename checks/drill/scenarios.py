@@ -58,14 +58,22 @@ def _record(drill: Drill, report: Report, label: str, outcome: Outcome) -> None:
 
 
 def _finish(drill: Drill, report: Report) -> None:
-    """What every scenario must hold, whatever it did."""
+    """What every scenario must hold, whatever it did; and where a run took longer to move
+    traffic than the RTO budget gives the runbook (promotion + capacity phases), by how much."""
     report.problems += [f"invariant: {text}" for text in drill.violations]
     report.calls = drill.network.calls_by_region()
     notices = [(e.failover_id, e.key) for e in drill.writes("Publish")]
     if "Publish" not in drill.network.crashed:
         report.expect(len(notices) == len(set(notices)), f"a run was reported more than once: {notices}")
+    machine_budget = drill.cfg.runbook.writer_wait_seconds + drill.cfg.health_wait_seconds
     for label, outcome in drill.outcomes:
         failover_id = label.split(" in ")[0]
+        moves = [m for m in drill.switch_moves() if m.failover_id == failover_id]
+        if moves and moves[0].at - outcome.started_at > machine_budget:
+            report.problems.append(
+                f"budget: {label} moved traffic {moves[0].at - outcome.started_at:.0f} s after it started, over the "
+                f"{machine_budget} s the RTO budget gives the runbook (promotion + capacity)"
+            )
         if outcome.status in ("SUCCEEDED", "FAILED") and "NotAdmitted" not in {s for s, _, _ in outcome.states}:
             report.expect(any(f == failover_id for f, _ in notices), f"{label} ended without a notification")
 
@@ -334,21 +342,14 @@ def throw_and_release_in_one_period(report: Report) -> None:
         _finish(drill, report)
 
 
-def table(reports: list[Report], cfg: Config | None = None) -> list[str]:
-    """scenario, verdict, each state with its simulated duration, AWS calls per region and service;
-    and where a run took longer than the budget's promotion phase, by how much."""
-    promotion_budget = (cfg or Config()).runbook.writer_wait_seconds
+def table(reports: list[Report]) -> list[str]:
+    """scenario, verdict, each state with its simulated duration, AWS calls per region and service."""
     lines = []
     for report in reports:
         lines.append(f"{report.name}: {report.verdict}")
         for label, outcome in report.runs:
             states = ", ".join(f"{name}{f' x{count}' if count > 1 else ''} {seconds:g}s" for name, count, seconds in outcome.states if seconds or count > 1)
             lines.append(f"  {label}: {outcome.status} in {outcome.seconds:.0f} s simulated; {states}")
-            if outcome.status == "SUCCEEDED" and outcome.seconds > promotion_budget:
-                lines.append(
-                    f"  budget: the run took {outcome.seconds:.0f} s, over the {promotion_budget} s the RTO budget gives "
-                    "the runbook's promotion phase"
-                )
         for region, services in sorted(report.calls.items()):
             lines.append(f"  calls in {region}: " + ", ".join(
                 f"{service} {attempts}" + (f" ({failed} failed)" if failed else "") for service, (attempts, failed) in sorted(services.items())

@@ -88,3 +88,24 @@ def test_an_unfenced_unplanned_failover_is_caught_by_the_invariants():
         drill.network.faults += [Fault(op, CONNECTION, 10, primary) for op in ("DescribeScalableTargets", "DescribeServices")]
         drill.run(drill.cfg.dr_region, {"failover_id": "drill-partition", "mode": "unplanned", "accept_data_loss": True})
         assert any("still serving" in violation for violation in drill.violations), drill.violations
+
+
+def test_a_run_slower_than_the_budget_is_reported():
+    """Timeline vs budget: a slow promotion, a scale step that dies and waits out its lease, and
+    a DR service starting from nothing move traffic later than the budget's promotion +
+    capacity phases give the runbook: the drill says so."""
+    from checks.drill.aurora import Timings
+    from checks.drill.harness import Effect
+    from checks.drill.network import Crash
+    from checks.drill.scenarios import Report, _finish, _run
+
+    report = Report("slow")
+    with Drill(timings=Timings(promotion_seconds=230)) as drill:
+        dr = drill.cfg.dr_region
+        drill.network.crashes.append(Crash("RegisterScalableTarget"))
+        drill.app.task_start_seconds = 100
+        drill.effects.append(Effect(drill.clock.now(), dr, "UpdateService", "0", None, drill.aurora.writer))
+        outcome = _run(drill, report, dr, {"failover_id": "drill-slow"})
+        _finish(drill, report)
+    assert outcome.status == "SUCCEEDED", outcome.cause
+    assert any(problem.startswith("budget: drill-slow") for problem in report.problems), report.problems

@@ -109,7 +109,8 @@ def test_waiting_for_the_writer_is_bounded():
     states = runbook.definition(cfg)["States"]
     assert states["WaitBeforeWriterCheck"]["Seconds"] == 15
     (too_long,) = states["WriterWaitedTooLong?"]["Choices"]
-    assert (too_long["NumericGreaterThanEquals"], too_long["Next"]) == (8, "WriterTimedOut")
+    # An immediate check, then 8 waits of 15 s: the 120 s the budget counts.
+    assert (too_long["NumericGreaterThanEquals"], too_long["Next"]) == (9, "WriterTimedOut")
     assert states["WriterTimedOut"]["Next"] == "NotifyFailure"
     assert states["RememberWriterPolls"]["Next"] == "CheckWriter"
 
