@@ -126,7 +126,10 @@ def _deploy(args: argparse.Namespace, cfg: Config) -> int:
     from ops.deploy import deploy
 
     aws, rendered = _stack_sets(args)
-    deploy(aws, rendered, say, timeout_seconds=args.timeout * 60, wait_when_busy=not args.no_wait)
+    if args.only_region and args.only_region not in rendered.regions:
+        _report(f"--only-region {args.only_region}: not a region of this render ({', '.join(rendered.regions)})")
+        return EXIT_BAD_INPUT
+    deploy(aws, rendered, say, timeout_seconds=args.timeout * 60, wait_when_busy=not args.no_wait, only_region=args.only_region)
     return 0
 
 
@@ -199,6 +202,11 @@ def parser() -> argparse.ArgumentParser:
     command("package", _package, "zip the Lambda functions into build/ beside DIR, keyed by content hash")
     deploy = command("deploy", _deploy, "deploy DIR as StackSets: roles checked, bootstrap, artifacts uploaded, the rest")
     deploy.add_argument("--no-wait", action="store_true", help="report an operation already running instead of waiting")
+    deploy.add_argument(
+        "--only-region", metavar="REGION",
+        help="act on this region's stack instances only (the DR region while the primary is down; "
+        "needs stackset_administration_region elsewhere)",
+    )
     drift = command("drift", _drift, "drift detection on every stack set; drifted resources per region")
     destroy = command("destroy", _destroy, "delete the stack instances, then the stack sets, after a typed confirmation")
     for sub in (deploy, drift, destroy):

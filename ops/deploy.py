@@ -26,8 +26,14 @@ def deploy(
     clock: Clock = Clock(),
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     wait_when_busy: bool = True,
+    only_region: str | None = None,
 ) -> list[str]:
-    """Deploy what ``rendered`` holds; the names of the stack sets that changed."""
+    """Deploy what ``rendered`` holds; the names of the stack sets that changed.
+
+    ``only_region``: act on that region's stack instances only (and upload artifacts there
+    and to the administration region): the way to change the DR region while the primary
+    region is down, when the stack sets are administered from a third region.
+    """
     artifacts = rendered.artifacts
     check_built(artifacts.build_dir, artifacts.objects)
     roles = check_stackset_roles(aws, rendered)
@@ -35,11 +41,19 @@ def deploy(
     location = inline
     changed = []
     for spec in rendered.stack_sets:
-        parameters = {region: _parameters(stack_sets, rendered, spec, region) for region in spec.regions}
-        if deploy_stack_set(stack_sets, rendered, spec, parameters, location, roles):
+        acted_on = [region for region in spec.regions if only_region in (None, region)]
+        if not acted_on:
+            progress(f"{spec.name}: not in {only_region}; left alone")
+            continue
+        parameters = {region: _parameters(stack_sets, rendered, spec, region) for region in {spec.regions[0], *acted_on}}
+        if deploy_stack_set(stack_sets, rendered, spec, parameters, location, roles, only_region):
             changed.append(spec.name)
         if spec.name == artifacts.created_by:
-            buckets = {region: artifacts.bucket(stack_sets.account, region) for region in spec.regions}
+            buckets = {
+                region: artifacts.bucket(stack_sets.account, region)
+                for region in spec.regions
+                if region in acted_on or region == aws.home_region
+            }
             upload_artifacts(aws, buckets, artifacts.build_dir, artifacts.objects, progress)
             location = TemplateStore(aws, buckets[aws.home_region]).location
     progress(f"deployed: {', '.join(changed)} changed" if changed else "nothing to do: every stack set is as rendered")

@@ -80,6 +80,11 @@ class Rendered:
     roles: StackSetRoles
     artifacts: Artifacts
 
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """Every region a stack set of this render deploys to, in manifest order."""
+        return tuple(dict.fromkeys(region for spec in self.stack_sets for region in spec.regions))
+
     def template(self, spec: StackSetSpec) -> dict[str, Any]:
         return _read_json(self.directory / spec.template)
 

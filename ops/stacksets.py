@@ -40,16 +40,21 @@ def deploy_stack_set(
     parameters: Mapping[str, dict[str, str]],
     location: Location,
     roles: Roles,
+    only_region: str | None = None,
 ) -> bool:
     """Bring ``spec`` to its rendered state; False (and says so) when it already is.
 
-    ``parameters``: each region's complete values; ``location`` gives TemplateBody or TemplateURL.
+    ``parameters``: each region's complete values (at least the first region's and those
+    acted on); ``location`` gives TemplateBody or TemplateURL. ``only_region`` limits every
+    operation to that region's instance (a change to the DR region while the primary is
+    down); the others are left as they are, OUTDATED if the template changed.
     """
     name = spec.name
     template = rendered.template(spec)
-    regions = list(spec.regions)
+    regions = [region for region in spec.regions if only_region in (None, region)]
     definition = {
-        "Parameters": parameter_list(parameters[regions[0]]),
+        # The stack set's own values stay the first region's: every instance overrides them all.
+        "Parameters": parameter_list(parameters[spec.regions[0]]),
         "Capabilities": list(spec.capabilities),
         "AdministrationRoleARN": roles.administration_arn,
         "ExecutionRoleName": roles.execution_name,
@@ -67,11 +72,11 @@ def deploy_stack_set(
         instances = stack_sets.instances(name)
         definition_changed = (
             json.loads(current["TemplateBody"]) != template
-            or parameter_values(current.get("Parameters")) != parameters[regions[0]]
+            or parameter_values(current.get("Parameters")) != parameters[spec.regions[0]]
             or current.get("AdministrationRoleARN") != roles.administration_arn
             or current.get("ExecutionRoleName") != roles.execution_name
         )
-    for region in sorted(set(instances) - set(regions)):
+    for region in sorted(set(instances) - set(spec.regions)):
         stack_sets.progress(f"{name}: the stack instance in {region} is not in the manifest; left alone")
     existing = [region for region in regions if region in instances]
     changed_overrides = (

@@ -372,6 +372,10 @@ class Config:
     environment_suffix: str = "dev"
     primary_region: str = "us-east-1"
     dr_region: str = "us-west-2"
+    # Where the stack sets are administered ("" = the primary region). A stack set lives in
+    # its administration region: administered from the primary, nothing can change the DR
+    # region while the primary is down. A third region of the partition avoids that.
+    stackset_administration_region: str = ""
     network: NetworkConfig = field(default_factory=NetworkConfig)
     dns: DnsConfig = field(default_factory=DnsConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -395,6 +399,10 @@ class Config:
             raise ConfigError("dr_region", f"must differ from primary_region (both are {self.dr_region})")
         if region_partition(self.primary_region) != region_partition(self.dr_region):
             raise ConfigError("dr_region", "must be in the same AWS partition as primary_region")
+        if self.stackset_administration_region:
+            _check_region("stackset_administration_region", self.stackset_administration_region)
+            if region_partition(self.stackset_administration_region) != self.partition:
+                raise ConfigError("stackset_administration_region", "must be in the same AWS partition as primary_region")
         if route53_metrics_region(self.partition) is None:
             raise ConfigError(
                 "primary_region", f"partition {self.partition} is not supported: where Route 53 publishes its health-check metrics there is not known"
@@ -432,6 +440,17 @@ class Config:
     def route53_metrics_region(self) -> str:
         """Where the health-check alarms must live: Route 53 publishes its metrics only there."""
         return route53_metrics_region(self.partition)
+
+    @property
+    def administration_region(self) -> str:
+        return self.stackset_administration_region or self.primary_region
+
+    @property
+    def bootstrap_regions(self) -> tuple[str, ...]:
+        """Both regions, and the administration region when it is a third: templates too large
+        to send inline go by URL from an artifact bucket there."""
+        extra = () if self.administration_region in self.regions else (self.administration_region,)
+        return (*self.regions, *extra)
 
     @property
     def regions(self) -> tuple[str, str]:

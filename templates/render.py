@@ -46,7 +46,7 @@ def manifest(cfg: Config, functions_key: str) -> dict[str, Any]:
             {
                 "name": naming.stack_set(cfg, "bootstrap").pattern,
                 "template": BOOTSTRAP_TEMPLATE,
-                "regions": list(cfg.regions),
+                "regions": list(cfg.bootstrap_regions),
                 "parameters": None,
                 "capabilities": [],
             },
@@ -71,7 +71,7 @@ def manifest(cfg: Config, functions_key: str) -> dict[str, Any]:
         # Primary first, one region at a time, stop at the first failure (DESIGN decision 1).
         "operation_preferences": {
             "RegionConcurrencyType": "SEQUENTIAL",
-            "RegionOrder": list(cfg.regions),
+            "RegionOrder": list(cfg.bootstrap_regions),
             "MaxConcurrentCount": 1,
             "FailureToleranceCount": 0,
         },

@@ -110,7 +110,7 @@ def build_execution_role_template(cfg: Config) -> Template:
 def manifest_entry(cfg: Config) -> dict:
     """What the deployer needs: the region stack sets are administered from, and per role its
     name there, its template and the stack that deploys it."""
-    region = cfg.primary_region
+    region = cfg.administration_region
     return {
         "administration_region": region,
         "administration": {

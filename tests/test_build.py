@@ -74,3 +74,9 @@ def test_failover_refuses_bad_input_before_any_aws_call(capsys, monkeypatch):
     assert "--accept-data-loss" in capsys.readouterr().out
     assert build.main(["status", "--profile", "no-such-profile"]) == 2
     assert "--profile" in capsys.readouterr().err
+
+
+def test_deploy_only_region_outside_the_render_is_bad_input(capsys):
+    assert build.main(["deploy", "--only-region", "eu-west-1"]) == 2
+    err = capsys.readouterr().err
+    assert "--only-region eu-west-1: not a region of this render" in err and "Traceback" not in err

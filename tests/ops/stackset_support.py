@@ -99,7 +99,7 @@ def region_values(retention: dict[str, str] | None = None) -> dict[str, dict[str
     }
 
 
-def write_rendered(directory: Path, regional: dict, values: dict[str, dict[str, str]], code_key: str) -> Path:
+def write_rendered(directory: Path, regional: dict, values: dict[str, dict[str, str]], code_key: str, cfg=CFG) -> Path:
     """A dr_templates/ folder as rendering leaves it; the zips are in ``build/`` beside it."""
     files = {
         "bootstrap.json": to_json(bootstrap_template()),
@@ -110,7 +110,7 @@ def write_rendered(directory: Path, regional: dict, values: dict[str, dict[str, 
                     {
                         "name": BOOTSTRAP,
                         "template": "bootstrap.json",
-                        "regions": [PRIMARY, DR],
+                        "regions": list(cfg.bootstrap_regions),
                         "parameters": None,
                         "capabilities": [],
                     },
@@ -123,7 +123,7 @@ def write_rendered(directory: Path, regional: dict, values: dict[str, dict[str, 
                     },
                 ],
                 "operation_preferences": PREFERENCES,
-                "stackset_roles": stackset_roles.manifest_entry(CFG),
+                "stackset_roles": stackset_roles.manifest_entry(cfg),
                 "artifacts": {
                     "bucket": naming.artifact_bucket(CFG).pattern,
                     "build_dir": "build",

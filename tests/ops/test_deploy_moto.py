@@ -172,3 +172,44 @@ def test_a_missing_package_stops_the_deploy_before_anything_changes(
     assert "run 'make package'" in str(failure.value)
     assert failure.value.details == [code_key]
     assert failure.value.exit_status == EXIT_BAD_INPUT
+
+
+def test_administered_from_a_third_region_a_dr_change_calls_nothing_in_the_primary(
+    moto_session, moto_aws, dr_templates_dir, code_key, fake_clock
+):
+    """Issue 11.6: with the stack sets administered from a third region, ``--only-region DR``
+    changes the DR region without a single request to the primary region."""
+    import dataclasses
+
+    from ops.aws import Aws
+    from stackset_support import CFG
+
+    third = dataclasses.replace(CFG, stackset_administration_region="us-east-2")
+    write_rendered(dr_templates_dir, regional_template(code_key), region_values(), code_key, cfg=third)
+    rendered = load(dr_templates_dir)
+    aws = Aws(moto_session, third.administration_region)
+    trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+    for role in (rendered.roles.administration, rendered.roles.execution):
+        aws.client("iam").create_role(RoleName=role.name, AssumeRolePolicyDocument=trust)
+    deploy(aws, rendered, [].append, fake_clock.clock)
+    changed_template = regional_template(code_key)
+    changed_template["Resources"]["Queue"]["Properties"]["VisibilityTimeout"] = 60
+    write_rendered(dr_templates_dir, changed_template, region_values(), code_key, cfg=third)
+    called: list[tuple[str, str]] = []
+
+    def record(model, context, **_):
+        called.append((model.service_model.service_name, context["client_region"]))
+
+    moto_session.events.register("before-call", record)  # the session outlives this test: unregistered below
+    try:
+        aws = Aws(moto_session, third.administration_region)  # new clients carry the recorder
+        lines: list[str] = []
+        changed = deploy(aws, load(dr_templates_dir), lines.append, fake_clock.clock, only_region=DR)
+    finally:
+        moto_session.events.unregister("before-call", record)
+
+    assert changed == [REGIONAL]
+    assert _started(lines, REGIONAL) == [f"{REGIONAL} update stack set"]
+    assert called and not [call for call in called if call[1] == PRIMARY], called
+    body = aws.client("cloudformation").describe_stack_set(StackSetName=REGIONAL)["StackSet"]["TemplateBody"]
+    assert json.loads(body) == changed_template

@@ -154,7 +154,7 @@ def test_a_stack_set_without_parameters_creates_both_regions_in_one_ordered_oper
     stubbed.verify()
 
 
-def _existing(cloudformation, template, status=("CURRENT", "CURRENT"), regions=(PRIMARY, DR)):
+def _existing(cloudformation, template, status=("CURRENT", "CURRENT"), regions=(PRIMARY, DR), overrides_read=None):
     cloudformation.add_response(
         "describe_stack_set",
         {
@@ -177,7 +177,7 @@ def _existing(cloudformation, template, status=("CURRENT", "CURRENT"), regions=(
         },
         {"StackSetName": REGIONAL, "StackInstanceAccount": ACCOUNT},
     )
-    for region in regions:
+    for region in regions if overrides_read is None else overrides_read:
         cloudformation.add_response(
             "describe_stack_instance",
             {"StackInstance": {"Account": ACCOUNT, "Region": region, "ParameterOverrides": _parameters(region)}},
@@ -200,7 +200,7 @@ def _expect_instances(cloudformation, method, region):
     _expect_operation(cloudformation, REGIONAL, f"{method}-{region}", ("SUCCEEDED", [(region, "SUCCEEDED", None)]))
 
 
-def _expect_update_stack_set(cloudformation, template):
+def _expect_update_stack_set(cloudformation, template, region=PRIMARY):
     cloudformation.add_response(
         "update_stack_set",
         {"OperationId": "update"},
@@ -213,11 +213,11 @@ def _expect_update_stack_set(cloudformation, template):
             "ExecutionRoleName": ROLES.execution_name,
             "ManagedExecution": {"Active": True},
             "Accounts": [ACCOUNT],
-            "Regions": [PRIMARY],
-            "OperationPreferences": {**EXACT_PREFERENCES, "RegionOrder": [PRIMARY]},
+            "Regions": [region],
+            "OperationPreferences": {**EXACT_PREFERENCES, "RegionOrder": [region]},
         },
     )
-    _expect_operation(cloudformation, REGIONAL, "update", ("SUCCEEDED", [(PRIMARY, "SUCCEEDED", None)]))
+    _expect_operation(cloudformation, REGIONAL, "update", ("SUCCEEDED", [(region, "SUCCEEDED", None)]))
 
 
 def test_a_changed_template_updates_the_primary_through_the_stack_set_then_the_dr_region_with_its_values(
@@ -230,6 +230,19 @@ def test_a_changed_template_updates_the_primary_through_the_stack_set_then_the_d
     _expect_instances(cloudformation, "update_stack_instances", DR)
 
     assert deploy_stack_set(_stack_sets(stubbed, [], fake_clock), dr_templates, spec, region_values(), inline, ROLES)
+    stubbed.verify()
+
+
+def test_limited_to_the_dr_region_a_changed_template_reaches_the_dr_instance_only(stubbed, dr_templates, code_key, fake_clock):
+    """Issue 11.6: with the primary region down, the DR instance alone is updated (its own
+    overrides kept); the stack set keeps the primary's values; the primary is not called."""
+    cloudformation = stubbed.stub("cloudformation")
+    spec = dr_templates.stack_sets[1]
+    # Only the DR instance's overrides are read (unchanged); the primary's instance is listed, not touched.
+    _existing(cloudformation, regional_template(code_key) | {"Description": "before"}, overrides_read=(DR,))
+    _expect_update_stack_set(cloudformation, dr_templates.template(spec), region=DR)
+
+    assert deploy_stack_set(_stack_sets(stubbed, [], fake_clock), dr_templates, spec, region_values(), inline, ROLES, only_region=DR)
     stubbed.verify()
 
 

@@ -103,6 +103,8 @@ BAD_CONFIGS = {
     ),
     "health check interval": ({"dns": {"health_check_interval_seconds": 20}}, "dns.health_check_interval_seconds", "one of 10, 30"),
     "bad hosted zone id": ({"dns": {"hosted_zone_id": "abc"}}, "dns.hosted_zone_id", "hosted zone id"),
+    "administration region unknown": ({"stackset_administration_region": "xx-east-9"}, "stackset_administration_region", "not a known AWS region"),
+    "administration region elsewhere": ({"stackset_administration_region": "cn-north-1"}, "stackset_administration_region", "same AWS partition"),
 }
 
 

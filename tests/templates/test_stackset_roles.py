@@ -161,3 +161,20 @@ def test_the_manifest_names_the_roles_as_they_resolve_in_the_administration_regi
     assert entry["administration"]["role_name"] == administration_role(cfg).for_region(cfg.primary_region)
     assert entry["execution"]["role_name"] == execution_role(cfg).for_region(cfg.primary_region)
     assert "${" not in json.dumps(entry)
+
+
+def test_a_third_administration_region_carries_the_roles_and_an_artifact_bucket(cfg):
+    """Issue 11.6: administered from neither primary nor DR, the stack sets survive either's loss."""
+    import dataclasses
+
+    from templates.render import render
+
+    third = dataclasses.replace(cfg, stackset_administration_region="us-east-2")
+    entry = manifest_entry(third)
+    assert entry["administration_region"] == "us-east-2"
+    assert entry["administration"]["role_name"] == administration_role(third).for_region("us-east-2")
+    manifest = json.loads(render(third)["manifest.json"])
+    bootstrap, regional = manifest["stack_sets"][:2]
+    assert bootstrap["regions"] == [third.primary_region, third.dr_region, "us-east-2"], "its bucket holds large templates"
+    assert regional["regions"] == [third.primary_region, third.dr_region]
+    assert manifest_entry(cfg)["administration_region"] == cfg.primary_region, "the default is unchanged"
