@@ -317,7 +317,8 @@ def _add_task_definition(t: Template, cfg: Config, database: Database) -> None:
                 # awsvpc tasks share one network namespace: the sidecar is on localhost
                 # (seed defect 11 used a host name, which does not resolve on Fargate).
                 ("AWS_XRAY_DAEMON_ADDRESS", f"127.0.0.1:{XRAY_PORT}"),
-                ("DB_HOST", database.endpoint),
+                # The global writer endpoint when configured: it follows the writer across regions.
+                ("DB_HOST", cfg.database.global_writer_endpoint or database.endpoint),
                 ("DB_READER_HOST", database.reader_endpoint),
                 ("DB_PORT", str(database.port)),
                 ("DB_NAME", cfg.database.database_name),

@@ -289,6 +289,7 @@ ENGINE_VERSION_PATTERN = re.compile(r"^(1[1-9])\.\d+$")
 INSTANCE_CLASS_PATTERN = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
 DB_USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # PostgreSQL reserves these as role names; RDS rejects them as the master user.
+GLOBAL_WRITER_ENDPOINT_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}\.global-[a-z0-9]+\.global\.rds\.amazonaws\.com$")
 RESERVED_DB_USERNAMES = {"postgres", "rdsadmin", "admin", "public", "none", "user"}
 
 
@@ -305,8 +306,19 @@ class DatabaseConfig:
     deletion_protection: bool = True
     master_username: str = "dbadmin"
     database_name: str = "trading"
+    # The global database's writer endpoint, once it exists ("" = each region's cluster
+    # endpoint). AWS advises it for the app: it follows the writer through a switchover or
+    # failover, so an old primary's tasks cannot write to a fenced cluster. CloudFormation
+    # does not return it (AWS::RDS::GlobalCluster has no GetAtt), so it is read after the
+    # first deploy (aws rds describe-global-clusters) and rendered in.
+    global_writer_endpoint: str = ""
 
     def __post_init__(self) -> None:
+        if self.global_writer_endpoint and not GLOBAL_WRITER_ENDPOINT_PATTERN.match(self.global_writer_endpoint):
+            raise ConfigError(
+                "global_writer_endpoint",
+                f"{self.global_writer_endpoint!r} is not a global writer endpoint (NAME.global-ID.global.rds.amazonaws.com)",
+            )
         if not ENGINE_VERSION_PATTERN.match(self.engine_version):
             raise ConfigError("engine_version", f"{self.engine_version!r} is not an Aurora PostgreSQL version like '16.8'")
         if not INSTANCE_CLASS_PATTERN.match(self.instance_class):

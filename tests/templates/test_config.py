@@ -103,6 +103,9 @@ BAD_CONFIGS = {
     ),
     "health check interval": ({"dns": {"health_check_interval_seconds": 20}}, "dns.health_check_interval_seconds", "one of 10, 30"),
     "bad hosted zone id": ({"dns": {"hosted_zone_id": "abc"}}, "dns.hosted_zone_id", "hosted zone id"),
+    "global writer endpoint of a cluster": (
+        {"database": {"global_writer_endpoint": "db.cluster-abc.us-east-1.rds.amazonaws.com"}}, "database.global_writer_endpoint", "not a global writer endpoint"
+    ),
     "administration region unknown": ({"stackset_administration_region": "xx-east-9"}, "stackset_administration_region", "not a known AWS region"),
     "administration region elsewhere": ({"stackset_administration_region": "cn-north-1"}, "stackset_administration_region", "same AWS partition"),
 }
