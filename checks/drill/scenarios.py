@@ -192,6 +192,20 @@ def function_dies_after_acting(report: Report) -> None:
 
 
 @scenario
+def step_dies_twice(report: Report) -> None:
+    """The scale step dies after each of its two writes: each retry waits out a lease and
+    takes the claim over; the run still finishes, each write once."""
+    with Drill() as drill:
+        drill.network.crashes += [Crash("RegisterScalableTarget"), Crash("UpdateService")]
+        outcome = _run(drill, report, drill.cfg.dr_region, {"failover_id": "drill-twice"})
+        _succeeded(report, outcome, "after two deaths in one step")
+        report.expect(outcome.task_errors.count(LAMBDA_UNKNOWN) == 2, f"task errors: {outcome.task_errors}")
+        for operation in ("RegisterScalableTarget", "UpdateService"):
+            report.expect(len(drill.writes(operation)) == 1, f"{operation} x{len(drill.writes(operation))}")
+        _finish(drill, report)
+
+
+@scenario
 def throttling_and_5xx_bursts(report: Report) -> None:
     """Bursts within botocore's attempts are absorbed; longer ones by the state machine's retries."""
     operations = ("DescribeGlobalClusters", "SwitchoverGlobalCluster", "DescribeServices", "UpdateService", "PutMetricData", "Publish", "PutItem")
