@@ -55,8 +55,10 @@ def _converge(direction: str, runtime: Runtime) -> dict[str, Any]:
 
 def _scale(direction: str, runtime: Runtime) -> dict[str, Any]:
     cluster, service = runtime.setting("CLUSTER_NAME"), runtime.setting("SERVICE_NAME")
-    target = {UP: lambda: int(runtime.setting("FAILOVER_DESIRED_COUNT")), FENCE: lambda: 0,
-              DOWN: lambda: int(runtime.setting("PEER_STANDBY_DESIRED_COUNT"))}[direction]()
+    if direction == FENCE:
+        target = 0
+    else:
+        target = int(runtime.setting("FAILOVER_DESIRED_COUNT" if direction == UP else "PEER_STANDBY_DESIRED_COUNT"))
     region = None if direction == UP else runtime.setting("PEER_REGION")
     resource_id = f"service/{cluster}/{service}"
     autoscaling, ecs = runtime.client("application-autoscaling", region), runtime.client("ecs", region)
