@@ -73,7 +73,6 @@ class Network:
     crashes: list[Crash] = field(default_factory=list)
     attempts: Counter = field(default_factory=Counter)
     failed: Counter = field(default_factory=Counter)
-    crashed: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         self._current = threading.local()
@@ -116,7 +115,6 @@ class Network:
             if crash.operation == operation:
                 crash.seen += 1
                 if crash.seen == crash.nth:
-                    self.crashed.append(operation)
                     raise FunctionCrashed(f"died after {operation}")
 
     def attempts_by_region(self) -> Counter:
