@@ -54,6 +54,9 @@ def rendered_instances(cfg: Config) -> int:
 
 
 def region_parameters(cfg: Config, region: str) -> dict[str, str]:
+    """One instance everywhere needs no choice, hence no parameter (an unused one fails W2001)."""
+    if rendered_instances(cfg) == 1:
+        return {}
     return {DB_INSTANCE_COUNT_PARAMETER: str(cfg.database.instances(cfg.is_primary(region)))}
 
 
@@ -177,14 +180,15 @@ def _add_cluster(t: Template, cfg: Config, network: Network, security: SecurityG
 
 def _add_instances(t: Template, cfg: Config) -> None:
     count = rendered_instances(cfg)
-    t.add_parameter(
-        Parameter(
-            DB_INSTANCE_COUNT_PARAMETER,
-            Type="String",
-            AllowedValues=[str(n) for n in range(1, count + 1)],
-            Description="Aurora instances in this region's cluster",
+    if count > 1:
+        t.add_parameter(
+            Parameter(
+                DB_INSTANCE_COUNT_PARAMETER,
+                Type="String",
+                AllowedValues=[str(n) for n in range(1, count + 1)],
+                Description="Aurora instances in this region's cluster",
+            )
         )
-    )
     for index in range(2, count + 1):
         enabled_for = [Equals(Ref(DB_INSTANCE_COUNT_PARAMETER), str(n)) for n in range(index, count + 1)]
         t.add_condition(db_instance_condition(index), enabled_for[0] if len(enabled_for) == 1 else Or(*enabled_for))

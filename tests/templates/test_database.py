@@ -107,6 +107,19 @@ def test_dr_region_may_run_more_instances_than_the_primary():
     assert len(resources_of_type(resolve(template, cfg, cfg.dr_region), "AWS::RDS::DBInstance")) == 3
 
 
+def test_one_instance_per_region_renders_no_instance_parameter():
+    """Nothing to choose, so no DbInstanceCount: an unused parameter fails cfn-lint (W2001) and
+    a parameter file naming one the template lacks fails the stack instance."""
+    cfg = Config(database=DatabaseConfig(primary_instances=1, dr_instances=1))
+    files = render(cfg)
+    template = json.loads(files["regional.json"])
+    assert "DbInstanceCount" not in template["Parameters"]
+    for region in cfg.regions:
+        keys = {entry["ParameterKey"] for entry in json.loads(files[f"parameters/{region}.json"])}
+        assert keys <= set(template["Parameters"])
+        assert len(resources_of_type(resolve(template, cfg, region), "AWS::RDS::DBInstance")) == 1
+
+
 def test_deletion_protection_can_be_turned_off_for_test_environments():
     cfg = Config(database=DatabaseConfig(deletion_protection=False))
     resolved = resolve(json.loads(render(cfg)["regional.json"]), cfg, cfg.primary_region)
