@@ -25,7 +25,7 @@ from troposphere import cloudwatch, iam, pipes, sns, sqs
 
 from policies import alerting as alerting_policies
 from policies import arns
-from templates import naming
+from templates import alert_endpoints, naming
 from templates.compute import App
 from templates.config import Config
 from templates.database import DB_CLUSTER
@@ -75,7 +75,7 @@ def _topic(t: Template, cfg: Config, logical_id: str, name: naming.Name, display
             TopicName=name.value(),
             DisplayName=display,
             KmsMasterKeyId=data_key_arn(cfg),
-            Subscription=[sns.Subscription(Protocol=e.protocol, Endpoint=e.endpoint) for e in cfg.alerts.endpoints],
+            Subscription=alert_endpoints.add_subscriptions(t, cfg),
         )
     )
 

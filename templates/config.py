@@ -229,9 +229,12 @@ class Objectives:
 ENDPOINT_RULES = {
     "email": (re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), "an e-mail address"),
     "https": (re.compile(r"^https://\S+$"), "an https:// URL"),
-    "sqs": (re.compile(r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w-]+(\.fifo)?$"), "an SQS queue ARN"),
-    "lambda": (re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+$"), "a Lambda function ARN"),
+    "sqs": (re.compile(r"^arn:(aws[a-z-]*):sqs:([a-z0-9-]+):\d{12}:[\w-]{1,80}(\.fifo)?$"), "an SQS queue ARN"),
+    "lambda": (re.compile(r"^arn:(aws[a-z-]*):lambda:([a-z0-9-]+):\d{12}:function:[\w-]{1,64}$"), "a Lambda function ARN"),
 }
+# Protocols whose endpoint is an ARN: the user's partition, account and region, which the
+# templates carry as parameters (the template itself holds no such literal; rule E9005).
+ARN_PROTOCOLS = ("sqs", "lambda")
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,15 @@ class AlertEndpoint:
         pattern, description = ENDPOINT_RULES[self.protocol]
         if not pattern.match(self.endpoint):
             raise ConfigError("endpoint", f"{self.endpoint!r} is not {description}")
+
+    @property
+    def is_arn(self) -> bool:
+        return self.protocol in ARN_PROTOCOLS
+
+    @property
+    def arn_partition_and_region(self) -> tuple[str, str]:
+        match = ENDPOINT_RULES[self.protocol][0].match(self.endpoint)
+        return match.group(1), match.group(2)
 
 
 @dataclass(frozen=True)
@@ -419,6 +431,7 @@ class Config:
             raise ConfigError(
                 "primary_region", f"partition {self.partition} is not supported: where Route 53 publishes its health-check metrics there is not known"
             )
+        self._check_alert_arns()
         for field_path, region in (("primary_region", self.primary_region), ("dr_region", self.dr_region)):
             zones = len(AVAILABILITY_ZONES[region])
             if self.network.az_count > zones:
@@ -436,6 +449,18 @@ class Config:
                         f"too long: the {name.kind} name {resolved!r} would be {len(resolved)} characters, "
                         f"over AWS's limit of {name.limit}",
                     )
+
+    def _check_alert_arns(self) -> None:
+        """SNS delivers only within its partition: an ARN elsewhere would fail at subscription."""
+        for index, endpoint in enumerate(self.alerts.endpoints):
+            if not endpoint.is_arn:
+                continue
+            field_path = f"alerts.endpoints[{index}].endpoint"
+            partition, region = endpoint.arn_partition_and_region
+            if partition != self.partition:
+                raise ConfigError(field_path, f"partition {partition!r} is not this deployment's ({self.partition!r}): SNS cannot deliver across partitions")
+            if region not in AVAILABILITY_ZONES or region_partition(region) != partition:
+                raise ConfigError(field_path, f"{region!r} is not a region of partition {partition!r}")
 
     @property
     def partition(self) -> str:

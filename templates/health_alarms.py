@@ -13,7 +13,7 @@ from troposphere import GetAtt, Parameter, Ref, Template, cloudwatch, sns
 
 from policies import arns
 from policies.alerting import alerts_topic as alerts_topic_policy
-from templates import naming
+from templates import alert_endpoints, naming
 from templates.config import Config
 from templates.security import add_key
 
@@ -44,7 +44,10 @@ def parameter_sources(cfg: Config, regional_stack_set: str) -> dict:
 
 
 def parameters(cfg: Config) -> dict[str, str]:
-    return {region_parameter(role): (cfg.primary_region if key == "primary" else cfg.dr_region) for role, key in ROLES}
+    return {
+        **{region_parameter(role): (cfg.primary_region if key == "primary" else cfg.dr_region) for role, key in ROLES},
+        **alert_endpoints.parameter_values(cfg),
+    }
 
 
 def build_health_alarms_template(cfg: Config) -> Template:
@@ -66,7 +69,7 @@ def build_health_alarms_template(cfg: Config) -> Template:
             HEALTH_TOPIC,
             TopicName=naming.health_alerts_topic(cfg).value(),
             KmsMasterKeyId=GetAtt(HEALTH_KEY, "Arn"),
-            Subscription=[sns.Subscription(Protocol=e.protocol, Endpoint=e.endpoint) for e in cfg.alerts.endpoints],
+            Subscription=alert_endpoints.add_subscriptions(t, cfg),
         )
     )
     t.add_resource(

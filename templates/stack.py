@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from troposphere import Template
 
-from templates import alerting, artifacts, compute, database, dns, naming, network, regions, runbook, security
+from templates import alert_endpoints, alerting, artifacts, compute, database, dns, naming, network, regions, runbook, security
 from templates.config import Config
 
 
@@ -50,4 +50,5 @@ def region_parameters(cfg: Config, region: str) -> dict[str, str]:
         **database.region_parameters(cfg, region),
         **compute.region_parameters(cfg, region),
         **runbook.region_parameters(cfg, region),
+        **alert_endpoints.parameter_values(cfg),
     }

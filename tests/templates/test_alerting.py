@@ -4,6 +4,7 @@ scoped, and the peer region's alerts arrive here without any way back."""
 from __future__ import annotations
 
 import json
+import re
 
 import boto3
 import pytest
@@ -101,6 +102,33 @@ def test_on_call_endpoints_subscribe_to_both_topics_in_every_region():
     template = json.loads(render(cfg)["regional.json"])
     for region in cfg.regions:
         for topic in resources_of_type(resolve(template, cfg, region), "AWS::SNS::Topic").values():
+            subscribed = {(s["Protocol"], s["Endpoint"]) for s in topic["Properties"]["Subscription"]}
+            assert subscribed == {(e.protocol, e.endpoint) for e in endpoints}
+
+
+def test_arn_endpoints_are_parameters_valued_in_every_parameter_file():
+    """A user's queue or function ARN is not a literal the template invented: the templates
+    reference it by parameter (E9005 stays strict) and every parameter file values it."""
+    queue = "arn:aws:sqs:eu-west-1:123456789012:oncall"
+    function = "arn:aws:lambda:eu-west-1:123456789012:function:pager"
+    endpoints = (AlertEndpoint("sqs", queue), AlertEndpoint("email", "oncall@example.org"), AlertEndpoint("lambda", function))
+    cfg = Config(alerts=AlertsConfig(endpoints=endpoints))
+    files = render(cfg)
+    expected = {"AlertEndpoint0": queue, "AlertEndpoint2": function}
+    for template_file, parameter_files in (
+        ("regional.json", [f"parameters/{region}.json" for region in cfg.regions]),
+        ("route53_alarms.json", ["parameters/route53_alarms.json"]),
+    ):
+        assert queue not in files[template_file].decode() and function not in files[template_file].decode()
+        template = json.loads(files[template_file])
+        for name, value in expected.items():
+            assert template["Parameters"][name]["Type"] == "String"
+            assert re.match(template["Parameters"][name]["AllowedPattern"], value)
+        for parameter_file in parameter_files:
+            values = {p["ParameterKey"]: p["ParameterValue"] for p in json.loads(files[parameter_file])}
+            assert {name: values[name] for name in expected} == expected
+    for region in cfg.regions:
+        for topic in resources_of_type(resolve(json.loads(files["regional.json"]), cfg, region), "AWS::SNS::Topic").values():
             subscribed = {(s["Protocol"], s["Endpoint"]) for s in topic["Properties"]["Subscription"]}
             assert subscribed == {(e.protocol, e.endpoint) for e in endpoints}
 

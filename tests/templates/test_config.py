@@ -80,6 +80,21 @@ BAD_CONFIGS = {
         "one of",
     ),
     "endpoints not a list": ({"alerts": {"endpoints": "x"}}, "alerts.endpoints", "must be a list"),
+    "queue ARN of another partition": (
+        {"alerts": {"endpoints": [{"protocol": "sqs", "endpoint": "arn:aws-cn:sqs:cn-north-1:123456789012:oncall"}]}},
+        "alerts.endpoints[0].endpoint",
+        "cannot deliver across partitions",
+    ),
+    "function ARN in an unknown region": (
+        {"alerts": {"endpoints": [{"protocol": "lambda", "endpoint": "arn:aws:lambda:xx-east-9:123456789012:function:pager"}]}},
+        "alerts.endpoints[0].endpoint",
+        "not a region of partition 'aws'",
+    ),
+    "queue ARN for a function endpoint": (
+        {"alerts": {"endpoints": [{"protocol": "lambda", "endpoint": "arn:aws:sqs:eu-west-1:123456789012:oncall"}]}},
+        "alerts.endpoints[0].endpoint",
+        "not a Lambda function ARN",
+    ),
     "engine version without minor": ({"database": {"engine_version": "16"}}, "database.engine_version", "like '16.8'"),
     "instance class without prefix": ({"database": {"instance_class": "r6g.large"}}, "database.instance_class", "instance class"),
     "no DR instance": ({"database": {"dr_instances": 0}}, "database.dr_instances", "from 1 to 3"),
