@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from templates import dns, health_alarms, naming, runbook, stack, stackset_roles
+from templates import dns, functions, health_alarms, naming, stack, stackset_roles
 from templates.config import Config
 
 BOOTSTRAP_TEMPLATE = "bootstrap.json"
@@ -80,7 +80,7 @@ def manifest(cfg: Config, functions_key: str) -> dict[str, Any]:
 
 def artifacts() -> dict[str, bytes]:
     """What the deployer uploads to each region's artifact bucket, keyed by S3 key."""
-    content, key = runbook.package()
+    content, key = functions.package()
     return {key: content}
 
 

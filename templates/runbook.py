@@ -12,26 +12,21 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 from troposphere import Equals, GetAtt, If, Output, Parameter, Ref, Sub, Template
-from troposphere import awslambda, dynamodb, events, iam, logs, stepfunctions
+from troposphere import dynamodb, events, iam, stepfunctions
 
 from policies import arns
 from policies import runbook as runbook_policies
 from policies.trust import service_trust
-from templates import dns, naming, packaging
+from templates import dns, functions, naming
 from templates.alerting import PEER_IMPAIRED_ALARM, Alerting, dimensions, metric_alarm
 from templates.compute import App
 from templates.config import Config
 from templates.database import DB_CLUSTER
 from templates.regions import IS_PRIMARY, PEER_REGION_PARAMETER, PRIMARY, ROLE_PARAMETER
 from templates.security import data_key_arn
-from templates.suppressions import checkov_skip
 
-LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
-ARTIFACT_NAME = "runbook"
-RUNTIME = "python3.12"
 TABLE = "RunbookIdempotencyTable"
 STATE_MACHINE = "RunbookStateMachine"
 STATE_MACHINE_ROLE = "RunbookStateMachineRole"
@@ -46,16 +41,6 @@ STEPS = (
 # in a regional incident do) cannot starve the runbook. A run invokes one step at a time;
 # the second slot lets a retry overlap an invocation that is still timing out.
 RESERVED_CONCURRENCY = 2
-FUNCTION_SUPPRESSIONS = checkov_skip(
-    {
-        "CKV_AWS_116": "Invoked synchronously by the runbook state machine, which retries and catches errors; "
-        "a DLQ only receives failed asynchronous invocations",
-        "CKV_AWS_117": "Calls only AWS APIs, some in the peer region; outside a VPC the failover path does not "
-        "depend on this region's NAT gateways",
-        "CKV_AWS_173": "Variables hold resource names and ARNs only, no secrets; Lambda encrypts them at rest "
-        "with its service key",
-    }
-)
 # Errors a retry cannot fix: the request or the global database's state must change first.
 FINAL_ERRORS = ["DataLossNotAccepted", "FailoverElsewhere", "FailbackNeedsDrRegion", "NotAMember", "MissingSetting", "StepError"]
 # The worst case of one AWS call in the functions: every attempt times out, plus backoff
@@ -91,12 +76,6 @@ def logical_id(step: str) -> str:
     return "".join(part.title() for part in step.split("_")) + "Function"
 
 
-def package() -> tuple[bytes, str]:
-    """The functions' zip and its S3 key (content hash): one artifact for all steps."""
-    content, sha256 = packaging.package(LAMBDAS_DIR)
-    return content, packaging.s3_key(ARTIFACT_NAME, sha256)
-
-
 @dataclass(frozen=True)
 class Runbook:
     role_arns: list
@@ -111,7 +90,7 @@ def region_parameters(cfg: Config, region: str) -> dict[str, str]:
 def _add_state_machine(t: Template, cfg: Config) -> None:
     name = naming.runbook_state_machine(cfg)
     log_group_name = f"/aws/vendedlogs/states/{name.pattern}"
-    _log_group(t, cfg, STATE_MACHINE_LOG_GROUP, log_group_name)
+    functions.log_group(t, cfg, STATE_MACHINE_LOG_GROUP, log_group_name)
     t.add_resource(
         iam.Role(
             STATE_MACHINE_ROLE,
@@ -230,19 +209,6 @@ def _add_alarms(t: Template, cfg: Config) -> None:
         )
 
 
-def _log_group(t: Template, cfg: Config, logical: str, name) -> None:
-    t.add_resource(
-        logs.LogGroup(
-            logical,
-            LogGroupName=name,
-            RetentionInDays=cfg.logs.retention_days,
-            KmsKeyId=data_key_arn(cfg),
-            DeletionPolicy="Delete",
-            UpdateReplacePolicy="Delete",
-        )
-    )
-
-
 def _add_table(t: Template, cfg: Config) -> None:
     t.add_resource(
         dynamodb.Table(
@@ -334,50 +300,28 @@ def _step_policy(step: str, cfg: Config, log_group: str, alerting: Alerting):
 
 def _add_functions(t: Template, cfg: Config, alerting: Alerting, app: App, s3_key: str) -> list:
     settings = _step_settings(cfg, alerting, app)
-    role_arns = []
-    for step in STEPS:
-        function_id = logical_id(step)
-        name = naming.runbook_function(cfg, step)
-        log_group_name = f"/aws/lambda/{name.pattern}"
-        _log_group(t, cfg, f"{function_id}LogGroup", log_group_name)
-        role = t.add_resource(
-            iam.Role(
-                f"{function_id}Role",
-                AssumeRolePolicyDocument=service_trust(
-                    "lambda.amazonaws.com", arns.arn("lambda", f"function:{name.pattern}")
-                ),
-                Policies=[iam.Policy(PolicyName=step, PolicyDocument=_step_policy(step, cfg, log_group_name, alerting))],
-            )
+    return [
+        functions.add_function(
+            t, cfg, logical_id(step), naming.runbook_function(cfg, step),
+            description=f"DR runbook step: {step.replace('_', ' ')}",
+            handler=f"runbook.{step}.handler",
+            s3_key=s3_key,
+            policy_name=step,
+            policy=lambda log_group_name, step=step: _step_policy(step, cfg, log_group_name, alerting),
+            environment={
+                "AWS_ACCOUNT_ID": Ref("AWS::AccountId"),
+                "IDEMPOTENCY_TABLE": Ref(TABLE),
+                "LEASE_SECONDS": str(timing(cfg)["lease_seconds"]),
+                "REGION_ROLE": Ref(ROLE_PARAMETER),
+                **settings.get(step, {}),
+            },
+            timeout=cfg.runbook.function_timeout_seconds,
+            reserved_concurrency=RESERVED_CONCURRENCY,
+            dead_letter_reason="Invoked synchronously by the runbook state machine, which retries and catches "
+            "errors; a DLQ only receives failed asynchronous invocations",
         )
-        role_arns.append(GetAtt(role, "Arn"))
-        t.add_resource(
-            awslambda.Function(
-                function_id,
-                DependsOn=f"{function_id}LogGroup",  # else Lambda creates it, with no retention
-                Metadata=FUNCTION_SUPPRESSIONS,
-                FunctionName=name.value(),
-                Description=f"DR runbook step: {step.replace('_', ' ')}",
-                Runtime=RUNTIME,
-                Handler=f"runbook.{step}.handler",
-                Code=awslambda.Code(S3Bucket=naming.artifact_bucket(cfg).value(), S3Key=s3_key),
-                Role=GetAtt(role, "Arn"),
-                Timeout=cfg.runbook.function_timeout_seconds,
-                MemorySize=256,
-                ReservedConcurrentExecutions=RESERVED_CONCURRENCY,
-                TracingConfig=awslambda.TracingConfig(Mode="Active"),
-                LoggingConfig=awslambda.LoggingConfig(LogGroup=log_group_name),
-                Environment=awslambda.Environment(
-                    Variables={
-                        "AWS_ACCOUNT_ID": Ref("AWS::AccountId"),
-                        "IDEMPOTENCY_TABLE": Ref(TABLE),
-                        "LEASE_SECONDS": str(timing(cfg)["lease_seconds"]),
-                        "REGION_ROLE": Ref(ROLE_PARAMETER),
-                        **settings.get(step, {}),
-                    }
-                ),
-            )
-        )
-    return role_arns
+        for step in STEPS
+    ]
 
 
 def _task(cfg: Config, step: str, result: str, next_state: str, payload: dict) -> dict:
