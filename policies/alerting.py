@@ -1,9 +1,9 @@
 """Policies for alerting: who may publish to the topics, who may fill the relay queue,
-and the role of the pipe that republishes the peer region's alerts."""
+and the role of the function that republishes the peer region's alerts."""
 
 from __future__ import annotations
 
-from awacs import kms, sns, sqs
+from awacs import sns, sqs
 from awacs.aws import (
     Allow,
     ArnEquals,
@@ -17,10 +17,10 @@ from awacs.aws import (
     StringEquals,
     StringNotEquals,
 )
-from troposphere import Ref, Sub
+from troposphere import Ref
 
 from policies import arns
-from policies.trust import service_trust
+from policies.functions import document, key_through, runtime_statements
 
 PUBLISHING_SERVICES = ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
 
@@ -76,18 +76,18 @@ def alerts_topic(topic_arn, name_prefix: str, publisher_role_arns: list) -> Poli
     return PolicyDocument(Version="2012-10-17", Statement=statements)
 
 
-def relayed_topic(topic_arn, pipe_role_arn) -> PolicyDocument:
-    """Only the relay pipe publishes the peer region's alerts here."""
+def relayed_topic(topic_arn, relay_role_arn) -> PolicyDocument:
+    """Only the relay function publishes the peer region's alerts here."""
     return PolicyDocument(
         Version="2012-10-17",
         Statement=[
             Statement(
-                Sid="OnlyTheRelayPipePublishes",
+                Sid="OnlyTheRelayPublishes",
                 Effect=Deny,
                 Principal=Principal("*"),
                 Action=[sns.Publish],
                 Resource=[topic_arn],
-                Condition=Condition(ArnNotEquals({"aws:PrincipalArn": pipe_role_arn})),
+                Condition=Condition(ArnNotEquals({"aws:PrincipalArn": relay_role_arn})),
             )
         ],
     )
@@ -110,32 +110,19 @@ def relay_queue(queue_arn, source_topic_arns: list) -> PolicyDocument:
     )
 
 
-def pipe_trust(pipe_name: str) -> PolicyDocument:
-    return service_trust("pipes.amazonaws.com", arns.pipe(pipe_name), sid="PipeAssumesRole")
-
-
-def pipe_role(queue_arn, relayed_topic_arn, key_arn) -> PolicyDocument:
-    """Read the relay queue, publish to the relayed topic, use this region's key through both."""
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Sid="ReadRelayQueue",
-                Effect=Allow,
-                Action=[sqs.ReceiveMessage, sqs.DeleteMessage, sqs.GetQueueAttributes],
-                Resource=[queue_arn],
-            ),
-            Statement(Sid="PublishRelayedAlerts", Effect=Allow, Action=[sns.Publish], Resource=[relayed_topic_arn]),
-            Statement(
-                Sid="UseKeyThroughQueueAndTopic",
-                Effect=Allow,
-                Action=[kms.Decrypt, kms.GenerateDataKey],
-                Resource=[key_arn],
-                Condition=Condition(
-                    StringEquals(
-                        {"kms:ViaService": [Sub(f"{service}.${{AWS::Region}}.amazonaws.com") for service in ("sqs", "sns")]}
-                    )
-                ),
-            ),
-        ],
+def relay_role(log_group: str, queue_arn, relayed_topic_arn, key_arn) -> PolicyDocument:
+    """The relay function: its event source mapping reads the relay queue (the Lambda service
+    polls with the function's role), its code publishes to the relayed topic; this region's
+    key through both."""
+    return document(
+        *runtime_statements(log_group),
+        key_through(("sqs", "sns"), key_arn),
+        # The actions AWS's AWSLambdaSQSQueueExecutionRole grants an SQS event source.
+        Statement(
+            Sid="RuntimePollsRelayQueue",
+            Effect=Allow,
+            Action=[sqs.ReceiveMessage, sqs.DeleteMessage, sqs.GetQueueAttributes],
+            Resource=[queue_arn],
+        ),
+        Statement(Sid="PublishRelayedAlerts", Effect=Allow, Action=[sns.Publish], Resource=[relayed_topic_arn]),
     )

@@ -95,10 +95,6 @@ def event_rules_named(name_prefix: str) -> Sub:
     return arn("events", f"rule/{name_prefix}*")
 
 
-def pipe(name: str) -> Sub:
-    return arn("pipes", f"pipe/{name}")
-
-
 def ecs_service(cluster: str, service: str, region: str = "${AWS::Region}") -> Sub:
     return arn("ecs", f"service/{cluster}/{service}", region=region)
 

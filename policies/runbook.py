@@ -10,40 +10,11 @@ from __future__ import annotations
 
 from awacs import application_autoscaling as autoscaling
 from awacs import awslambda as awacs_lambda
-from awacs import cloudwatch, dynamodb, ecs, elasticloadbalancing, kms, logs, rds, route53, sns, states, xray
+from awacs import cloudwatch, dynamodb, ecs, elasticloadbalancing, logs, rds, route53, sns, states, xray
 from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
-from troposphere import Sub
 
 from policies import arns
-
-
-
-def _document(*statements: Statement) -> PolicyDocument:
-    return PolicyDocument(Version="2012-10-17", Statement=list(statements))
-
-
-def _runtime_statements(log_group_name: str) -> list[Statement]:
-    return [
-        # Both actions take the log-stream resource type only (Service Authorization Reference).
-        Statement(
-            Sid="RuntimeWritesOwnLogs",
-            Effect=Allow,
-            Action=[logs.CreateLogStream, logs.PutLogEvents],
-            Resource=[arns.log_streams(log_group_name)],
-        ),
-        # X-Ray's trace actions support no resource type.
-        Statement(Sid="RuntimeWritesTraces", Effect=Allow, Action=[xray.PutTraceSegments, xray.PutTelemetryRecords], Resource=["*"]),
-    ]
-
-
-def _key_through(services: tuple[str, ...], key_arn) -> Statement:
-    return Statement(
-        Sid="RuntimeUsesKeyThroughEncryptedStores",
-        Effect=Allow,
-        Action=[kms.Decrypt, kms.GenerateDataKey],
-        Resource=[key_arn],
-        Condition=Condition(StringEquals({"kms:ViaService": [Sub(f"{s}.${{AWS::Region}}.amazonaws.com") for s in services]})),
-    )
+from policies.functions import document, key_through, runtime_statements
 
 
 def _idempotency(table_arn, actions=None) -> Statement:
@@ -62,9 +33,9 @@ def promote_database(log_group: str, table_arn, key_arn, global_cluster_id: str,
     so all three ARNs are listed (the global cluster's ARN has no region).
     """
     global_arn = arns.global_cluster(global_cluster_id)
-    return _document(
-        *_runtime_statements(log_group),
-        _key_through(("dynamodb",), key_arn),
+    return document(
+        *runtime_statements(log_group),
+        key_through(("dynamodb",), key_arn),
         _idempotency(table_arn),
         Statement(Sid="ReadGlobalCluster", Effect=Allow, Action=[rds.DescribeGlobalClusters], Resource=[global_arn]),
         Statement(
@@ -79,8 +50,8 @@ def promote_database(log_group: str, table_arn, key_arn, global_cluster_id: str,
 
 
 def wait_for_writer(log_group: str, global_cluster_id: str, cluster_arn) -> PolicyDocument:
-    return _document(
-        *_runtime_statements(log_group),
+    return document(
+        *runtime_statements(log_group),
         Statement(Sid="ReadGlobalCluster", Effect=Allow, Action=[rds.DescribeGlobalClusters], Resource=[arns.global_cluster(global_cluster_id)]),
         Statement(Sid="ReadThisRegionsCluster", Effect=Allow, Action=[rds.DescribeDBClusters], Resource=[cluster_arn]),
     )
@@ -89,9 +60,9 @@ def wait_for_writer(log_group: str, global_cluster_id: str, cluster_arn) -> Poli
 def scale_service(log_group: str, table_arn, key_arn, cluster: str, service: str) -> PolicyDocument:
     """This region's service (failover capacity) and the peer's (back to standby on failback)."""
     regions = ("${AWS::Region}", "${PeerRegion}")
-    return _document(
-        *_runtime_statements(log_group),
-        _key_through(("dynamodb",), key_arn),
+    return document(
+        *runtime_statements(log_group),
+        key_through(("dynamodb",), key_arn),
         _idempotency(table_arn),
         # DescribeScalableTargets supports no resource type.
         Statement(Sid="ReadScalableTargets", Effect=Allow, Action=[autoscaling.DescribeScalableTargets], Resource=["*"]),
@@ -112,9 +83,9 @@ def scale_service(log_group: str, table_arn, key_arn, cluster: str, service: str
 
 
 def switch_traffic(log_group: str, table_arn, key_arn, namespace: str) -> PolicyDocument:
-    return _document(
-        *_runtime_statements(log_group),
-        _key_through(("dynamodb",), key_arn),
+    return document(
+        *runtime_statements(log_group),
+        key_through(("dynamodb",), key_arn),
         _idempotency(table_arn),
         # Neither action supports a resource type: the namespace condition scopes the write;
         # the read is of the switch's own data (its position is the data, not the alarm state).
@@ -131,23 +102,23 @@ def switch_traffic(log_group: str, table_arn, key_arn, namespace: str) -> Policy
 
 def check_capacity(log_group: str) -> PolicyDocument:
     # DescribeTargetHealth supports no resource type; it only reads.
-    return _document(
-        *_runtime_statements(log_group),
+    return document(
+        *runtime_statements(log_group),
         Statement(Sid="ReadTargetHealth", Effect=Allow, Action=[elasticloadbalancing.DescribeTargetHealth], Resource=["*"]),
     )
 
 
 def verify_traffic(log_group: str, health_check_arn) -> PolicyDocument:
-    return _document(
-        *_runtime_statements(log_group),
+    return document(
+        *runtime_statements(log_group),
         Statement(Sid="ReadRecordHealth", Effect=Allow, Action=[route53.GetHealthCheckStatus], Resource=[health_check_arn]),
     )
 
 
 def notify(log_group: str, table_arn, key_arn, topic_arn) -> PolicyDocument:
-    return _document(
-        *_runtime_statements(log_group),
-        _key_through(("dynamodb", "sns"), key_arn),
+    return document(
+        *runtime_statements(log_group),
+        key_through(("dynamodb", "sns"), key_arn),
         _idempotency(table_arn),
         Statement(Sid="PublishRunReport", Effect=Allow, Action=[sns.Publish], Resource=[topic_arn]),
     )
@@ -156,9 +127,9 @@ def notify(log_group: str, table_arn, key_arn, topic_arn) -> PolicyDocument:
 def admit_automatic_run(log_group: str, table_arn, key_arn, health_checks_arn) -> PolicyDocument:
     """The interval record, and Route 53's view of the primary's load balancer (found by its
     Name tag: the primary's stack created it, so no ARN narrower than the account's checks)."""
-    return _document(
-        *_runtime_statements(log_group),
-        _key_through(("dynamodb",), key_arn),
+    return document(
+        *runtime_statements(log_group),
+        key_through(("dynamodb",), key_arn),
         _idempotency(table_arn, [dynamodb.PutItem]),
         # ListHealthChecks supports no resource type.
         Statement(Sid="FindPrimaryHealthCheck", Effect=Allow, Action=[route53.ListHealthChecks], Resource=["*"]),
@@ -173,7 +144,7 @@ def admit_automatic_run(log_group: str, table_arn, key_arn, health_checks_arn) -
 
 def state_machine(function_arns: list) -> PolicyDocument:
     """Invoke the runbook's functions; deliver its logs; trace."""
-    return _document(
+    return document(
         Statement(Sid="InvokeRunbookFunctions", Effect=Allow, Action=[awacs_lambda.InvokeFunction], Resource=function_arns),
         # CloudWatch Logs' log-delivery actions for vended logs support no resource type.
         Statement(
@@ -202,7 +173,7 @@ def state_machine(function_arns: list) -> PolicyDocument:
 
 def start_runbook(state_machine_arn) -> PolicyDocument:
     """EventBridge's role for the automatic trigger: start this state machine, nothing else."""
-    return _document(
+    return document(
         Statement(
             Sid="StartRunbook",
             Effect=Allow,

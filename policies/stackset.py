@@ -41,7 +41,6 @@ SERVICE_WIDE = (
     "kms",
     "lambda",
     "logs",
-    "pipes",
     "rds",
     "route53",
     "secretsmanager",

@@ -6,10 +6,11 @@ Each region has two topics, both encrypted with the region's key:
 
 Cross-region delivery (seed defect 5 done for real): the peer's ``alerts`` topic delivers
 through an ``AWS::SNS::Subscription`` (its ``Region`` property names the topic's region)
-into this region's relay queue, and an EventBridge pipe republishes from the queue to
-``alerts-relayed``. Loops are impossible by construction: relay queues subscribe only to
-``alerts`` topics and pipes publish only to ``alerts-relayed`` topics, which nothing
-forwards from.
+into this region's relay queue, and a function (``lambdas/alerts/relay.py``, fed by an SQS
+event source mapping) republishes from the queue to ``alerts-relayed``. Lambda and SQS exist
+in every region; EventBridge Pipes, used before, does not (ca-west-1, ap-southeast-4, ...).
+Loops are impossible by construction: relay queues subscribe only to ``alerts`` topics and
+the relay publishes only to ``alerts-relayed`` topics, which nothing forwards from.
 
 The DR instance creates both cross-region subscriptions, because it deploys second, when
 both regions' topics and queues exist.
@@ -21,11 +22,11 @@ import json
 from dataclasses import dataclass
 
 from troposphere import GetAtt, Output, Ref, Sub, Template
-from troposphere import cloudwatch, iam, pipes, sns, sqs
+from troposphere import awslambda, cloudwatch, sns, sqs
 
 from policies import alerting as alerting_policies
 from policies import arns
-from templates import alert_endpoints, naming
+from templates import alert_endpoints, functions, naming
 from templates.compute import App
 from templates.config import Config
 from templates.database import DB_CLUSTER
@@ -39,8 +40,9 @@ RELAYED_TOPIC_POLICY = "RelayedAlertsTopicPolicy"
 RELAY_QUEUE = "RelayQueue"
 RELAY_QUEUE_POLICY = "RelayQueuePolicy"
 RELAY_DEAD_LETTER_QUEUE = "RelayDeadLetterQueue"
-RELAY_PIPE = "RelayPipe"
-RELAY_PIPE_ROLE = "RelayPipeRole"
+RELAY_FUNCTION = "RelayAlertsFunction"
+RELAY_FUNCTION_ROLE = "RelayAlertsFunctionRole"
+RELAY_EVENT_SOURCE = "RelayQueueEventSource"
 PEER_ALERTS_INTO_THIS_REGION = "PeerAlertsIntoThisRegion"
 THIS_REGIONS_ALERTS_INTO_PEER = "ThisRegionsAlertsIntoPeer"
 RPO_LAG_ALARM = "RpoLagAlarm"
@@ -53,6 +55,15 @@ MILLISECONDS = 1000
 MEBIBYTE = 1024 * 1024
 # Relayed alerts are retried by SQS; after this many failed receives a message goes to the DLQ.
 RELAY_MAX_RECEIVES = 5
+# One publish's worst case is runtime.WORST_CALL_SECONDS (24 s); AWS asks for a queue
+# visibility timeout of at least six times the function's timeout (Lambda developer guide,
+# "Using Lambda with Amazon SQS"), so a failed message is retried after 3 minutes.
+RELAY_TIMEOUT_SECONDS = 30
+RELAY_VISIBILITY_TIMEOUT_SECONDS = 6 * RELAY_TIMEOUT_SECONDS
+# The event source mapping's least concurrency; the function reserves as much, so a regional
+# burst of other functions cannot throttle the relay.
+RELAY_CONCURRENCY = 2
+RELAY_BATCH_SIZE = 10
 # An alert older than a day is history, not an alert; failed ones wait two weeks in the DLQ.
 RELAY_RETENTION_SECONDS = 24 * 3600
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
@@ -87,13 +98,13 @@ def _add_topics(t: Template, cfg: Config) -> None:
         sns.TopicPolicy(
             RELAYED_TOPIC_POLICY,
             Topics=[Ref(RELAYED_TOPIC)],
-            PolicyDocument=alerting_policies.relayed_topic(Ref(RELAYED_TOPIC), GetAtt(RELAY_PIPE_ROLE, "Arn")),
+            PolicyDocument=alerting_policies.relayed_topic(Ref(RELAYED_TOPIC), GetAtt(RELAY_FUNCTION_ROLE, "Arn")),
         )
     )
 
 
-def _add_relay(t: Template, cfg: Config) -> None:
-    """Queue + pipe that republish the peer region's alerts to this region's relayed topic."""
+def _add_relay(t: Template, cfg: Config, s3_key: str) -> None:
+    """Queue + function that republish the peer region's alerts to this region's relayed topic."""
     t.add_resource(
         sqs.Queue(
             RELAY_DEAD_LETTER_QUEUE,
@@ -111,6 +122,7 @@ def _add_relay(t: Template, cfg: Config) -> None:
             QueueName=naming.relay_queue(cfg).value(),
             KmsMasterKeyId=data_key_arn(cfg),
             MessageRetentionPeriod=RELAY_RETENTION_SECONDS,
+            VisibilityTimeout=RELAY_VISIBILITY_TIMEOUT_SECONDS,
             RedrivePolicy=sqs.RedrivePolicy(
                 deadLetterTargetArn=GetAtt(RELAY_DEAD_LETTER_QUEUE, "Arn"), maxReceiveCount=RELAY_MAX_RECEIVES
             ),
@@ -129,31 +141,45 @@ def _add_relay(t: Template, cfg: Config) -> None:
             ),
         )
     )
-    pipe_name = naming.relay_pipe(cfg)
-    t.add_resource(
-        iam.Role(
-            RELAY_PIPE_ROLE,
-            AssumeRolePolicyDocument=alerting_policies.pipe_trust(pipe_name.pattern),
-            Policies=[
-                iam.Policy(
-                    PolicyName="relay-peer-alerts",
-                    PolicyDocument=alerting_policies.pipe_role(
-                        GetAtt(RELAY_QUEUE, "Arn"), Ref(RELAYED_TOPIC), data_key_arn(cfg)
-                    ),
-                )
-            ],
+    functions.add_function(
+        t, cfg, RELAY_FUNCTION, naming.relay_function(cfg),
+        description="Republishes the other region's alerts to this region's relayed-alerts topic",
+        handler="alerts.relay.handler",
+        s3_key=s3_key,
+        policy_name="relay-peer-alerts",
+        policy=lambda log_group: alerting_policies.relay_role(log_group, GetAtt(RELAY_QUEUE, "Arn"), Ref(RELAYED_TOPIC), data_key_arn(cfg)),
+        environment={"RELAYED_TOPIC_ARN": Ref(RELAYED_TOPIC)},
+        timeout=RELAY_TIMEOUT_SECONDS,
+        reserved_concurrency=RELAY_CONCURRENCY,
+        dead_letter_reason="Invoked synchronously by its SQS event source mapping: a message that fails returns "
+        "to the relay queue, whose redrive policy moves it to the alarmed dead-letter queue",
+    )
+    event_source = t.add_resource(
+        awslambda.EventSourceMapping(
+            RELAY_EVENT_SOURCE,
+            EventSourceArn=GetAtt(RELAY_QUEUE, "Arn"),
+            FunctionName=Ref(RELAY_FUNCTION),
+            BatchSize=RELAY_BATCH_SIZE,
+            # Only the messages that failed are retried, not their whole batch.
+            FunctionResponseTypes=["ReportBatchItemFailures"],
         )
     )
-    t.add_resource(
-        pipes.Pipe(
-            RELAY_PIPE,
-            Name=pipe_name.value(),
-            Description="Republishes the other region's alerts to this region's relayed-alerts topic",
-            RoleArn=GetAtt(RELAY_PIPE_ROLE, "Arn"),
-            Source=GetAtt(RELAY_QUEUE, "Arn"),
-            SourceParameters=pipes.PipeSourceParameters(SqsQueueParameters=pipes.PipeSourceSqsQueueParameters(BatchSize=1)),
-            Target=Ref(RELAYED_TOPIC),
-        )
+    # No more pollers than the function's reserved concurrency, else throttled invocations
+    # count as receives and push alerts to the DLQ. Set directly: troposphere 4.11.1 types this
+    # property with another resource's ScalingConfig (MaxEnvironments); cfn-lint checks it.
+    event_source.properties["ScalingConfig"] = {"MaximumConcurrency": RELAY_CONCURRENCY}
+    metric_alarm(
+        t, cfg, "RelayDeadLetterAlarm", "relayed-alerts-undelivered",
+        f"Alerts from the other region that could not be republished here after {RELAY_MAX_RECEIVES} attempts "
+        "wait in the relay dead-letter queue: read them there",
+        threshold=0, Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
+        Dimensions=dimensions(QueueName=naming.relay_dead_letter_queue(cfg).value()), Statistic="Maximum",
+    )
+    metric_alarm(
+        t, cfg, "RelayAlertsFunctionErrorsAlarm", "relay-alerts-errors",
+        "The alert relay function failed: the other region's alerts may not reach on-call from here",
+        threshold=0, Namespace="AWS/Lambda", MetricName="Errors",
+        Dimensions=dimensions(FunctionName=Ref(RELAY_FUNCTION)), Statistic="Sum",
     )
     # Both directions are created by the DR instance, which deploys when both regions exist.
     t.add_resource(
@@ -414,10 +440,10 @@ def _add_dashboard(t: Template, cfg: Config) -> None:
     )
 
 
-def add_alerting(t: Template, cfg: Config, app: App) -> Alerting:
+def add_alerting(t: Template, cfg: Config, app: App, s3_key: str) -> Alerting:
     """Topics, cross-region relay, alarms and the dashboard of this region."""
     _add_topics(t, cfg)
-    _add_relay(t, cfg)
+    _add_relay(t, cfg, s3_key)
     _add_database_alarms(t, cfg)
     _add_service_alarms(t, cfg, app)
     _add_peer_impaired(t, cfg)

@@ -130,8 +130,8 @@ def relay_dead_letter_queue(cfg: Config) -> Name:
     return Name("SQS queue", f"{prefix(cfg)}-alerts-from-peer-dlq", 80)
 
 
-def relay_pipe(cfg: Config) -> Name:
-    return Name("EventBridge pipe", f"{prefix(cfg)}-alerts-relay", 64)
+def relay_function(cfg: Config) -> Name:
+    return Name("Lambda function", f"{prefix(cfg)}-alerts-relay", 64)
 
 
 def alarm(cfg: Config, slug: str) -> Name:
@@ -190,7 +190,7 @@ def all_names(cfg: Config) -> tuple[Name, ...]:
         health_alerts_topic(cfg),
         relay_queue(cfg),
         relay_dead_letter_queue(cfg),
-        relay_pipe(cfg),
+        relay_function(cfg),
         dashboard(cfg),
         runbook_function(cfg, LONGEST_RUNBOOK_STEP),
         runbook_state_machine(cfg),

@@ -36,7 +36,7 @@ def build_regional_template(cfg: Config, functions_key: str) -> Template:
     data = database.add_database(t, cfg, vpc, groups)
     app = compute.add_compute(t, cfg, vpc, groups, data)
     dns.add_traffic(t, cfg, app)
-    alerts = alerting.add_alerting(t, cfg, app)
+    alerts = alerting.add_alerting(t, cfg, app, functions_key)
     steps = runbook.add_runbook(t, cfg, alerts, app, functions_key)
     alerting.add_topic_policy(t, cfg, publisher_role_arns=steps.role_arns)
     return t

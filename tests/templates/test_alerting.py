@@ -93,7 +93,7 @@ def test_topics_are_encrypted_and_publishing_is_restricted(cfg, region_view):
     deny = alerts["NobodyElsePublishes"]
     assert (deny["Effect"], deny["Principal"]) == ("Deny", "*")
     relayed = policies["RelayedAlertsTopic"]["Statement"]
-    assert [(s["Effect"], s["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]) for s in relayed] == [("Deny", "RelayPipeRole.Arn")]
+    assert [(s["Effect"], s["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]) for s in relayed] == [("Deny", "RelayAlertsFunctionRole.Arn")]
 
 
 def test_on_call_endpoints_subscribe_to_both_topics_in_every_region():
@@ -151,8 +151,10 @@ def test_cross_region_subscriptions_point_at_the_other_region_and_cannot_loop(cf
     assert outbound["Endpoint"] == f"arn:aws:sqs:{cfg.primary_region}:{ACCOUNT}:{naming.relay_queue(cfg).pattern}"
     relayed = naming.relayed_alerts_topic(cfg).pattern
     for region, resolved in ((cfg.primary_region, primary), (cfg.dr_region, secondary)):
-        (pipe,) = resources_of_type(resolved, "AWS::Pipes::Pipe").values()
-        assert (pipe["Properties"]["Source"], pipe["Properties"]["Target"]) == ("RelayQueue.Arn", "RelayedAlertsTopic")
+        (mapping,) = resources_of_type(resolved, "AWS::Lambda::EventSourceMapping").values()
+        assert (mapping["Properties"]["EventSourceArn"], mapping["Properties"]["FunctionName"]) == ("RelayQueue.Arn", alerting.RELAY_FUNCTION)
+        relay = resolved["Resources"][alerting.RELAY_FUNCTION]["Properties"]
+        assert relay["Environment"]["Variables"]["RELAYED_TOPIC_ARN"] == "RelayedAlertsTopic"
         # Nothing forwards from a relayed topic, in either region: no path leads back.
         for sub in _subscriptions(resolved).values():
             assert sub["TopicArn"] != "RelayedAlertsTopic" and relayed not in sub["TopicArn"]
@@ -163,6 +165,24 @@ def test_cross_region_subscriptions_point_at_the_other_region_and_cannot_loop(cf
             f"arn:aws:sns:{peer}:{ACCOUNT}:{naming.alerts_topic(cfg).pattern}",
             f"arn:aws:sns:{cfg.route53_metrics_region}:{ACCOUNT}:{naming.health_alerts_topic(cfg).pattern}",
         ], "the peer's alerts and Route 53's alarms only: never a relayed topic"
+
+
+def test_relay_retries_only_failed_alerts_within_its_concurrency_then_alarms_on_the_dead_letters(cfg, region_view):
+    region, resolved = region_view
+    (mapping,) = resources_of_type(resolved, "AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    relay = resolved["Resources"][alerting.RELAY_FUNCTION]["Properties"]
+    # Pollers beyond the reserved concurrency would be throttled, and throttles count as receives.
+    assert mapping["Properties"]["ScalingConfig"]["MaximumConcurrency"] <= relay["ReservedConcurrentExecutions"]
+    queue = resolved["Resources"][alerting.RELAY_QUEUE]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * relay["Timeout"], "AWS: at least six times the function timeout"
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == f"{alerting.RELAY_DEAD_LETTER_QUEUE}.Arn"
+    dead_letters = resolved["Resources"]["RelayDeadLetterAlarm"]["Properties"]
+    assert (dead_letters["MetricName"], dead_letters["Dimensions"]) == (
+        "ApproximateNumberOfMessagesVisible",
+        [{"Name": "QueueName", "Value": naming.relay_dead_letter_queue(cfg).pattern}],
+    )
+    assert (dead_letters["Threshold"], dead_letters["ComparisonOperator"]) == (0, "GreaterThanThreshold")
 
 
 @pytest.fixture()

@@ -9,7 +9,7 @@ import pytest
 from cloud_radar.cf.unit import Template as ResolvedTemplate
 
 from template_support import data_key_arn, resolve, resources_of_type
-from templates import naming, runbook
+from templates import alerting, naming, runbook
 from templates.config import Config, Objectives, RunbookConfig
 from templates.render import artifacts, render
 
@@ -17,13 +17,14 @@ ACCOUNT = ResolvedTemplate.AccountId
 
 
 def _functions(resolved: dict) -> dict[str, dict]:
+    """Every function of the template: the runbook's steps and the alert relay."""
     return {name: r["Properties"] for name, r in resources_of_type(resolved, "AWS::Lambda::Function").items()}
 
 
 def test_every_step_is_a_python_312_function_with_tracing_from_the_hashed_zip(cfg, region_view):
     region, resolved = region_view
     functions = _functions(resolved)
-    assert set(functions) == {runbook.logical_id(step) for step in runbook.STEPS}
+    assert set(functions) == {runbook.logical_id(step) for step in runbook.STEPS} | {alerting.RELAY_FUNCTION}
     (key,) = artifacts()
     for step in runbook.STEPS:
         props = functions[runbook.logical_id(step)]
@@ -52,7 +53,7 @@ def test_every_log_group_in_every_template_has_retention_and_a_key(rendered, cfg
         for region in cfg.regions:
             resolved = resolve(json.loads(rendered[name]), cfg, region)
             groups = resources_of_type(resolved, "AWS::Logs::LogGroup").values()
-            assert len(groups) == 2 + 1 + len(runbook.STEPS), "flow logs, app, state machine, each function"
+            assert len(groups) == 2 + 1 + len(runbook.STEPS) + 1, "flow logs, app, state machine, each step, the relay"
             for group in groups:
                 assert group["Properties"]["RetentionInDays"] == cfg.logs.retention_days
                 assert group["Properties"]["KmsKeyId"] == data_key_arn(region)
@@ -180,7 +181,9 @@ def test_every_function_and_the_runbook_itself_are_alarmed(region_view):
     _, resolved = region_view
     alarms = [a["Properties"] for a in resources_of_type(resolved, "AWS::CloudWatch::Alarm").values()]
     lambda_alarms = {(a["Dimensions"][0]["Value"], a["MetricName"]) for a in alarms if a.get("Namespace") == "AWS/Lambda"}
-    assert lambda_alarms == {(runbook.logical_id(s), m) for s in runbook.STEPS for m in ("Errors", "Throttles")}
+    assert lambda_alarms == {(runbook.logical_id(s), m) for s in runbook.STEPS for m in ("Errors", "Throttles")} | {
+        (alerting.RELAY_FUNCTION, "Errors")
+    }
     runs = {a["MetricName"] for a in alarms if a.get("Namespace") == "AWS/States"}
     assert runs == {"ExecutionsFailed", "ExecutionsTimedOut"}
     assert all(a["AlarmActions"] == ["AlertsTopic"] for a in alarms)
