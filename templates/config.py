@@ -73,9 +73,31 @@ AVAILABILITY_ZONES_FILE = DATA / "availability_zones.json"
 AVAILABILITY_ZONES: dict[str, list[str]] = json.loads(AVAILABILITY_ZONES_FILE.read_text(encoding="utf-8"))["zones"]
 
 
+# Which resource types of the templates CloudFormation lacks, per region (checks/region_data.py).
+RESOURCE_TYPES_FILE = DATA / "resource_types.json"
+RESOURCE_TYPES: dict = json.loads(RESOURCE_TYPES_FILE.read_text(encoding="utf-8"))
+# What each type that some region lacks is for, so a refusal says what would be missing.
+RESOURCE_PURPOSES = {
+    "AWS::RDS::GlobalCluster": "the Aurora global database that replicates into the other region",
+}
+
+
+def missing_resource_types(region: str) -> list[str]:
+    """The templates' resource types CloudFormation does not offer in ``region``."""
+    return RESOURCE_TYPES["unavailable"].get(region, [])
+
+
+def _route53_metrics_regions() -> dict[str, str]:
+    return json.loads(ROUTE53_METRICS_FILE.read_text(encoding="utf-8"))["regions"]
+
+
 def route53_metrics_region(partition: str) -> str | None:
     """Where Route 53 publishes health-check metrics for a partition (only one region)."""
-    return json.loads(ROUTE53_METRICS_FILE.read_text(encoding="utf-8"))["regions"].get(partition)
+    return _route53_metrics_regions().get(partition)
+
+
+def documented_route53_metrics() -> str:
+    return " and ".join(f"{region} ({partition})" for partition, region in sorted(_route53_metrics_regions().items()))
 
 
 def _check_region(field_path: str, region: str) -> None:
@@ -429,8 +451,18 @@ class Config:
                 raise ConfigError("stackset_administration_region", "must be in the same AWS partition as primary_region")
         if route53_metrics_region(self.partition) is None:
             raise ConfigError(
-                "primary_region", f"partition {self.partition} is not supported: where Route 53 publishes its health-check metrics there is not known"
+                "primary_region",
+                f"partition {self.partition} is not supported: the traffic switch needs Route 53's health-check "
+                f"metrics, which AWS documents only in {documented_route53_metrics()}",
             )
+        for field_path, region in (("primary_region", self.primary_region), ("dr_region", self.dr_region)):
+            missing = missing_resource_types(region)
+            if missing:
+                raise ConfigError(
+                    field_path,
+                    f"{region} is not supported: CloudFormation has no {missing[0]} there "
+                    f"({RESOURCE_PURPOSES[missing[0]]}), per its registry as {RESOURCE_TYPES['registry']} ships it",
+                )
         self._check_alert_arns()
         for field_path, region in (("primary_region", self.primary_region), ("dr_region", self.dr_region)):
             zones = len(AVAILABILITY_ZONES[region])

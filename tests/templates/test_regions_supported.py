@@ -1,0 +1,64 @@
+"""Which regions and partitions the configuration accepts, and why it refuses the others.
+
+The resource types CloudFormation lacks per region come from a committed copy of cfn-lint's
+registry data; these tests keep the copy equal to the installed cfn-lint and to the types
+the templates use, so a refusal can neither go stale nor miss a type.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from checks import region_data
+from templates import config
+from templates.config import Config, ConfigError, config_from_mapping
+from templates.render import render
+
+
+def test_the_committed_availability_equals_the_installed_registry_for_the_templates_types(rendered):
+    documents = [json.loads(content) for content in rendered.values()]
+    used = region_data.template_resource_types(d for d in documents if isinstance(d, dict) and "Resources" in d)
+    assert config.RESOURCE_TYPES == region_data.availability(used), "run: .venv/bin/python -m checks.region_data"
+
+
+def test_every_type_some_region_lacks_has_a_purpose_to_name_in_the_refusal():
+    lacking = {t for types in config.RESOURCE_TYPES["unavailable"].values() for t in types}
+    assert lacking and lacking <= set(config.RESOURCE_PURPOSES)
+
+
+def test_a_region_the_registry_lacks_a_type_for_is_detected_from_the_registry(monkeypatch):
+    """The check reads the data, not a list of region names: take a type away and it refuses."""
+    monkeypatch.setitem(config.RESOURCE_TYPES["unavailable"], "eu-west-1", ["AWS::RDS::GlobalCluster"])
+    with pytest.raises(ConfigError) as refused:
+        Config(primary_region="eu-central-1", dr_region="eu-west-1")
+    assert refused.value.field_path == "dr_region"
+    assert "eu-west-1 is not supported: CloudFormation has no AWS::RDS::GlobalCluster there" in refused.value.rule
+
+
+@pytest.mark.parametrize(
+    "regions, field, reason",
+    [
+        (("us-gov-west-1", "us-gov-east-1"), "primary_region", "CloudFormation has no AWS::RDS::GlobalCluster there"),
+        (("cn-north-1", "cn-northwest-1"), "primary_region", "partition aws-cn is not supported"),
+        (("us-iso-east-1", "us-iso-west-1"), "primary_region", "partition aws-iso is not supported"),
+        (("eusc-de-east-1", "eusc-de-east-1"), "dr_region", "must differ"),
+        (("us-east-1", "us-gov-west-1"), "dr_region", "same AWS partition"),
+    ],
+    ids=["GovCloud", "China", "ISO", "same region", "across partitions"],
+)
+def test_unsupported_partitions_are_refused_with_the_reason(regions, field, reason):
+    with pytest.raises(ConfigError) as refused:
+        config_from_mapping({"primary_region": regions[0], "dr_region": regions[1]})
+    assert (refused.value.field_path, reason in refused.value.rule) == (field, True)
+    assert "\n" not in str(refused.value)
+
+
+def test_every_commercial_region_cfn_lint_knows_is_accepted_and_renders():
+    """Newer regions included: nothing the templates use is missing in any of them."""
+    commercial = sorted(r for r in region_data.registry_regions() if config.region_partition(r) == "aws")
+    assert {"ca-west-1", "ap-southeast-4", "mx-central-1"} <= set(commercial)
+    for primary, dr in zip(commercial, commercial[1:] + commercial[:1]):
+        cfg = Config(primary_region=primary, dr_region=dr, network=config.NetworkConfig(az_count=2))
+        assert json.loads(render(cfg)["regional.json"])["Resources"]
