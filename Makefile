@@ -10,7 +10,7 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed-requirements
 
 .DEFAULT_GOAL := help
-.PHONY: help templates lint check test drill bench package deploy security iam-proof diagram clean
+.PHONY: help templates lint check test drill configs bench package deploy security iam-proof diagram clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -40,6 +40,9 @@ test: $(INSTALLED) ## run the whole test suite
 
 drill: $(INSTALLED) ## failover drills offline: every scenario as a table, then a 200-schedule fault search
 	$(PY) scripts/drill.py
+
+configs: $(INSTALLED) ## sample 300 configurations: whatever validates renders and passes the gate (counts reported)
+	$(PY) scripts/configs.py
 
 bench: $(INSTALLED) ## time rendering, make templates and cfn-lint alone (medians)
 	$(PY) scripts/bench.py

@@ -28,7 +28,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from templates import runbook
+from templates import dns, runbook
 from templates.alerting import PERIOD_SECONDS, lag_threshold_milliseconds
 from templates.config import Config
 from templates.render import TRAFFIC_TIMING
@@ -90,7 +90,21 @@ class Budget:
 
 
 def compute(cfg: Config, output_dir: Path) -> Budget:
-    timing = json.loads((output_dir / TRAFFIC_TIMING).read_text(encoding="utf-8"))
+    """The budget of a render, from its ``traffic_timing.json``."""
+    return for_timing(cfg, json.loads((output_dir / TRAFFIC_TIMING).read_text(encoding="utf-8")))
+
+
+def objection(cfg: Config) -> tuple[str, str] | None:
+    """The field and reason a configuration's design cannot meet its objectives, if it cannot:
+    the configuration's validation refuses it before anything renders."""
+    problems = for_timing(cfg, dns.timing(cfg)).problems()
+    if not problems:
+        return None
+    field_path = "objectives.rto_seconds" if problems[0].startswith("RTO") else "runbook.function_timeout_seconds"
+    return field_path, problems[0]
+
+
+def for_timing(cfg: Config, timing: dict) -> Budget:
     decision = (
         Phase("decision", PERIOD_SECONDS, "automatic trigger: the lag alarm's period")
         if cfg.runbook.automatic_trigger

@@ -591,7 +591,15 @@ def _build(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
 
 
 def config_from_mapping(data: dict[str, Any]) -> Config:
-    return _build(Config, data)
+    """A validated ``Config``, including that its design can meet its objectives (the RTO
+    budget needs the templates' timing, hence checked here and not in ``Config`` itself)."""
+    cfg = _build(Config, data)
+    from checks.budget import objection  # imports the templates, which import this module
+
+    refused = objection(cfg)
+    if refused:
+        raise ConfigError(*refused)
+    return cfg
 
 
 def load_config(path: Path | None) -> Config:
