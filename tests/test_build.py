@@ -29,9 +29,10 @@ def test_render_then_check_then_lint_then_budget(tmp_path, capsys):
     assert "cfn-lint: clean" in capsys.readouterr().out
     assert build.main(["budget", "--out", str(out)]) == 0
     assert "serving             870 s  objective 900 s" in capsys.readouterr().out
+    # An objective the design cannot meet is a configuration error, refused before anything runs.
     (tmp_path / "tight.toml").write_text("[objectives]\nrto_seconds = 120\n")
-    assert build.main(["budget", "--out", str(out), "--config", str(tmp_path / "tight.toml")]) == 1
-    assert "over the 120 s objective" in capsys.readouterr().err
+    assert build.main(["budget", "--out", str(out), "--config", str(tmp_path / "tight.toml")]) == 2
+    assert "objectives.rto_seconds: RTO: serving from the DR region takes up to 870 s, over the 120 s objective" in capsys.readouterr().err
 
 
 def test_check_fails_listing_the_stale_file(tmp_path, capsys):

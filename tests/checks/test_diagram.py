@@ -7,6 +7,7 @@ import re
 import pytest
 
 from checks import diagram
+from templates import runbook
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,7 @@ def test_numbered_siblings_and_crowds_collapse(cfg, dot):
     present = nodes(dot)
     primary = f"{cfg.primary_region}/regional"
     assert f"{primary}/PublicSubnet" in present and f"{primary}/PublicSubnet1" not in present
-    assert re.search(rf'"{primary}/Functions" \[label="Functions x8', dot)
+    assert re.search(rf'"{primary}/Functions" \[label="Functions x{len(runbook.STEPS) + 1}', dot), "the steps and the relay"
 
 
 def test_writes_dot_and_says_how_to_get_graphviz_without_it(rendered_dir, tmp_path, monkeypatch, capsys):
