@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from awacs import application_autoscaling as autoscaling
 from awacs import awslambda as awacs_lambda
-from awacs import cloudwatch, dynamodb, ecs, elasticloadbalancing, logs, rds, route53, sns, states, xray
+from awacs import cloudwatch, dynamodb, ecs, elasticloadbalancing, logs, rds, route53, secretsmanager, servicequotas, sns, states, xray
 from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
 
 from policies import arns
@@ -181,3 +181,38 @@ def start_runbook(state_machine_arn) -> PolicyDocument:
             Resource=[state_machine_arn],
         )
     )
+
+
+def readiness(log_group: str, global_cluster_id: str, secret_arns: list, service_arn, quota_arn, switch_alarm_arn, state_machine: str, namespace: str) -> PolicyDocument:
+    """Read what a failover depends on, in this region (and the switch and the primary copy
+    of the secret, which live in one region each); publish the readiness metrics."""
+    return document(
+        *runtime_statements(log_group),
+        Statement(Sid="ReadDatabaseRole", Effect=Allow, Action=[rds.DescribeGlobalClusters], Resource=[arns.global_cluster(global_cluster_id)]),
+        Statement(Sid="ReadSecretReplication", Effect=Allow, Action=[secretsmanager.DescribeSecret], Resource=secret_arns),
+        Statement(Sid="ReadServiceCapacity", Effect=Allow, Action=[ecs.DescribeServices], Resource=[service_arn]),
+        Statement(Sid="ReadFargateQuota", Effect=Allow, Action=[servicequotas.GetServiceQuota], Resource=[quota_arn]),
+        Statement(Sid="ReadSwitch", Effect=Allow, Action=[cloudwatch.DescribeAlarms], Resource=[switch_alarm_arn]),
+        # The Service Authorization Reference requires both types for ListExecutions (a state
+        # machine's runs, or a map run's): the map runs named are this machine's own.
+        Statement(
+            Sid="ReadRunbookRuns",
+            Effect=Allow,
+            Action=[states.ListExecutions],
+            Resource=[arns.arn("states", f"stateMachine:{state_machine}"), arns.arn("states", f"mapRun:{state_machine}/*:*")],
+        ),
+        # Neither supports a resource type: lag and Fargate usage are read, the namespace
+        # condition scopes the write to the readiness metrics.
+        Statement(Sid="ReadLagAndUsage", Effect=Allow, Action=[cloudwatch.GetMetricData], Resource=["*"]),
+        Statement(
+            Sid="PublishReadiness",
+            Effect=Allow,
+            Action=[cloudwatch.PutMetricData],
+            Resource=["*"],
+            Condition=Condition(StringEquals({"cloudwatch:namespace": namespace})),
+        ),
+    )
+
+
+def scheduler_invokes(function_arn) -> PolicyDocument:
+    return document(Statement(Sid="InvokeReadiness", Effect=Allow, Action=[awacs_lambda.InvokeFunction], Resource=[function_arn]))

@@ -42,6 +42,7 @@ SERVICE_WIDE = (
     "lambda",
     "logs",
     "rds",
+    "scheduler",
     "route53",
     "secretsmanager",
     "sns",

@@ -240,7 +240,7 @@ def metric_alarm(
             TreatMissingData=treat_missing_data,
             AlarmActions=[Ref(ALERTS_TOPIC)],
             OKActions=[Ref(ALERTS_TOPIC)],
-            **({"Period": PERIOD_SECONDS} if "Metrics" not in metric else {}),
+            **({"Period": PERIOD_SECONDS} if "Metrics" not in metric and "Period" not in metric else {}),
             **metric,
         )
     )
@@ -419,6 +419,13 @@ def dashboard_body(cfg: Config) -> dict:
                 [["ECS/ContainerInsights", metric, "ClusterName", naming.ecs_cluster(cfg).pattern, "ServiceName",
                   naming.ecs_service(cfg).pattern, {"stat": "Average"}] for metric in ("RunningTaskCount", "DesiredTaskCount")],
                 region, x, 24,
+            ),
+            _widget(
+                f"{region}: DR readiness (1 ready, 0 not)",
+                [[naming.readiness_namespace(cfg), naming.READY_METRIC, naming.READINESS_CHECK_DIMENSION, check, {"stat": "Minimum"}]
+                 for check in naming.READINESS_CHECKS]
+                + [[naming.readiness_namespace(cfg), naming.READY_METRIC, {"stat": "Minimum", "label": "Ready"}]],
+                region, x, 36,
             ),
             _widget(
                 f"{region}: failover runbook runs",

@@ -391,8 +391,13 @@ class RunbookConfig:
     # long as a task takes to start: objectives.task_start_seconds).
     health_poll_seconds: int = 10
     function_timeout_seconds: int = 60
+    # How often each region's readiness function checks that a failover would work; its
+    # alarm turns within two periods of a check failing.
+    readiness_period_minutes: int = 5
 
     def __post_init__(self) -> None:
+        if not 1 <= self.readiness_period_minutes <= 60:
+            raise ConfigError("readiness_period_minutes", "must be from 1 to 60")
         if not 5 <= self.min_minutes_between_automatic_runs <= 1440:
             raise ConfigError("min_minutes_between_automatic_runs", "must be from 5 to 1440")
         if not 5 <= self.writer_poll_seconds <= 300:

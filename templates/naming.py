@@ -146,6 +146,27 @@ def runbook_function(cfg: Config, step: str) -> Name:
     return Name("Lambda function", f"{prefix(cfg)}-{step.replace('_', '-')}", 64)
 
 
+def readiness_function(cfg: Config) -> Name:
+    return Name("Lambda function", f"{prefix(cfg)}-dr-readiness", 64)
+
+
+def readiness_schedule(cfg: Config) -> Name:
+    return Name("EventBridge Scheduler schedule", f"{prefix(cfg)}-dr-readiness", 64)
+
+
+def readiness_namespace(cfg: Config) -> str:
+    """The project's CloudWatch namespace for the readiness metrics."""
+    return f"{prefix(cfg)}/DrReadiness"
+
+
+# The readiness metric: one per check (dimension Check) and overall (no dimension). The checks
+# are lambdas/readiness/checks.py CHECKS, in order (templates do not import the functions; a
+# test keeps the two equal).
+READY_METRIC = "Ready"
+READINESS_CHECK_DIMENSION = "Check"
+READINESS_CHECKS = ("DatabaseRole", "ReplicationLag", "SecretReplica", "ServiceCapacity", "FargateQuota", "SwitchPosition", "Runbook")
+
+
 def runbook_state_machine(cfg: Config) -> Name:
     return Name("state machine", f"{prefix(cfg)}-runbook", 80)
 
@@ -194,6 +215,8 @@ def all_names(cfg: Config) -> tuple[Name, ...]:
         dashboard(cfg),
         runbook_function(cfg, LONGEST_RUNBOOK_STEP),
         runbook_state_machine(cfg),
+        readiness_function(cfg),
+        readiness_schedule(cfg),
         runbook_table(cfg),
         automatic_failover_rule(cfg),
     )

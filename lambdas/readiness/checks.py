@@ -1,0 +1,213 @@
+"""Is this region ready to take over (or, as the writer, to be taken over from)? The checks a
+failover depends on, each ready or not, with what was observed.
+
+The same code runs in two places: the readiness function in each region, on a schedule
+(``handler.py`` publishes one metric per check and ``Ready``), and ``build.py failover
+--dry-run`` / ``build.py status`` on the operator's side. Settings name every resource
+(the template renders them as the function's environment; ``ops`` builds the same mapping
+from the configuration), and ``client(service, region)`` gives the AWS clients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+LAG_METRIC = "AuroraGlobalDBRPOLag"
+# Aurora publishes lag every minute; three periods without a point means it stopped.
+LAG_WINDOW = timedelta(minutes=3)
+# Service Quotas: "Fargate On-Demand vCPU resource count", per region (vCPUs, not tasks).
+FARGATE_SERVICE, FARGATE_VCPU_QUOTA = "fargate", "L-3032A538"
+CPU_UNITS_PER_VCPU = 1024
+# Aurora FailoverState statuses that mean a promotion is in flight.
+IN_FLIGHT = ("pending", "failing-over", "switching-over", "cancelling")
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    ready: bool
+    observed: str
+
+
+@dataclass
+class Context:
+    settings: Mapping[str, str]
+    region: str
+    client: Callable[[str, str], Any]
+    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    _clients: dict = field(default_factory=dict)
+
+    def call(self, service: str, operation: str, region: str | None = None, **params: Any) -> dict:
+        key = (service, region or self.region)
+        if key not in self._clients:
+            self._clients[key] = self.client(*key)
+        return getattr(self._clients[key], operation)(**params)
+
+    def integer(self, name: str) -> int:
+        return int(self.settings[name])
+
+    @property
+    def is_dr_region(self) -> bool:
+        return self.region == self.settings["DR_REGION"]
+
+
+def _unanswered(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        return f"{error.response['Error'].get('Code', 'error')}: {error.response['Error'].get('Message', '')}".strip()
+    return f"no answer ({type(error).__name__})"
+
+
+def database_role(ctx: Context, facts: dict) -> Finding:
+    """This region's cluster in the global database, asked in this region (``facts["is_writer"]``)."""
+    name, cluster = ctx.settings["GLOBAL_CLUSTER_ID"], ctx.settings["DB_CLUSTER_ID"]
+    (found,) = ctx.call("rds", "describe_global_clusters", GlobalClusterIdentifier=name)["GlobalClusters"]
+    members = [m for m in found.get("GlobalClusterMembers", []) if m["DBClusterArn"].endswith(f":cluster:{cluster}")]
+    if not members:
+        return Finding("DatabaseRole", False, f"{cluster} is not a member of {name}")
+    is_writer = facts["is_writer"] = bool(members[0].get("IsWriter"))
+    role = "writer" if is_writer else "secondary"
+    failover = found.get("FailoverState") or {}
+    if failover.get("Status") in IN_FLIGHT:
+        return Finding("DatabaseRole", False, f"{cluster} is the {role}; a promotion is {failover['Status']}")
+    return Finding("DatabaseRole", True, f"{cluster} is the {role} of {name}")
+
+
+def replication_lag(ctx: Context, facts: dict) -> Finding:
+    """As a secondary: the latest RPO lag within the RPO, and published at all (Aurora
+    publishes it only for a secondary, so its absence there means replication is not measured)."""
+    cluster = ctx.settings["DB_CLUSTER_ID"]
+    if facts.get("is_writer"):
+        return Finding("ReplicationLag", True, f"{cluster} is the writer: lag is measured in the other region")
+    now = ctx.now()
+    result = ctx.call(
+        "cloudwatch", "get_metric_data",
+        MetricDataQueries=[{
+            "Id": "lag",
+            "MetricStat": {
+                "Metric": {"Namespace": "AWS/RDS", "MetricName": LAG_METRIC,
+                           "Dimensions": [{"Name": "DBClusterIdentifier", "Value": cluster}]},
+                "Period": 60, "Stat": "Maximum",
+            },
+        }],
+        StartTime=now - LAG_WINDOW, EndTime=now, ScanBy="TimestampDescending",
+    )["MetricDataResults"][0]
+    if not result.get("Values"):
+        return Finding("ReplicationLag", False, f"no {LAG_METRIC} for {cluster} in {LAG_WINDOW.seconds // 60} min: replication is not measured")
+    lag_ms, rpo_ms = result["Values"][0], ctx.integer("RPO_SECONDS") * 1000
+    observed = f"{LAG_METRIC} {lag_ms:.0f} ms, RPO {rpo_ms} ms"
+    return Finding("ReplicationLag", lag_ms <= rpo_ms, observed if lag_ms <= rpo_ms else f"{observed}: over the RPO")
+
+
+def secret_replica(ctx: Context, facts: dict) -> Finding:
+    """The database secret's copy here is in sync: the primary copy reports each replica's
+    status, so the DR region asks the primary region (the replica itself does not know)."""
+    name, primary = ctx.settings["SECRET_ID"], ctx.settings["PRIMARY_REGION"]
+    if not ctx.is_dr_region:
+        secret = ctx.call("secretsmanager", "describe_secret", SecretId=name)
+        return Finding("SecretReplica", not secret.get("DeletedDate"), f"{name}: the primary copy is here")
+    try:
+        secret = ctx.call("secretsmanager", "describe_secret", region=primary, SecretId=name)
+    except (ClientError, BotoCoreError) as error:
+        return Finding("SecretReplica", False, f"{name}: {primary} did not say how the replica here is ({_unanswered(error)})")
+    status = {r["Region"]: r for r in secret.get("ReplicationStatus", [])}.get(ctx.region)
+    if status is None:
+        return Finding("SecretReplica", False, f"{name} does not replicate to {ctx.region}")
+    observed = f"{name} replica in {ctx.region}: {status['Status']}" + (f" ({status['StatusMessage']})" if status.get("StatusMessage") else "")
+    return Finding("SecretReplica", status["Status"] == "InSync", observed)
+
+
+def service_capacity(ctx: Context, facts: dict) -> Finding:
+    """The service runs its standing count here (warm standby in the DR region; ``facts["running"]``)."""
+    cluster, service, standing = ctx.settings["ECS_CLUSTER"], ctx.settings["ECS_SERVICE"], ctx.integer("STANDING_COUNT")
+    found = [s for s in ctx.call("ecs", "describe_services", cluster=cluster, services=[service])["services"] if s.get("status") == "ACTIVE"]
+    if not found:
+        return Finding("ServiceCapacity", False, f"no active service {service} in {cluster}")
+    running = facts["running"] = found[0]["runningCount"]
+    observed = f"{service}: {running} running, standing count {standing}"
+    return Finding("ServiceCapacity", running >= standing, observed if running >= standing else f"{observed}: short")
+
+
+def fargate_quota(ctx: Context, facts: dict) -> Finding:
+    """Room under the region's Fargate vCPU quota for the failover count, beside what runs now."""
+    quota = ctx.call("service-quotas", "get_service_quota", ServiceCode=FARGATE_SERVICE, QuotaCode=FARGATE_VCPU_QUOTA)["Quota"]["Value"]
+    vcpu, running = ctx.integer("TASK_CPU") / CPU_UNITS_PER_VCPU, facts.get("running", 0)
+    now = ctx.now()
+    usage = ctx.call(
+        "cloudwatch", "get_metric_data",
+        MetricDataQueries=[{
+            "Id": "usage",
+            "MetricStat": {
+                "Metric": {"Namespace": "AWS/Usage", "MetricName": "ResourceCount", "Dimensions": [
+                    {"Name": "Service", "Value": "Fargate"}, {"Name": "Type", "Value": "Resource"},
+                    {"Name": "Resource", "Value": "vCPU"}, {"Name": "Class", "Value": "Standard/OnDemand"},
+                ]},
+                "Period": 60, "Stat": "Maximum",
+            },
+        }],
+        StartTime=now - LAG_WINDOW, EndTime=now, ScanBy="TimestampDescending",
+    )["MetricDataResults"][0].get("Values") or [running * vcpu]
+    needed = max(ctx.integer("FAILOVER_COUNT") - running, 0) * vcpu
+    room = quota - usage[0]
+    observed = f"Fargate vCPU quota {quota:g}, in use {usage[0]:g}, the failover count needs {needed:g} more"
+    return Finding("FargateQuota", room >= needed, observed if room >= needed else f"{observed}: raise the quota")
+
+
+def switch_position(ctx: Context, facts: dict) -> Finding:
+    """The failover switch (in the DR region) is thrown exactly when the DR cluster is the writer."""
+    name, dr, is_writer = ctx.settings["SWITCH_ALARM_NAME"], ctx.settings["DR_REGION"], facts.get("is_writer")
+    if is_writer is None:
+        return Finding("SwitchPosition", False, "the writer is not known, so neither is the switch's right position")
+    try:
+        alarms = ctx.call("cloudwatch", "describe_alarms", region=dr, AlarmNames=[name], AlarmTypes=["MetricAlarm"])["MetricAlarms"]
+    except (ClientError, BotoCoreError) as error:
+        return Finding("SwitchPosition", False, f"{name} in {dr}: {_unanswered(error)}")
+    if not alarms:
+        return Finding("SwitchPosition", False, f"{name} not found in {dr}")
+    thrown = alarms[0]["StateValue"] == "ALARM"
+    dr_writes = is_writer == ctx.is_dr_region
+    observed = f"switch {'thrown' if thrown else 'released'}, the writer is {'the DR' if dr_writes else 'the primary'} region's cluster"
+    return Finding("SwitchPosition", thrown == dr_writes, observed if thrown == dr_writes else f"{observed}: traffic and writer disagree")
+
+
+def runbook_state(ctx: Context, facts: dict) -> Finding:
+    """No run of this region's runbook is overdue, and the last finished one succeeded."""
+    machine, budget = ctx.settings["STATE_MACHINE_ARN"], ctx.integer("RUNBOOK_BUDGET_SECONDS")
+    executions = ctx.call("stepfunctions", "list_executions", stateMachineArn=machine, maxResults=20)["executions"]
+    now = ctx.now()
+    overdue = [e for e in executions if e["status"] == "RUNNING" and (now - e["startDate"]).total_seconds() > budget]
+    if overdue:
+        return Finding("Runbook", False, f"{overdue[0]['name']} has run for over {budget} s")
+    finished = [e for e in executions if e["status"] != "RUNNING"]
+    if not finished:
+        return Finding("Runbook", True, "no run yet")
+    last = max(finished, key=lambda e: e.get("stopDate") or e["startDate"])
+    return Finding("Runbook", last["status"] == "SUCCEEDED", f"last run {last['name']}: {last['status']}")
+
+
+# In order: later checks read the facts earlier ones found (the writer, the running count).
+CHECKS = (
+    ("DatabaseRole", database_role),
+    ("ReplicationLag", replication_lag),
+    ("SecretReplica", secret_replica),
+    ("ServiceCapacity", service_capacity),
+    ("FargateQuota", fargate_quota),
+    ("SwitchPosition", switch_position),
+    ("Runbook", runbook_state),
+)
+
+
+def readiness(ctx: Context) -> list[Finding]:
+    """Every check for this region; a check whose AWS API does not answer is not ready."""
+    facts: dict = {}
+    findings = []
+    for name, check in CHECKS:
+        try:
+            findings.append(check(ctx, facts))
+        except (ClientError, BotoCoreError) as error:
+            findings.append(Finding(name, False, _unanswered(error)))
+    return findings
