@@ -51,6 +51,7 @@ class Budget:
     rpo_alert_seconds: float
     rpo_objective: int
     runbook_timing: dict
+    readiness_alarm_seconds: int
 
     @property
     def serving_seconds(self) -> int:
@@ -79,6 +80,10 @@ class Budget:
         lines.append(
             f"{'RPO alert':<14} {self.rpo_alert_seconds:>8g} s  lag alarm (1-minute metric: a sudden stall is seen up to "
             f"{PERIOD_SECONDS} s later); objective {self.rpo_objective} s"
+        )
+        lines.append(
+            f"{'not ready':<14} {self.readiness_alarm_seconds:>8} s  a failed readiness check (lag not published, secret "
+            "replica out of sync, DR short of capacity, switch against the writer) alarms, before any outage"
         )
         timing = self.runbook_timing
         lines.append(
@@ -130,4 +135,6 @@ def for_timing(cfg: Config, timing: dict) -> Budget:
         rpo_alert_seconds=lag_threshold_milliseconds(cfg) / 1000,
         rpo_objective=cfg.objectives.rpo_seconds,
         runbook_timing=runbook.timing(cfg),
+        # The next scheduled run publishes the failure, the alarm's one period then ends.
+        readiness_alarm_seconds=2 * cfg.runbook.readiness_period_minutes * 60,
     )

@@ -9,7 +9,7 @@ import pytest
 from cloud_radar.cf.unit import Template as ResolvedTemplate
 
 from template_support import data_key_arn, resolve, resources_of_type
-from templates import alerting, naming, runbook
+from templates import alerting, naming, readiness, runbook
 from templates.config import Config, Objectives, RunbookConfig
 from templates.render import artifacts, render
 
@@ -17,14 +17,14 @@ ACCOUNT = ResolvedTemplate.AccountId
 
 
 def _functions(resolved: dict) -> dict[str, dict]:
-    """Every function of the template: the runbook's steps and the alert relay."""
+    """Every function of the template: the runbook's steps, the alert relay, readiness."""
     return {name: r["Properties"] for name, r in resources_of_type(resolved, "AWS::Lambda::Function").items()}
 
 
 def test_every_step_is_a_python_312_function_with_tracing_from_the_hashed_zip(cfg, region_view):
     region, resolved = region_view
     functions = _functions(resolved)
-    assert set(functions) == {runbook.logical_id(step) for step in runbook.STEPS} | {alerting.RELAY_FUNCTION}
+    assert set(functions) == {runbook.logical_id(step) for step in runbook.STEPS} | {alerting.RELAY_FUNCTION, readiness.READINESS_FUNCTION}
     (key,) = artifacts()
     for step in runbook.STEPS:
         props = functions[runbook.logical_id(step)]
@@ -53,7 +53,7 @@ def test_every_log_group_in_every_template_has_retention_and_a_key(rendered, cfg
         for region in cfg.regions:
             resolved = resolve(json.loads(rendered[name]), cfg, region)
             groups = resources_of_type(resolved, "AWS::Logs::LogGroup").values()
-            assert len(groups) == 2 + 1 + len(runbook.STEPS) + 1, "flow logs, app, state machine, each step, the relay"
+            assert len(groups) == 2 + 1 + len(runbook.STEPS) + 2, "flow logs, app, state machine, each step, relay, readiness"
             for group in groups:
                 assert group["Properties"]["RetentionInDays"] == cfg.logs.retention_days
                 assert group["Properties"]["KmsKeyId"] == data_key_arn(region)
@@ -173,8 +173,10 @@ def test_each_function_has_its_own_role_trusted_only_by_lambda_for_that_function
 
 def test_every_function_has_reserved_concurrency_so_other_functions_cannot_starve_the_runbook(region_view):
     _, resolved = region_view
-    for props in _functions(resolved).values():
-        assert props["ReservedConcurrentExecutions"] == runbook.RESERVED_CONCURRENCY >= 1
+    for logical, props in _functions(resolved).items():
+        assert props["ReservedConcurrentExecutions"] >= 1
+        if logical in {runbook.logical_id(step) for step in runbook.STEPS}:
+            assert props["ReservedConcurrentExecutions"] == runbook.RESERVED_CONCURRENCY
 
 
 def test_every_function_and_the_runbook_itself_are_alarmed(region_view):
@@ -182,7 +184,7 @@ def test_every_function_and_the_runbook_itself_are_alarmed(region_view):
     alarms = [a["Properties"] for a in resources_of_type(resolved, "AWS::CloudWatch::Alarm").values()]
     lambda_alarms = {(a["Dimensions"][0]["Value"], a["MetricName"]) for a in alarms if a.get("Namespace") == "AWS/Lambda"}
     assert lambda_alarms == {(runbook.logical_id(s), m) for s in runbook.STEPS for m in ("Errors", "Throttles")} | {
-        (alerting.RELAY_FUNCTION, "Errors")
+        (alerting.RELAY_FUNCTION, "Errors"), (readiness.READINESS_FUNCTION, "Errors")
     }
     runs = {a["MetricName"] for a in alarms if a.get("Namespace") == "AWS/States"}
     assert runs == {"ExecutionsFailed", "ExecutionsTimedOut"}

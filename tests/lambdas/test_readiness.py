@@ -1,0 +1,248 @@
+"""DR readiness: each check's ready and not-ready paths, the metrics the function publishes,
+and its role against the calls the checks make.
+
+Secrets Manager (replication status), ECS (running count), CloudWatch (lag, usage, the
+switch alarm, the published metrics) are moto; RDS global clusters (moto keeps them per
+region), Service Quotas (moto knows only VPC's) and Step Functions run outcomes (moto's
+runs never finish) are botocore Stubbers, whose request and response shapes botocore
+validates against the service model.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import boto3
+import pytest
+from botocore.exceptions import EndpointConnectionError
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from lambda_support import CFG
+from readiness import checks, handler
+from template_support import resolve
+from templates import naming, readiness
+from templates.render import render
+from test_iam_proof import policy_actions
+
+PRIMARY, DR = CFG.primary_region, CFG.dr_region
+ACCOUNT = "123456789012"
+CLUSTER = {PRIMARY: naming.db_cluster(CFG).for_region(PRIMARY), DR: naming.db_cluster(CFG).for_region(DR)}
+MACHINE = f"arn:aws:states:{DR}:{ACCOUNT}:stateMachine:{naming.runbook_state_machine(CFG).pattern}"
+QUOTA = {"Quota": {"ServiceCode": "fargate", "QuotaCode": checks.FARGATE_VCPU_QUOTA, "Value": 100.0}}
+
+
+def settings(region: str) -> dict[str, str]:
+    """What the template renders into the function's environment in ``region``."""
+    is_primary = region == PRIMARY
+    return {
+        "PRIMARY_REGION": PRIMARY, "DR_REGION": DR,
+        "GLOBAL_CLUSTER_ID": naming.global_cluster(CFG).pattern, "DB_CLUSTER_ID": CLUSTER[region],
+        "RPO_SECONDS": str(CFG.objectives.rpo_seconds), "SECRET_ID": naming.db_secret(CFG).pattern,
+        "ECS_CLUSTER": naming.ecs_cluster(CFG).pattern, "ECS_SERVICE": naming.ecs_service(CFG).pattern,
+        "STANDING_COUNT": str(CFG.app.primary_desired_count if is_primary else CFG.app.dr_desired_count),
+        "FAILOVER_COUNT": str(CFG.app.failover_desired_count), "TASK_CPU": str(CFG.app.task_cpu),
+        "SWITCH_ALARM_NAME": naming.failover_switch_alarm(CFG).for_region(DR),
+        "STATE_MACHINE_ARN": MACHINE, "RUNBOOK_BUDGET_SECONDS": str(CFG.objectives.rto_seconds),
+        "METRICS_NAMESPACE": naming.readiness_namespace(CFG),
+    }
+
+
+def global_cluster(writer: str, failover_status: str | None = None) -> dict:
+    members = [
+        {"DBClusterArn": f"arn:aws:rds:{region}:{ACCOUNT}:cluster:{CLUSTER[region]}", "IsWriter": region == writer}
+        for region in (PRIMARY, DR)
+    ]
+    found = {"GlobalClusterIdentifier": naming.global_cluster(CFG).pattern, "GlobalClusterMembers": members}
+    if failover_status:
+        found["FailoverState"] = {"Status": failover_status}
+    return {"GlobalClusters": [found]}
+
+
+class World:
+    """Both regions as the checks see them: moto for some services, Stubbers for others."""
+
+    def __init__(self):
+        self.stubbed: dict[tuple[str, str], Stubber] = {}
+        self.clients: dict[tuple[str, str], object] = {}
+        self.dead: set[str] = set()
+        self.calls: set[str] = set()
+        # The handler reads the real clock: the emulated metrics are dated from it.
+        self.now = datetime.now(timezone.utc)
+
+    def client(self, service: str, region: str):
+        if (service, region) not in self.clients:
+            client = boto3.client(service, region_name=region)
+            if region in self.dead:
+                client.meta.events.register("before-send", lambda **_: (_ for _ in ()).throw(EndpointConnectionError(endpoint_url=region)))
+            client.meta.events.register(
+                "before-parameter-build", lambda model, **_: self.calls.add(f"{client.meta.service_model.signing_name}:{model.name}")
+            )
+            self.clients[service, region] = client
+        return self.clients[service, region]
+
+    def stub(self, service: str, region: str) -> Stubber:
+        if (service, region) not in self.stubbed:
+            self.stubbed[service, region] = Stubber(self.client(service, region))
+            self.stubbed[service, region].activate()
+        return self.stubbed[service, region]
+
+    def context(self, region: str) -> checks.Context:
+        return checks.Context(settings=settings(region), region=region, client=self.client, now=lambda: self.now)
+
+
+@pytest.fixture()
+def world(monkeypatch):
+    """A healthy pair: primary writes, secret replicated, services at their standing counts,
+    lag published in the DR region, the switch released, one successful drill."""
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"), ("MOTO_ACCOUNT_ID", ACCOUNT)):
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", str(CFG.app.dr_desired_count))
+    with mock_aws():
+        w = World()
+        boto3.client("secretsmanager", PRIMARY).create_secret(
+            Name=naming.db_secret(CFG).pattern, SecretString="{}", AddReplicaRegions=[{"Region": DR}]
+        )
+        ecs = boto3.client("ecs", DR)
+        ecs.create_cluster(clusterName=naming.ecs_cluster(CFG).pattern)
+        ecs.create_service(cluster=naming.ecs_cluster(CFG).pattern, serviceName=naming.ecs_service(CFG).pattern, desiredCount=CFG.app.dr_desired_count)
+        lag(w, 800)
+        switch(w, "OK")
+        yield w
+
+
+def stubbed_answers(w: World) -> None:
+    """What the stubbed APIs answer in a healthy pair, once each (one run of every check)."""
+    w.stub("rds", DR).add_response("describe_global_clusters", global_cluster(PRIMARY))
+    w.stub("service-quotas", DR).add_response("get_service_quota", QUOTA)
+    w.stub("stepfunctions", DR).add_response("list_executions", runs(w, ("SUCCEEDED", 3600)))
+
+
+def lag(w: World, milliseconds: float) -> None:
+    boto3.client("cloudwatch", DR).put_metric_data(Namespace="AWS/RDS", MetricData=[{
+        "MetricName": checks.LAG_METRIC, "Dimensions": [{"Name": "DBClusterIdentifier", "Value": CLUSTER[DR]}],
+        "Value": milliseconds, "Timestamp": w.now - timedelta(seconds=30),
+    }])
+
+
+def switch(w: World, state: str) -> None:
+    cloudwatch, name = boto3.client("cloudwatch", DR), naming.failover_switch_alarm(CFG).for_region(DR)
+    cloudwatch.put_metric_alarm(AlarmName=name, Namespace="x", MetricName="x", Statistic="Maximum", Period=60,
+                                EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold")
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
+
+
+def runs(w: World, *runs_: tuple[str, int]) -> dict:
+    return {"executions": [
+        {"executionArn": f"{MACHINE.replace('stateMachine', 'execution')}:run{n}", "stateMachineArn": MACHINE, "name": f"run{n}",
+         "status": status, "startDate": w.now - timedelta(seconds=age),
+         **({"stopDate": w.now - timedelta(seconds=age - 60)} if status != "RUNNING" else {})}
+        for n, (status, age) in enumerate(runs_)
+    ]}
+
+
+def findings(w: World, region: str = DR) -> dict[str, checks.Finding]:
+    return {f.check: f for f in checks.readiness(w.context(region))}
+
+
+def test_a_healthy_dr_region_is_ready_on_every_check(world):
+    stubbed_answers(world)
+    found = findings(world)
+    assert list(found) == [name for name, _ in checks.CHECKS] == list(naming.READINESS_CHECKS)
+    assert {name: f.ready for name, f in found.items()} == dict.fromkeys(found, True), found
+
+
+def test_a_secondary_that_stops_publishing_lag_is_not_ready(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        w = World()
+        finding = checks.replication_lag(w.context(DR), {"is_writer": False})
+    assert not finding.ready and "replication is not measured" in finding.observed
+
+
+def test_lag_over_the_rpo_is_not_ready_and_the_writer_needs_none(world):
+    lag(world, CFG.objectives.rpo_seconds * 1000 + 1)
+    assert "over the RPO" in checks.replication_lag(world.context(DR), {"is_writer": False}).observed
+    assert checks.replication_lag(world.context(DR), {"is_writer": True}).ready
+
+
+def test_a_secret_replica_out_of_sync_or_missing_is_not_ready(world):
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    (replica,) = secretsmanager_backends[ACCOUNT][PRIMARY].secrets[naming.db_secret(CFG).pattern].replicas
+    replica.config.update(Status="Failed", StatusMessage="key disabled")
+    finding = checks.secret_replica(world.context(DR), {})
+    assert (finding.ready, finding.observed.endswith("Failed (key disabled)")) == (False, True)
+    world.dead.add(PRIMARY)
+    world.clients.clear()
+    assert "did not say" in checks.secret_replica(world.context(DR), {}).observed
+
+
+def test_a_dr_service_short_of_its_standby_or_of_quota_is_not_ready(world, monkeypatch):
+    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "0")  # moto fixes the running count at creation
+    ecs, cluster, service = boto3.client("ecs", DR), naming.ecs_cluster(CFG).pattern, naming.ecs_service(CFG).pattern
+    ecs.delete_service(cluster=cluster, service=service, force=True)
+    ecs.create_service(cluster=cluster, serviceName=service, desiredCount=CFG.app.dr_desired_count)
+    facts: dict = {}
+    assert not checks.service_capacity(world.context(DR), facts).ready and facts["running"] == 0
+    world.stub("service-quotas", DR).add_response("get_service_quota", {"Quota": {**QUOTA["Quota"], "Value": 2.0}})
+    finding = checks.fargate_quota(world.context(DR), facts)
+    assert not finding.ready and "raise the quota" in finding.observed, "3 tasks of 1 vCPU need 3 vCPUs"
+
+
+@pytest.mark.parametrize("writer, state, ready", [(PRIMARY, "OK", True), (PRIMARY, "ALARM", False), (DR, "ALARM", True), (DR, "OK", False)])
+def test_the_switch_must_agree_with_the_writer(world, writer, state, ready):
+    switch(world, state)
+    assert checks.switch_position(world.context(DR), {"is_writer": writer == DR}).ready is ready
+
+
+def test_an_overdue_or_failed_run_is_not_ready(world):
+    world.stub("stepfunctions", DR).add_response("list_executions", runs(world, ("RUNNING", CFG.objectives.rto_seconds + 1)))
+    assert "has run for over" in checks.runbook_state(world.context(DR), {}).observed
+    world.stub("stepfunctions", DR).add_response("list_executions", runs(world, ("SUCCEEDED", 7200), ("FAILED", 3600)))
+    assert not checks.runbook_state(world.context(DR), {}).ready
+
+
+def test_a_promotion_in_flight_or_a_cluster_outside_the_global_database_is_not_ready(world):
+    world.stub("rds", DR).add_response("describe_global_clusters", global_cluster(DR, "switching-over"))
+    assert "a promotion is switching-over" in checks.database_role(world.context(DR), {}).observed
+    outside = global_cluster(PRIMARY)
+    outside["GlobalClusters"][0]["GlobalClusterMembers"].pop()
+    world.stub("rds", DR).add_response("describe_global_clusters", outside)
+    assert not checks.database_role(world.context(DR), {}).ready
+
+
+def test_an_api_that_does_not_answer_makes_its_check_not_ready_not_the_run_fail(world):
+    world.dead.add(DR)
+    found = findings(world)
+    assert set(found) == set(naming.READINESS_CHECKS)
+    # Only the secret's replication status comes from the other region, which answers.
+    assert {name for name, f in found.items() if not f.ready} == set(naming.READINESS_CHECKS) - {"SecretReplica"}
+
+
+def run_handler(world: World, monkeypatch) -> dict:
+    for name, value in {**settings(DR), "AWS_REGION": DR}.items():
+        monkeypatch.setenv(name, value)
+    stubbed_answers(world)
+    monkeypatch.setattr(handler, "boto3", SimpleNamespace(client=lambda service, region_name, config: world.client(service, region_name)))
+    return handler.handler({}, None)
+
+
+def test_the_function_publishes_one_metric_per_check_and_ready(world, monkeypatch):
+    result = run_handler(world, monkeypatch)
+    assert result["ready"] is True, result
+    data = boto3.client("cloudwatch", DR).list_metrics(Namespace=naming.readiness_namespace(CFG))["Metrics"]
+    checks_published = {d["Value"] for m in data for d in m.get("Dimensions", [])}
+    assert checks_published == set(naming.READINESS_CHECKS)
+    assert any(not m.get("Dimensions") for m in data), "the overall Ready"
+
+
+def test_the_role_allows_exactly_the_calls_the_function_makes(world, monkeypatch):
+    run_handler(world, monkeypatch)
+    resolved = resolve(json.loads(render(CFG)["regional.json"]), CFG, DR)
+    role = resolved["Resources"][f"{readiness.READINESS_FUNCTION}Role"]["Properties"]
+    made = {call.replace("monitoring:", "cloudwatch:") for call in world.calls}  # CloudWatch signs as "monitoring"
+    assert made == policy_actions(role)
