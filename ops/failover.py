@@ -16,13 +16,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError, ProfileNotFound
 
+from ops import readiness
 from ops.errors import CREDENTIAL_ERROR_CODES, EXIT_BAD_INPUT, EXIT_PROBLEM, OpsError, error_code
 from templates import dns, naming
 from templates.config import Config, region_partition
@@ -57,10 +58,6 @@ HISTORY_PAGE_SIZE = 1000
 # Step errors are cut in progress lines (a Lambda's stack trace is long); the final report has them whole.
 PROGRESS_CAUSE_CHARS = 300
 
-LAG_METRIC = "AuroraGlobalDBRPOLag"
-LAG_WINDOW = timedelta(minutes=5)
-LAG_PERIOD_SECONDS = 60
-MILLISECONDS = 1000  # Aurora reports lag in milliseconds; the RPO objective is in seconds.
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 
 # The failover path calls a region that may be down: fail fast (botocore's defaults are a
@@ -474,62 +471,6 @@ def _check_idle(cfg: Config, aws: _Aws, region: str, mode: str) -> tuple[str, st
     return PASS, "no execution running in either region"
 
 
-def _check_lag(cfg: Config, aws: _Aws, region: str, mode: str) -> tuple[str, str]:
-    cluster = naming.db_cluster(cfg).for_region(region)
-    now = datetime.now(timezone.utc)
-    points = aws.call(
-        "cloudwatch", region, "get_metric_statistics",
-        Namespace="AWS/RDS", MetricName=LAG_METRIC, Dimensions=[{"Name": "DBClusterIdentifier", "Value": cluster}],
-        StartTime=now - LAG_WINDOW, EndTime=now, Period=LAG_PERIOD_SECONDS, Statistics=["Maximum"],
-    )["Datapoints"]
-    if not points:
-        return WARN, (
-            f"no {LAG_METRIC} for {cluster} in the last 5 min: Aurora publishes it only for a secondary "
-            f"cluster (is {region} the writer already, or has replication stopped?)"
-        )
-    lag_ms = max(point["Maximum"] for point in points)
-    rpo_ms = cfg.objectives.rpo_seconds * MILLISECONDS
-    observed = f"{LAG_METRIC} max {lag_ms:.0f} ms over the last 5 min, RPO {rpo_ms} ms"
-    if lag_ms <= rpo_ms:
-        return PASS, observed
-    if mode == UNPLANNED:
-        return FAIL, f"{observed}: failing over now would lose more than the RPO"
-    return WARN, f"{observed}: the switchover waits for the secondary to catch up"
-
-
-def _check_capacity(cfg: Config, aws: _Aws, region: str, mode: str) -> tuple[str, str]:
-    cluster, service = naming.ecs_cluster(cfg).pattern, naming.ecs_service(cfg).pattern
-    found = aws.call("ecs", region, "describe_services", cluster=cluster, services=[service])
-    active = [s for s in found["services"] if s.get("status") == "ACTIVE"]
-    if not active:
-        return FAIL, f"no active service {service} in cluster {cluster}"
-    running, desired = active[0]["runningCount"], active[0]["desiredCount"]
-    target = cfg.app.failover_desired_count if region == cfg.dr_region else cfg.app.primary_desired_count
-    observed = (
-        f"{service}: {running} running of {desired} desired; the runbook raises it to {target} "
-        f"(max {cfg.app.max_count})"
-    )
-    if running == 0:
-        return FAIL, f"{observed}: no task runs, so the tasks would start cold"
-    if running < desired:
-        return WARN, f"{observed}: not all desired tasks are running"
-    return PASS, observed
-
-
-def _check_secret(cfg: Config, aws: _Aws, region: str, mode: str) -> tuple[str, str]:
-    name = naming.db_secret(cfg).pattern
-    try:
-        secret = aws.call("secretsmanager", region, "describe_secret", SecretId=name)
-    except AwsError as exc:
-        if exc.code == "ResourceNotFoundException":
-            return FAIL, f"{name} not found in {region}: the app's tasks there cannot read the database password"
-        raise
-    if secret.get("DeletedDate"):
-        return FAIL, f"{name} is scheduled for deletion in {region}"
-    primary = secret.get("PrimaryRegion", region)
-    return PASS, f"{name} present" + (f" (replica of {primary})" if primary != region else " (primary copy)")
-
-
 def _check_stack_instances(cfg: Config, aws: _Aws, region: str, mode: str) -> tuple[str, str]:
     stack_set, admin = naming.stack_set(cfg, "regional").pattern, cfg.primary_region
     try:
@@ -567,27 +508,45 @@ def _check_alarms(cfg: Config, aws: _Aws, region: str, mode: str) -> tuple[str, 
 PREFLIGHT_CHECKS = (
     ("runbook state machine", _check_runbook),
     ("no runbook running", _check_idle),
-    ("replication lag", _check_lag),
-    ("service capacity", _check_capacity),
-    ("database secret", _check_secret),
     ("stack instances current", _check_stack_instances),
     ("alarms", _check_alarms),
 )
+
+
+def _readiness(cfg: Config, aws: _Aws, region: str) -> list[readiness.Finding]:
+    """The region's readiness, by the checks its readiness function runs (the same code)."""
+    return readiness.findings(cfg, region, runbook_arn(cfg, region, aws.account(region)), aws._client)
+
+
+def _preflight_status(finding: readiness.Finding, mode: str) -> str:
+    """Not ready fails the dry run, unknown (the other region did not answer) warns; so does
+    lag in a planned switchover, which waits for the secondary to catch up (RPO 0)."""
+    if finding.ready is True:
+        return PASS
+    if finding.ready is None or (mode == PLANNED and finding.check == "ReplicationLag"):
+        return WARN
+    return FAIL
 
 
 def _dry_run(cfg: Config, aws: _Aws, region: str, mode: str, out: Out) -> int:
     for line in _plan(cfg, region, mode):
         out(line)
     out(f"Pre-flight checks ({region}):")
-    failed = False
+    results = []
     for name, check in PREFLIGHT_CHECKS:
         try:
-            status, observed = check(cfg, aws, region, mode)
+            results.append((*check(cfg, aws, region, mode), name))
         except AwsError as exc:
-            status, observed = FAIL, str(exc)
-        failed |= status == FAIL
+            results.append((FAIL, str(exc), name))
+    try:
+        found = _readiness(cfg, aws, region)
+    except AwsError as exc:
+        results.append((FAIL, str(exc), "readiness"))
+    else:
+        results += [(_preflight_status(f, mode), f.observed, f"readiness {f.check}") for f in found]
+    for status, observed, name in results:
         out(f"  {status}  {name}: {observed}")
-    return EXIT_PROBLEM if failed else EXIT_OK
+    return EXIT_PROBLEM if any(status == FAIL for status, _, _ in results) else EXIT_OK
 
 
 # --- status --------------------------------------------------------------------------
@@ -682,6 +641,23 @@ def _services(cfg: Config, aws: _Aws, out: Out) -> bool:
     return answered
 
 
+def _show_readiness(cfg: Config, aws: _Aws, out: Out) -> bool:
+    """Print each region's readiness as its readiness function sees it; whether every region answered."""
+    answered = True
+    for region in cfg.regions:
+        try:
+            found = _readiness(cfg, aws, region)
+        except AwsError as exc:
+            out(f"Readiness {region}: unreachable: {exc}")
+            answered = False
+            continue
+        out(f"Readiness {region}: {readiness.summary(found)}")
+        for finding in found:
+            if finding.ready is not True:
+                out(f"  {'not ready' if finding.ready is False else 'unknown'}: {finding.check}: {finding.observed}")
+    return answered
+
+
 def run_status(cfg: Config, session: Any = None, out: Out = print) -> int:
     """``build.py status``: which region is the writer, where the switch sends traffic, and the
     service in each region. Each region is asked on its own endpoints, so one that is down shows
@@ -690,6 +666,7 @@ def run_status(cfg: Config, session: Any = None, out: Out = print) -> int:
     writer, writer_answered = _writer(cfg, aws, out)
     serving, switch_answered = _switch(cfg, aws, out)
     services_answered = _services(cfg, aws, out)
+    readiness_answered = _show_readiness(cfg, aws, out)
     if writer and serving and writer != serving:
         out(f"warning: the writer is in {writer} but traffic goes to {serving}: a failover is in progress or half done")
-    return EXIT_OK if writer_answered and switch_answered and services_answered else EXIT_PROBLEM
+    return EXIT_OK if writer_answered and switch_answered and services_answered and readiness_answered else EXIT_PROBLEM

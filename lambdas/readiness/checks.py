@@ -29,8 +29,11 @@ IN_FLIGHT = ("pending", "failing-over", "switching-over", "cancelling")
 
 @dataclass(frozen=True)
 class Finding:
+    """``ready`` is None when the other region, which the check asks, did not answer: unknown,
+    which the function publishes as not ready and the dry run shows as a warning."""
+
     check: str
-    ready: bool
+    ready: bool | None
     observed: str
 
 
@@ -56,6 +59,14 @@ class Context:
         return self.region == self.settings["DR_REGION"]
 
 
+def _no_answer(error: Exception) -> bool:
+    """Connection failures, timeouts and 5xx: the other region said nothing. Anything else
+    (not found, access denied) is an answer."""
+    if isinstance(error, ClientError):
+        return error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
+    return True
+
+
 def _unanswered(error: Exception) -> str:
     if isinstance(error, ClientError):
         return f"{error.response['Error'].get('Code', 'error')}: {error.response['Error'].get('Message', '')}".strip()
@@ -65,7 +76,10 @@ def _unanswered(error: Exception) -> str:
 def database_role(ctx: Context, facts: dict) -> Finding:
     """This region's cluster in the global database, asked in this region (``facts["is_writer"]``)."""
     name, cluster = ctx.settings["GLOBAL_CLUSTER_ID"], ctx.settings["DB_CLUSTER_ID"]
-    (found,) = ctx.call("rds", "describe_global_clusters", GlobalClusterIdentifier=name)["GlobalClusters"]
+    clusters = ctx.call("rds", "describe_global_clusters", GlobalClusterIdentifier=name)["GlobalClusters"]
+    if not clusters:
+        return Finding("DatabaseRole", False, f"{name} not found from {ctx.region}")
+    found = clusters[0]
     members = [m for m in found.get("GlobalClusterMembers", []) if m["DBClusterArn"].endswith(f":cluster:{cluster}")]
     if not members:
         return Finding("DatabaseRole", False, f"{cluster} is not a member of {name}")
@@ -113,7 +127,9 @@ def secret_replica(ctx: Context, facts: dict) -> Finding:
     try:
         secret = ctx.call("secretsmanager", "describe_secret", region=primary, SecretId=name)
     except (ClientError, BotoCoreError) as error:
-        return Finding("SecretReplica", False, f"{name}: {primary} did not say how the replica here is ({_unanswered(error)})")
+        if _no_answer(error):
+            return Finding("SecretReplica", None, f"{name}: {primary} did not say how the replica here is ({_unanswered(error)})")
+        return Finding("SecretReplica", False, f"{name} in {primary}: {_unanswered(error)}")
     status = {r["Region"]: r for r in secret.get("ReplicationStatus", [])}.get(ctx.region)
     if status is None:
         return Finding("SecretReplica", False, f"{name} does not replicate to {ctx.region}")
@@ -165,7 +181,7 @@ def switch_position(ctx: Context, facts: dict) -> Finding:
     try:
         alarms = ctx.call("cloudwatch", "describe_alarms", region=dr, AlarmNames=[name], AlarmTypes=["MetricAlarm"])["MetricAlarms"]
     except (ClientError, BotoCoreError) as error:
-        return Finding("SwitchPosition", False, f"{name} in {dr}: {_unanswered(error)}")
+        return Finding("SwitchPosition", None if dr != ctx.region and _no_answer(error) else False, f"{name} in {dr}: {_unanswered(error)}")
     if not alarms:
         return Finding("SwitchPosition", False, f"{name} not found in {dr}")
     thrown = alarms[0]["StateValue"] == "ALARM"

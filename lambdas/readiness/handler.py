@@ -22,12 +22,13 @@ CHECK_DIMENSION = "Check"
 
 
 def metric_data(findings) -> list[dict]:
-    """One datum per check (dimension ``Check``) and the overall one (no dimension)."""
+    """One datum per check (dimension ``Check``) and the overall one (no dimension); a check
+    that could not be made (``ready`` None) counts as not ready."""
     data = [
-        {"MetricName": READY_METRIC, "Dimensions": [{"Name": CHECK_DIMENSION, "Value": f.check}], "Value": float(f.ready)}
+        {"MetricName": READY_METRIC, "Dimensions": [{"Name": CHECK_DIMENSION, "Value": f.check}], "Value": float(f.ready is True)}
         for f in findings
     ]
-    data.append({"MetricName": READY_METRIC, "Value": float(all(f.ready for f in findings))})
+    data.append({"MetricName": READY_METRIC, "Value": float(all(f.ready is True for f in findings))})
     return data
 
 
@@ -42,4 +43,4 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         print(json.dumps({"level": "INFO" if finding.ready else "WARNING", "check": finding.check,
                           "ready": finding.ready, "observed": finding.observed}), file=sys.stdout, flush=True)
     ctx.call("cloudwatch", "put_metric_data", Namespace=os.environ["METRICS_NAMESPACE"], MetricData=metric_data(findings))
-    return {"ready": all(f.ready for f in findings), "findings": {f.check: f.observed for f in findings}}
+    return {"ready": all(f.ready is True for f in findings), "findings": {f.check: f.observed for f in findings}}

@@ -487,6 +487,13 @@ def deploy_healthy(aws: FakeSession, monkeypatch, region: str = DR, lag_ms: floa
     cloudformation = aws.moto("cloudformation", PRIMARY)
     cloudformation.create_stack_set(StackSetName=STACK_SET, TemplateBody=json.dumps({"Resources": {}}))
     cloudformation.create_stack_instances(StackSetName=STACK_SET, Accounts=[account(aws)], Regions=list(CFG.regions))
+    # What the readiness checks read besides: the switch (released), the writer (the
+    # primary; RDS global clusters are per region in moto), the Fargate quota (moto knows VPC's only).
+    _switch_alarm(aws, "OK")
+    _stub_global_cluster(aws, region, _global_cluster(PRIMARY))
+    aws.stub("service-quotas", region).add_response(
+        "get_service_quota", {"Quota": {"ServiceCode": "fargate", "QuotaCode": "L-3032A538", "Value": 100.0}}
+    )
 
 
 CHECK_LINE = re.compile(r"  (?P<status>PASS|WARN|FAIL)  (?P<name>[^:]+): (?P<observed>.*)")
@@ -511,12 +518,13 @@ def test_dry_run_on_a_healthy_deployment_passes_every_check_and_writes_nothing(a
         assert re.search(rf"^  {number}\. {step}: ", out.text, re.MULTILINE)
     assert f"publish 1 to {dns.switch_namespace(CFG)}/{dns.SWITCH_METRIC} in {DR}" in out.text
     results = checks(out)
-    assert list(results) == [name for name, _ in failover.PREFLIGHT_CHECKS]
+    # The region's own readiness function runs the same checks (lambdas/readiness/checks.py).
+    readiness_checks = [f"readiness {name}" for name in naming.READINESS_CHECKS]
+    assert list(results) == [name for name, _ in failover.PREFLIGHT_CHECKS] + readiness_checks
     assert all(result.startswith("PASS") for result in results.values()), results
-    assert "800 ms" in results["replication lag"] and "RPO 60000 ms" in results["replication lag"]
-    raised = f"1 running of 1 desired; the runbook raises it to {CFG.app.failover_desired_count}"
-    assert raised in results["service capacity"]
-    assert f"(replica of {PRIMARY})" in results["database secret"]
+    assert "800 ms" in results["readiness ReplicationLag"] and "RPO 60000 ms" in results["readiness ReplicationLag"]
+    assert "1 running, standing count 1" in results["readiness ServiceCapacity"]
+    assert f"replica in {DR}: InSync" in results["readiness SecretReplica"]
     assert all(op.startswith(("Describe", "List", "Get")) for op in aws.operations), aws.operations
 
 
@@ -530,8 +538,8 @@ def test_dry_run_lag_above_the_rpo_fails_unplanned_and_warns_planned(aws, monkey
 
     assert run(aws, out, dry_run=True, mode=mode, accept_data_loss=accept) == code
 
-    lag = checks(out)["replication lag"]
-    assert lag.startswith(status) and f"max {CFG.objectives.rpo_seconds * 1000 + 1} ms" in lag
+    lag = checks(out)["readiness ReplicationLag"]
+    assert lag.startswith(status) and f"{CFG.objectives.rpo_seconds * 1000 + 1} ms" in lag and "over the RPO" in lag
 
 
 def test_dry_run_reports_what_is_missing_or_firing(aws):
@@ -550,31 +558,24 @@ def test_dry_run_reports_what_is_missing_or_firing(aws):
 
     results = checks(out)
     assert results["runbook state machine"].startswith("PASS")
-    assert results["replication lag"].startswith("WARN no AuroraGlobalDBRPOLag")
-    assert re.match(r"FAIL DescribeServices in \S+ failed: ClusterNotFoundException", results["service capacity"])
-    secret = naming.db_secret(CFG).pattern
-    assert results["database secret"] == (
-        f"FAIL {secret} not found in {DR}: the app's tasks there cannot read the database password"
-    )
+    assert results["readiness DatabaseRole"] == f"FAIL {naming.global_cluster(CFG).pattern} not found from {DR}"
+    assert results["readiness ReplicationLag"].startswith("WARN no AuroraGlobalDBRPOLag"), "planned: the switchover waits"
+    assert re.match(r"FAIL ClusterNotFoundException", results["readiness ServiceCapacity"])
+    assert results["readiness SecretReplica"].startswith(f"FAIL {naming.db_secret(CFG).pattern} in {PRIMARY}: ResourceNotFoundException")
     stack_set = results["stack instances current"]
     assert stack_set == f"FAIL stack set {STACK_SET} not found in {PRIMARY}, where it is administered"
     assert results["alarms"] == f"WARN 1 of 1 in ALARM: {alarm}"
 
 
-@pytest.mark.parametrize(
-    "desired, running, expected",
-    [(1, 1, "PASS"), (2, 1, "WARN"), (1, 0, "FAIL")],
-    ids=["steady", "tasks missing", "none running"],
-)
-def test_dry_run_capacity_judges_the_warm_standby(aws, monkeypatch, desired, running, expected):
-    create_service(aws, monkeypatch, DR, desired, running)
+@pytest.mark.parametrize("running, expected", [(1, "PASS"), (0, "FAIL")], ids=["warm standby", "none running"])
+def test_dry_run_capacity_judges_the_warm_standby(aws, monkeypatch, running, expected):
+    create_service(aws, monkeypatch, DR, CFG.app.dr_desired_count, running)
     out = Output()
 
     run(aws, out, dry_run=True)
 
-    capacity = checks(out)["service capacity"]
-    assert capacity.startswith(f"{expected} {naming.ecs_service(CFG).pattern}: {running} running of {desired} desired")
-    assert f"raises it to {CFG.app.failover_desired_count} (max {CFG.app.max_count})" in capacity
+    capacity = checks(out)["readiness ServiceCapacity"]
+    assert capacity.startswith(f"{expected} {naming.ecs_service(CFG).pattern}: {running} running, standing count {CFG.app.dr_desired_count}")
 
 
 @pytest.mark.parametrize("instance_status, expected", [("OUTDATED", "WARN"), ("INOPERABLE", "FAIL")])
@@ -605,8 +606,10 @@ def test_dry_run_with_the_primary_region_down_still_checks_the_dr_region(aws, mo
     results = checks(out)
     assert results["no runbook running"].startswith(f"WARN {PRIMARY} not checked:")
     assert re.match(rf"WARN not checked: .* in {PRIMARY} failed: Could not connect", results["stack instances current"])
-    passed = ("runbook state machine", "replication lag", "service capacity", "database secret", "alarms")
-    assert all(results[name].startswith("PASS") for name in passed)
+    passed = ("runbook state machine", "alarms", *(f"readiness {n}" for n in naming.READINESS_CHECKS if n != "SecretReplica"))
+    assert all(results[name].startswith("PASS") for name in passed), results
+    # The replica's status is known only to the primary copy: unknown, a warning, not a failure.
+    assert results["readiness SecretReplica"].startswith("WARN") and "did not say" in results["readiness SecretReplica"]
 
 
 def test_dry_run_fails_a_running_execution_and_a_missing_stack_instance(aws, monkeypatch):
@@ -677,7 +680,10 @@ def test_status_shows_writer_switch_and_services_asking_the_primary_first(aws, m
     assert re.search(rf"released \(OK\): traffic goes to the primary region {PRIMARY}", out.text)
     assert f"  {PRIMARY}: desired 3, running 3, pending 0" in out
     assert f"  {DR}: desired 3, running 1, pending 2" in out
-    assert ("rds", DR) not in aws.clients
+    assert f"Global database {naming.global_cluster(CFG).pattern} (asked {PRIMARY}): available" in out
+    # Each region's readiness, as its readiness function sees it (asked in that region).
+    for region in CFG.regions:
+        assert out.index_of(f"^Readiness {region}: \\d of 7 checks ready") > out.index_of("^Service ")
     assert not any(line.startswith("warning") for line in out)
 
 
