@@ -247,3 +247,45 @@ def test_the_role_allows_exactly_the_calls_the_function_makes(world, monkeypatch
     role = resolved["Resources"][f"{readiness.READINESS_FUNCTION}Role"]["Properties"]
     made = {call.replace("monitoring:", "cloudwatch:") for call in world.calls}  # CloudWatch signs as "monitoring"
     assert made == policy_actions(role)
+
+
+def _stop_lag(world: World) -> None:
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    cloudwatch_backends[ACCOUNT][DR].metric_data.clear()
+
+
+def _replica_failed(world: World) -> None:
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    (replica,) = secretsmanager_backends[ACCOUNT][PRIMARY].secrets[naming.db_secret(CFG).pattern].replicas
+    replica.config.update(Status="Failed")
+
+
+def _no_tasks(world: World) -> None:
+    ecs, cluster, service = boto3.client("ecs", DR), naming.ecs_cluster(CFG).pattern, naming.ecs_service(CFG).pattern
+    ecs.delete_service(cluster=cluster, service=service, force=True)
+
+
+@pytest.mark.parametrize(
+    "break_it, check",
+    [(_stop_lag, "ReplicationLag"), (_replica_failed, "SecretReplica"), (_no_tasks, "ServiceCapacity"),
+     (lambda world: switch(world, "ALARM"), "SwitchPosition")],
+    ids=["lag not published", "replica out of sync", "DR short of capacity", "switch against the writer"],
+)
+def test_each_failure_the_issue_names_publishes_ready_0(world, monkeypatch, break_it, check):
+    """Ready 0 at the next run; the alarm (one period, Minimum < 1, tests/templates/test_readiness.py)
+    then turns within that period: within two periods of the failure."""
+    break_it(world)
+    result = run_handler(world, monkeypatch)
+    assert result["ready"] is False
+    cloudwatch = boto3.client("cloudwatch", DR)
+    published = {
+        tuple(d["Value"] for d in m.get("Dimensions", [])): m for m in cloudwatch.list_metrics(Namespace=naming.readiness_namespace(CFG))["Metrics"]
+    }
+    assert (check,) in published and () in published
+    values = cloudwatch.get_metric_statistics(
+        Namespace=naming.readiness_namespace(CFG), MetricName="Ready", StartTime=world.now - timedelta(minutes=5),
+        EndTime=world.now + timedelta(minutes=5), Period=60, Statistics=["Minimum"],
+    )["Datapoints"]
+    assert [v["Minimum"] for v in values] == [0.0]
