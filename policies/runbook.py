@@ -1,4 +1,5 @@
-"""One role per runbook function, each allowed exactly the calls its code makes.
+"""One role per runbook function (and the readiness function), each allowed exactly the calls
+its code makes.
 
 Statements whose Sid starts with ``Runtime`` serve the Lambda runtime rather than the
 function's code (its log group, X-Ray, the key behind the encrypted table and topic);
@@ -15,6 +16,17 @@ from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
 
 from policies import arns
 from policies.functions import document, key_through, runtime_statements
+
+
+def _publish_metrics(sid: str, namespace: str) -> Statement:
+    """PutMetricData supports no resource type: the namespace condition scopes the write."""
+    return Statement(
+        Sid=sid,
+        Effect=Allow,
+        Action=[cloudwatch.PutMetricData],
+        Resource=["*"],
+        Condition=Condition(StringEquals({"cloudwatch:namespace": namespace})),
+    )
 
 
 def _idempotency(table_arn, actions=None) -> Statement:
@@ -90,13 +102,7 @@ def switch_traffic(log_group: str, table_arn, key_arn, namespace: str) -> Policy
         # Neither action supports a resource type: the namespace condition scopes the write;
         # the read is of the switch's own data (its position is the data, not the alarm state).
         Statement(Sid="ReadSwitchPosition", Effect=Allow, Action=[cloudwatch.GetMetricData], Resource=["*"]),
-        Statement(
-            Sid="PublishSwitchMetric",
-            Effect=Allow,
-            Action=[cloudwatch.PutMetricData],
-            Resource=["*"],
-            Condition=Condition(StringEquals({"cloudwatch:namespace": namespace})),
-        ),
+        _publish_metrics("PublishSwitchMetric", namespace),
     )
 
 
@@ -204,13 +210,7 @@ def readiness(log_group: str, global_cluster_id: str, secret_arns: list, service
         # Neither supports a resource type: lag and Fargate usage are read, the namespace
         # condition scopes the write to the readiness metrics.
         Statement(Sid="ReadLagAndUsage", Effect=Allow, Action=[cloudwatch.GetMetricData], Resource=["*"]),
-        Statement(
-            Sid="PublishReadiness",
-            Effect=Allow,
-            Action=[cloudwatch.PutMetricData],
-            Resource=["*"],
-            Condition=Condition(StringEquals({"cloudwatch:namespace": namespace})),
-        ),
+        _publish_metrics("PublishReadiness", namespace),
     )
 
 

@@ -18,8 +18,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 LAG_METRIC = "AuroraGlobalDBRPOLag"
-# Aurora publishes lag every minute; three periods without a point means it stopped.
-LAG_WINDOW = timedelta(minutes=3)
+# Aurora publishes lag every minute: three periods without a point means it stopped (and
+# usage is read over the same minutes).
+METRIC_WINDOW = timedelta(minutes=3)
 # Service Quotas: "Fargate On-Demand vCPU resource count", per region (vCPUs, not tasks).
 FARGATE_SERVICE, FARGATE_VCPU_QUOTA = "fargate", "L-3032A538"
 CPU_UNITS_PER_VCPU = 1024
@@ -57,6 +58,23 @@ class Context:
     @property
     def is_dr_region(self) -> bool:
         return self.region == self.settings["DR_REGION"]
+
+
+def latest_maximums(ctx: Context, namespace: str, metric: str, **dimensions: str) -> list[float]:
+    """A metric's per-minute maxima over the last ``METRIC_WINDOW``, newest first."""
+    now = ctx.now()
+    return ctx.call(
+        "cloudwatch", "get_metric_data",
+        MetricDataQueries=[{
+            "Id": "metric",
+            "MetricStat": {
+                "Metric": {"Namespace": namespace, "MetricName": metric,
+                           "Dimensions": [{"Name": name, "Value": value} for name, value in dimensions.items()]},
+                "Period": 60, "Stat": "Maximum",
+            },
+        }],
+        StartTime=now - METRIC_WINDOW, EndTime=now, ScanBy="TimestampDescending",
+    )["MetricDataResults"][0].get("Values", [])
 
 
 def _no_answer(error: Exception) -> bool:
@@ -97,22 +115,10 @@ def replication_lag(ctx: Context, facts: dict) -> Finding:
     cluster = ctx.settings["DB_CLUSTER_ID"]
     if facts.get("is_writer"):
         return Finding("ReplicationLag", True, f"{cluster} is the writer: lag is measured in the other region")
-    now = ctx.now()
-    result = ctx.call(
-        "cloudwatch", "get_metric_data",
-        MetricDataQueries=[{
-            "Id": "lag",
-            "MetricStat": {
-                "Metric": {"Namespace": "AWS/RDS", "MetricName": LAG_METRIC,
-                           "Dimensions": [{"Name": "DBClusterIdentifier", "Value": cluster}]},
-                "Period": 60, "Stat": "Maximum",
-            },
-        }],
-        StartTime=now - LAG_WINDOW, EndTime=now, ScanBy="TimestampDescending",
-    )["MetricDataResults"][0]
-    if not result.get("Values"):
-        return Finding("ReplicationLag", False, f"no {LAG_METRIC} for {cluster} in {LAG_WINDOW.seconds // 60} min: replication is not measured")
-    lag_ms, rpo_ms = result["Values"][0], ctx.integer("RPO_SECONDS") * 1000
+    values = latest_maximums(ctx, "AWS/RDS", LAG_METRIC, DBClusterIdentifier=cluster)
+    if not values:
+        return Finding("ReplicationLag", False, f"no {LAG_METRIC} for {cluster} in {METRIC_WINDOW.seconds // 60} min: replication is not measured")
+    lag_ms, rpo_ms = values[0], ctx.integer("RPO_SECONDS") * 1000
     observed = f"{LAG_METRIC} {lag_ms:.0f} ms, RPO {rpo_ms} ms"
     return Finding("ReplicationLag", lag_ms <= rpo_ms, observed if lag_ms <= rpo_ms else f"{observed}: over the RPO")
 
@@ -152,21 +158,8 @@ def fargate_quota(ctx: Context, facts: dict) -> Finding:
     """Room under the region's Fargate vCPU quota for the failover count, beside what runs now."""
     quota = ctx.call("service-quotas", "get_service_quota", ServiceCode=FARGATE_SERVICE, QuotaCode=FARGATE_VCPU_QUOTA)["Quota"]["Value"]
     vcpu, running = ctx.integer("TASK_CPU") / CPU_UNITS_PER_VCPU, facts.get("running", 0)
-    now = ctx.now()
-    usage = ctx.call(
-        "cloudwatch", "get_metric_data",
-        MetricDataQueries=[{
-            "Id": "usage",
-            "MetricStat": {
-                "Metric": {"Namespace": "AWS/Usage", "MetricName": "ResourceCount", "Dimensions": [
-                    {"Name": "Service", "Value": "Fargate"}, {"Name": "Type", "Value": "Resource"},
-                    {"Name": "Resource", "Value": "vCPU"}, {"Name": "Class", "Value": "Standard/OnDemand"},
-                ]},
-                "Period": 60, "Stat": "Maximum",
-            },
-        }],
-        StartTime=now - LAG_WINDOW, EndTime=now, ScanBy="TimestampDescending",
-    )["MetricDataResults"][0].get("Values") or [running * vcpu]
+    usage = latest_maximums(ctx, "AWS/Usage", "ResourceCount", Service="Fargate", Type="Resource", Resource="vCPU",
+                            Class="Standard/OnDemand") or [running * vcpu]
     needed = max(ctx.integer("FAILOVER_COUNT") - running, 0) * vcpu
     room = quota - usage[0]
     observed = f"Fargate vCPU quota {quota:g}, in use {usage[0]:g}, the failover count needs {needed:g} more"
