@@ -141,15 +141,11 @@ def _stack_sets(args: argparse.Namespace):
 def _deploy(args: argparse.Namespace, cfg) -> int:
     from checks.report import say
     from ops.deploy import deploy
-    from ops.preflight import check_deployable
-    from ops.rendered import load
 
-    rendered = load(args.out)
+    aws, rendered = _stack_sets(args)
     if args.only_region and args.only_region not in rendered.regions:
         _report(f"--only-region {args.only_region}: not a region of this render ({', '.join(rendered.regions)})")
         return EXIT_BAD_INPUT
-    check_deployable(rendered)  # everything checkable offline, before any AWS call
-    aws, rendered = _stack_sets(args)
     deploy(aws, rendered, say, timeout_seconds=args.timeout * 60, wait_when_busy=not args.no_wait, only_region=args.only_region)
     return 0
 

@@ -46,7 +46,7 @@ def _problems(directory: Path) -> list[str]:
 
 
 def test_the_default_render_is_refused_before_any_aws_call_one_line_per_problem(monkeypatch, capsys):
-    monkeypatch.setattr("ops.aws.Aws.connect", lambda *a, **k: pytest.fail("deploy connected to AWS"))
+    monkeypatch.setattr("ops.aws.Aws.client", lambda *a, **k: pytest.fail("deploy made an AWS client"))
     assert build.main(["deploy"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err[0].endswith("cannot be deployed (4 problem(s)); nothing was sent to AWS")
