@@ -94,10 +94,35 @@ class HungRegion:
         self._server.shutdown()
 
 
+def _deployed(url: str, cfg: Config) -> None:
+    """What status reads, as deployed: the global database, the switch alarm, each region's service."""
+    import boto3
+
+    from templates import dns, naming
+
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
+    rds = session.client("rds", region_name=cfg.primary_region, endpoint_url=url)
+    rds.create_global_cluster(GlobalClusterIdentifier=naming.global_cluster(cfg).pattern, Engine="aurora-postgresql")
+    switch = dns.timing(cfg)["switch"]
+    session.client("cloudwatch", region_name=switch["alarm_region"], endpoint_url=url).put_metric_alarm(
+        AlarmName=switch["alarm_name"], Namespace=switch["namespace"], MetricName=switch["metric"], Statistic="Maximum",
+        Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    for region in cfg.regions:
+        ecs = session.client("ecs", region_name=region, endpoint_url=url)
+        ecs.create_cluster(clusterName=naming.ecs_cluster(cfg).pattern)
+        ecs.register_task_definition(family="app", containerDefinitions=[{"name": "app", "image": "app", "memory": 512}])
+        ecs.create_service(
+            cluster=naming.ecs_cluster(cfg).pattern, serviceName=naming.ecs_service(cfg).pattern,
+            taskDefinition="app", desiredCount=1,
+        )
+
+
 def outage(root: Path) -> int:
     """Time status and the dry run with each region hung in turn; 1 if any misses the goal."""
     cfg = Config()
     endpoint = HungRegion()
+    _deployed(endpoint.url, cfg)
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
         "AWS_ENDPOINT_URL": endpoint.url,
