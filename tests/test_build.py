@@ -176,3 +176,27 @@ def test_out_help_says_which_commands_only_read_it(capsys):
     with pytest.raises(SystemExit):
         build.main(["render", "--help"])
     assert "only read" not in capsys.readouterr().out
+
+
+def test_readme_links_stay_in_the_repository_and_exist():
+    """README is self-contained: every relative link and image resolves to a file of the repository."""
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)#]+)\)", readme)
+    assert targets, "README links to its docs"
+    for target in targets:
+        if "://" in target:
+            continue
+        path = (ROOT / target).resolve()
+        assert path.is_relative_to(ROOT) and path.exists(), target
+
+
+def test_readme_states_the_outage_limits_the_code_uses():
+    from ops import failover
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    config = failover.OBSERVED_CLIENT_CONFIG
+    assert f"a {config.connect_timeout} s connect and a {config.read_timeout} s read timeout" in readme
+    assert f"given up after at most {failover.OBSERVED_CALL_SECONDS} s" in readme
+    assert f"every {failover.PROGRESS_SECONDS} s" in readme
