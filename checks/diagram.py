@@ -479,11 +479,15 @@ def write(directory: Path, out: Path = DOCS) -> list[Path]:
 
 
 def main(directory: Path, out: Path = DOCS) -> int:
-    """0 with the SVGs written; 1 with only the DOT files (Graphviz missing); 2 if the output cannot be read."""
+    """0 with the SVGs written; 1 with only the DOT files (Graphviz missing); 2 if the render cannot
+    be read or the pictures cannot be written."""
     try:
         written = write(directory, out)
     except DiagramError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot write the pictures to {out}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     for path in written:
         print(f"wrote {path}")

@@ -28,10 +28,14 @@ def template_files(directory: Path) -> list[Path]:
 
 
 def write_tree(files: dict[str, bytes], root: Path) -> None:
+    """Write ``files`` below ``root``; ``OutputError`` when the file system refuses."""
     for relative, content in files.items():
         path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def gate(cfg: Config, directory: Path, progress: Callable[[str], None]) -> None:

@@ -80,9 +80,9 @@ LAG_PERIOD_SECONDS = 60
 MILLISECONDS = 1000  # Aurora reports lag in milliseconds; the RPO objective is in seconds.
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 
-# The region a failover acts on must answer, so its calls may be patient (botocore's defaults
-# are a 60-second connect timeout and, in ops.aws, 10 attempts).
-# (botocore's "max_attempts" counts retries; "total_max_attempts" counts every attempt.)
+# The region a failover acts on must answer, so its calls may be patient, within bounds
+# (botocore's defaults are 60-second connect and read timeouts). botocore's "max_attempts"
+# counts retries; "total_max_attempts" counts every attempt.
 CLIENT_CONFIG = BotoConfig(connect_timeout=5, read_timeout=30, retries={"mode": "standard", "total_max_attempts": 3})
 # A region only observed may be the one that is down: two attempts of at most 5 s each
 # (AWS's read APIs answer in well under a second), plus standard mode's first backoff (<= 1 s).

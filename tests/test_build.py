@@ -200,3 +200,18 @@ def test_readme_states_the_outage_limits_the_code_uses():
     assert f"a {config.connect_timeout} s connect and a {config.read_timeout} s read timeout" in readme
     assert f"given up after at most {failover.OBSERVED_CALL_SECONDS} s" in readme
     assert f"every {failover.PROGRESS_SECONDS} s" in readme
+
+
+def test_package_and_diagram_beside_a_file_are_one_line_exit_2(tmp_path, capsys):
+    """They write next to the render (build/) or into docs/; a file in the way is bad input, not a traceback."""
+    import shutil
+
+    out = shutil.copytree(ROOT / "dr_templates", tmp_path / "dr_templates")
+    (tmp_path / "build").write_text("a file where the build folder goes")
+    assert build.main(["package", "--out", str(out)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: cannot write {tmp_path / 'build'}/")
+    from checks import diagram
+
+    (tmp_path / "docs").write_text("a file where the pictures go")
+    assert diagram.main(out, tmp_path / "docs") == 2
+    assert capsys.readouterr().err.startswith(f"error: cannot write the pictures to {tmp_path / 'docs'}")
