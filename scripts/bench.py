@@ -9,7 +9,8 @@ linting is visible, the cold import time of each runbook handler (goal < 300 ms)
 
 ``outage``: ``build.py status`` and ``build.py failover --to DR --dry-run`` with one region
 hung, each region in turn (goal: an answer within 15 s that names the hung region
-unreachable). Offline: every AWS endpoint is overridden (``AWS_ENDPOINT_URL``) to a local
+unreachable), then ``build.py deploy`` of a deployable render with its administration
+region hung (goal: a first line within 5 s; then it gives up, in one line). Offline: every AWS endpoint is overridden (``AWS_ENDPOINT_URL``) to a local
 server that answers from moto, except requests signed for the hung region, which it
 accepts and never answers: the dead region of an outage, not a refused connection.
 ``--root DIR`` runs another checkout's ``build.py`` (to compare with an older version).
@@ -24,6 +25,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -38,6 +40,15 @@ RUNS = 5
 HANDLERS = ("admit_automatic_run", "promote_database", "wait_for_writer", "scale_service", "switch_traffic", "notify")
 RENDER_ONLY = "from templates.config import Config; from templates.render import render; render(Config())"
 OUTAGE_GOAL_SECONDS = 15
+DEPLOY_FIRST_LINE_SECONDS = 5
+# A configuration deploy accepts offline (no example names, a certificate per region).
+DEPLOYABLE = """
+[dns]
+domain_name = "trading.bench.internal"
+hosted_zone_id = "Z0123456789BENCH"
+primary_certificate_arn = "arn:aws:acm:{primary}:123456789012:certificate/00000000-0000-4000-8000-000000000001"
+dr_certificate_arn = "arn:aws:acm:{dr}:123456789012:certificate/00000000-0000-4000-8000-000000000002"
+"""
 # SigV4: "Credential=KEY/DATE/REGION/SERVICE/aws4_request" names the region a request is for.
 SIGNED_REGION = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
 
@@ -152,9 +163,38 @@ def outage(root: Path) -> int:
                 print(f"{label:<20} {hung} hung: {seconds:6.1f} s, exit {result.returncode}, "
                       f"{'names it unreachable' if named else 'does NOT name it unreachable'}"
                       f"{'' if met else '  MISSED'}")
+        endpoint.hung = cfg.administration_region
+        missed += not _deploy_hung(root, cfg, environment)
     finally:
         endpoint.stop()
     return 1 if missed else 0
+
+
+def _deploy_hung(root: Path, cfg: Config, environment: dict[str, str]) -> bool:
+    """deploy of a deployable render with its administration region hung: when it first says
+    something (goal: at once) and how long until it gives up with one line."""
+    with tempfile.TemporaryDirectory() as scratch:
+        config, out = Path(scratch) / "deployable.toml", Path(scratch) / "dr_templates"
+        config.write_text(DEPLOYABLE.format(primary=cfg.primary_region, dr=cfg.dr_region))
+        subprocess.run([sys.executable, str(root / "build.py"), "render", "--config", str(config), "--out", str(out)],
+                       cwd=root, check=True, capture_output=True)
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, str(root / "build.py"), "deploy", "--config", str(config), "--out", str(out)],
+            cwd=root, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        lines = []
+        first = None
+        for line in process.stdout:
+            first = first or time.perf_counter() - start
+            lines.append(line.rstrip())
+        process.wait()
+        seconds = time.perf_counter() - start
+    said = f"first line after {first:.1f} s" if first is not None else "no output"
+    met = first is not None and first <= DEPLOY_FIRST_LINE_SECONDS
+    print(f"{'deploy':<20} {cfg.administration_region} hung: {seconds:6.1f} s, exit {process.returncode}, {said} "
+          f"(goal < {DEPLOY_FIRST_LINE_SECONDS} s){'' if met else '  MISSED'}; last: {lines[-1][:150] if lines else ''}")
+    return met
 
 
 def render_benchmarks() -> int:
