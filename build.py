@@ -199,7 +199,9 @@ def parser() -> argparse.ArgumentParser:
     def command(name: str, handler, help_text: str, out_help: str = READS_OUT) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.add_argument("--config", type=Path, metavar="FILE", help=CONFIG_HELP[name in USES_CONFIG])
-        sub.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR", help=f"{out_help} (default: dr_templates/)")
+        sub.add_argument(
+            "--out", type=Path, default=DEFAULT_OUT, metavar="DIR", help=f"{out_help} (default: dr_templates/)"
+        )
         sub.set_defaults(handler=handler)
         return sub
 
@@ -228,7 +230,9 @@ def parser() -> argparse.ArgumentParser:
             "the render to draw; only read, the pictures go to docs/")
     command("package", _package, "zip the Lambda functions into build/ beside DIR, keyed by content hash",
             "the render whose manifest names the zips; only read, the zips go to build/ beside it")
-    deploy = command("deploy", _deploy, "deploy DIR as StackSets: roles checked, bootstrap, artifacts uploaded, the rest")
+    deploy = command(
+        "deploy", _deploy, "deploy DIR as StackSets: checked offline, roles checked, bootstrap, artifacts, the rest"
+    )
     deploy.add_argument("--no-wait", action="store_true", help="report an operation already running instead of waiting")
     deploy.add_argument(
         "--only-region", metavar="REGION",

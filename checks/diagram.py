@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from templates.regions import PRIMARY, ROLE_PARAMETER
 from templates.layout import MANIFEST
+from templates.regions import PRIMARY, ROLE_PARAMETER
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

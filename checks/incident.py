@@ -111,19 +111,35 @@ class _Drawing:
             service, service_properties = _one(instance, "AWS::ECS::Service")
             cluster, cluster_properties = _one(instance, "AWS::RDS::DBCluster")
             alb = picture.node(region, _id(instance, load_balancer), "load balancer (HTTPS)")
-            app = picture.node(region, _id(instance, service), f"ECS service\\n{service_properties.get('ServiceName', service)}")
+            app = picture.node(
+                region, _id(instance, service), f"ECS service\\n{service_properties.get('ServiceName', service)}"
+            )
             role = "writer" if picture.roles[region] == PRIMARY else "secondary"
-            picture.node(region, _id(instance, cluster), f"Aurora cluster ({role} when deployed)\\n{cluster_properties.get('DBClusterIdentifier', cluster)}")
+            picture.node(
+                region,
+                _id(instance, cluster),
+                f"Aurora cluster ({role} when deployed)\\n{cluster_properties.get('DBClusterIdentifier', cluster)}",
+            )
             picture.edge(alb, app, "traffic")
             tasks = _referenced(service_properties, instance)
-            if any(_referenced(p, instance) & {cluster} for t, p in _of_type(instance, "AWS::ECS::TaskDefinition") if t in tasks):
+            if any(
+                _referenced(p, instance) & {cluster}
+                for t, p in _of_type(instance, "AWS::ECS::TaskDefinition")
+                if t in tasks
+            ):
                 picture.edge(app, _id(instance, cluster), "traffic", "SQL")
             for record, properties in _of_type(instance, "AWS::Route53::RecordSet"):
-                zone = picture.node(None, f"zone/{properties['HostedZoneId']}", f"hosted zone {properties['HostedZoneId']}\\n{properties['Name']}")
+                zone = picture.node(
+                    None,
+                    f"zone/{properties['HostedZoneId']}",
+                    f"hosted zone {properties['HostedZoneId']}\\n{properties['Name']}",
+                )
                 picture.edge(clients, zone, "traffic", "DNS")
                 (check,) = _referenced(properties.get("HealthCheckId"), instance)
                 needs = self._health(instance, check, _id(instance, record))
-                node = picture.node(None, _id(instance, record), f"{properties['Failover']} record\\nanswered while healthy:\\n{needs}")
+                node = picture.node(
+                    None, _id(instance, record), f"{properties['Failover']} record\\nanswered while healthy:\\n{needs}"
+                )
                 picture.edge(zone, node, "traffic")
                 if _referenced(properties.get("AliasTarget"), instance) & {load_balancer}:
                     picture.edge(node, alb, "traffic", "alias")
@@ -132,9 +148,16 @@ class _Drawing:
         """What the health check ``check`` requires, in words; the alarms it follows get an edge from ``record``."""
         config = dict(_of_type(instance, "AWS::Route53::HealthCheck"))[check]["HealthCheckConfig"]
         if config["Type"] == "CALCULATED":
-            children = [self._health(instance, child, record) for child in sorted(_referenced(config["ChildHealthChecks"], instance))]
+            children = [
+                self._health(instance, child, record)
+                for child in sorted(_referenced(config["ChildHealthChecks"], instance))
+            ]
             joined = " AND\\n".join(children)
-            return joined if config.get("HealthThreshold") == len(children) else f"{config.get('HealthThreshold')} of: {joined}"
+            return (
+                joined
+                if config.get("HealthThreshold") == len(children)
+                else f"{config.get('HealthThreshold')} of: {joined}"
+            )
         if config["Type"] == "CLOUDWATCH_METRIC":
             alarm = config["AlarmIdentifier"]
             found = self._find("AWS::CloudWatch::Alarm", "AlarmName", alarm["Name"], alarm["Region"])
@@ -142,7 +165,8 @@ class _Drawing:
                 self.picture.node(alarm["Region"], found, f"alarm\\n{alarm['Name']}")
                 self.picture.edge(record, found, "switch", "follows")
             return f"alarm {alarm['Name']} ({alarm['Region']}) not in ALARM"
-        return f"{config['Type']} {config.get('ResourcePath', '')} on the load balancer every {config.get('RequestInterval', 30)} s"
+        every = config.get("RequestInterval", 30)
+        return f"{config['Type']} {config.get('ResourcePath', '')} on the load balancer every {every} s"
 
     def replication(self) -> None:
         """From the cluster created with the global cluster (its first member: the writer; or the
@@ -177,7 +201,11 @@ class _Drawing:
                     alarm, verb = switch
                     self.picture.edge(_id(instance, machine), alarm, "switch", f"{state}: {verb}")
             purpose = "fails over to here" if self.picture.roles[region] != PRIMARY else "fails back to here"
-            label = f"runbook {properties.get('StateMachineName', machine)} ({purpose})\\nstep: the regions it may call (its permissions, its settings)\\l" + "".join(f"{row}\\l" for row in rows)
+            label = (
+                f"runbook {properties.get('StateMachineName', machine)} ({purpose})\\n"
+                "step: the regions it may call (its permissions, its settings)\\l"
+                + "".join(f"{row}\\l" for row in rows)
+            )
             self.picture.node(region, _id(instance, machine), label)
 
     @staticmethod
@@ -225,7 +253,8 @@ class _Drawing:
         for instance in self.deployment.instances:
             for alarm, properties in _of_type(instance, "AWS::CloudWatch::Alarm"):
                 if instance.region == region and (properties.get("Namespace"), properties.get("MetricName")) == (
-                    variables["SWITCH_NAMESPACE"], variables["SWITCH_METRIC"]
+                    variables["SWITCH_NAMESPACE"],
+                    variables["SWITCH_METRIC"],
                 ):
                     values = f"{variables['SWITCH_THROWN_VALUE']} throws, {variables['SWITCH_RELEASED_VALUE']} releases"
                     node = self.picture.node(region, _id(instance, alarm), f"alarm\\n{properties['AlarmName']}")
@@ -240,7 +269,10 @@ class _Drawing:
         queues: dict[str, str] = {}
         self.names: dict[str, str] = {}  # node id -> topic or queue name
         for instance in self.deployment.instances:
-            for kind, name_property, table in (("AWS::SNS::Topic", "TopicName", topics), ("AWS::SQS::Queue", "QueueName", queues)):
+            for kind, name_property, table in (
+                ("AWS::SNS::Topic", "TopicName", topics),
+                ("AWS::SQS::Queue", "QueueName", queues),
+            ):
                 service = kind.split("::")[1].lower()
                 for logical_id, properties in _of_type(instance, kind):
                     node = _id(instance, logical_id)
@@ -256,7 +288,9 @@ class _Drawing:
                         if text in topics:
                             alarms[topics[text]] = alarms.get(topics[text], 0) + 1
             for topic, count in sorted(alarms.items()):
-                source = picture.node(instance.region, f"{topic}/alarms", f"{count} alarm(s)\\n({instance.key.split('/')[1]} stack)")
+                source = picture.node(
+                    instance.region, f"{topic}/alarms", f"{count} alarm(s)\\n({instance.key.split('/')[1]} stack)"
+                )
                 picture.edge(source, self._topic(topic, instance), "alert")
             subscriptions = [
                 (topics.get(_first_text(properties["TopicArn"])), properties)
@@ -273,12 +307,18 @@ class _Drawing:
                 target = queues.get(endpoint)
                 if target is None:
                     endpoints += 1
-                    target = picture.node(None, f"on-call/{properties['Protocol']}/{endpoint}", f"on-call\\n{properties['Protocol']}: {endpoint}")
+                    target = picture.node(
+                        None,
+                        f"on-call/{properties['Protocol']}/{endpoint}",
+                        f"on-call\\n{properties['Protocol']}: {endpoint}",
+                    )
                 else:
                     self._queue(target)
                 picture.edge(self._topic(topic, instance), target, "alert", "SNS subscription")
             for _, properties in _of_type(instance, "AWS::Pipes::Pipe"):
-                source, target = queues.get(_first_text(properties["Source"])), topics.get(_first_text(properties["Target"]))
+                source, target = queues.get(_first_text(properties["Source"])), topics.get(
+                    _first_text(properties["Target"])
+                )
                 if source and target:
                     picture.edge(self._queue(source), self._topic(target, instance), "alert", "pipe")
         if not endpoints:
@@ -341,7 +381,10 @@ def to_dot(picture: Picture) -> str:
     lines.append('    label="legend"; style=dashed;')
     previous = None
     for kind, (attributes, text) in STYLES.items():
-        lines.append(f'    "legend/{kind}" [label="", shape=point, width=0.05]; "legend/{kind}/to" [label={quoted(text)}, shape=plaintext];')
+        lines.append(
+            f'    "legend/{kind}" [label="", shape=point, width=0.05]; '
+            f'"legend/{kind}/to" [label={quoted(text)}, shape=plaintext];'
+        )
         lines.append(f'    "legend/{kind}" -> "legend/{kind}/to" [{attributes}];')
         if previous:  # one entry under the other
             lines.append(f'    "legend/{previous}/to" -> "legend/{kind}" [style=invis];')

@@ -173,7 +173,9 @@ class _Aws:
         return self._accounts[region]
 
 
-def in_parallel(tasks: Mapping[str, Callable[[], Any]], out: Out, progress_seconds: float = PROGRESS_SECONDS) -> dict[str, Any]:
+def in_parallel(
+    tasks: Mapping[str, Callable[[], Any]], out: Out, progress_seconds: float = PROGRESS_SECONDS
+) -> dict[str, Any]:
     """Run each task in a thread of its own; by name, what it returned or the ``AwsError`` it raised.
 
     While any runs, says every ``progress_seconds`` which are still waiting. Credentials that
@@ -763,13 +765,14 @@ def run_status(cfg: Config, session: Any = None, out: Out = print) -> int:
     aws = _Aws(session)
     switch = dns.timing(cfg)["switch"]
     cluster, service = naming.ecs_cluster(cfg).pattern, naming.ecs_service(cfg).pattern
+    global_cluster = naming.global_cluster(cfg).pattern
     tasks = {SWITCH_TASK: functools.partial(
         aws.call, "cloudwatch", switch["alarm_region"], "describe_alarms",
         AlarmNames=[switch["alarm_name"]], AlarmTypes=["MetricAlarm"],
     )}
     for region in cfg.regions:
         tasks[f"{region} {WRITER_TASK}"] = functools.partial(
-            aws.call, "rds", region, "describe_global_clusters", GlobalClusterIdentifier=naming.global_cluster(cfg).pattern
+            aws.call, "rds", region, "describe_global_clusters", GlobalClusterIdentifier=global_cluster
         )
         tasks[f"{region} {SERVICE_TASK}"] = functools.partial(
             aws.call, "ecs", region, "describe_services", cluster=cluster, services=[service]

@@ -168,7 +168,9 @@ def check_rendered_for(directory: Path, identity: Mapping[str, str], source: str
     (``templates.render.configuration_identity`` of the configuration ``source`` names)."""
     rendered_for = _read_json(directory / MANIFEST).get("configuration")
     if rendered_for is None:
-        raise OpsError(f"{directory / MANIFEST} does not say what it was rendered for; {RERENDER}", exit_status=EXIT_BAD_INPUT)
+        raise OpsError(
+            f"{directory / MANIFEST} does not say what it was rendered for; {RERENDER}", exit_status=EXIT_BAD_INPUT
+        )
     differences = [
         f"{key} {rendered_for.get(key)} (the configuration: {value})"
         for key, value in identity.items()

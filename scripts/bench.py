@@ -10,9 +10,10 @@ linting is visible, the cold import time of each runbook handler (goal < 300 ms)
 ``outage``: ``build.py status`` and ``build.py failover --to DR --dry-run`` with one region
 hung, each region in turn (goal: an answer within 15 s that names the hung region
 unreachable), then ``build.py deploy`` of a deployable render with its administration
-region hung (goal: a first line within 5 s; then it gives up, in one line). Offline: every AWS endpoint is overridden (``AWS_ENDPOINT_URL``) to a local
-server that answers from moto, except requests signed for the hung region, which it
-accepts and never answers: the dead region of an outage, not a refused connection.
+region hung (goal: a first line within 5 s; then it gives up, in one line). Offline: every
+AWS endpoint is overridden (``AWS_ENDPOINT_URL``) to a local server that answers from moto,
+except requests signed for the hung region, which it accepts and never answers: the dead
+region of an outage, not a refused connection.
 ``--root DIR`` runs another checkout's ``build.py`` (to compare with an older version).
 """
 
@@ -122,7 +123,8 @@ def _deployed(url: str, cfg: Config) -> None:
     for region in cfg.regions:
         ecs = session.client("ecs", region_name=region, endpoint_url=url)
         ecs.create_cluster(clusterName=naming.ecs_cluster(cfg).pattern)
-        ecs.register_task_definition(family="app", containerDefinitions=[{"name": "app", "image": "app", "memory": 512}])
+        container = {"name": "app", "image": "app", "memory": 512}
+        ecs.register_task_definition(family="app", containerDefinitions=[container])
         ecs.create_service(
             cluster=naming.ecs_cluster(cfg).pattern, serviceName=naming.ecs_service(cfg).pattern,
             taskDefinition="app", desiredCount=1,
@@ -191,9 +193,10 @@ def _deploy_hung(root: Path, cfg: Config, environment: dict[str, str]) -> bool:
         process.wait()
         seconds = time.perf_counter() - start
     said = f"first line after {first:.1f} s" if first is not None else "no output"
+    last = lines[-1][:100] if lines else ""
     met = first is not None and first <= DEPLOY_FIRST_LINE_SECONDS
     print(f"{'deploy':<20} {cfg.administration_region} hung: {seconds:6.1f} s, exit {process.returncode}, {said} "
-          f"(goal < {DEPLOY_FIRST_LINE_SECONDS} s){'' if met else '  MISSED'}; last: {lines[-1][:150] if lines else ''}")
+          f"(goal < {DEPLOY_FIRST_LINE_SECONDS} s){'' if met else '  MISSED'}; last: {last}")
     return met
 
 

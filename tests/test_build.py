@@ -89,7 +89,8 @@ def test_help_imports_no_command_s_tools():
     probe = (
         "import sys, runpy; sys.argv = ['build.py', '--help']\n"
         "try:\n    runpy.run_path('build.py', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'cfnlint', 'troposphere', 'boto3', 'botocore', 'awacs'}))"
+        "heavy = {'cfnlint', 'troposphere', 'boto3', 'botocore', 'awacs'}\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
     assert result.stdout.splitlines()[-1] == "[]"
@@ -124,7 +125,8 @@ def test_unwritable_out_is_one_line_exit_2_and_leaves_no_empty_folder(tmp_path, 
 
     monkeypatch.setattr(pipeline.tempfile, "mkdtemp", read_only)
     assert build.main(["render", "--out", str(tmp_path / "new" / "deeper" / "out")]) == 2
-    assert capsys.readouterr().err == f"error: --out {tmp_path / 'new' / 'deeper' / 'out'}: cannot write there: Read-only file system\n"
+    out = tmp_path / "new" / "deeper" / "out"
+    assert capsys.readouterr().err == f"error: --out {out}: cannot write there: Read-only file system\n"
     assert list(tmp_path.iterdir()) == []
 
 
@@ -139,10 +141,13 @@ def _render_for(tmp_path: Path, toml: str) -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def tokyo(tmp_path_factory) -> tuple[Path, Path]:
     """A render for other regions than the defaults'."""
-    return _render_for(tmp_path_factory.mktemp("tokyo"), 'primary_region = "ap-northeast-1"\ndr_region = "ap-northeast-3"\n')
+    regions = 'primary_region = "ap-northeast-1"\ndr_region = "ap-northeast-3"\n'
+    return _render_for(tmp_path_factory.mktemp("tokyo"), regions)
 
 
-@pytest.mark.parametrize("command", [["lint"], ["check"], ["budget"], ["status"], ["failover", "--to", "ap-northeast-3", "--dry-run"]])
+@pytest.mark.parametrize(
+    "command", [["lint"], ["check"], ["budget"], ["status"], ["failover", "--to", "ap-northeast-3", "--dry-run"]]
+)
 def test_commands_using_the_configuration_refuse_a_render_of_other_regions(tokyo, command, capsys):
     config, out = tokyo
     assert build.main([*command, "--out", str(out)]) == 2

@@ -184,7 +184,10 @@ def test_each_runbook_lists_its_steps_in_order_with_the_regions_each_calls(cfg, 
     assert steps["CheckTraffic"] == f"Route 53 (global), {dr}"
     assert _step_regions(picture, primary)["SwitchTraffic"] == f"{primary}, {dr}", "failing back releases the DR switch"
     switch = f"{dr}/bootstrap/FailoverSwitchAlarm"
-    publishers = {source for source, target, label in _edges(picture, "switch") if target == switch and label.startswith("SwitchTraffic")}
+    publishers = {
+        source for source, target, label in _edges(picture, "switch")
+        if target == switch and label.startswith("SwitchTraffic")
+    }
     assert publishers == {f"{region}/regional/RunbookStateMachine" for region in cfg.regions}
 
 
@@ -194,7 +197,8 @@ def test_alerts_cross_to_the_other_region_and_from_route53s_region_into_both(cfg
         assert (f"{source}/regional/AlertsTopic", f"{target}/regional/RelayQueue") in alerts
         assert (f"{target}/regional/RelayQueue", f"{target}/regional/RelayedAlertsTopic") in alerts
     for region in cfg.regions:
-        assert (f"{cfg.route53_metrics_region}/route53_alarms/HealthAlertsTopic", f"{region}/regional/RelayQueue") in alerts
+        health_topic = f"{cfg.route53_metrics_region}/route53_alarms/HealthAlertsTopic"
+        assert (health_topic, f"{region}/regional/RelayQueue") in alerts
     assert "on-call/none" in picture.nodes[None], "the default configuration subscribes no one"
 
 

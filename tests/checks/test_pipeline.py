@@ -6,15 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-from troposphere import ec2, cloudformation
+from troposphere import cloudformation, ec2
 
 from checks import limits
-from checks.lint import lint
 from checks.errors import GateFailure, OutputError
+from checks.lint import lint
 from checks.pipeline import publish, stale_files, template_files
-from templates.layout import MANIFEST, TRAFFIC_TIMING
 from templates import stack
 from templates.config import Config
+from templates.layout import MANIFEST, TRAFFIC_TIMING
 from templates.render import render
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -519,7 +519,8 @@ def test_regions_are_asked_at_once_and_the_wait_is_shown():
     assert failover.in_parallel({"fast": task("fast"), "slow": task("slow")}, out, progress_seconds=0.05) == {
         "fast": "fast", "slow": "slow",
     }
-    assert any(re.match(r"  \.\.\. waiting \d+ s for: slow \(a region that does not answer is given up", line) for line in out)
+    progress = re.compile(r"  \.\.\. waiting \d+ s for: slow \(a region that does not answer is given up")
+    assert any(progress.match(line) for line in out)
 
 
 def test_the_primary_region_down_does_not_block_a_failover_to_dr(aws):
@@ -675,7 +676,8 @@ def test_dry_run_with_the_primary_region_down_still_checks_the_dr_region(aws, mo
 
     results = checks(out)
     assert results["no runbook running"].startswith(f"WARN {PRIMARY} not checked:")
-    assert re.match(rf"WARN not checked: .*: {PRIMARY} unreachable \(.*Could not connect", results["stack instances current"])
+    unreachable = rf"WARN not checked: .*: {PRIMARY} unreachable \(.*Could not connect"
+    assert re.match(unreachable, results["stack instances current"])
     passed = ("runbook state machine", "replication lag", "service capacity", "database secret", "alarms")
     assert all(results[name].startswith("PASS") for name in passed)
 
@@ -779,7 +781,8 @@ def test_status_with_no_region_answering_says_so_per_region(aws):
     assert out[0] == f"Asking {PRIMARY} and {DR}..."
     assert out[1] == f"Global database {naming.global_cluster(CFG).pattern}: writer unknown"
     for region in CFG.regions:
-        assert re.search(rf"^  {region} unreachable \((rds describe_global_clusters: Could not|skipped)", out.text, re.M)
+        unreachable = rf"^  {region} unreachable \((rds describe_global_clusters: Could not|skipped)"
+        assert re.search(unreachable, out.text, re.MULTILINE)
     assert re.search(r"Failover switch .*: .* unreachable \(.*Could not connect", out.text)
 
 

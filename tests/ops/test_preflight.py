@@ -65,10 +65,13 @@ def test_each_constraint_cloudformation_checks_is_checked(deployable):
     rendered = load(deployable)
     region = rendered.stack_sets[1].regions[1]
     _edit_parameters(
-        deployable, region,
-        RegionRole="tertiary", AppMinCount="40", PeerRegion="Mars",
+        deployable,
+        region,
+        RegionRole="tertiary",
+        AppMinCount="40",
+        PeerRegion="Mars",
     )
-    (*_, file) = rendered.stack_sets[1].parameter_files[region].split("/")
+    *_, file = rendered.stack_sets[1].parameter_files[region].split("/")
     problems = _problems(deployable)
     assert [problem.split(":")[0] for problem in problems] == [f"parameters/{file}"] * 3
     assert any("AppMinCount '40' must be a number from 1 to 12" in problem for problem in problems)

@@ -6,8 +6,8 @@ import json
 
 import pytest
 from cloud_radar.cf.unit import Template as ResolvedTemplate
-
 from template_support import resolve, resources_of_type
+
 from templates import dns, naming
 from templates.config import Config, DnsConfig
 from templates.layout import TRAFFIC_TIMING

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from cloud_radar.cf.unit import Template as ResolvedTemplate
-
 from template_support import resources_of_type
+
 from templates import dns, health_alarms, naming
 from templates.config import Config
 from templates.layout import MANIFEST
