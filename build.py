@@ -1,8 +1,11 @@
-#!/usr/bin/env python3
-"""trading-dr command line: render, check and lint the DR StackSet templates.
+"""trading-dr command line: render, check, lint and deploy the DR StackSets, fail over, show status.
 
-Thin by design: it parses arguments, calls ``templates``/``checks``, prints, and sets the
-exit status (0 ok, 1 the work found a problem, 2 bad input such as a configuration error).
+Thin by design: it parses arguments, calls ``templates``/``checks``/``ops``, prints, and sets
+the exit status: 0 ok; 1 the work found a problem (a gate failure, a stale render, a failed,
+refused or unfinished operation, a failed pre-flight check, a region that did not answer);
+2 bad input or environment (configuration, arguments, a missing or mismatched render, an
+unwritable --out, credentials, missing roles, parameters that cannot deploy). A command
+imports what it needs when it runs, so ``--help`` answers at once.
 """
 
 from __future__ import annotations
@@ -11,16 +14,19 @@ import argparse
 import sys
 from pathlib import Path
 
-from checks import budget, diagram, iam_proof, security
-from checks.pipeline import GateFailure, gate, publish, say, stale_files
-from ops.errors import OpsError
-from templates.config import Config, ConfigError, load_config
-from templates.render import ARTIFACTS_DIR, TRAFFIC_TIMING
-
 ROOT = Path(__file__).resolve().parent
 DEFAULT_OUT = ROOT / "dr_templates"
 EXIT_PROBLEM = 1
 EXIT_BAD_INPUT = 2
+# The commands that use the configuration on a render refuse one of other regions or names;
+# the others take them from the render's manifest and refuse only a --config that disagrees.
+USES_CONFIG = {"check", "lint", "budget", "failover", "status"}
+READS_OUT = "the render to read; only read, never written"
+CONFIG_HELP = {
+    True: "TOML file overriding the defaults (default: none); must be the one DIR was rendered from",
+    False: "TOML file overriding the defaults (default: none); this command takes regions and names from "
+    "DIR's manifest and refuses a file that disagrees",
+}
 
 
 def _report(message: str, details: list[str] = ()) -> None:
@@ -29,13 +35,18 @@ def _report(message: str, details: list[str] = ()) -> None:
         print(f"  {line}", file=sys.stderr)
 
 
-def _render(args: argparse.Namespace, cfg: Config) -> int:
+def _render(args: argparse.Namespace, cfg) -> int:
+    from checks.pipeline import publish
+    from templates.render import ARTIFACTS_DIR
+
     # The zips go beside the output folder (build/ next to dr_templates/, ignored by git).
     publish(cfg, args.out, args.out.resolve().parent / ARTIFACTS_DIR)
     return 0
 
 
-def _check(args: argparse.Namespace, cfg: Config) -> int:
+def _check(args: argparse.Namespace, cfg) -> int:
+    from checks.pipeline import stale_files
+
     stale = stale_files(cfg, args.out)
     if stale:
         _report(f"{args.out} differs from a fresh render; run 'make templates' and commit the result", stale)
@@ -44,16 +55,19 @@ def _check(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
-def _lint(args: argparse.Namespace, cfg: Config) -> int:
-    if not args.out.is_dir():
-        _report(f"{args.out} does not exist; run 'make templates' first")
-        return EXIT_BAD_INPUT
+def _lint(args: argparse.Namespace, cfg) -> int:
+    from checks.pipeline import gate
+    from checks.report import say
+
     gate(cfg, args.out, say)
-    print("cfn-lint: clean")
+    print(f"cfn-lint: clean ({', '.join(cfg.regions)})")
     return 0
 
 
-def _budget(args: argparse.Namespace, cfg: Config) -> int:
+def _budget(args: argparse.Namespace, cfg) -> int:
+    from checks import budget
+    from templates.layout import TRAFFIC_TIMING
+
     if not (args.out / TRAFFIC_TIMING).is_file():
         _report(f"{args.out / TRAFFIC_TIMING} does not exist; run 'make templates' first")
         return EXIT_BAD_INPUT
@@ -66,7 +80,7 @@ def _budget(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
-def _failover(args: argparse.Namespace, cfg: Config) -> int:
+def _failover(args: argparse.Namespace, cfg) -> int:
     from ops.failover import run_failover  # boto3 and the ops code only for AWS commands
 
     return run_failover(
@@ -81,7 +95,7 @@ def _failover(args: argparse.Namespace, cfg: Config) -> int:
     )
 
 
-def _status(args: argparse.Namespace, cfg: Config) -> int:
+def _status(args: argparse.Namespace, cfg) -> int:
     from ops.failover import run_status
 
     return run_status(cfg, session=_session(args))
@@ -94,13 +108,15 @@ def _session(args: argparse.Namespace):
     try:
         return boto3.Session(profile_name=args.profile) if args.profile else None
     except botocore.exceptions.ProfileNotFound as exc:
+        from templates.config import ConfigError
+
         raise ConfigError("--profile", str(exc)) from None
 
 
-def _package(args: argparse.Namespace, cfg: Config) -> int:
+def _package(args: argparse.Namespace, cfg) -> int:
     from checks.pipeline import write_tree
     from ops.rendered import load
-    from templates.render import artifacts
+    from templates.render import ARTIFACTS_DIR, artifacts
 
     files = artifacts()
     build_dir = args.out.resolve().parent / ARTIFACTS_DIR
@@ -122,7 +138,8 @@ def _stack_sets(args: argparse.Namespace):
     return Aws.connect(rendered.roles.administration_region, args.profile), rendered
 
 
-def _deploy(args: argparse.Namespace, cfg: Config) -> int:
+def _deploy(args: argparse.Namespace, cfg) -> int:
+    from checks.report import say
     from ops.deploy import deploy
 
     aws, rendered = _stack_sets(args)
@@ -133,7 +150,8 @@ def _deploy(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
-def _drift(args: argparse.Namespace, cfg: Config) -> int:
+def _drift(args: argparse.Namespace, cfg) -> int:
+    from checks.report import say
     from ops.drift import detect_drift
 
     aws, rendered = _stack_sets(args)
@@ -147,7 +165,8 @@ def _drift(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
-def _destroy(args: argparse.Namespace, cfg: Config) -> int:
+def _destroy(args: argparse.Namespace, cfg) -> int:
+    from checks.report import say
     from ops.destroy import destroy, typed_confirmation
 
     aws, rendered = _stack_sets(args)
@@ -155,15 +174,21 @@ def _destroy(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
-def _security(args: argparse.Namespace, cfg: Config) -> int:
+def _security(args: argparse.Namespace, cfg) -> int:
+    from checks import security
+
     return security.main(args.out)
 
 
-def _iam_proof(args: argparse.Namespace, cfg: Config) -> int:
+def _iam_proof(args: argparse.Namespace, cfg) -> int:
+    from checks import iam_proof
+
     return iam_proof.main(args.out)
 
 
-def _diagram(args: argparse.Namespace, cfg: Config) -> int:
+def _diagram(args: argparse.Namespace, cfg) -> int:
+    from checks import diagram
+
     return diagram.main(args.out)
 
 
@@ -171,16 +196,19 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="build.py", description=__doc__.splitlines()[0])
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, handler, help_text: str) -> argparse.ArgumentParser:
+    def command(name: str, handler, help_text: str, out_help: str = READS_OUT) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.add_argument("--config", type=Path, metavar="FILE", help="TOML file overriding the defaults (default: none)")
-        sub.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR", help="output directory (default: dr_templates/)")
+        sub.add_argument("--config", type=Path, metavar="FILE", help=CONFIG_HELP[name in USES_CONFIG])
+        sub.add_argument(
+            "--out", type=Path, default=DEFAULT_OUT, metavar="DIR", help=f"{out_help} (default: dr_templates/)"
+        )
         sub.set_defaults(handler=handler)
         return sub
 
-    command("render", _render, "render the templates, gate them (limits, cfn-lint), then replace DIR")
+    command("render", _render, "render the templates, gate them (limits, cfn-lint), then replace DIR",
+            "the render to write; replaced only when the gate passes, the Lambda zips go to build/ beside it")
     command("check", _check, "fail, listing the files, when DIR differs from a fresh render")
-    command("lint", _lint, "run the limits check, cfn-lint for both regions and the budget on the templates in DIR")
+    command("lint", _lint, "run the limits check, cfn-lint for the render's two regions and the budget on DIR")
     command("budget", _budget, "worst-case time of each failover phase and the RPO bound, against the objectives")
     failover = command("failover", _failover, "start the runbook in a region and watch each step until it ends")
     failover.add_argument("--to", required=True, metavar="REGION", help="the region to serve from (one of the configured two)")
@@ -198,9 +226,13 @@ def parser() -> argparse.ArgumentParser:
     status.add_argument("--profile", metavar="NAME", help="AWS profile to use")
     command("security", _security, "checkov (its own virtualenv, .venv-checkov) on the templates in DIR; fail on any failed check")
     command("iam-proof", _iam_proof, "every IAM policy in DIR: actions exist, ARNs of the types they take, '*' only where none")
-    command("diagram", _diagram, "docs/architecture.dot, and .svg with Graphviz, of both regions from the templates in DIR")
-    command("package", _package, "zip the Lambda functions into build/ beside DIR, keyed by content hash")
-    deploy = command("deploy", _deploy, "deploy DIR as StackSets: roles checked, bootstrap, artifacts uploaded, the rest")
+    command("diagram", _diagram, "docs/incident.dot and docs/architecture.dot (and .svg with Graphviz) from DIR",
+            "the render to draw; only read, the pictures go to docs/")
+    command("package", _package, "zip the Lambda functions into build/ beside DIR, keyed by content hash",
+            "the render whose manifest names the zips; only read, the zips go to build/ beside it")
+    deploy = command(
+        "deploy", _deploy, "deploy DIR as StackSets: checked offline, roles checked, bootstrap, artifacts, the rest"
+    )
     deploy.add_argument("--no-wait", action="store_true", help="report an operation already running instead of waiting")
     deploy.add_argument(
         "--only-region", metavar="REGION",
@@ -215,13 +247,33 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _check_render_matches(args: argparse.Namespace, cfg) -> None:
+    """A command reading a render must not apply another configuration's regions and names to it."""
+    from ops.rendered import check_rendered_for
+    from templates.render import configuration_identity
+
+    if args.command in USES_CONFIG or args.config is not None:
+        source = f"--config {args.config}" if args.config else "the default configuration"
+        check_rendered_for(args.out, configuration_identity(cfg), source)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # Imported after parsing: --help and argument errors need none of it.
+    from checks.errors import GateFailure, OutputError
+    from ops.errors import OpsError
+    from templates.config import ConfigError, load_config
+
     try:
         cfg = load_config(args.config)
+        if args.command != "render":
+            _check_render_matches(args, cfg)
         return args.handler(args, cfg)
     except ConfigError as exc:
         _report(f"invalid configuration: {exc}")
+        return EXIT_BAD_INPUT
+    except OutputError as exc:
+        _report(str(exc))
         return EXIT_BAD_INPUT
     except GateFailure as exc:
         _report(str(exc), exc.problems)

@@ -1,4 +1,6 @@
-"""The architecture picture: both regions as deployed, drawn from the rendered templates.
+"""The inventory picture: both regions as deployed, drawn from the rendered templates.
+
+(``checks/incident.py`` draws the picture for an incident on the same resolved stacks.)
 
 Each stack instance of the manifest (stack set x region) is resolved with its own
 parameters: Conditions decide which resources exist there, ``Fn::If``/``Ref``/``Fn::Sub``
@@ -31,8 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from templates.layout import MANIFEST
 from templates.regions import PRIMARY, ROLE_PARAMETER
-from templates.render import MANIFEST
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -324,21 +326,26 @@ def _arn(pattern: str, region: str, name: str) -> str:
     return pattern.format(partition=partition, account=account, region=region, name=name)
 
 
-def _strings(value: Any) -> Iterator[str]:
+def strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
         for item in value.values():
-            yield from _strings(item)
+            yield from strings(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _strings(item)
+            yield from strings(item)
+
+
+def references(value: Any) -> list[tuple[str, str]]:
+    """(stack instance key, logical id) of every resolved reference in ``value``."""
+    return [reference for text in strings(value) for reference in _TOKEN.findall(text)]
 
 
 def _targets(value: Any, node_of: dict, names: dict[str, str]) -> set[str]:
     """Node ids ``value`` refers to: by a resolved reference, or by name/ARN."""
     found = set()
-    for text in _strings(value):
+    for text in strings(value):
         found |= {node_of[key, logical_id] for key, logical_id in _TOKEN.findall(text) if (key, logical_id) in node_of}
         if text in names:
             found.add(names[text])
@@ -391,7 +398,7 @@ def _passed_on(value: Any, instance: Instance) -> list[str]:
     return sorted(
         {
             logical_id
-            for text in _strings(value)
+            for text in strings(value)
             for key, logical_id in _TOKEN.findall(text)
             if key == instance.key and resources[logical_id]["Type"] in PASSED_ON and instance.exists(logical_id)
         }
@@ -406,7 +413,7 @@ def _crosses(source: str, target: str) -> bool:
 # --- DOT and SVG -----------------------------------------------------------------------------
 
 
-def _quoted(text: str) -> str:
+def quoted(text: str) -> str:
     return '"' + text.replace('"', '\\"') + '"'
 
 
@@ -422,59 +429,72 @@ def to_dot(graph: Graph) -> str:
     regions = {key.split("/")[0] for key in graph.nodes}
     for region in sorted(regions, key=lambda r: (graph.regions.get(r) != PRIMARY, r)):  # primary first
         role = graph.regions.get(region, "")
-        lines.append(f"  subgraph {_quoted('cluster_' + region)} {{")
-        lines.append(f"    label={_quoted(f'{region} ({role})' if role else region)}; style=filled; fillcolor=gray95;")
+        lines.append(f"  subgraph {quoted('cluster_' + region)} {{")
+        lines.append(f"    label={quoted(f'{region} ({role})' if role else region)}; style=filled; fillcolor=gray95;")
         for key in sorted(k for k in graph.nodes if k.split("/")[0] == region):
-            lines.append(f"    subgraph {_quoted('cluster_' + key)} {{")
-            lines.append(f"      label={_quoted(key.split('/')[1] + ' stack')}; style=dashed; fillcolor=white;")
+            lines.append(f"    subgraph {quoted('cluster_' + key)} {{")
+            lines.append(f"      label={quoted(key.split('/')[1] + ' stack')}; style=dashed; fillcolor=white;")
             nodes = sorted(graph.nodes[key].items())
-            lines += [f"      {_quoted(node)} [label={_quoted(label)}];" for node, label in nodes]
+            lines += [f"      {quoted(node)} [label={quoted(label)}];" for node, label in nodes]
             lines.append("    }")
         lines.append("  }")
     if graph.zones:
-        lines.append(f"  subgraph {_quoted('cluster_route53')} {{")
+        lines.append(f"  subgraph {quoted('cluster_route53')} {{")
         lines.append('    label="Route 53 (global)"; style=dashed;')
         zones = sorted(graph.zones.items())
-        lines += [f"    {_quoted(zone)} [label={_quoted(label)}, shape=ellipse];" for zone, label in zones]
+        lines += [f"    {quoted(zone)} [label={quoted(label)}, shape=ellipse];" for zone, label in zones]
         lines.append("  }")
     for edge in sorted(graph.edges, key=lambda e: (e.source, e.target, e.label)):
-        attributes = [f"label={_quoted(edge.label)}"] if edge.label else []
+        attributes = [f"label={quoted(edge.label)}"] if edge.label else []
         if _crosses(edge.source, edge.target):
             attributes.append("color=firebrick, fontcolor=firebrick, penwidth=2")
         elif edge.source.rsplit("/", 1)[0] != edge.target.rsplit("/", 1)[0]:
             attributes.append("style=dashed")  # between stacks of one region
         suffix = f" [{', '.join(attributes)}]" if attributes else ""
-        lines.append(f"  {_quoted(edge.source)} -> {_quoted(edge.target)}{suffix};")
+        lines.append(f"  {quoted(edge.source)} -> {quoted(edge.target)}{suffix};")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
 def write(directory: Path, out: Path = DOCS) -> list[Path]:
-    """Write the DOT file and, when Graphviz is installed, the SVG; the files written."""
+    """Write both pictures' DOT files (the incident view, the inventory) and, when Graphviz is
+    installed, their SVGs; the files written. Both are drawn before anything is written."""
+    from checks import incident  # it builds on this module
+
+    pictures = {
+        incident.DOT_FILE: (incident.SVG_FILE, incident.to_dot(incident.build(directory))),
+        DOT_FILE: (SVG_FILE, to_dot(build(directory))),
+    }
     out.mkdir(parents=True, exist_ok=True)
-    dot_path = out / DOT_FILE
-    dot_path.write_text(to_dot(build(directory)), encoding="utf-8")
     dot = shutil.which("dot")
-    if dot is None:
-        return [dot_path]
-    svg_path = out / SVG_FILE
-    subprocess.run([dot, "-Tsvg", str(dot_path), "-o", str(svg_path)], check=True)
-    return [dot_path, svg_path]
+    written = []
+    for dot_file, (svg_file, text) in pictures.items():
+        dot_path = out / dot_file
+        dot_path.write_text(text, encoding="utf-8")
+        written.append(dot_path)
+        if dot is not None:
+            subprocess.run([dot, "-Tsvg", str(dot_path), "-o", str(out / svg_file)], check=True)
+            written.append(out / svg_file)
+    return written
 
 
 def main(directory: Path, out: Path = DOCS) -> int:
-    """0 with the SVG written; 1 with only the DOT (Graphviz missing); 2 if the output cannot be read."""
+    """0 with the SVGs written; 1 with only the DOT files (Graphviz missing); 2 if the render cannot
+    be read or the pictures cannot be written."""
     try:
         written = write(directory, out)
     except DiagramError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"error: cannot write the pictures to {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     for path in written:
         print(f"wrote {path}")
-    if len(written) == 1:
+    if not any(path.suffix == ".svg" for path in written):
         print(
             f"error: Graphviz's 'dot' is not installed, so no SVG: install the Debian package {GRAPHVIZ_PACKAGE} "
-            f"(apt-get install {GRAPHVIZ_PACKAGE}), or render {written[0]} with any Graphviz",
+            f"(apt-get install {GRAPHVIZ_PACKAGE}), or render the .dot files with any Graphviz",
             file=sys.stderr,
         )
         return 1

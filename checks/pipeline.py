@@ -14,34 +14,28 @@ from collections.abc import Callable
 from pathlib import Path
 
 from checks import budget, iam_proof, limits
+from checks.errors import GateFailure, OutputError
 from checks.lint import describe, lint
+from checks.report import say
 from templates.config import Config
-from templates.render import MANIFEST, TRAFFIC_TIMING, artifacts, render
-
-
-def say(line: str) -> None:
-    """Progress to stdout right away, so long steps show where they are."""
-    print(line, flush=True)
-
-
-class GateFailure(Exception):
-    """Rendering produced output that must not be published; ``problems`` says why."""
-
-    def __init__(self, summary: str, problems: list[str]):
-        super().__init__(summary)
-        self.problems = problems
+from templates.layout import MANIFEST
+from templates.render import artifacts, render
 
 
 def template_files(directory: Path) -> list[Path]:
-    """The CloudFormation templates of an output directory (parameters live in a subfolder)."""
-    return sorted(path for path in directory.glob("*.json") if path.name not in (MANIFEST, TRAFFIC_TIMING))
+    """The CloudFormation templates of an output directory (parameters and metadata live in subfolders)."""
+    return sorted(directory.glob("*.json"))
 
 
 def write_tree(files: dict[str, bytes], root: Path) -> None:
+    """Write ``files`` below ``root``; ``OutputError`` when the file system refuses."""
     for relative, content in files.items():
         path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def gate(cfg: Config, directory: Path, progress: Callable[[str], None]) -> None:
@@ -74,21 +68,36 @@ def gate(cfg: Config, directory: Path, progress: Callable[[str], None]) -> None:
 def _check_replaceable(out: Path) -> None:
     """Refuse to replace a directory that is not a previous render: it would lose files."""
     if out.exists() and not out.is_dir():
-        raise GateFailure(f"{out} exists and is not a directory", [])
+        raise OutputError(f"--out {out}: exists and is not a directory")
     if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
-        raise GateFailure(f"{out} holds files that are not a previous render (no {MANIFEST}); not replacing it", [])
+        raise OutputError(f"--out {out}: holds files that are not a previous render (no {MANIFEST}); not replacing it")
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; the ones created, deepest first."""
+    missing = [path for path in (folder, *folder.parents) if not path.exists()]
+    for path in reversed(missing):
+        path.mkdir()
+    return missing
 
 
 def publish(cfg: Config, out: Path, build_dir: Path, progress: Callable[[str], None] = say) -> None:
     """Render ``cfg`` into ``out`` atomically: staged, gated, then swapped in; the Lambda
-    zips the templates refer to go to ``build_dir`` (ignored by git, uploaded by deploy)."""
+    zips the templates refer to go to ``build_dir`` (ignored by git, uploaded by deploy).
+
+    A failure leaves the file system as it was, folders created on the way included;
+    one that is the file system's (read-only, a file where a folder should be) is an
+    ``OutputError``."""
     out = out.resolve()
     _check_replaceable(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; the published folder should not be
+    created: list[Path] = []
     retired = out.parent / f".{out.name}.previous-{os.getpid()}"
+    staging = None
+    published = False
     try:
+        created = _make_parents(out.parent)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+        staging.chmod(0o755)  # mkdtemp makes it private; the published folder should not be
         try:
             files = render(cfg)
         except (ValueError, TypeError) as exc:
@@ -96,13 +105,19 @@ def publish(cfg: Config, out: Path, build_dir: Path, progress: Callable[[str], N
             raise GateFailure("rendering failed", [str(exc)]) from exc
         write_tree(files, staging)
         gate(cfg, staging, progress)
+        write_tree(artifacts(), build_dir)
         if out.exists():
             out.rename(retired)
         staging.rename(out)
-        write_tree(artifacts(), build_dir)
+        published = True
+    except OSError as exc:
+        raise OutputError(f"--out {out}: cannot write there: {exc.strerror or exc}") from None
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(retired, ignore_errors=True)
+        if created and not published:
+            shutil.rmtree(created[-1], ignore_errors=True)  # the topmost folder created: all inside is ours
     progress(f"rendered {out}")
 
 

@@ -1,8 +1,13 @@
-"""Findings as a plain-text table: what the security scan and the IAM proof print on failure."""
+"""Output for people: progress lines, and findings as the plain-text table the security scan and the IAM proof print."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+
+def say(line: str) -> None:
+    """Progress to stdout right away, so long steps show where they are."""
+    print(line, flush=True)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

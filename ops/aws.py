@@ -10,8 +10,16 @@ from botocore.config import Config
 
 from ops.errors import translates_aws_errors
 
-# Standard mode retries throttling and transient errors with backoff and jitter.
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10}, user_agent_extra="trading-dr")
+# Standard mode retries throttling and transient errors with backoff and jitter. Every call
+# goes to the administration region (or a region being deployed), which must answer, but a
+# hung endpoint must not hold a deploy silently for minutes (botocore's defaults: 60 s connect
+# and read timeouts): 5 attempts of at most 20 s, plus backoff, before the call fails.
+CLIENT_CONFIG = Config(
+    connect_timeout=5,
+    read_timeout=20,
+    retries={"mode": "standard", "total_max_attempts": 5},
+    user_agent_extra="trading-dr",
+)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""``build.py deploy``: roles checked, then every stack set of the manifest in order.
+"""``build.py deploy``: the render checked offline, the roles checked, then every stack set of the manifest in order.
 
 The stack set that creates the artifact buckets (the bootstrap) comes first; right
 after it the manifest's artifacts (the Lambda zips) go into every region's bucket,
@@ -13,6 +13,7 @@ from ops.artifacts import TemplateStore, check_built, inline, upload_artifacts
 from ops.aws import Aws
 from ops.errors import translates_aws_errors
 from ops.operations import DEFAULT_TIMEOUT_SECONDS, Clock, StackSets
+from ops.preflight import check_deployable
 from ops.rendered import Rendered, StackSetSpec
 from ops.roles import check_stackset_roles
 from ops.stacksets import deploy_stack_set
@@ -35,7 +36,10 @@ def deploy(
     region is down, when the stack sets are administered from a third region.
     """
     artifacts = rendered.artifacts
+    # Everything checkable offline, before the first AWS call.
+    check_deployable(rendered)
     check_built(artifacts.build_dir, artifacts.objects)
+    progress(f"checking the StackSet roles (IAM, from {aws.home_region})...")
     roles = check_stackset_roles(aws, rendered)
     stack_sets = StackSets(aws, progress, clock, timeout_seconds, wait_when_busy)
     location = inline

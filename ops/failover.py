@@ -5,15 +5,24 @@ starts it in the region that should become the writer and prints its progress fr
 execution history. Every call goes to the endpoints of the region it asks about, so the
 commands keep working with the other region down: a region that cannot be reached is
 reported in one line, never as a traceback.
+
+A region the command only observes (every region for ``status`` and the dry run, the other
+region for a failover) gets short timeouts and one retry, so a region that accepts
+connections and never answers costs at most ``OBSERVED_CALL_SECONDS``; once a call to it
+got no answer, the next calls to it fail at once. The regions are asked in parallel, and
+the command says what it is waiting for every ``PROGRESS_SECONDS``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import secrets
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,7 +30,15 @@ from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError, ProfileNotFound
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionError,
+    HTTPClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
 
 from ops import readiness
 from ops.errors import CREDENTIAL_ERROR_CODES, EXIT_BAD_INPUT, EXIT_PROBLEM, OpsError, error_code
@@ -59,10 +76,19 @@ HISTORY_PAGE_SIZE = 1000
 PROGRESS_CAUSE_CHARS = 300
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
+READINESS_TASK = "readiness"
 
-# The failover path calls a region that may be down: fail fast (botocore's defaults are a
-# 60-second connect timeout and, in ops.aws, 10 attempts) and tell the operator.
-CLIENT_CONFIG = BotoConfig(connect_timeout=5, read_timeout=30, retries={"mode": "standard", "max_attempts": 3})
+# The region a failover acts on must answer, so its calls may be patient, within bounds
+# (botocore's defaults are 60-second connect and read timeouts). botocore's "max_attempts"
+# counts retries; "total_max_attempts" counts every attempt.
+CLIENT_CONFIG = BotoConfig(connect_timeout=5, read_timeout=30, retries={"mode": "standard", "total_max_attempts": 3})
+# A region only observed may be the one that is down: two attempts of at most 5 s each
+# (AWS's read APIs answer in well under a second), plus standard mode's first backoff (<= 1 s).
+OBSERVED_CLIENT_CONFIG = BotoConfig(
+    connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 2}
+)
+OBSERVED_CALL_SECONDS = 11
+PROGRESS_SECONDS = 3
 ACCESS_DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
 # IAM action prefixes that differ from boto3's service names.
 IAM_PREFIXES = {"stepfunctions": "states"}
@@ -98,25 +124,44 @@ def _worded(service: str, region: str, operation: str) -> Iterator[None]:
 
 
 class _Aws:
-    """One client per service and region, made on first use; every failure is an ``AwsError``."""
+    """One client per service and region, made on first use; every failure is an ``AwsError``.
 
-    def __init__(self, session: Any):
+    Only ``acts_in`` (the region a failover changes) gets patient clients; a region that gave
+    no answer once is not asked again. Safe to use from several threads."""
+
+    def __init__(self, session: Any, acts_in: str | None = None):
         self._session = session
+        self._acts_in = acts_in
         self._clients: dict[tuple[str, str], Any] = {}
         self._accounts: dict[str, str] = {}
+        self._silent: dict[str, str] = {}  # region -> the first unanswered call
+        self._lock = threading.Lock()  # boto3 sessions are not thread-safe; their clients are
 
     def _client(self, service: str, region: str) -> Any:
-        if (service, region) not in self._clients:
-            self._session = self._session or boto3.Session()
-            self._clients[service, region] = self._session.client(service, region_name=region, config=CLIENT_CONFIG)
-        return self._clients[service, region]
+        with self._lock:
+            if (service, region) not in self._clients:
+                self._session = self._session or boto3.Session()
+                config = CLIENT_CONFIG if region == self._acts_in else OBSERVED_CLIENT_CONFIG
+                self._clients[service, region] = self._session.client(service, region_name=region, config=config)
+            return self._clients[service, region]
+
+    @contextmanager
+    def _answered(self, service: str, region: str, operation: str) -> Iterator[None]:
+        if region in self._silent:
+            raise AwsError(f"{region} unreachable (skipped {service} {operation}: {self._silent[region]})")
+        with _worded(service, region, operation):
+            try:
+                yield
+            except (ConnectionError, HTTPClientError) as exc:
+                self._silent.setdefault(region, f"{service} {operation} got no answer")
+                raise AwsError(f"{region} unreachable ({service} {operation}: {exc})") from None
 
     def call(self, service: str, region: str, operation: str, **params: Any) -> dict:
-        with _worded(service, region, operation):
+        with self._answered(service, region, operation):
             return getattr(self._client(service, region), operation)(**params)
 
     def pages(self, service: str, region: str, operation: str, **params: Any) -> list[dict]:
-        with _worded(service, region, operation):
+        with self._answered(service, region, operation):
             return list(self._client(service, region).get_paginator(operation).paginate(**params))
 
     def account(self, region: str) -> str:
@@ -124,6 +169,35 @@ class _Aws:
         if region not in self._accounts:
             self._accounts[region] = self.call("sts", region, "get_caller_identity")["Account"]
         return self._accounts[region]
+
+
+def in_parallel(
+    tasks: Mapping[str, Callable[[], Any]], out: Out, progress_seconds: float = PROGRESS_SECONDS
+) -> dict[str, Any]:
+    """Run each task in a thread of its own; by name, what it returned or the ``AwsError`` it raised.
+
+    While any runs, says every ``progress_seconds`` which are still waiting. Credentials that
+    do not work fail every task the same way: they are raised, once."""
+    results: dict[str, Any] = {}
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=len(tasks) or 1) as pool:
+        running = {pool.submit(task): name for name, task in tasks.items()}
+        while running:
+            done, _ = wait(running, timeout=progress_seconds, return_when=FIRST_COMPLETED)
+            for future in done:
+                name = running.pop(future)
+                try:
+                    results[name] = future.result()
+                except AwsError as exc:
+                    results[name] = exc
+            if running and not done:
+                waiting = ", ".join(sorted(running.values()))
+                out(f"  ... waiting {time.monotonic() - started:.0f} s for: {waiting} "
+                    f"(a region that does not answer is given up after {OBSERVED_CALL_SECONDS} s)")
+    for result in results.values():
+        if isinstance(result, AwsError) and result.exit_status == EXIT_BAD_INPUT:
+            raise result
+    return results
 
 
 def runbook_arn(cfg: Config, region: str, account: str) -> str:
@@ -210,7 +284,7 @@ def run_failover(
     if problem:
         out(f"error: {problem}")
         return EXIT_BAD_INPUT
-    aws = _Aws(session)
+    aws = _Aws(session, acts_in=None if dry_run else target_region)
     try:
         if dry_run:
             return _dry_run(cfg, aws, target_region, mode, out)
@@ -472,7 +546,7 @@ def _check_idle(cfg: Config, aws: _Aws, region: str, mode: str) -> tuple[str, st
 
 
 def _check_stack_instances(cfg: Config, aws: _Aws, region: str, mode: str) -> tuple[str, str]:
-    stack_set, admin = naming.stack_set(cfg, "regional").pattern, cfg.primary_region
+    stack_set, admin = naming.stack_set(cfg, "regional").pattern, cfg.administration_region
     try:
         pages = aws.pages(
             "cloudformation", admin, "list_stack_instances", StackSetName=stack_set, StackInstanceRegion=region
@@ -531,19 +605,19 @@ def _preflight_status(finding: readiness.Finding, mode: str) -> str:
 def _dry_run(cfg: Config, aws: _Aws, region: str, mode: str, out: Out) -> int:
     for line in _plan(cfg, region, mode):
         out(line)
-    out(f"Pre-flight checks ({region}):")
-    results = []
-    for name, check in PREFLIGHT_CHECKS:
-        try:
-            results.append((*check(cfg, aws, region, mode), name))
-        except AwsError as exc:
-            results.append((FAIL, str(exc), name))
-    try:
-        found = _readiness(cfg, aws, region)
-    except AwsError as exc:
-        results.append((FAIL, str(exc), "readiness"))
+    out(f"Pre-flight checks ({region}), all at once:")
+    tasks = {name: functools.partial(check, cfg, aws, region, mode) for name, check in PREFLIGHT_CHECKS}
+    tasks[READINESS_TASK] = functools.partial(_readiness, cfg, aws, region)
+    answers = in_parallel(tasks, out)
+    results = [
+        ((FAIL, str(answers[name])) if isinstance(answers[name], AwsError) else answers[name]) + (name,)
+        for name, _ in PREFLIGHT_CHECKS
+    ]
+    found = answers[READINESS_TASK]
+    if isinstance(found, AwsError):
+        results.append((FAIL, str(found), READINESS_TASK))
     else:
-        results += [(_preflight_status(f, mode), f.observed, f"readiness {f.check}") for f in found]
+        results += [(_preflight_status(f, mode), f.observed, f"{READINESS_TASK} {f.check}") for f in found]
     for status, observed, name in results:
         out(f"  {status}  {name}: {observed}")
     return EXIT_PROBLEM if any(status == FAIL for status, _, _ in results) else EXIT_OK
@@ -552,20 +626,25 @@ def _dry_run(cfg: Config, aws: _Aws, region: str, mode: str, out: Out) -> int:
 # --- status --------------------------------------------------------------------------
 
 
+# What status asks, as its progress lines name it.
+SWITCH_TASK, WRITER_TASK, SERVICE_TASK = "failover switch", "global database", "service"
+
+
 def _region_of(arn: str) -> str:
     return arn.split(":")[3]
 
 
-def _writer(cfg: Config, aws: _Aws, out: Out) -> tuple[str | None, bool]:
-    """Print the global database's members, asking the primary region first, then the DR
-    region (so it works with either down); (the writer's region, every region asked answered)."""
+def _writer(cfg: Config, answers: Mapping[str, Any], out: Out) -> tuple[str | None, bool]:
+    """Print the global database's members as the primary region sees them, else as the DR
+    region does (so it works with either down); (the writer's region, every region answered)."""
     name = naming.global_cluster(cfg).pattern
-    failures = []
+    failures = [str(answers[region]) for region in cfg.regions if isinstance(answers[region], AwsError)]
     for region in cfg.regions:
-        try:
-            found = aws.call("rds", region, "describe_global_clusters", GlobalClusterIdentifier=name)
-        except AwsError as exc:
-            failures.append(f"{region}: unreachable: {exc}")
+        found = answers[region]
+        if isinstance(found, AwsError):
+            continue
+        if not found["GlobalClusters"]:
+            failures.append(f"{region}: no global database {name}")
             continue
         (cluster,) = found["GlobalClusters"]
         out(f"Global database {name} (asked {region}): {cluster.get('Status', 'unknown')}")
@@ -591,14 +670,12 @@ def _writer(cfg: Config, aws: _Aws, out: Out) -> tuple[str | None, bool]:
     return None, False
 
 
-def _switch(cfg: Config, aws: _Aws, out: Out) -> tuple[str | None, bool]:
+def _switch(cfg: Config, found: Any, out: Out) -> tuple[str | None, bool]:
     """Print the failover switch's position; (the region traffic goes to, the alarm was read)."""
     switch = dns.timing(cfg)["switch"]
     name, region = switch["alarm_name"], switch["alarm_region"]
-    try:
-        found = aws.call("cloudwatch", region, "describe_alarms", AlarmNames=[name], AlarmTypes=["MetricAlarm"])
-    except AwsError as exc:
-        out(f"Failover switch {name}: {region}: unreachable: {exc}")
+    if isinstance(found, AwsError):
+        out(f"Failover switch {name}: {found}")
         return None, False
     if not found["MetricAlarms"]:
         out(f"Failover switch {name}: not found in {region} (is the bootstrap stack set deployed?)")
@@ -617,19 +694,17 @@ def _switch(cfg: Config, aws: _Aws, out: Out) -> tuple[str | None, bool]:
     return None, True
 
 
-def _services(cfg: Config, aws: _Aws, out: Out) -> bool:
+def _services(cfg: Config, answers: Mapping[str, Any], out: Out) -> bool:
     """Print each region's service counts; whether every region answered."""
     cluster, service = naming.ecs_cluster(cfg).pattern, naming.ecs_service(cfg).pattern
     out(f"Service {service} (cluster {cluster}):")
     answered = True
     for region in cfg.regions:
-        try:
-            found = aws.call("ecs", region, "describe_services", cluster=cluster, services=[service])["services"]
-        except AwsError as exc:
-            out(f"  {region}: unreachable: {exc}")
+        if isinstance(answers[region], AwsError):
+            out(f"  {answers[region]}")
             answered = False
             continue
-        active = [s for s in found if s.get("status") == "ACTIVE"]
+        active = [s for s in answers[region]["services"] if s.get("status") == "ACTIVE"]
         if active:
             counts = active[0]
             out(
@@ -641,14 +716,13 @@ def _services(cfg: Config, aws: _Aws, out: Out) -> bool:
     return answered
 
 
-def _show_readiness(cfg: Config, aws: _Aws, out: Out) -> bool:
+def _show_readiness(cfg: Config, answers: Mapping[str, Any], out: Out) -> bool:
     """Print each region's readiness as its readiness function sees it; whether every region answered."""
     answered = True
     for region in cfg.regions:
-        try:
-            found = _readiness(cfg, aws, region)
-        except AwsError as exc:
-            out(f"Readiness {region}: unreachable: {exc}")
+        found = answers[region]
+        if isinstance(found, AwsError):
+            out(f"Readiness {region}: {found}")
             answered = False
             continue
         out(f"Readiness {region}: {readiness.summary(found)}")
@@ -660,13 +734,35 @@ def _show_readiness(cfg: Config, aws: _Aws, out: Out) -> bool:
 
 def run_status(cfg: Config, session: Any = None, out: Out = print) -> int:
     """``build.py status``: which region is the writer, where the switch sends traffic, and the
-    service in each region. Each region is asked on its own endpoints, so one that is down shows
-    as unreachable. Returns 0 when everything answered, 1 otherwise."""
+    service in each region. Each region is asked on its own endpoints, all at once, so one that
+    is down shows as unreachable. Returns 0 when everything answered, 1 otherwise, 2 when the
+    credentials do not work."""
     aws = _Aws(session)
-    writer, writer_answered = _writer(cfg, aws, out)
-    serving, switch_answered = _switch(cfg, aws, out)
-    services_answered = _services(cfg, aws, out)
-    readiness_answered = _show_readiness(cfg, aws, out)
+    switch = dns.timing(cfg)["switch"]
+    cluster, service = naming.ecs_cluster(cfg).pattern, naming.ecs_service(cfg).pattern
+    global_cluster = naming.global_cluster(cfg).pattern
+    tasks = {SWITCH_TASK: functools.partial(
+        aws.call, "cloudwatch", switch["alarm_region"], "describe_alarms",
+        AlarmNames=[switch["alarm_name"]], AlarmTypes=["MetricAlarm"],
+    )}
+    for region in cfg.regions:
+        tasks[f"{region} {WRITER_TASK}"] = functools.partial(
+            aws.call, "rds", region, "describe_global_clusters", GlobalClusterIdentifier=global_cluster
+        )
+        tasks[f"{region} {SERVICE_TASK}"] = functools.partial(
+            aws.call, "ecs", region, "describe_services", cluster=cluster, services=[service]
+        )
+        tasks[f"{region} {READINESS_TASK}"] = functools.partial(_readiness, cfg, aws, region)
+    out(f"Asking {' and '.join(cfg.regions)}...")
+    try:
+        found = in_parallel(tasks, out)
+    except AwsError as exc:
+        out(f"error: {exc}")
+        return exc.exit_status
+    writer, writer_answered = _writer(cfg, {r: found[f"{r} {WRITER_TASK}"] for r in cfg.regions}, out)
+    serving, switch_answered = _switch(cfg, found[SWITCH_TASK], out)
+    services_answered = _services(cfg, {r: found[f"{r} {SERVICE_TASK}"] for r in cfg.regions}, out)
+    readiness_answered = _show_readiness(cfg, {r: found[f"{r} {READINESS_TASK}"] for r in cfg.regions}, out)
     if writer and serving and writer != serving:
         out(f"warning: the writer is in {writer} but traffic goes to {serving}: a failover is in progress or half done")
     return EXIT_OK if writer_answered and switch_answered and services_answered and readiness_answered else EXIT_PROBLEM

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ops.errors import EXIT_BAD_INPUT, OpsError
+from templates.layout import MANIFEST
 
-MANIFEST = "manifest.json"
 RERENDER = "re-render with 'make templates'"
 
 
@@ -79,6 +79,8 @@ class Rendered:
     operation_preferences: Mapping[str, Any]
     roles: StackSetRoles
     artifacts: Artifacts
+    # Configuration values left at their examples (field -> value): fine to lint, not to deploy.
+    placeholders: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -141,6 +143,7 @@ def load(directory: Path) -> Rendered:
                 administration=_role(manifest["stackset_roles"]["administration"]),
                 execution=_role(manifest["stackset_roles"]["execution"]),
             ),
+            placeholders=manifest["placeholders"],
             artifacts=Artifacts(
                 bucket_pattern=manifest["artifacts"]["bucket"],
                 # Relative to the output folder's parent (build/ beside dr_templates/).
@@ -158,6 +161,27 @@ def load(directory: Path) -> Rendered:
     for spec in rendered.stack_sets:
         _check_parameters_complete(rendered, spec)
     return rendered
+
+
+def check_rendered_for(directory: Path, identity: Mapping[str, str], source: str) -> None:
+    """Refuse (``OpsError``, exit 2) a render of other regions or names than ``identity``
+    (``templates.render.configuration_identity`` of the configuration ``source`` names)."""
+    rendered_for = _read_json(directory / MANIFEST).get("configuration")
+    if rendered_for is None:
+        raise OpsError(
+            f"{directory / MANIFEST} does not say what it was rendered for; {RERENDER}", exit_status=EXIT_BAD_INPUT
+        )
+    differences = [
+        f"{key} {rendered_for.get(key)} (the configuration: {value})"
+        for key, value in identity.items()
+        if rendered_for.get(key) != value
+    ]
+    if differences:
+        raise OpsError(
+            f"{directory} was rendered for another configuration than {source}: {'; '.join(differences)}; "
+            "pass the --config it was rendered from, or --out a render of this one",
+            exit_status=EXIT_BAD_INPUT,
+        )
 
 
 def _bucket_creator(directory: Path, stack_sets: tuple[StackSetSpec, ...], bucket_pattern: str) -> str:

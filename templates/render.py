@@ -6,21 +6,16 @@ import json
 from typing import Any
 
 from templates import dns, functions, health_alarms, naming, stack, stackset_roles
-from templates.config import Config
+from templates.config import Config, DnsConfig
+from templates.layout import ARTIFACTS_DIR, MANIFEST, PARAMETERS_DIR, TRAFFIC_TIMING, parameters_file
 
 BOOTSTRAP_TEMPLATE = "bootstrap.json"
 REGIONAL_TEMPLATE = "regional.json"
 HEALTH_ALARMS_TEMPLATE = "route53_alarms.json"
-HEALTH_ALARMS_PARAMETERS = "parameters/route53_alarms.json"
-MANIFEST = "manifest.json"
-# Figures the RTO budget reads: how long DNS takes to follow a failure or the switch.
-TRAFFIC_TIMING = "traffic_timing.json"
-# Beside the output folder: the Lambda zips the templates refer to, for the deployer.
-ARTIFACTS_DIR = "build"
-
-
-def parameters_file(region: str) -> str:
-    return f"parameters/{region}.json"
+HEALTH_ALARMS_PARAMETERS = f"{PARAMETERS_DIR}/route53_alarms.json"
+# Configuration values whose embedded defaults are examples (RFC 2606 names): a render
+# with them is fine to read and lint, but deploy refuses it.
+PLACEHOLDER_FIELDS = ("domain_name", "hosted_zone_id")
 
 
 def to_json(document: Any) -> bytes:
@@ -38,6 +33,13 @@ def manifest(cfg: Config, functions_key: str) -> dict[str, Any]:
     regions, parameter files and operation preferences."""
     regional = naming.stack_set(cfg, "regional").pattern
     return {
+        # What the commands reading this render compare a given configuration with.
+        "configuration": configuration_identity(cfg),
+        "placeholders": {
+            f"dns.{name}": getattr(cfg.dns, name)
+            for name in PLACEHOLDER_FIELDS
+            if getattr(cfg.dns, name) == getattr(DnsConfig(), name)
+        },
         # Uploaded to every region's bucket before the regional stack set; build_dir is
         # relative to the output folder's parent.
         "artifacts": {"bucket": naming.artifact_bucket(cfg).pattern, "build_dir": ARTIFACTS_DIR, "objects": [functions_key]},
@@ -75,6 +77,16 @@ def manifest(cfg: Config, functions_key: str) -> dict[str, Any]:
             "MaxConcurrentCount": 1,
             "FailureToleranceCount": 0,
         },
+    }
+
+
+def configuration_identity(cfg: Config) -> dict[str, str]:
+    """The regions and the name prefix: a command must not act on a render of other ones."""
+    return {
+        "prefix": naming.prefix(cfg),
+        "primary_region": cfg.primary_region,
+        "dr_region": cfg.dr_region,
+        "administration_region": cfg.administration_region,
     }
 
 

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import build
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,9 +40,9 @@ def test_render_then_check_then_lint_then_budget(tmp_path, capsys):
 def test_check_fails_listing_the_stale_file(tmp_path, capsys):
     out = tmp_path / "out"
     build.main(["render", "--out", str(out)])
-    (out / "manifest.json").write_text("{}\n")
+    (out / "regional.json").write_text("{}\n")
     assert build.main(["check", "--out", str(out)]) == 1
-    assert "manifest.json (differs)" in capsys.readouterr().err
+    assert "regional.json (differs)" in capsys.readouterr().err
 
 
 def test_bad_config_exits_2_names_the_field_and_writes_nothing(tmp_path):
@@ -63,7 +65,7 @@ def test_missing_config_file_and_missing_output_are_clear(tmp_path, capsys):
     assert build.main(["render", "--config", str(tmp_path / "nope.toml"), "--out", str(tmp_path / "o")]) == 2
     assert "cannot read the configuration file" in capsys.readouterr().err
     assert build.main(["lint", "--out", str(tmp_path / "absent")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert "manifest.json is missing; re-render with 'make templates'" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 
@@ -81,3 +83,141 @@ def test_deploy_only_region_outside_the_render_is_bad_input(capsys):
     assert build.main(["deploy", "--only-region", "eu-west-1"]) == 2
     err = capsys.readouterr().err
     assert "--only-region eu-west-1: not a region of this render" in err and "Traceback" not in err
+
+
+def test_help_imports_no_command_s_tools():
+    """--help answers at once: the gate's, the renderer's and AWS's libraries load only when a command runs."""
+    probe = (
+        "import sys, runpy; sys.argv = ['build.py', '--help']\n"
+        "try:\n    runpy.run_path('build.py', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "heavy = {'cfnlint', 'troposphere', 'boto3', 'botocore', 'awacs'}\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
+def test_every_json_at_the_top_of_a_render_is_a_template():
+    """So `cfn-lint dr_templates/*.json` (as .cfnlintrc says) lints templates only."""
+    import json
+
+    for path in (ROOT / "dr_templates").glob("*.json"):
+        assert "Resources" in json.loads(path.read_text()), path.name
+
+
+def _build(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "build.py"), *arguments], capture_output=True, text=True, cwd=cwd)
+
+
+def test_render_below_a_regular_file_is_one_line_exit_2_and_leaves_nothing(tmp_path):
+    (tmp_path / "file").write_text("mine")
+    result = _build("render", "--out", str(tmp_path / "file" / "sub" / "out"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: --out ") and len(result.stderr.splitlines()) == 1, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_unwritable_out_is_one_line_exit_2_and_leaves_no_empty_folder(tmp_path, monkeypatch, capsys):
+    """A read-only file system (simulated: the tests may run as root, who writes anyway)."""
+    from checks import pipeline
+
+    def read_only(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(pipeline.tempfile, "mkdtemp", read_only)
+    assert build.main(["render", "--out", str(tmp_path / "new" / "deeper" / "out")]) == 2
+    out = tmp_path / "new" / "deeper" / "out"
+    assert capsys.readouterr().err == f"error: --out {out}: cannot write there: Read-only file system\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def _render_for(tmp_path: Path, toml: str) -> tuple[Path, Path]:
+    config = tmp_path / "other.toml"
+    config.write_text(toml)
+    out = tmp_path / "other"
+    assert build.main(["render", "--config", str(config), "--out", str(out)]) == 0
+    return config, out
+
+
+@pytest.fixture(scope="module")
+def tokyo(tmp_path_factory) -> tuple[Path, Path]:
+    """A render for other regions than the defaults'."""
+    regions = 'primary_region = "ap-northeast-1"\ndr_region = "ap-northeast-3"\n'
+    return _render_for(tmp_path_factory.mktemp("tokyo"), regions)
+
+
+@pytest.mark.parametrize(
+    "command", [["lint"], ["check"], ["budget"], ["status"], ["failover", "--to", "ap-northeast-3", "--dry-run"]]
+)
+def test_commands_using_the_configuration_refuse_a_render_of_other_regions(tokyo, command, capsys):
+    config, out = tokyo
+    assert build.main([*command, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "rendered for another configuration than the default configuration" in err
+    assert "primary_region ap-northeast-1 (the configuration: us-east-1)" in err and len(err.splitlines()) == 1
+
+
+def test_lint_lints_for_the_render_s_regions_given_its_configuration(tokyo, capsys):
+    config, out = tokyo
+    assert build.main(["lint", "--config", str(config), "--out", str(out)]) == 0
+    output = capsys.readouterr().out
+    assert "template(s) for ap-northeast-1, ap-northeast-3\n" in output
+    assert "cfn-lint: clean (ap-northeast-1, ap-northeast-3)" in output
+
+
+@pytest.mark.parametrize("command", ["deploy", "drift", "destroy"])
+def test_commands_reading_only_the_manifest_refuse_a_config_that_disagrees(tokyo, tmp_path, command, capsys):
+    """They take regions and names from the render; a --config saying otherwise is a mistake."""
+    _, out = tokyo
+    (tmp_path / "default.toml").write_text("")
+    assert build.main([command, "--config", str(tmp_path / "default.toml"), "--out", str(out)]) == 2
+    assert "dr_region ap-northeast-3 (the configuration: us-west-2)" in capsys.readouterr().err
+
+
+def test_out_help_says_which_commands_only_read_it(capsys):
+    for command in ("lint", "status", "failover", "deploy"):
+        with pytest.raises(SystemExit):
+            build.main([command, "--help"])
+        assert "only read, never written" in " ".join(capsys.readouterr().out.split())
+    with pytest.raises(SystemExit):
+        build.main(["render", "--help"])
+    assert "only read" not in capsys.readouterr().out
+
+
+def test_readme_links_stay_in_the_repository_and_exist():
+    """README is self-contained: every relative link and image resolves to a file of the repository."""
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)#]+)\)", readme)
+    assert targets, "README links to its docs"
+    for target in targets:
+        if "://" in target:
+            continue
+        path = (ROOT / target).resolve()
+        assert path.is_relative_to(ROOT) and path.exists(), target
+
+
+def test_readme_states_the_outage_limits_the_code_uses():
+    from ops import failover
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    config = failover.OBSERVED_CLIENT_CONFIG
+    assert f"a {config.connect_timeout} s connect and a {config.read_timeout} s read timeout" in readme
+    assert f"given up after at most {failover.OBSERVED_CALL_SECONDS} s" in readme
+    assert f"every {failover.PROGRESS_SECONDS} s" in readme
+
+
+def test_package_and_diagram_beside_a_file_are_one_line_exit_2(tmp_path, capsys):
+    """They write next to the render (build/) or into docs/; a file in the way is bad input, not a traceback."""
+    import shutil
+
+    out = shutil.copytree(ROOT / "dr_templates", tmp_path / "dr_templates")
+    (tmp_path / "build").write_text("a file where the build folder goes")
+    assert build.main(["package", "--out", str(out)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: cannot write {tmp_path / 'build'}/")
+    from checks import diagram
+
+    (tmp_path / "docs").write_text("a file where the pictures go")
+    assert diagram.main(out, tmp_path / "docs") == 2
+    assert capsys.readouterr().err.startswith(f"error: cannot write the pictures to {tmp_path / 'docs'}")

@@ -6,8 +6,11 @@ import re
 
 import pytest
 
-from checks import diagram
+from checks import diagram, incident
+from checks.pipeline import write_tree
 from templates import runbook
+from templates.config import config_from_mapping
+from templates.render import render
 
 
 @pytest.fixture(scope="module")
@@ -97,11 +100,12 @@ def test_numbered_siblings_and_crowds_collapse(cfg, dot):
     assert re.search(rf'"{primary}/Functions" \[label="Functions x{len(runbook.STEPS) + 1}', dot), "the steps and the relay"
 
 
-def test_writes_dot_and_says_how_to_get_graphviz_without_it(rendered_dir, tmp_path, monkeypatch, capsys):
+def test_writes_both_dot_files_and_says_how_to_get_graphviz_without_it(rendered_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(diagram.shutil, "which", lambda name: None)
     assert diagram.main(rendered_dir, tmp_path) == 1
     assert (tmp_path / diagram.DOT_FILE).read_text() == diagram.to_dot(diagram.build(rendered_dir))
-    assert not (tmp_path / diagram.SVG_FILE).exists()
+    assert (tmp_path / incident.DOT_FILE).read_text() == incident.to_dot(incident.build(rendered_dir))
+    assert not list(tmp_path.glob("*.svg"))
     assert "apt-get install graphviz" in capsys.readouterr().err
 
 
@@ -113,4 +117,99 @@ def test_missing_output_is_reported(tmp_path, capsys):
 @pytest.mark.skipif(diagram.shutil.which("dot") is None, reason="Graphviz is not installed (Debian package graphviz)")
 def test_svg_is_written_when_graphviz_is_installed(rendered_dir, tmp_path):
     diagram.main(rendered_dir, tmp_path)
-    assert (tmp_path / diagram.SVG_FILE).read_text().lstrip().startswith("<?xml")
+    for svg in (diagram.SVG_FILE, incident.SVG_FILE):
+        assert (tmp_path / svg).read_text().lstrip().startswith("<?xml")
+
+
+# --- the incident picture ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def picture(rendered_dir) -> incident.Picture:
+    return incident.build(rendered_dir)
+
+
+def _edges(picture, kind):
+    return {(source, target, label) for source, target, edge_kind, label in picture.edges if edge_kind == kind}
+
+
+def _step_regions(picture, region) -> dict[str, str]:
+    """The runbook's steps in ``region`` as the picture lists them: step -> regions."""
+    label = picture.nodes[region][f"{region}/regional/RunbookStateMachine"]
+    rows = label.split("\\l")[1:-1]
+    return dict(row.split(": ", 1) for row in rows)
+
+
+def test_incident_picture_has_both_regions_by_role_route53_and_a_legend(cfg, picture):
+    assert picture.roles == {cfg.primary_region: "primary", cfg.dr_region: "secondary"}
+    dot = incident.to_dot(picture)
+    assert f'label="{cfg.primary_region} (primary)"' in dot and f'label="{cfg.dr_region} (secondary)"' in dot
+    for _, text in incident.STYLES.values():
+        assert f'label="{text}"' in dot
+
+
+def test_traffic_goes_through_each_record_to_its_regions_load_balancer_service_and_database(cfg, picture):
+    traffic = {(source, target) for source, target, _ in _edges(picture, "traffic")}
+    zone = f"zone/{cfg.dns.hosted_zone_id}"
+    assert ("clients", zone) in traffic
+    for region in cfg.regions:
+        stack = f"{region}/regional"
+        path = [zone, f"{stack}/FailoverRecord", f"{stack}/LoadBalancer", f"{stack}/AppService", f"{stack}/DbCluster"]
+        assert set(zip(path, path[1:])) <= traffic
+    assert picture.nodes[None][f"{cfg.primary_region}/regional/FailoverRecord"].startswith("PRIMARY record")
+    assert picture.nodes[None][f"{cfg.dr_region}/regional/FailoverRecord"].startswith("SECONDARY record")
+
+
+def test_only_the_primary_record_follows_the_switch_alarm_in_the_dr_region(cfg, picture):
+    switch = f"{cfg.dr_region}/bootstrap/FailoverSwitchAlarm"
+    follows = {(source, target) for source, target, label in _edges(picture, "switch") if label == "follows"}
+    assert follows == {(f"{cfg.primary_region}/regional/FailoverRecord", switch)}
+    assert switch in picture.nodes[cfg.dr_region]
+    record = picture.nodes[None][f"{cfg.primary_region}/regional/FailoverRecord"]
+    assert f"({cfg.dr_region}) not in ALARM AND" in record and "HTTPS /health" in record
+
+
+def test_replication_runs_from_the_primary_cluster_to_the_dr_cluster_only(cfg, picture):
+    assert {(s, t) for s, t, _ in _edges(picture, "replication")} == {
+        (f"{cfg.primary_region}/regional/DbCluster", f"{cfg.dr_region}/regional/DbCluster")
+    }
+
+
+def test_each_runbook_lists_its_steps_in_order_with_the_regions_each_calls(cfg, picture):
+    primary, dr = cfg.primary_region, cfg.dr_region
+    steps = _step_regions(picture, dr)
+    assert list(steps)[0] == "AdmitAutomaticRun" and list(steps)[-1] == "NotifyFailure"
+    assert list(steps).index("PromoteDatabase") < list(steps).index("SwitchTraffic") < list(steps).index("Notify")
+    assert steps["SwitchTraffic"] == dr
+    assert steps["PromoteDatabase"] == f"{primary}, {dr}" and steps["FenceOldPrimary"] == f"{primary}, {dr}"
+    assert steps["CheckTraffic"] == f"Route 53 (global), {dr}"
+    assert _step_regions(picture, primary)["SwitchTraffic"] == f"{primary}, {dr}", "failing back releases the DR switch"
+    switch = f"{dr}/bootstrap/FailoverSwitchAlarm"
+    publishers = {
+        source for source, target, label in _edges(picture, "switch")
+        if target == switch and label.startswith("SwitchTraffic")
+    }
+    assert publishers == {f"{region}/regional/RunbookStateMachine" for region in cfg.regions}
+
+
+def test_alerts_cross_to_the_other_region_and_from_route53s_region_into_both(cfg, picture):
+    alerts = {(source, target) for source, target, _ in _edges(picture, "alert")}
+    for source, target in ((cfg.primary_region, cfg.dr_region), (cfg.dr_region, cfg.primary_region)):
+        assert (f"{source}/regional/AlertsTopic", f"{target}/regional/RelayQueue") in alerts
+        assert (f"{target}/regional/RelayQueue", f"{target}/regional/RelayedAlertsTopic") in alerts
+    for region in cfg.regions:
+        health_topic = f"{cfg.route53_metrics_region}/route53_alarms/HealthAlertsTopic"
+        assert (health_topic, f"{region}/regional/RelayQueue") in alerts
+    assert "on-call/none" in picture.nodes[None], "the default configuration subscribes no one"
+
+
+def test_the_picture_follows_the_render_its_regions_and_on_call_endpoints(tmp_path):
+    other = config_from_mapping({
+        "primary_region": "eu-west-1", "dr_region": "eu-central-1",
+        "alerts": {"endpoints": [{"protocol": "email", "endpoint": "oncall@corp.test"}]},
+    })
+    write_tree(render(other), tmp_path)
+    drawn = incident.build(tmp_path)
+    assert drawn.roles == {"eu-west-1": "primary", "eu-central-1": "secondary"}
+    on_call = {target for _, target, _ in _edges(drawn, "alert") if target.startswith("on-call/")}
+    assert on_call == {"on-call/email/oncall@corp.test"} and "on-call/none" not in drawn.nodes[None]

@@ -6,13 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-from troposphere import ec2, cloudformation
+from troposphere import cloudformation, ec2
 
 from checks import limits
+from checks.errors import GateFailure, OutputError
 from checks.lint import lint
-from checks.pipeline import GateFailure, publish, stale_files, template_files
+from checks.pipeline import publish, stale_files, template_files
 from templates import stack
 from templates.config import Config
+from templates.layout import MANIFEST, TRAFFIC_TIMING
 from templates.render import render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,11 +36,11 @@ def test_output_holds_templates_parameters_per_region_and_a_manifest(cfg, render
         "parameters/route53_alarms.json",
         "stackset_administration_role.json",
         "stackset_execution_role.json",
-        "manifest.json",
-        "traffic_timing.json",
+        MANIFEST,
+        TRAFFIC_TIMING,
         *(f"parameters/{r}.json" for r in cfg.regions),
     }
-    manifest = json.loads(rendered["manifest.json"])
+    manifest = json.loads(rendered[MANIFEST])
     assert [s["template"] for s in manifest["stack_sets"]] == ["bootstrap.json", "regional.json", "route53_alarms.json"]
     assert [s["regions"] for s in manifest["stack_sets"]] == [
         [cfg.primary_region, cfg.dr_region],
@@ -88,7 +90,7 @@ def test_publish_twice_changes_nothing(tmp_path, cfg):
     assert _snapshot(out) == first
     assert stale_files(cfg, out) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["build", "out"], "no staging or retired folders are left behind"
-    (key,) = json.loads((out / "manifest.json").read_text())["artifacts"]["objects"]
+    (key,) = json.loads((out / MANIFEST).read_text())["artifacts"]["objects"]
     assert (tmp_path / "build" / key).is_file(), "the zip the template refers to is built"
 
 
@@ -147,7 +149,7 @@ def test_size_limits_by_url_and_dynamic_references(tmp_path):
 def test_refuses_to_replace_a_directory_that_is_not_a_render(tmp_path, cfg):
     precious = tmp_path / "notes.txt"
     precious.write_text("mine")
-    with pytest.raises(GateFailure, match="not a previous render"):
+    with pytest.raises(OutputError, match="not a previous render"):
         publish(cfg, tmp_path, tmp_path / "build", progress=lambda _: None)
     assert precious.read_text() == "mine"
 

@@ -21,7 +21,8 @@ from ops.aws import Aws, Identity
 from ops.operations import Clock
 from templates import artifacts, naming, stackset_roles
 from templates.config import Config
-from templates.render import to_json
+from templates.layout import MANIFEST
+from templates.render import configuration_identity, to_json
 
 CFG = Config()
 PRIMARY, DR = CFG.regions
@@ -104,7 +105,7 @@ def write_rendered(directory: Path, regional: dict, values: dict[str, dict[str, 
     files = {
         "bootstrap.json": to_json(bootstrap_template()),
         "regional.json": to_json(regional),
-        "manifest.json": to_json(
+        MANIFEST: to_json(
             {
                 "stack_sets": [
                     {
@@ -122,6 +123,8 @@ def write_rendered(directory: Path, regional: dict, values: dict[str, dict[str, 
                         "capabilities": ["CAPABILITY_IAM"],
                     },
                 ],
+                "configuration": configuration_identity(cfg),
+                "placeholders": {},
                 "operation_preferences": PREFERENCES,
                 "stackset_roles": stackset_roles.manifest_entry(cfg),
                 "artifacts": {

@@ -81,6 +81,7 @@ class FakeSession:
         self.down: set[str] = set()
         self.stubbed: dict[tuple[str, str], object] = {}
         self.clients: list[tuple[str, str]] = []
+        self.configs: dict[tuple[str, str], BotoConfig] = {}
         self.operations: list[str] = []
 
     def _record(self, model, **_):
@@ -88,6 +89,7 @@ class FakeSession:
 
     def client(self, service, region_name, config):
         self.clients.append((service, region_name))
+        self.configs[service, region_name] = config
         if (service, region_name) in self.stubbed:
             client = self.stubbed[service, region_name]
         else:
@@ -441,14 +443,84 @@ def test_access_denied_names_the_missing_permission_in_one_line(aws):
 
 
 def test_without_credentials_one_line_and_no_traceback(aws):
-    no_credentials = botocore.session.get_session()
-    no_credentials.register_component("credential_provider", CredentialResolver([]))
     out = Output()
 
-    code = run(boto3.Session(botocore_session=no_credentials, region_name=DR), out, failover_id="drill-5")
+    code = run(_no_credentials(), out, failover_id="drill-5")
 
     assert code == failover.EXIT_BAD_INPUT
     assert len(out) == 1 and out[0].startswith("error: AWS credentials: ")
+
+
+def _no_credentials() -> boto3.Session:
+    session = botocore.session.get_session()
+    session.register_component("credential_provider", CredentialResolver([]))
+    return boto3.Session(botocore_session=session, region_name=DR)
+
+
+@pytest.mark.parametrize("command", ["status", "dry run"])
+def test_without_credentials_status_and_dry_run_say_it_once_and_exit_2(aws, command):
+    """Every region and check would fail the same way: one line, the bad-input status."""
+    out = Output()
+    if command == "status":
+        code = failover.run_status(CFG, session=_no_credentials(), out=out)
+    else:
+        code = run(_no_credentials(), out, dry_run=True)
+    assert code == failover.EXIT_BAD_INPUT
+    errors = [line for line in out if "credentials" in line]
+    assert len(errors) == 1 and errors[0].startswith("error: AWS credentials: ")
+
+
+def test_a_failover_is_patient_only_with_the_region_it_acts_on(aws):
+    stub, execution_arn = _stub_start(aws, "drill-7")
+    _stub_history(stub, execution_arn, SUCCESSFUL_RUN)
+    run(aws, Output(), failover_id="drill-7")
+    assert aws.configs["stepfunctions", PRIMARY].read_timeout == failover.OBSERVED_CLIENT_CONFIG.read_timeout
+    assert aws.configs["sts", DR].read_timeout == failover.CLIENT_CONFIG.read_timeout
+    aws.configs.clear()
+    failover.run_status(CFG, session=aws, out=Output())
+    assert {config.read_timeout for config in aws.configs.values()} == {
+        failover.OBSERVED_CLIENT_CONFIG.read_timeout
+    }, "status only observes"
+
+
+def test_observed_calls_fit_the_stated_bound():
+    """OBSERVED_CALL_SECONDS, which the progress lines and README state, covers the configuration."""
+    config = failover.OBSERVED_CLIENT_CONFIG
+    attempts = config.retries["total_max_attempts"]
+    first_backoff = 1  # standard mode: a random share of min(20 s, 2**0 s) before the one retry
+    assert attempts * max(config.read_timeout, config.connect_timeout) + first_backoff <= failover.OBSERVED_CALL_SECONDS
+
+
+def test_a_region_that_gave_no_answer_is_not_asked_again(aws):
+    aws.down.add(PRIMARY)
+    calls = failover._Aws(aws)
+    with pytest.raises(failover.AwsError, match=rf"^{PRIMARY} unreachable \(ecs describe_services: Could not connect"):
+        calls.call("ecs", PRIMARY, "describe_services", cluster="c", services=["s"])
+    with pytest.raises(failover.AwsError, match=rf"^{PRIMARY} unreachable \(skipped rds describe_db_clusters: ecs"):
+        calls.call("rds", PRIMARY, "describe_db_clusters")
+    assert aws.operations == ["DescribeServices"]
+
+
+def test_regions_are_asked_at_once_and_the_wait_is_shown():
+    """Both tasks must be running at the same time to pass the barrier; the wait prints progress."""
+    import threading
+
+    barrier = threading.Barrier(2, timeout=10)
+    out = Output()
+
+    def task(value):
+        def run_it():
+            barrier.wait()
+            if value == "slow":
+                threading.Event().wait(0.3)
+            return value
+        return run_it
+
+    assert failover.in_parallel({"fast": task("fast"), "slow": task("slow")}, out, progress_seconds=0.05) == {
+        "fast": "fast", "slow": "slow",
+    }
+    progress = re.compile(r"  \.\.\. waiting \d+ s for: slow \(a region that does not answer is given up")
+    assert any(progress.match(line) for line in out)
 
 
 def test_the_primary_region_down_does_not_block_a_failover_to_dr(aws):
@@ -605,7 +677,8 @@ def test_dry_run_with_the_primary_region_down_still_checks_the_dr_region(aws, mo
 
     results = checks(out)
     assert results["no runbook running"].startswith(f"WARN {PRIMARY} not checked:")
-    assert re.match(rf"WARN not checked: .* in {PRIMARY} failed: Could not connect", results["stack instances current"])
+    unreachable = rf"WARN not checked: .*: {PRIMARY} unreachable \(.*Could not connect"
+    assert re.match(unreachable, results["stack instances current"])
     passed = ("runbook state machine", "alarms", *(f"readiness {n}" for n in naming.READINESS_CHECKS if n != "SecretReplica"))
     assert all(results[name].startswith("PASS") for name in passed), results
     # The replica's status is known only to the primary copy: unknown, a warning, not a failure.
@@ -666,8 +739,9 @@ def _switch_alarm(aws: FakeSession, state: str) -> None:
     cloudwatch.set_alarm_state(AlarmName=switch["alarm_name"], StateValue=state, StateReason="test")
 
 
-def test_status_shows_writer_switch_and_services_asking_the_primary_first(aws, monkeypatch):
-    _stub_global_cluster(aws, PRIMARY, _global_cluster(PRIMARY))
+def test_status_asks_both_regions_and_shows_the_primary_s_view(aws, monkeypatch):
+    for region in CFG.regions:
+        _stub_global_cluster(aws, region, _global_cluster(PRIMARY))
     _switch_alarm(aws, "OK")
     create_service(aws, monkeypatch, PRIMARY, desired=3, running=3)
     create_service(aws, monkeypatch, DR, desired=3, running=1)
@@ -697,10 +771,10 @@ def test_status_with_the_primary_region_unreachable_reports_it_and_reads_the_dr_
     assert failover.run_status(CFG, session=aws, out=out) == failover.EXIT_PROBLEM
 
     assert out.index_of(f"asked {DR}") < out.index_of(f"  writer: {DR}")
-    assert re.search(rf"\({PRIMARY}: unreachable: .*Could not connect to the endpoint URL", out.text)
+    assert re.search(rf"\({PRIMARY} unreachable \(.*Could not connect to the endpoint URL", out.text)
     assert f"  FailoverState: failing-over: failover with data loss allowed from {PRIMARY} to {DR}" in out
     assert re.search(rf"thrown \(ALARM\): traffic goes to the DR region {DR}", out.text)
-    assert re.search(rf"^  {PRIMARY}: unreachable: .*Could not connect", out.text, re.MULTILINE)
+    assert re.search(rf"^  {PRIMARY} unreachable \(.*Could not connect", out.text, re.MULTILINE)
     assert f"  {DR}: desired 3, running 3, pending 0" in out
 
 
@@ -710,10 +784,12 @@ def test_status_with_no_region_answering_says_so_per_region(aws):
 
     assert failover.run_status(CFG, session=aws, out=out) == failover.EXIT_PROBLEM
 
-    assert out[0] == f"Global database {naming.global_cluster(CFG).pattern}: writer unknown"
+    assert out[0] == f"Asking {PRIMARY} and {DR}..."
+    assert out[1] == f"Global database {naming.global_cluster(CFG).pattern}: writer unknown"
     for region in CFG.regions:
-        assert f"  {region}: unreachable: rds describe_global_clusters in {region} failed: Could not" in out.text
-    assert re.search(r"Failover switch .*: unreachable: .*Could not connect", out.text)
+        unreachable = rf"^  {region} unreachable \((rds describe_global_clusters: Could not|skipped)"
+        assert re.search(unreachable, out.text, re.MULTILINE)
+    assert re.search(r"Failover switch .*: .* unreachable \(.*Could not connect", out.text)
 
 
 def test_status_warns_when_writer_and_traffic_are_in_different_regions(aws):

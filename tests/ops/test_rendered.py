@@ -9,6 +9,7 @@ from stackset_support import CFG, DR, PRIMARY, region_values, regional_template,
 
 from ops.errors import EXIT_BAD_INPUT, OpsError
 from ops.rendered import load
+from templates.layout import MANIFEST
 from templates.render import render
 
 
@@ -39,11 +40,11 @@ def test_a_parameter_the_template_does_not_declare_is_refused(tmp_path, code_key
 
 
 def test_a_missing_or_older_manifest_is_refused(tmp_path, code_key):
-    assert str(_refusal(tmp_path)) == f"{tmp_path / 'manifest.json'} is missing; re-render with 'make templates'"
+    assert str(_refusal(tmp_path)) == f"{tmp_path / MANIFEST} is missing; re-render with 'make templates'"
     write_rendered(tmp_path, regional_template(code_key), region_values(), code_key)
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest = json.loads((tmp_path / MANIFEST).read_text())
     del manifest["stackset_roles"]
-    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / MANIFEST).write_text(json.dumps(manifest))
 
     assert str(_refusal(tmp_path)).endswith("lacks the key 'stackset_roles'; re-render with 'make templates'")
 

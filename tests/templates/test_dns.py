@@ -6,10 +6,11 @@ import json
 
 import pytest
 from cloud_radar.cf.unit import Template as ResolvedTemplate
-
 from template_support import resolve, resources_of_type
+
 from templates import dns, naming
 from templates.config import Config, DnsConfig
+from templates.layout import TRAFFIC_TIMING
 
 
 @pytest.fixture(scope="module")
@@ -96,4 +97,4 @@ def test_timing_follows_the_configuration():
 
 
 def test_timing_is_part_of_the_render(rendered, cfg):
-    assert json.loads(rendered["traffic_timing.json"]) == dns.timing(cfg)
+    assert json.loads(rendered[TRAFFIC_TIMING]) == dns.timing(cfg)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 from cloud_radar.cf.unit import Template as ResolvedTemplate
-
 from template_support import resources_of_type
+
 from templates import dns, health_alarms, naming
 from templates.config import Config, route53_metrics_region
+from templates.layout import MANIFEST
 
 
 def _resolved(rendered, cfg):
@@ -52,7 +53,7 @@ def test_regional_relay_queue_admits_the_health_alerts_topic(cfg, region_view):
 
 
 def test_manifest_fills_health_check_ids_from_the_regional_outputs(rendered, cfg, template):
-    manifest = json.loads(rendered["manifest.json"])
+    manifest = json.loads(rendered[MANIFEST])
     regional, alarms = manifest["stack_sets"][1], manifest["stack_sets"][2]
     sources = alarms["parameters_from_outputs"]
     assert {(s["stack_set"], s["region"], s["output"]) for s in sources.values()} == {

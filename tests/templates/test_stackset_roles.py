@@ -12,6 +12,7 @@ from checks.lint import describe, lint
 from policies.stackset import SERVICE_WIDE
 from templates import naming
 from templates.config import Config, ConfigError
+from templates.layout import MANIFEST
 from templates.render import to_json
 from templates.stackset_roles import (
     ADMINISTRATION_ROLE,
@@ -173,7 +174,7 @@ def test_a_third_administration_region_carries_the_roles_and_an_artifact_bucket(
     entry = manifest_entry(third)
     assert entry["administration_region"] == "us-east-2"
     assert entry["administration"]["role_name"] == administration_role(third).for_region("us-east-2")
-    manifest = json.loads(render(third)["manifest.json"])
+    manifest = json.loads(render(third)[MANIFEST])
     bootstrap, regional = manifest["stack_sets"][:2]
     assert bootstrap["regions"] == [third.primary_region, third.dr_region, "us-east-2"], "its bucket holds large templates"
     assert regional["regions"] == [third.primary_region, third.dr_region]
