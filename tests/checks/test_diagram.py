@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -93,11 +94,14 @@ def test_only_links_between_regions_are_red(dot):
             assert ("firebrick" in line) == (source.split("/")[0] != target.split("/")[0]), line
 
 
-def test_numbered_siblings_and_crowds_collapse(cfg, dot):
+def test_numbered_siblings_and_crowds_collapse(cfg, dot, rendered_dir):
     present = nodes(dot)
     primary = f"{cfg.primary_region}/regional"
     assert f"{primary}/PublicSubnet" in present and f"{primary}/PublicSubnet1" not in present
-    assert re.search(rf'"{primary}/Functions" \[label="Functions x{len(runbook.STEPS) + 1}', dot), "the steps and the relay"
+    resources = json.loads((rendered_dir / "regional.json").read_text())["Resources"]
+    functions = sum(resource["Type"] == "AWS::Lambda::Function" for resource in resources.values())
+    assert functions > len(runbook.STEPS), "the steps, the relay and the readiness check"
+    assert re.search(rf'"{primary}/Functions" \[label="Functions x{functions}', dot)
 
 
 def test_writes_both_dot_files_and_says_how_to_get_graphviz_without_it(rendered_dir, tmp_path, monkeypatch, capsys):
