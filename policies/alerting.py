@@ -94,7 +94,8 @@ def relayed_topic(topic_arn, pipe_role_arn) -> PolicyDocument:
 
 
 def relay_queue(queue_arn, source_topic_arns: list) -> PolicyDocument:
-    """Only the peer region's alerts topic and the Route 53 alarms' topic of this account deliver here."""
+    """Only these topics of this account deliver here: for the relay queue the peer region's
+    alerts and the Route 53 alarms' topic, for a subscription dead-letter queue its topic."""
     return PolicyDocument(
         Version="2012-10-17",
         Statement=[

@@ -41,6 +41,7 @@ RELAY_QUEUE_POLICY = "RelayQueuePolicy"
 RELAY_DEAD_LETTER_QUEUE = "RelayDeadLetterQueue"
 RELAY_PIPE = "RelayPipe"
 RELAY_PIPE_ROLE = "RelayPipeRole"
+UNDELIVERED_ALERTS_QUEUE = "UndeliveredAlertsQueue"
 PEER_ALERTS_INTO_THIS_REGION = "PeerAlertsIntoThisRegion"
 THIS_REGIONS_ALERTS_INTO_PEER = "ThisRegionsAlertsIntoPeer"
 RPO_LAG_ALARM = "RpoLagAlarm"
@@ -155,7 +156,12 @@ def _add_relay(t: Template, cfg: Config) -> None:
             Target=Ref(RELAYED_TOPIC),
         )
     )
+    add_undelivered_queue(
+        t, cfg, UNDELIVERED_ALERTS_QUEUE, naming.undelivered_alerts_queue(cfg), data_key_arn(cfg), [Ref(ALERTS_TOPIC)]
+    )
     # Both directions are created by the DR instance, which deploys when both regions exist.
+    # A subscription lives in its topic's region, and so must its dead-letter queue.
+    undelivered = naming.undelivered_alerts_queue(cfg).pattern
     t.add_resource(
         sns.SubscriptionResource(
             PEER_ALERTS_INTO_THIS_REGION,
@@ -164,6 +170,7 @@ def _add_relay(t: Template, cfg: Config) -> None:
             Region=Ref(PEER_REGION_PARAMETER),
             Protocol="sqs",
             Endpoint=GetAtt(RELAY_QUEUE, "Arn"),
+            RedrivePolicy={"deadLetterTargetArn": arns.queue(undelivered, f"${{{PEER_REGION_PARAMETER}}}")},
         )
     )
     t.add_resource(
@@ -173,6 +180,58 @@ def _add_relay(t: Template, cfg: Config) -> None:
             TopicArn=Ref(ALERTS_TOPIC),
             Protocol="sqs",
             Endpoint=arns.queue(naming.relay_queue(cfg).pattern, f"${{{PEER_REGION_PARAMETER}}}"),
+            RedrivePolicy={"deadLetterTargetArn": GetAtt(UNDELIVERED_ALERTS_QUEUE, "Arn")},
+        )
+    )
+
+
+def add_undelivered_queue(t: Template, cfg: Config, logical_id: str, name: naming.Name, key_arn, topic_arns: list) -> None:
+    """The dead-letter queue of subscriptions of ``topic_arns`` (the first one gets its alarm)."""
+    add_dead_letter_queue(
+        t, cfg, logical_id, name, key_arn,
+        policy=alerting_policies.relay_queue(GetAtt(logical_id, "Arn"), topic_arns),
+        alarm_topic=topic_arns[0],
+        description="SNS could not deliver an alert across regions (it waits in this queue): check the peer "
+        "region's queue policy and key, then redrive it",
+    )
+
+
+def add_dead_letter_queue(
+    t: Template, cfg: Config, logical_id: str, name: naming.Name, key_arn, *, policy, alarm_topic, description: str,
+    condition: str | None = None,
+) -> None:
+    """A dead-letter queue encrypted with ``key_arn``, writable as ``policy`` says, and an
+    alarm to ``alarm_topic`` as soon as it holds a message: each one is a lost delivery."""
+    when = {"Condition": condition} if condition else {}
+    t.add_resource(
+        sqs.Queue(
+            logical_id,
+            QueueName=name.value(),
+            KmsMasterKeyId=key_arn,
+            MessageRetentionPeriod=DEAD_LETTER_RETENTION_SECONDS,
+            DeletionPolicy="Delete",
+            UpdateReplacePolicy="Delete",
+            **when,
+        )
+    )
+    t.add_resource(sqs.QueuePolicy(f"{logical_id}Policy", Queues=[Ref(logical_id)], PolicyDocument=policy, **when))
+    t.add_resource(
+        cloudwatch.Alarm(
+            f"{logical_id}Alarm",
+            AlarmName=naming.alarm(cfg, name.pattern.removeprefix(f"{naming.prefix(cfg)}-")).value(),
+            AlarmDescription=description,
+            Namespace="AWS/SQS",
+            MetricName="ApproximateNumberOfMessagesVisible",
+            Dimensions=dimensions(QueueName=GetAtt(logical_id, "QueueName")),
+            Statistic="Maximum",
+            Period=PERIOD_SECONDS,
+            EvaluationPeriods=1,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+            TreatMissingData="notBreaching",
+            AlarmActions=[alarm_topic],
+            OKActions=[alarm_topic],
+            **when,
         )
     )
 

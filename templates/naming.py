@@ -130,6 +130,20 @@ def relay_dead_letter_queue(cfg: Config) -> Name:
     return Name("SQS queue", f"{prefix(cfg)}-alerts-from-peer-dlq", 80)
 
 
+def undelivered_alerts_queue(cfg: Config) -> Name:
+    """Where SNS puts the alerts a cross-region subscription of this region's topic failed to deliver."""
+    return Name("SQS queue", f"{prefix(cfg)}-alerts-undelivered", 80)
+
+
+def undelivered_health_alerts_queue(cfg: Config) -> Name:
+    return Name("SQS queue", f"{prefix(cfg)}-route53-alerts-undelivered", 80)
+
+
+def failover_trigger_dead_letter_queue(cfg: Config) -> Name:
+    """Where EventBridge puts an automatic-failover event it could not start the runbook with."""
+    return Name("SQS queue", f"{prefix(cfg)}-automatic-failover-dlq", 80)
+
+
 def relay_pipe(cfg: Config) -> Name:
     return Name("EventBridge pipe", f"{prefix(cfg)}-alerts-relay", 64)
 
@@ -190,6 +204,9 @@ def all_names(cfg: Config) -> tuple[Name, ...]:
         health_alerts_topic(cfg),
         relay_queue(cfg),
         relay_dead_letter_queue(cfg),
+        undelivered_alerts_queue(cfg),
+        undelivered_health_alerts_queue(cfg),
+        failover_trigger_dead_letter_queue(cfg),
         relay_pipe(cfg),
         dashboard(cfg),
         runbook_function(cfg, LONGEST_RUNBOOK_STEP),
