@@ -71,6 +71,10 @@ def _privilege(action: str) -> tuple[str, dict] | None:
     return None
 
 
+def defined(action: str) -> bool:
+    return _privilege(action) is not None
+
+
 def resource_types(documents: Iterable[dict]) -> set[str]:
     return {resource["Type"] for document in documents for resource in document.get("Resources", {}).values()}
 

@@ -23,6 +23,7 @@ from policies import arns, deployment
 from policies import stackset as policies
 from templates import naming
 from templates.config import Config
+from templates.suppressions import checkov_skip, cfn_lint_ignore
 
 ADMINISTRATION_ROLE = "AdministrationRole"
 EXECUTION_ROLE = "ExecutionRole"
@@ -41,7 +42,7 @@ BOUNDARY_NAME_REASON = (
     "one boundary per account, which every regional stack instance names: this template is a plain stack "
     "deployed once per account, not a stack set instance in each region"
 )
-BOUNDARY_CHECKOV_CHECKS = ("CKV_AWS_107", "CKV_AWS_108", "CKV_AWS_109", "CKV_AWS_110", "CKV_AWS_111")
+BOUNDARY_CHECKOV_CHECKS = ("CKV_AWS_108", "CKV_AWS_111")
 
 
 def administration_role(cfg: Config) -> naming.Name:
@@ -168,9 +169,8 @@ def build_execution_role_template(cfg: Config, deployed: Iterable[dict]) -> Temp
                 [_managed_policy_name(arn) for role in roles for arn in role.get("ManagedPolicyArns", [])],
             ),
             Metadata={
-                "cfn-lint": {"config": {"ignore_checks": ["E9008", "E9010"]}},
-                "Reasons": {"E9008": BOUNDARY_NAME_REASON, "E9010": BOUNDARY_REASON},
-                "checkov": {"skip": [{"id": check, "comment": BOUNDARY_REASON} for check in BOUNDARY_CHECKOV_CHECKS]},
+                **cfn_lint_ignore({"E9008": BOUNDARY_NAME_REASON, "E9010": BOUNDARY_REASON}),
+                **checkov_skip({check: BOUNDARY_REASON for check in BOUNDARY_CHECKOV_CHECKS}),
             },
         )
     )
