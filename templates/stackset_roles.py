@@ -127,7 +127,7 @@ def build_execution_role_template(cfg: Config, deployed: Iterable[dict]) -> Temp
     roles = [r["Properties"] for d in deployed for r in d.get("Resources", {}).values() if r["Type"] == "AWS::IAM::Role"]
     documents = deployment.packed(
         deployment.scoped_statements(
-            needs.of_services(deployment.HAND_GRANTED_SERVICES, but=True), project_names(cfg), "Deploy"
+            needs.outside(deployment.HAND_GRANTED_SERVICES), project_names(cfg), "Deploy"
         )
     )
     if len(documents) > deployment.MANAGED_POLICIES_PER_ROLE:

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from checks import iam_proof
-from checks.dr_rules._intrinsics import elements, render
+from checks.dr_rules._intrinsics import elements
 from policies import deployment
 
 parliament = pytest.importorskip("parliament")
