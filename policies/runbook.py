@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from awacs import application_autoscaling as autoscaling
 from awacs import awslambda as awacs_lambda
-from awacs import cloudwatch, dynamodb, ecs, elasticloadbalancing, kms, logs, rds, route53, sns, sqs, states, xray
-from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs import cloudwatch, dynamodb, ecs, elasticloadbalancing, kms, logs, rds, route53, sns, states, xray
+from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
 from troposphere import Sub
 
 from policies import arns
@@ -197,20 +197,6 @@ def state_machine(function_arns: list) -> PolicyDocument:
             Action=[xray.PutTraceSegments, xray.PutTelemetryRecords, xray.GetSamplingRules, xray.GetSamplingTargets],
             Resource=["*"],
         ),
-    )
-
-
-def failover_trigger_dead_letters(queue_arn, rule_arn) -> PolicyDocument:
-    """The automatic-failover rule's events that EventBridge could not deliver, and nothing else."""
-    return _document(
-        Statement(
-            Sid="RuleDeadLetters",
-            Effect=Allow,
-            Principal=Principal("Service", "events.amazonaws.com"),
-            Action=[sqs.SendMessage],
-            Resource=[queue_arn],
-            Condition=Condition(ArnEquals({"aws:SourceArn": rule_arn})),
-        )
     )
 
 

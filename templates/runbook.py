@@ -19,6 +19,7 @@ from troposphere import awslambda, dynamodb, events, iam, logs, stepfunctions
 
 from policies import arns
 from policies import runbook as runbook_policies
+from policies.alerting import queue_written_by
 from policies.trust import service_trust
 from templates import dns, naming, packaging
 from templates.alerting import PEER_IMPAIRED_ALARM, Alerting, add_dead_letter_queue, dimensions, metric_alarm
@@ -172,8 +173,9 @@ def _add_automatic_trigger(t: Template, cfg: Config, alerting: Alerting) -> None
     rule = naming.automatic_failover_rule(cfg)
     add_dead_letter_queue(
         t, cfg, AUTOMATIC_TRIGGER_DLQ, naming.failover_trigger_dead_letter_queue(cfg), data_key_arn(cfg),
-        policy=runbook_policies.failover_trigger_dead_letters(
-            GetAtt(AUTOMATIC_TRIGGER_DLQ, "Arn"), arns.arn("events", f"rule/{rule.pattern}")
+        policy=queue_written_by(
+            "events.amazonaws.com", GetAtt(AUTOMATIC_TRIGGER_DLQ, "Arn"), arns.arn("events", f"rule/{rule.pattern}"),
+            sid="RuleDeadLetters",
         ),
         alarm_topic=alerting.topic_arn,
         description="EventBridge could not start the runbook for an automatic failover: the event is in this "
