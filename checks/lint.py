@@ -2,9 +2,10 @@
 
 Running cfn-lint as a library saves a second interpreter start and its rule loading per
 call. Settings come from the project's ``.cfnlintrc`` (which ignores nothing and includes
-informational checks) and the project's DR rules are appended to cfn-lint's own, so
-``build.py lint`` and a plain ``PYTHONPATH=. cfn-lint --append-rules checks/dr_rules``
-agree (the rules import ``checks``, hence the PYTHONPATH).
+informational checks) and the project's DR rules and cfn-lint-serverless's rules are
+appended to cfn-lint's own, so ``build.py lint`` and a plain ``PYTHONPATH=. cfn-lint
+--append-rules checks/dr_rules --append-rules cfn_lint_serverless.rules`` agree (the DR
+rules import ``checks``, hence the PYTHONPATH).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from cfnlint.runner import Runner
 
 CFNLINTRC = Path(__file__).resolve().parent.parent / ".cfnlintrc"
 DR_RULES = Path(__file__).resolve().parent / "dr_rules"
+# AWS's serverless rules (awslabs/serverless-rules): DLQs, redrive policies, tracing, log retention.
+SERVERLESS_RULES = "cfn_lint_serverless.rules"
 
 
 def lint(templates: Sequence[Path], regions: Sequence[str]) -> list[Match]:
@@ -27,7 +30,7 @@ def lint(templates: Sequence[Path], regions: Sequence[str]) -> list[Match]:
         templates=[str(path) for path in templates],
         regions=list(regions),
         config_file=str(CFNLINTRC),
-        append_rules=[str(DR_RULES)],
+        append_rules=[str(DR_RULES), SERVERLESS_RULES],
     )
     return list(Runner(config).run())
 

@@ -49,6 +49,7 @@ class RoleSpec:
     name: str
     template: str
     stack_name: str
+    parameters: dict[str, str]  # the stack's parameter values (the administration role's regions)
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,12 @@ def _stack_set(entry: dict[str, Any]) -> StackSetSpec:
 
 
 def _role(entry: dict[str, Any]) -> RoleSpec:
-    return RoleSpec(name=entry["role_name"], template=entry["template"], stack_name=entry["stack_name"])
+    return RoleSpec(
+        name=entry["role_name"],
+        template=entry["template"],
+        stack_name=entry["stack_name"],
+        parameters=entry.get("parameters", {}),
+    )
 
 
 def load(directory: Path) -> Rendered:

@@ -29,6 +29,7 @@ def check_stackset_roles(aws: Aws, rendered: Rendered) -> Roles:
             details=[
                 f"aws cloudformation deploy --region {roles.administration_region} --stack-name {role.stack_name} "
                 f"--template-file {rendered.directory / role.template} --capabilities CAPABILITY_NAMED_IAM"
+                + "".join(f" --parameter-overrides {key}={value}" for key, value in role.parameters.items())
                 for role in missing
             ],
             exit_status=EXIT_BAD_INPUT,

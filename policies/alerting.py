@@ -94,17 +94,23 @@ def relayed_topic(topic_arn, relay_role_arn) -> PolicyDocument:
 
 
 def relay_queue(queue_arn, source_topic_arns: list) -> PolicyDocument:
-    """Only the peer region's alerts topic and the Route 53 alarms' topic of this account deliver here."""
+    """Only these topics of this account deliver here: for the relay queue the peer region's
+    alerts and the Route 53 alarms' topic, for a subscription dead-letter queue its topic."""
+    return queue_written_by("sns.amazonaws.com", queue_arn, source_topic_arns, sid="AlertTopicsDeliver")
+
+
+def queue_written_by(service: str, queue_arn, source_arns, sid: str) -> PolicyDocument:
+    """Only ``service`` sends to the queue, and only for ``source_arns`` (no confused deputy)."""
     return PolicyDocument(
         Version="2012-10-17",
         Statement=[
             Statement(
-                Sid="AlertTopicsDeliver",
+                Sid=sid,
                 Effect=Allow,
-                Principal=Principal("Service", "sns.amazonaws.com"),
+                Principal=Principal("Service", service),
                 Action=[sqs.SendMessage],
                 Resource=[queue_arn],
-                Condition=Condition(ArnEquals({"aws:SourceArn": source_topic_arns})),
+                Condition=Condition(ArnEquals({"aws:SourceArn": source_arns})),
             )
         ],
     )

@@ -6,7 +6,12 @@ whose ARNs carry no region, so policies take their resources from here.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 from troposphere import Sub
+
+_FORMAT_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 
 
 def arn_pattern(service: str, resource: str, *, regional: bool = True, region: str = "${AWS::Region}") -> str:
@@ -116,3 +121,11 @@ def db_cluster_in(identifier_pattern: str, region: str) -> Sub:
 def health_check(health_check_id: str) -> Sub:
     """A Route 53 health check (global: no region, no account in its ARN)."""
     return Sub(f"arn:${{AWS::Partition}}:route53:::healthcheck/{health_check_id}")
+
+
+def from_reference_format(arn_format: str, value: Callable[[str], str]) -> str:
+    """A Sub pattern from an ARN format of AWS's Service Authorization Reference
+    (``arn:${Partition}:ec2:${Region}:${Account}:vpc/${VpcId}``): this partition and
+    account, any region, every other placeholder as ``value(placeholder)`` says."""
+    pseudo = {"Partition": "${AWS::Partition}", "Region": "*", "Account": "${AWS::AccountId}"}
+    return _FORMAT_PLACEHOLDER.sub(lambda m: pseudo.get(m[1]) or value(m[1]), arn_format)

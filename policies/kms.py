@@ -59,6 +59,16 @@ def _this_key() -> list[str]:
 
 
 def data_key_policy() -> PolicyDocument:
+    return _key_policy(VIA_SERVICES, ENCRYPTING_SERVICES, logs=True)
+
+
+def health_alerts_key_policy() -> PolicyDocument:
+    """The Route 53 alarms' key encrypts their topic and its undelivered-alerts queue, nothing
+    else: CloudWatch publishes to the topic, SNS writes the queue, the account reads both."""
+    return _key_policy(("sns", "sqs"), ["cloudwatch.amazonaws.com", "sns.amazonaws.com"], logs=False)
+
+
+def _key_policy(via_services, encrypting_services: list[str], *, logs: bool) -> PolicyDocument:
     account = Principal("AWS", arns.account_root())
     return PolicyDocument(
         Version="2012-10-17",
@@ -74,23 +84,23 @@ def data_key_policy() -> PolicyDocument:
                     StringEquals(
                         {
                             "kms:CallerAccount": Ref("AWS::AccountId"),
-                            "kms:ViaService": [Sub(f"{service}.${{AWS::Region}}.amazonaws.com") for service in VIA_SERVICES],
+                            "kms:ViaService": [Sub(f"{service}.${{AWS::Region}}.amazonaws.com") for service in via_services],
                         }
                     )
                 ),
             ),
-            Statement(
+            *([Statement(
                 Sid="CloudWatchLogsEncryptsThisRegionsLogGroups",
                 Effect=Allow,
                 Principal=Principal("Service", Sub("logs.${AWS::Region}.amazonaws.com")),
                 Action=ENVELOPE_ENCRYPTION,
                 Resource=_this_key(),
                 Condition=Condition(ArnLike({"kms:EncryptionContext:aws:logs:arn": arns.log_group("*")})),
-            ),
+            )] if logs else []),
             Statement(
                 Sid="ServicesDeliverToEncryptedTopicsAndQueues",
                 Effect=Allow,
-                Principal=Principal("Service", ENCRYPTING_SERVICES),
+                Principal=Principal("Service", encrypting_services),
                 Action=[kms.Decrypt, kms.GenerateDataKey],
                 Resource=_this_key(),
                 Condition=Condition(StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")})),

@@ -1,21 +1,25 @@
 """The self-managed StackSet roles: administration (assumed by CloudFormation) and execution.
 
-The administration role may only assume this project's execution role. The execution
-role does what the project's templates need and no more than their services: it manages
-only this project's stacks, buckets and IAM roles, may never touch the two StackSet roles
-themselves, and attaches only AWS's service-role policies. The other services are granted
-service-wide: CloudFormation creates resources whose ARNs (VPC, subnet, key ids) do not
-exist before it does, and their handlers call Describe/List actions that take no resource.
+The administration role may only assume this project's execution role, through STS in the
+regions the stack sets use. The execution role may do what the handlers of the rendered
+resource types need (``policies.deployment`` derives those grants) and, in IAM, only this:
+create and change roles named with the project prefix that carry the project's permissions
+boundary, pass them only to the services they trust, and never touch the StackSet roles or
+the boundary (their names start with ``PREFIX-stackset-``).
 """
 
 from __future__ import annotations
 
-from awacs import cloudformation, iam, s3, sts
+import json
+from collections.abc import Iterable
+
+import awacs.aws
+
+from awacs import iam, sts
 from awacs.aws import (
     Action,
     Allow,
     ArnEquals,
-    ArnLike,
     Condition,
     Deny,
     PolicyDocument,
@@ -25,32 +29,10 @@ from awacs.aws import (
 )
 from troposphere import Sub
 
-from policies import arns
+from policies import arns, deployment
 from policies.trust import service_trust
 
-# Every service whose resources the project's templates declare, besides cloudformation,
-# iam and s3, which are scoped to the project below.
-SERVICE_WIDE = (
-    "application-autoscaling",
-    "cloudwatch",
-    "dynamodb",
-    "ec2",
-    "ecs",
-    "elasticloadbalancing",
-    "events",
-    "kms",
-    "lambda",
-    "logs",
-    "rds",
-    "scheduler",
-    "route53",
-    "secretsmanager",
-    "sns",
-    "sqs",
-    "states",
-    "xray",
-)
-# The StackSet roles' names are PREFIX-stackset-...: the execution role may not touch them.
+# The StackSet roles' and the boundary's names are PREFIX-stackset-...: the execution role may not touch them.
 STACKSET_ROLE_INFIX = "stackset"
 # Service-linked roles the project's resources need on first use in an account.
 SERVICE_LINKED_ROLES = (
@@ -59,24 +41,25 @@ SERVICE_LINKED_ROLES = (
     "elasticloadbalancing.amazonaws.com",
     "rds.amazonaws.com",
 )
-MANAGE_ROLES = [
-    iam.CreateRole,
-    iam.DeleteRole,
-    iam.GetRole,
-    iam.UpdateRole,
-    iam.UpdateRoleDescription,
-    iam.UpdateAssumeRolePolicy,
-    iam.TagRole,
-    iam.UntagRole,
-    iam.ListRoleTags,
-    iam.PutRolePolicy,
-    iam.GetRolePolicy,
-    iam.DeleteRolePolicy,
-    iam.ListRolePolicies,
-    iam.ListAttachedRolePolicies,
-    iam.ListInstanceProfilesForRole,
-    iam.PassRole,
-]
+# What StackSets does with a stack instance (create, update, delete, drift detection), on
+# this project's stack instances only. Not from a schema: CloudFormation itself has none.
+STACK_INSTANCE_ACTIONS = (
+    "CancelUpdateStack", "ContinueUpdateRollback", "CreateChangeSet", "CreateStack", "DeleteChangeSet",
+    "DeleteStack", "DescribeChangeSet", "DescribeStackEvents", "DescribeStackResource",
+    "DescribeStackResourceDrifts", "DescribeStackResources", "DescribeStacks", "DetectStackDrift",
+    "DetectStackResourceDrift", "ExecuteChangeSet", "GetTemplate", "GetTemplateSummary", "ListStackResources",
+    "TagResource", "UntagResource", "UpdateStack",
+)
+# A schema permission not granted: removing the boundary would lift the cap on a project role.
+WITHHELD = ("iam:DeleteRolePermissionsBoundary",)
+# Never on the StackSet roles or the boundary, whatever the allows above say.
+NEVER_ON_OWN = (
+    "iam:AttachRolePolicy", "iam:CreatePolicyVersion", "iam:CreateRole", "iam:DeletePolicy",
+    "iam:DeletePolicyVersion", "iam:DeleteRole", "iam:DeleteRolePermissionsBoundary", "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy", "iam:PassRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy",
+    "iam:SetDefaultPolicyVersion", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+)
 
 
 def _in_every_region(service: str, resource: str) -> Sub:
@@ -97,15 +80,18 @@ def administration_trust(prefix: str) -> PolicyDocument:
     )
 
 
-def administration(execution_role_name: str) -> PolicyDocument:
+def administration(execution_role_name: str, regions) -> PolicyDocument:
+    """Assume the execution role, through STS in ``regions`` only (the stack sets' regions, a
+    list parameter: StackSets assumes it in each target region, the administration one among them)."""
     return PolicyDocument(
         Version="2012-10-17",
         Statement=[
             Statement(
-                Sid="AssumeThisProjectsExecutionRole",
+                Sid="AssumeThisProjectsExecutionRoleInItsRegions",
                 Effect=Allow,
                 Action=[sts.AssumeRole],
                 Resource=[_role(execution_role_name)],
+                Condition=Condition(StringEquals({"aws:RequestedRegion": regions})),
             )
         ],
     )
@@ -128,71 +114,137 @@ def execution_trust(administration_role_name: str) -> PolicyDocument:
     )
 
 
-def execution_scoped(prefix: str) -> PolicyDocument:
-    """Stacks, buckets and IAM roles of this project only (names start with the prefix, or
-    with the ``StackSet-PREFIX-`` stack name CloudFormation puts into generated names),
-    never the StackSet roles (``PREFIX-stackset-*``), which would let it grant itself more."""
-    generated = f"StackSet-{prefix}-*"
-    project_roles = [_role(generated), _role(f"{prefix}-*")]
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
+def project_roles(prefix: str) -> list[Sub]:
+    """Roles of this project: named with the prefix, or generated from a ``StackSet-PREFIX-`` stack name."""
+    return [_role(f"StackSet-{prefix}-*"), _role(f"{prefix}-*")]
+
+
+def own_resources(prefix: str) -> list[Sub]:
+    """The StackSet roles, their policies and the boundary: what the execution role may never change."""
+    own = f"{prefix}-{STACKSET_ROLE_INFIX}-*"
+    return [_role(own), arns.arn("iam", f"policy/{own}", regional=False)]
+
+
+def execution_scoped(prefix: str, iam_needed: Iterable[str], boundary_arn: Sub, passed_to: Iterable[str]) -> PolicyDocument:
+    """This project's stack instances, and the IAM actions the schemas need (``iam_needed``,
+    less ``WITHHELD``) on this project's roles only: every one that IAM lets a permissions
+    boundary condition requires the project's boundary; PassRole only to ``passed_to``."""
+    needed = sorted(set(iam_needed) - set(WITHHELD))
+    special = {"iam:PassRole", "iam:CreateServiceLinkedRole"}
+    typeless = [a for a in needed if a not in special and not deployment.supported_types(a)[0]]
+    bounded = [a for a in needed if a not in special and a not in typeless and _takes_boundary_condition(a)]
+    unbounded = [a for a in needed if a not in special and a not in typeless and a not in bounded]
+    statements = [
+        Statement(
+            Sid="ThisProjectsStackInstances",
+            Effect=Allow,
+            Action=[Action("cloudformation", name) for name in STACK_INSTANCE_ACTIONS],
+            Resource=[_in_every_region("cloudformation", f"stack/StackSet-{prefix}-*/*")],
+        ),
+        Statement(
+            Sid="ThisProjectsRolesOnlyWithTheBoundary",
+            Effect=Allow,
+            Action=_actions(bounded),
+            Resource=project_roles(prefix),
+            Condition=Condition(StringEquals({"iam:PermissionsBoundary": boundary_arn})),
+        ),
+        Statement(
+            # A role's trust policy that names this role would let it in without an allow here.
+            Sid="NeverAssumesTheRolesItCreates",
+            Effect=Deny,
+            Action=[sts.AssumeRole],
+            Resource=project_roles(prefix),
+        ),
+        Statement(
+            Sid="NeverTheStackSetRolesOrTheBoundary",
+            Effect=Deny,
+            Action=_actions(NEVER_ON_OWN),
+            Resource=own_resources(prefix),
+        ),
+    ]
+    if unbounded:  # tags and reads, which IAM cannot condition on the boundary
+        statements.append(Statement(Sid="ThisProjectsRoles", Effect=Allow, Action=_actions(unbounded), Resource=project_roles(prefix)))
+    if typeless:
+        statements.append(Statement(Sid="IamReadsWithoutResource", Effect=Allow, Action=_actions(typeless), Resource=["*"]))
+    if "iam:PassRole" in needed:
+        statements.append(
             Statement(
-                Sid="ThisProjectsStackInstances",
+                Sid="PassThisProjectsRolesToTheServicesTheyTrust",
                 Effect=Allow,
-                Action=[cloudformation.Action("*")],
-                Resource=[_in_every_region("cloudformation", f"stack/{generated}/*")],
-            ),
-            Statement(
-                Sid="ThisProjectsRoles",
-                Effect=Allow,
-                Action=MANAGE_ROLES,
-                Resource=project_roles,
-            ),
-            Statement(
-                Sid="ThisProjectsRolesGetOnlyServiceRolePolicies",
-                Effect=Allow,
-                Action=[iam.AttachRolePolicy, iam.DetachRolePolicy],
-                Resource=project_roles,
-                Condition=Condition(ArnLike({"iam:PolicyARN": arns.aws_managed_policy("service-role/*")})),
-            ),
-            Statement(
-                Sid="NeverTheStackSetRolesThemselves",
-                Effect=Deny,
-                Action=[iam.Action("*")],
-                Resource=[_role(f"{prefix}-{STACKSET_ROLE_INFIX}-*")],
-            ),
+                Action=[iam.PassRole],
+                Resource=project_roles(prefix),
+                Condition=Condition(StringEquals({"iam:PassedToService": sorted(set(passed_to))})),
+            )
+        )
+    if "iam:CreateServiceLinkedRole" in needed:
+        statements.append(
             Statement(
                 Sid="ServiceLinkedRolesOfTheProjectsServices",
                 Effect=Allow,
                 Action=[iam.CreateServiceLinkedRole],
                 Resource=[_role("aws-service-role/*")],
                 Condition=Condition(StringEquals({"iam:AWSServiceName": list(SERVICE_LINKED_ROLES)})),
-            ),
-            Statement(
-                Sid="ThisProjectsBuckets",
-                Effect=Allow,
-                Action=[s3.Action("*")],
-                # Generated bucket names are the lower-cased stack name plus suffixes.
-                Resource=[
-                    arns.bucket(name)
-                    for pattern in (f"{prefix}-*", f"stackset-{prefix}-*")
-                    for name in (pattern, f"{pattern}/*")
-                ],
-            ),
-        ],
-    )
-
-
-def execution_services() -> PolicyDocument:
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Sid="ServicesOfThisProject",
-                Effect=Allow,
-                Action=[Action(service, "*") for service in SERVICE_WIDE],
-                Resource=["*"],
             )
-        ],
-    )
+        )
+    return PolicyDocument(Version="2012-10-17", Statement=statements)
+
+
+def _actions(names: Iterable[str]) -> list[Action]:
+    return [Action(*name.split(":", 1)) for name in names]
+
+
+def _takes_boundary_condition(action: str) -> bool:
+    return "iam:PermissionsBoundary" in deployment.condition_keys(action)
+
+
+def boundary(role_statements: Iterable[dict], managed_policies: Iterable[str]) -> PolicyDocument:
+    """The most any project role may do: the actions the rendered roles' policies (and the AWS
+    managed policies they attach) grant. Resources stay each role's own policy's job; a
+    statement on ``"*"`` that a condition scopes (a metric namespace) keeps its condition."""
+    unconditioned: set[str] = set()
+    conditioned: dict[str, set[str]] = {}
+    for statement in role_statements:
+        if statement.get("Effect") != "Allow":
+            continue
+        actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+        if statement.get("Resource") in ("*", ["*"]) and "Condition" in statement and _literal(statement["Condition"]):
+            conditioned.setdefault(json.dumps(statement["Condition"], sort_keys=True), set()).update(actions)
+        else:
+            unconditioned.update(actions)
+    for policy in managed_policies:
+        if policy not in MANAGED_POLICY_ACTIONS:
+            raise ValueError(f"a role attaches {policy}: add its actions to MANAGED_POLICY_ACTIONS")
+        unconditioned.update(MANAGED_POLICY_ACTIONS[policy])
+    statements = [Statement(Sid="WhatTheProjectsRolesDo", Effect=Allow, Action=_actions(sorted(unconditioned)), Resource=["*"])]
+    for index, (condition, actions) in enumerate(sorted(conditioned.items())):
+        if actions - unconditioned:
+            statements.append(
+                Statement(
+                    Sid=f"WhatTheProjectsRolesDoUnderACondition{index}",
+                    Effect=Allow,
+                    Action=_actions(sorted(actions - unconditioned)),
+                    Resource=["*"],
+                    Condition=Condition([getattr(awacs.aws, op)(values) for op, values in json.loads(condition).items()]),
+                )
+            )
+    return PolicyDocument(Version="2012-10-17", Statement=statements)
+
+
+def _literal(condition: dict) -> bool:
+    """A condition that means the same in another template: no reference to a resource or parameter."""
+    text = json.dumps(condition)
+    return not any(f'"{function}"' in text for function in ("Ref", "Fn::GetAtt", "Fn::ImportValue", "Fn::Sub"))
+
+
+# The AWS managed policies the templates attach, by the ARN's path and name: their actions
+# (AWS managed policy reference, version 1 of each).
+MANAGED_POLICY_ACTIONS = {
+    "service-role/AmazonRDSEnhancedMonitoringRole": (
+        "logs:CreateLogGroup",
+        "logs:PutRetentionPolicy",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "logs:DescribeLogStreams",
+        "logs:GetLogEvents",
+    ),
+}

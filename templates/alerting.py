@@ -32,6 +32,7 @@ from templates.config import Config
 from templates.database import DB_CLUSTER
 from templates.regions import IS_SECONDARY, PEER_REGION_PARAMETER, ROUTE53_METRICS_REGION_PARAMETER
 from templates.security import data_key_arn
+from templates.suppressions import cfn_lint_ignore
 
 ALERTS_TOPIC = "AlertsTopic"
 ALERTS_TOPIC_POLICY = "AlertsTopicPolicy"
@@ -43,6 +44,7 @@ RELAY_DEAD_LETTER_QUEUE = "RelayDeadLetterQueue"
 RELAY_FUNCTION = "RelayAlertsFunction"
 RELAY_FUNCTION_ROLE = "RelayAlertsFunctionRole"
 RELAY_EVENT_SOURCE = "RelayQueueEventSource"
+UNDELIVERED_ALERTS_QUEUE = "UndeliveredAlertsQueue"
 PEER_ALERTS_INTO_THIS_REGION = "PeerAlertsIntoThisRegion"
 THIS_REGIONS_ALERTS_INTO_PEER = "ThisRegionsAlertsIntoPeer"
 RPO_LAG_ALARM = "RpoLagAlarm"
@@ -67,6 +69,13 @@ RELAY_BATCH_SIZE = 10
 # An alert older than a day is history, not an alert; failed ones wait two weeks in the DLQ.
 RELAY_RETENTION_SECONDS = 24 * 3600
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
+# cfn-lint-serverless's ES6000 wants a RedrivePolicy on every queue; a dead-letter queue has none.
+DEAD_LETTER_QUEUE = cfn_lint_ignore(
+    {
+        "ES6000": "a dead-letter queue: ES6000 exempts only queues it finds named in another queue's RedrivePolicy "
+        "(not in a GetAtt list, nor SNS subscription or EventBridge target dead-letter queues)"
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,7 @@ def _add_relay(t: Template, cfg: Config, s3_key: str) -> None:
     t.add_resource(
         sqs.Queue(
             RELAY_DEAD_LETTER_QUEUE,
+            Metadata=DEAD_LETTER_QUEUE,
             QueueName=naming.relay_dead_letter_queue(cfg).value(),
             KmsMasterKeyId=data_key_arn(cfg),
             MessageRetentionPeriod=DEAD_LETTER_RETENTION_SECONDS,
@@ -157,6 +167,11 @@ def _add_relay(t: Template, cfg: Config, s3_key: str) -> None:
     event_source = t.add_resource(
         awslambda.EventSourceMapping(
             RELAY_EVENT_SOURCE,
+            Metadata=cfn_lint_ignore({
+                "ES1001": "an SQS source keeps its failures by the queue's RedrivePolicy (RelayDeadLetterQueue): "
+                "Lambda takes an on-failure destination only for stream and Kafka sources (CloudFormation "
+                "reference, AWS::Lambda::EventSourceMapping OnFailure)"
+            }),
             EventSourceArn=GetAtt(RELAY_QUEUE, "Arn"),
             FunctionName=Ref(RELAY_FUNCTION),
             BatchSize=RELAY_BATCH_SIZE,
@@ -181,7 +196,12 @@ def _add_relay(t: Template, cfg: Config, s3_key: str) -> None:
         threshold=0, Namespace="AWS/Lambda", MetricName="Errors",
         Dimensions=dimensions(FunctionName=Ref(RELAY_FUNCTION)), Statistic="Sum",
     )
+    add_undelivered_queue(
+        t, cfg, UNDELIVERED_ALERTS_QUEUE, naming.undelivered_alerts_queue(cfg), data_key_arn(cfg), [Ref(ALERTS_TOPIC)]
+    )
     # Both directions are created by the DR instance, which deploys when both regions exist.
+    # A subscription lives in its topic's region, and so must its dead-letter queue.
+    undelivered = naming.undelivered_alerts_queue(cfg).pattern
     t.add_resource(
         sns.SubscriptionResource(
             PEER_ALERTS_INTO_THIS_REGION,
@@ -190,6 +210,7 @@ def _add_relay(t: Template, cfg: Config, s3_key: str) -> None:
             Region=Ref(PEER_REGION_PARAMETER),
             Protocol="sqs",
             Endpoint=GetAtt(RELAY_QUEUE, "Arn"),
+            RedrivePolicy={"deadLetterTargetArn": arns.queue(undelivered, f"${{{PEER_REGION_PARAMETER}}}")},
         )
     )
     t.add_resource(
@@ -199,6 +220,59 @@ def _add_relay(t: Template, cfg: Config, s3_key: str) -> None:
             TopicArn=Ref(ALERTS_TOPIC),
             Protocol="sqs",
             Endpoint=arns.queue(naming.relay_queue(cfg).pattern, f"${{{PEER_REGION_PARAMETER}}}"),
+            RedrivePolicy={"deadLetterTargetArn": GetAtt(UNDELIVERED_ALERTS_QUEUE, "Arn")},
+        )
+    )
+
+
+def add_undelivered_queue(t: Template, cfg: Config, logical_id: str, name: naming.Name, key_arn, topic_arns: list) -> None:
+    """The dead-letter queue of subscriptions of ``topic_arns`` (the first one gets its alarm)."""
+    add_dead_letter_queue(
+        t, cfg, logical_id, name, key_arn,
+        policy=alerting_policies.relay_queue(GetAtt(logical_id, "Arn"), topic_arns),
+        alarm_topic=topic_arns[0],
+        description="SNS could not deliver an alert across regions (it waits in this queue): check the peer "
+        "region's queue policy and key, then redrive it",
+    )
+
+
+def add_dead_letter_queue(
+    t: Template, cfg: Config, logical_id: str, name: naming.Name, key_arn, *, policy, alarm_topic, description: str,
+    condition: str | None = None,
+) -> None:
+    """A dead-letter queue encrypted with ``key_arn``, writable as ``policy`` says, and an
+    alarm to ``alarm_topic`` as soon as it holds a message: each one is a lost delivery."""
+    when = {"Condition": condition} if condition else {}
+    t.add_resource(
+        sqs.Queue(
+            logical_id,
+            Metadata=DEAD_LETTER_QUEUE,
+            QueueName=name.value(),
+            KmsMasterKeyId=key_arn,
+            MessageRetentionPeriod=DEAD_LETTER_RETENTION_SECONDS,
+            DeletionPolicy="Delete",
+            UpdateReplacePolicy="Delete",
+            **when,
+        )
+    )
+    t.add_resource(sqs.QueuePolicy(f"{logical_id}Policy", Queues=[Ref(logical_id)], PolicyDocument=policy, **when))
+    t.add_resource(
+        cloudwatch.Alarm(
+            f"{logical_id}Alarm",
+            AlarmName=naming.alarm(cfg, name.pattern.removeprefix(f"{naming.prefix(cfg)}-")).value(),
+            AlarmDescription=description,
+            Namespace="AWS/SQS",
+            MetricName="ApproximateNumberOfMessagesVisible",
+            Dimensions=dimensions(QueueName=GetAtt(logical_id, "QueueName")),
+            Statistic="Maximum",
+            Period=PERIOD_SECONDS,
+            EvaluationPeriods=1,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+            TreatMissingData="notBreaching",
+            AlarmActions=[alarm_topic],
+            OKActions=[alarm_topic],
+            **when,
         )
     )
 

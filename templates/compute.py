@@ -53,6 +53,9 @@ XRAY_CONTAINER = "xray-daemon"
 # DR start does not depend on Docker Hub's availability or pull limits.
 XRAY_IMAGE = "public.ecr.aws/xray/aws-xray-daemon:3.x"
 XRAY_PORT = 2000
+XRAY_USER = "10001"
+# An empty task volume (Fargate ephemeral storage): the only place the app may write.
+WRITABLE_VOLUME = "app-writable"
 # TLS 1.3 and 1.2 only (ELB's recommended policy).
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 ACCESS_LOG_PREFIX = "alb"
@@ -339,6 +342,11 @@ def _add_task_definition(t: Template, cfg: Config, database: Database) -> None:
             StartPeriod=30,
         ),
         LogConfiguration=_log_configuration(APP_CONTAINER),
+        User=cfg.app.container_user,
+        ReadonlyRootFilesystem=True,
+        MountPoints=[ecs.MountPoint(SourceVolume=WRITABLE_VOLUME, ContainerPath=cfg.app.writable_path, ReadOnly=False)]
+        if cfg.app.writable_path
+        else [],
     )
     xray_daemon = ecs.ContainerDefinition(
         Name=XRAY_CONTAINER,
@@ -348,6 +356,8 @@ def _add_task_definition(t: Template, cfg: Config, database: Database) -> None:
         Cpu=32,
         MemoryReservation=256,
         PortMappings=[ecs.PortMapping(ContainerPort=XRAY_PORT, Protocol="udp")],
+        # The image's own non-root user (aws-xray-daemon's Dockerfile: adduser -u 10001 xray); it writes no files.
+        User=XRAY_USER,
         ReadonlyRootFilesystem=True,
         LogConfiguration=_log_configuration(XRAY_CONTAINER),
     )
@@ -362,6 +372,7 @@ def _add_task_definition(t: Template, cfg: Config, database: Database) -> None:
             ExecutionRoleArn=GetAtt(EXECUTION_ROLE, "Arn"),
             TaskRoleArn=GetAtt(TASK_ROLE, "Arn"),
             ContainerDefinitions=[app, xray_daemon],
+            Volumes=[ecs.Volume(Name=WRITABLE_VOLUME)] if cfg.app.writable_path else [],
         )
     )
 

@@ -181,6 +181,8 @@ FARGATE_MEMORY = {
 ECR_REPOSITORY_PATTERN = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 IMAGE_TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 HEALTH_PATH_PATTERN = re.compile(r"^/[A-Za-z0-9._~/-]*$")
+CONTAINER_USER_PATTERN = re.compile(r"^[0-9]+(:[0-9]+)?$")
+WRITABLE_PATH_PATTERN = re.compile(r"^/[A-Za-z0-9._-][A-Za-z0-9._/-]*$")
 
 
 @dataclass(frozen=True)
@@ -201,8 +203,16 @@ class AppConfig:
     max_count: int = 12
     cpu_target_percent: int = 60
     load_balancer_deletion_protection: bool = True
+    # The app runs as this non-root uid[:gid] on a read-only root filesystem; writable_path
+    # is an empty task volume mounted there ("" for none).
+    container_user: str = "1000:1000"
+    writable_path: str = "/tmp"
 
     def __post_init__(self) -> None:
+        if not CONTAINER_USER_PATTERN.match(self.container_user) or self.container_user.split(":")[0] == "0":
+            raise ConfigError("container_user", f"{self.container_user!r} must be a non-root uid or uid:gid")
+        if self.writable_path and not WRITABLE_PATH_PATTERN.match(self.writable_path):
+            raise ConfigError("writable_path", f"{self.writable_path!r} must be an absolute path other than /")
         if not ECR_REPOSITORY_PATTERN.match(self.image_repository) or len(self.image_repository) > 256:
             raise ConfigError("image_repository", f"{self.image_repository!r} is not an ECR repository name")
         if not IMAGE_TAG_PATTERN.match(self.image_tag):

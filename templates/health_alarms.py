@@ -13,12 +13,15 @@ from troposphere import GetAtt, Parameter, Ref, Template, cloudwatch, sns
 
 from policies import arns
 from policies.alerting import alerts_topic as alerts_topic_policy
+from policies.kms import health_alerts_key_policy
 from templates import alert_endpoints, naming
+from templates.alerting import add_undelivered_queue
 from templates.config import Config
 from templates.security import add_key
 
 HEALTH_KEY = "HealthAlertsKey"
 HEALTH_TOPIC = "HealthAlertsTopic"
+UNDELIVERED_QUEUE = "UndeliveredHealthAlertsQueue"
 RECORD_HEALTH_CHECK_OUTPUT = "FailoverRecordHealthCheckId"
 ROLES = (("Primary", "primary"), ("Secondary", "dr"))
 
@@ -63,7 +66,7 @@ def build_health_alarms_template(cfg: Config) -> Template:
             )
         )
         t.add_parameter(Parameter(region_parameter(role), Type="String", Description=f"The {role.lower()} region"))
-    add_key(t, HEALTH_KEY, f"{naming.prefix(cfg)}: Route 53 health alerts topic")
+    add_key(t, HEALTH_KEY, f"{naming.prefix(cfg)}: Route 53 health alerts topic", health_alerts_key_policy())
     t.add_resource(
         sns.Topic(
             HEALTH_TOPIC,
@@ -78,6 +81,10 @@ def build_health_alarms_template(cfg: Config) -> Template:
             Topics=[Ref(HEALTH_TOPIC)],
             PolicyDocument=alerts_topic_policy(Ref(HEALTH_TOPIC), naming.prefix(cfg), []),
         )
+    )
+    # The subscriptions into both regions' relay queues live here, with the topic; so does their DLQ.
+    add_undelivered_queue(
+        t, cfg, UNDELIVERED_QUEUE, naming.undelivered_health_alerts_queue(cfg), GetAtt(HEALTH_KEY, "Arn"), [Ref(HEALTH_TOPIC)]
     )
     for role, _ in ROLES:
         t.add_resource(
@@ -108,6 +115,7 @@ def build_health_alarms_template(cfg: Config) -> Template:
                 TopicArn=Ref(HEALTH_TOPIC),
                 Protocol="sqs",
                 Endpoint=arns.queue(naming.relay_queue(cfg).pattern, f"${{{region_parameter(role)}}}"),
+                RedrivePolicy={"deadLetterTargetArn": GetAtt(UNDELIVERED_QUEUE, "Arn")},
             )
         )
     return t

@@ -134,6 +134,20 @@ def relay_function(cfg: Config) -> Name:
     return Name("Lambda function", f"{prefix(cfg)}-alerts-relay", 64)
 
 
+def undelivered_alerts_queue(cfg: Config) -> Name:
+    """Where SNS puts the alerts a cross-region subscription of this region's topic failed to deliver."""
+    return Name("SQS queue", f"{prefix(cfg)}-alerts-undelivered", 80)
+
+
+def undelivered_health_alerts_queue(cfg: Config) -> Name:
+    return Name("SQS queue", f"{prefix(cfg)}-route53-alerts-undelivered", 80)
+
+
+def failover_trigger_dead_letter_queue(cfg: Config) -> Name:
+    """Where EventBridge puts an automatic-failover event it could not start the runbook with."""
+    return Name("SQS queue", f"{prefix(cfg)}-automatic-failover-dlq", 80)
+
+
 def alarm(cfg: Config, slug: str) -> Name:
     return Name("CloudWatch alarm", f"{prefix(cfg)}-{slug}-${{AWS::Region}}", 255)
 
@@ -212,6 +226,9 @@ def all_names(cfg: Config) -> tuple[Name, ...]:
         relay_queue(cfg),
         relay_dead_letter_queue(cfg),
         relay_function(cfg),
+        undelivered_alerts_queue(cfg),
+        undelivered_health_alerts_queue(cfg),
+        failover_trigger_dead_letter_queue(cfg),
         dashboard(cfg),
         runbook_function(cfg, LONGEST_RUNBOOK_STEP),
         runbook_state_machine(cfg),

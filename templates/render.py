@@ -103,16 +103,23 @@ def render(cfg: Config) -> dict[str, bytes]:
     function without a re-render makes CI's freshness check fail.
     """
     (functions_key,) = artifacts()
-    files = {
-        BOOTSTRAP_TEMPLATE: to_json(stack.build_bootstrap_template(cfg).to_dict()),
-        REGIONAL_TEMPLATE: to_json(stack.build_regional_template(cfg, functions_key).to_dict()),
-        HEALTH_ALARMS_TEMPLATE: to_json(health_alarms.build_health_alarms_template(cfg).to_dict()),
+    # What the execution role deploys; it is derived from them, and their roles carry its boundary.
+    deployed = {
+        BOOTSTRAP_TEMPLATE: stack.build_bootstrap_template(cfg),
+        REGIONAL_TEMPLATE: stack.build_regional_template(cfg, functions_key),
+        HEALTH_ALARMS_TEMPLATE: health_alarms.build_health_alarms_template(cfg),
     }
+    for template in deployed.values():
+        stackset_roles.bound_roles(template, cfg)
+    documents = {name: template.to_dict() for name, template in deployed.items()}
+    files = {name: to_json(document) for name, document in documents.items()}
     for region in cfg.regions:
         files[parameters_file(region)] = _parameter_list(stack.region_parameters(cfg, region))
     files[HEALTH_ALARMS_PARAMETERS] = _parameter_list(health_alarms.parameters(cfg))
     files[stackset_roles.ADMINISTRATION_TEMPLATE] = to_json(stackset_roles.build_administration_role_template(cfg).to_dict())
-    files[stackset_roles.EXECUTION_TEMPLATE] = to_json(stackset_roles.build_execution_role_template(cfg).to_dict())
+    files[stackset_roles.EXECUTION_TEMPLATE] = to_json(
+        stackset_roles.build_execution_role_template(cfg, documents.values()).to_dict()
+    )
     files[MANIFEST] = to_json(manifest(cfg, functions_key))
     files[TRAFFIC_TIMING] = to_json(dns.timing(cfg))
     return files

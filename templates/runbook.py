@@ -18,9 +18,10 @@ from troposphere import dynamodb, events, iam, stepfunctions
 
 from policies import arns
 from policies import runbook as runbook_policies
+from policies.alerting import queue_written_by
 from policies.trust import service_trust
 from templates import dns, functions, naming
-from templates.alerting import PEER_IMPAIRED_ALARM, Alerting, dimensions, metric_alarm
+from templates.alerting import PEER_IMPAIRED_ALARM, Alerting, add_dead_letter_queue, dimensions, metric_alarm
 from templates.compute import App
 from templates.config import Config
 from templates.database import DB_CLUSTER
@@ -131,7 +132,13 @@ def _add_state_machine(t: Template, cfg: Config) -> None:
     t.add_output(Output("RunbookStateMachineArn", Description="Start failovers here (build.py failover)", Value=Ref(STATE_MACHINE)))
 
 
-def _add_automatic_trigger(t: Template, cfg: Config) -> None:
+AUTOMATIC_TRIGGER_DLQ = "AutomaticFailoverDeadLetterQueue"
+# EventBridge retries a failed StartExecution with backoff; an event older than the time a
+# person takes to decide is theirs to act on (the dead-letter queue's alarm tells them).
+AUTOMATIC_TRIGGER_RETRIES = 8
+
+
+def _add_automatic_trigger(t: Template, cfg: Config, alerting: Alerting) -> None:
     """Opt-in: the composite alarm's move to ALARM starts an unplanned, data-loss-accepting run."""
     t.add_parameter(
         Parameter(
@@ -143,6 +150,17 @@ def _add_automatic_trigger(t: Template, cfg: Config) -> None:
     )
     t.add_condition(AUTOMATIC_ENABLED, Equals(Ref(AUTOMATIC_PARAMETER), "true"))
     rule = naming.automatic_failover_rule(cfg)
+    add_dead_letter_queue(
+        t, cfg, AUTOMATIC_TRIGGER_DLQ, naming.failover_trigger_dead_letter_queue(cfg), data_key_arn(cfg),
+        policy=queue_written_by(
+            "events.amazonaws.com", GetAtt(AUTOMATIC_TRIGGER_DLQ, "Arn"), arns.arn("events", f"rule/{rule.pattern}"),
+            sid="RuleDeadLetters",
+        ),
+        alarm_topic=alerting.topic_arn,
+        description="EventBridge could not start the runbook for an automatic failover: the event is in this "
+        "queue; decide by hand (build.py failover)",
+        condition=AUTOMATIC_ENABLED,
+    )
     t.add_resource(
         iam.Role(
             "AutomaticFailoverRole",
@@ -168,6 +186,11 @@ def _add_automatic_trigger(t: Template, cfg: Config) -> None:
                     Id="runbook",
                     Arn=Ref(STATE_MACHINE),
                     RoleArn=GetAtt("AutomaticFailoverRole", "Arn"),
+                    DeadLetterConfig=events.DeadLetterConfig(Arn=GetAtt(AUTOMATIC_TRIGGER_DLQ, "Arn")),
+                    RetryPolicy=events.RetryPolicy(
+                        MaximumRetryAttempts=AUTOMATIC_TRIGGER_RETRIES,
+                        MaximumEventAgeInSeconds=cfg.objectives.decision_seconds,
+                    ),
                     InputTransformer=events.InputTransformer(
                         InputPathsMap={"id": "$.id"},
                         InputTemplate=json.dumps(
@@ -185,7 +208,7 @@ def add_runbook(t: Template, cfg: Config, alerting: Alerting, app: App, s3_key: 
     _add_table(t, cfg)
     role_arns = _add_functions(t, cfg, alerting, app, s3_key)
     _add_state_machine(t, cfg)
-    _add_automatic_trigger(t, cfg)
+    _add_automatic_trigger(t, cfg, alerting)
     _add_alarms(t, cfg)
     return Runbook(role_arns=role_arns)
 

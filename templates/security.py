@@ -29,15 +29,15 @@ DB_SECURITY_GROUP = "DbSecurityGroup"
 POSTGRES_PORT = 5432
 
 
-def add_key(t: Template, logical_id: str, description: str) -> kms.Key:
-    """A customer-managed key with rotation and the project's key policy, kept when the
-    stack goes: snapshots, backups, replicas and messages stay encrypted under it."""
+def add_key(t: Template, logical_id: str, description: str, key_policy=None) -> kms.Key:
+    """A customer-managed key with rotation and ``key_policy`` (the data key's by default),
+    kept when the stack goes: snapshots, backups, replicas and messages stay encrypted under it."""
     return t.add_resource(
         kms.Key(
             logical_id,
             Description=description,
             EnableKeyRotation=True,
-            KeyPolicy=data_key_policy(),
+            KeyPolicy=key_policy or data_key_policy(),
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
         )

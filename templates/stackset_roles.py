@@ -7,33 +7,42 @@ AdministratorAccess, for other stack sets, and this execution role is deliberate
 narrower. The deployer passes them as ``AdministrationRoleARN``/``ExecutionRoleName``.
 The names also carry the administration region, because IAM names are account-wide and
 the administration role only accepts stack sets of that region.
+
+The execution role's template also holds the permissions boundary of every role the stack
+sets create. It lives here, not in the bootstrap stack set, because the execution role
+deploys the stack sets: a boundary it deployed would be one it could change.
 """
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Output, Ref, Template, iam
+from collections.abc import Iterable
 
+from troposphere import GetAtt, Output, Parameter, Ref, Template, iam
+
+from policies import arns, deployment
 from policies import stackset as policies
 from templates import naming
 from templates.config import Config
+from templates.suppressions import checkov_skip, cfn_lint_ignore
 
 ADMINISTRATION_ROLE = "AdministrationRole"
 EXECUTION_ROLE = "ExecutionRole"
-EXECUTION_SERVICES_POLICY = "ExecutionServicesPolicy"
+EXECUTION_PERMISSIONS = "ExecutionPermissions"  # + a number: one managed policy per 6,144 characters
+PERMISSIONS_BOUNDARY = "PermissionsBoundary"
+REGIONS_PARAMETER = "StackSetRegions"
 ADMINISTRATION_TEMPLATE = "stackset_administration_role.json"
 EXECUTION_TEMPLATE = "stackset_execution_role.json"
-# The project's rule E9010 refuses Resource "*" for actions that take resources, and checkov
-# refuses broad write and permission grants; the execution role's service-wide grant is the
-# one place they are accepted, for these reasons.
-SERVICE_WIDE_REASON = (
-    "CloudFormation creates resources whose ARNs do not exist before it does (VPCs, subnets, keys) and its "
-    "handlers call Describe/List actions that take no resource; the grant is limited to this project's services"
+# The project's rule E9010 refuses Resource "*" for actions that take resources: the boundary
+# is the one place it is accepted, for this reason.
+BOUNDARY_REASON = (
+    "a permissions boundary caps which actions a project role can ever have; which resources it acts on is "
+    "its own policy's job (the IAM proof checks those)"
 )
-DEPLOYER_REASON = (
-    "the StackSet execution role creates every resource of this project's templates; it is limited to their "
-    "services, cannot change the StackSet roles, and only this project's administration role assumes it"
+BOUNDARY_NAME_REASON = (
+    "one boundary per account, which every regional stack instance names: this template is a plain stack "
+    "deployed once per account, not a stack set instance in each region"
 )
-CHECKOV_DEPLOYER_CHECKS = ("CKV_AWS_107", "CKV_AWS_108", "CKV_AWS_109", "CKV_AWS_110", "CKV_AWS_111")
+BOUNDARY_CHECKOV_CHECKS = ("CKV_AWS_108", "CKV_AWS_111")
 
 
 def administration_role(cfg: Config) -> naming.Name:
@@ -44,6 +53,33 @@ def execution_role(cfg: Config) -> naming.Name:
     return naming.Name(
         "IAM role", f"{naming.prefix(cfg)}-{policies.STACKSET_ROLE_INFIX}-execution-${{AWS::Region}}", 64
     )
+
+
+def boundary_name(cfg: Config) -> str:
+    """Account-wide, without a region: every regional stack instance names it."""
+    return f"{naming.prefix(cfg)}-{policies.STACKSET_ROLE_INFIX}-boundary"
+
+
+def boundary_arn(cfg: Config):
+    return arns.arn("iam", f"policy/{boundary_name(cfg)}", regional=False)
+
+
+def project_names(cfg: Config) -> str:
+    """Matches every name the project gives (``PREFIX-...``, ``/PROJECT/SUFFIX/...``) or
+    CloudFormation generates from a ``StackSet-PREFIX-...`` stack name (lower-cased for S3, RDS)."""
+    return f"*{cfg.project}?{cfg.environment_suffix}*"
+
+
+def stack_set_regions(cfg: Config) -> tuple[str, ...]:
+    """Every region a stack set of the manifest deploys to, the administration region included."""
+    return tuple(dict.fromkeys((*cfg.bootstrap_regions, cfg.route53_metrics_region)))
+
+
+def bound_roles(t: Template, cfg: Config) -> None:
+    """Every role of a template the execution role deploys carries the project's boundary."""
+    for resource in t.resources.values():
+        if isinstance(resource, iam.Role):
+            resource.PermissionsBoundary = boundary_arn(cfg)
 
 
 def _template(cfg: Config, purpose: str) -> Template:
@@ -58,6 +94,13 @@ def _template(cfg: Config, purpose: str) -> Template:
 def build_administration_role_template(cfg: Config) -> Template:
     """The role CloudFormation assumes to run this project's stack set operations."""
     t = _template(cfg, "StackSet administration role")
+    t.add_parameter(
+        Parameter(
+            REGIONS_PARAMETER,
+            Type="CommaDelimitedList",
+            Description="Every region of this project's stack sets (the manifest lists them; a parameter, no region literal)",
+        )
+    )
     t.add_resource(
         iam.Role(
             ADMINISTRATION_ROLE,
@@ -67,7 +110,7 @@ def build_administration_role_template(cfg: Config) -> Template:
             Policies=[
                 iam.Policy(
                     PolicyName="assume-execution-role",
-                    PolicyDocument=policies.administration(execution_role(cfg).pattern),
+                    PolicyDocument=policies.administration(execution_role(cfg).pattern, Ref(REGIONS_PARAMETER)),
                 )
             ],
         )
@@ -76,9 +119,20 @@ def build_administration_role_template(cfg: Config) -> Template:
     return t
 
 
-def build_execution_role_template(cfg: Config) -> Template:
-    """The role that creates the stack instances' resources in each target region."""
-    t = _template(cfg, "StackSet execution role")
+def build_execution_role_template(cfg: Config, deployed: Iterable[dict]) -> Template:
+    """The role that creates the stack instances' resources of the ``deployed`` templates in
+    each target region, and the boundary every role those templates create carries."""
+    deployed = list(deployed)
+    needs = deployment.needs(deployment.resource_types(deployed), stack_set_regions(cfg))
+    roles = [r["Properties"] for d in deployed for r in d.get("Resources", {}).values() if r["Type"] == "AWS::IAM::Role"]
+    documents = deployment.packed(
+        deployment.scoped_statements(
+            needs.outside(deployment.HAND_GRANTED_SERVICES), project_names(cfg), "Deploy"
+        )
+    )
+    if len(documents) > deployment.MANAGED_POLICIES_PER_ROLE:
+        raise ValueError(f"the execution role needs {len(documents)} managed policies, IAM allows {deployment.MANAGED_POLICIES_PER_ROLE}")
+    t = _template(cfg, "StackSet execution role and the project's permissions boundary")
     t.add_resource(
         iam.Role(
             EXECUTION_ROLE,
@@ -86,25 +140,62 @@ def build_execution_role_template(cfg: Config) -> Template:
             Description="Creates this project's stack set instances; assumed by its administration role only",
             AssumeRolePolicyDocument=policies.execution_trust(administration_role(cfg).pattern),
             Policies=[
-                iam.Policy(PolicyName="this-project-only", PolicyDocument=policies.execution_scoped(naming.prefix(cfg)))
+                iam.Policy(
+                    PolicyName="this-projects-stacks-and-roles",
+                    PolicyDocument=policies.execution_scoped(
+                        naming.prefix(cfg), needs.of_services(["iam"]), boundary_arn(cfg), _trusted_services(roles)
+                    ),
+                )
             ],
         )
     )
+    for number, document in enumerate(documents, start=1):
+        t.add_resource(
+            iam.ManagedPolicy(
+                f"{EXECUTION_PERMISSIONS}{number}",
+                ManagedPolicyName=naming.sub_if_needed(execution_role(cfg).pattern.replace("-execution-", f"-execution-{number}-")),
+                Description=f"What the handlers of the rendered resource types need ({number} of {len(documents)})",
+                Roles=[Ref(EXECUTION_ROLE)],
+                PolicyDocument=document,
+            )
+        )
     t.add_resource(
-        iam.PolicyType(
-            EXECUTION_SERVICES_POLICY,
-            PolicyName="this-projects-services",
-            Roles=[Ref(EXECUTION_ROLE)],
-            PolicyDocument=policies.execution_services(),
+        iam.ManagedPolicy(
+            PERMISSIONS_BOUNDARY,
+            ManagedPolicyName=boundary_name(cfg),
+            Description="The most any role of this project's stack sets may do",
+            PolicyDocument=policies.boundary(
+                [s for role in roles for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]],
+                [_managed_policy_name(arn) for role in roles for arn in role.get("ManagedPolicyArns", [])],
+            ),
             Metadata={
-                "cfn-lint": {"config": {"ignore_checks": ["E9010"]}},
-                "Reasons": {"E9010": SERVICE_WIDE_REASON},
-                "checkov": {"skip": [{"id": check, "comment": DEPLOYER_REASON} for check in CHECKOV_DEPLOYER_CHECKS]},
+                **cfn_lint_ignore({"E9008": BOUNDARY_NAME_REASON, "E9010": BOUNDARY_REASON}),
+                **checkov_skip({check: BOUNDARY_REASON for check in BOUNDARY_CHECKOV_CHECKS}),
             },
         )
     )
     t.add_output(Output("ExecutionRoleName", Value=Ref(EXECUTION_ROLE)))
+    t.add_output(Output("PermissionsBoundaryArn", Value=Ref(PERMISSIONS_BOUNDARY)))
     return t
+
+
+def _trusted_services(roles: list[dict]) -> set[str]:
+    """The services the deployed roles trust: the only ones the execution role may pass them to."""
+    return {
+        service
+        for role in roles
+        for statement in role["AssumeRolePolicyDocument"]["Statement"]
+        for service in _listed(statement.get("Principal", {}).get("Service", []))
+    }
+
+
+def _listed(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _managed_policy_name(arn) -> str:
+    """``service-role/Name`` of an AWS managed policy ARN (a Sub pattern)."""
+    return (arn["Fn::Sub"] if isinstance(arn, dict) else arn).split(":policy/", 1)[1]
 
 
 def manifest_entry(cfg: Config) -> dict:
@@ -117,6 +208,7 @@ def manifest_entry(cfg: Config) -> dict:
             "role_name": administration_role(cfg).for_region(region),
             "template": ADMINISTRATION_TEMPLATE,
             "stack_name": f"{naming.prefix(cfg)}-stackset-administration-role",
+            "parameters": {REGIONS_PARAMETER: ",".join(stack_set_regions(cfg))},
         },
         "execution": {
             "role_name": execution_role(cfg).for_region(region),

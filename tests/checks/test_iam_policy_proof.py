@@ -149,3 +149,57 @@ def test_main_passes_the_rendered_output(rendered_dir, capsys):
 def test_a_folder_without_templates_proves_nothing(tmp_path, capsys):
     assert iam_proof.main(tmp_path) == 2
     assert "holds no templates" in capsys.readouterr().err
+
+
+def _deployment_findings(tmp_path, rendered, change) -> list[tuple[str, str]]:
+    """(action, problem) of the deployment proof after ``change(documents)`` edits the rendered templates."""
+    from checks.pipeline import write_tree
+
+    write_tree(rendered, tmp_path)
+    documents = {name: json.loads((tmp_path / name).read_text()) for name in ("regional.json", "stackset_execution_role.json")}
+    change(documents)
+    for name, document in documents.items():
+        (tmp_path / name).write_text(json.dumps(document))
+    return [(f.action, f.problem) for f in iam_proof.prove_deployment(tmp_path)]
+
+
+def _first_execution_policy(documents) -> dict:
+    return documents["stackset_execution_role.json"]["Resources"]["ExecutionPermissions1"]["Properties"]["PolicyDocument"]
+
+
+def test_the_rendered_execution_role_grants_exactly_what_the_deployed_types_need(tmp_path, rendered):
+    assert _deployment_findings(tmp_path, rendered, lambda documents: None) == []
+
+
+def test_an_action_no_deployed_type_needs_is_caught(tmp_path, rendered):
+    def add_unused(documents):
+        _first_execution_policy(documents)["Statement"][0]["Action"].append("ec2:RunInstances")
+
+    assert _deployment_findings(tmp_path, rendered, add_unused) == [
+        ("ec2:RunInstances", "no resource type of the deployed templates needs it")
+    ]
+
+
+def test_a_wildcard_action_is_caught(tmp_path, rendered):
+    def widen(documents):
+        _first_execution_policy(documents)["Statement"][0]["Action"].append("ec2:*")
+
+    assert ("ec2:*", "a wildcard action: name each action") in _deployment_findings(tmp_path, rendered, widen)
+
+
+def test_a_resource_type_the_role_does_not_cover_is_caught(tmp_path, rendered):
+    def add_type(documents):
+        documents["regional.json"]["Resources"]["Parameter"] = {"Type": "AWS::SSM::Parameter", "Properties": {}}
+
+    findings = _deployment_findings(tmp_path, rendered, add_type)
+    assert ("ssm:PutParameter", "needed by AWS::SSM::Parameter but not granted: re-render") in findings
+
+
+def test_a_dropped_grant_of_a_needed_type_is_caught(tmp_path, rendered):
+    def drop_queues(documents):
+        for resource in documents["stackset_execution_role.json"]["Resources"].values():
+            for statement in resource["Properties"].get("PolicyDocument", {}).get("Statement", []):
+                statement["Action"] = [a for a in statement["Action"] if not a.startswith("sqs:")] or ["sns:Publish"]
+
+    findings = _deployment_findings(tmp_path, rendered, drop_queues)
+    assert ("sqs:CreateQueue", "needed by AWS::SQS::Queue but not granted: re-render") in findings

@@ -184,3 +184,11 @@ def test_lint_catches_informational_findings(tmp_path, cfg):
     path = tmp_path / "t.json"
     path.write_text(json.dumps({"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 7}}}}))
     assert "I3011" in {m.rule.id for m in lint([path], cfg.regions)}
+
+
+def test_lint_runs_the_serverless_rules(tmp_path, cfg):
+    """cfn-lint-serverless is part of the gate: a subscription without a dead-letter queue fails (ES7000)."""
+    subscription = {"Type": "AWS::SNS::Subscription", "Properties": {"TopicArn": {"Ref": "Topic"}, "Protocol": "sqs", "Endpoint": "x"}}
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}, "Subscription": subscription}}))
+    assert "ES7000" in {m.rule.id for m in lint([path], cfg.regions)}

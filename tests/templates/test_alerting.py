@@ -11,7 +11,7 @@ import pytest
 from cloud_radar.cf.unit import Template as ResolvedTemplate
 from moto import mock_aws
 
-from template_support import resolve, resources_of_type
+from template_support import resolve, resolve_health_alarms, resources_of_type
 from templates import alerting, naming
 from templates.config import AlertEndpoint, AlertsConfig, Config
 from templates.render import render
@@ -231,3 +231,35 @@ def test_dashboard_shows_both_regions_side_by_side(cfg, region_view):
         assert titles.count(topic) == 2, topic
     lag = next(w for w in widgets if "replication lag" in w["properties"]["title"])
     assert {"label": "RPO", "value": cfg.objectives.rpo_seconds * 1000} in lag["properties"]["annotations"]["horizontal"]
+
+
+
+def test_every_cross_region_subscription_dead_letters_into_an_encrypted_alarmed_queue_of_its_topics_region(
+    cfg, template, rendered
+):
+    """A subscription lives in its topic's region, and SNS takes a DLQ only from the subscription's region."""
+    views = [(region, resolve(template, cfg, region)) for region in cfg.regions]
+    views.append((cfg.route53_metrics_region, resolve_health_alarms(rendered, cfg)))
+    queues = {  # ARN -> (the stack instance's resolved template, logical id, properties)
+        f"arn:aws:sqs:{region}:{ACCOUNT}:{queue['Properties']['QueueName']}": (view, logical_id, queue["Properties"])
+        for region, view in views
+        for logical_id, queue in resources_of_type(view, "AWS::SQS::Queue").items()
+    }
+    checked = 0
+    for region, view in views:
+        for name, subscription in _subscriptions(view).items():
+            target = subscription["RedrivePolicy"]["deadLetterTargetArn"]
+            if target.endswith(".Arn"):  # a queue of this stack instance
+                target = f"arn:aws:sqs:{region}:{ACCOUNT}:{view['Resources'][target[:-4]]['Properties']['QueueName']}"
+            assert target.split(":")[3] == subscription.get("Region", region), name
+            owner, logical_id, queue = queues[target]
+            assert queue["KmsMasterKeyId"], f"{name}: the dead letters are alerts, encrypted like them"
+            (statement,) = owner["Resources"][f"{logical_id}Policy"]["Properties"]["PolicyDocument"]["Statement"]
+            assert (statement["Principal"], statement["Action"]) == ({"Service": "sns.amazonaws.com"}, ["sqs:SendMessage"])
+            alarm = owner["Resources"][f"{logical_id}Alarm"]["Properties"]
+            assert (alarm["MetricName"], alarm["ComparisonOperator"], alarm["Threshold"]) == (
+                "ApproximateNumberOfMessagesVisible", "GreaterThanThreshold", 0
+            )
+            assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": f"{logical_id}.QueueName"}]
+            checked += 1
+    assert checked == 4, "both regional directions, and Route 53's alarms into both regions"

@@ -213,3 +213,30 @@ def test_the_app_writes_through_the_global_writer_endpoint_once_configured(cfg):
         app = next(c for c in task["Properties"]["ContainerDefinitions"] if c["Name"] == "app")
         host = {e["Name"]: e["Value"] for e in app["Environment"]}["DB_HOST"]
         assert host == expected if expected else host != endpoint
+
+
+def test_both_containers_run_as_non_root_on_a_read_only_root_filesystem(cfg, region_view):
+    _, resolved = region_view
+    containers = _containers(resolved)
+    app, daemon = containers["app"], containers["xray-daemon"]
+    assert (app["User"], app["ReadonlyRootFilesystem"]) == (cfg.app.container_user, True)
+    assert (daemon["User"], daemon["ReadonlyRootFilesystem"]) == (compute.XRAY_USER, True)
+    assert all(c["User"].split(":")[0] != "0" for c in containers.values())
+    (task,) = resources_of_type(resolved, "AWS::ECS::TaskDefinition").values()
+    assert app["MountPoints"] == [{"SourceVolume": compute.WRITABLE_VOLUME, "ContainerPath": "/tmp", "ReadOnly": False}]
+    assert task["Properties"]["Volumes"] == [{"Name": compute.WRITABLE_VOLUME}], "an empty task volume, nothing else"
+
+
+def test_the_writable_path_and_user_are_configurable_and_root_is_refused():
+    from templates.config import AppConfig
+
+    cfg = Config(app=AppConfig(writable_path="", container_user="2000"))
+    (task,) = resources_of_type(json.loads(render(cfg)["regional.json"]), "AWS::ECS::TaskDefinition").values()
+    app = next(c for c in task["Properties"]["ContainerDefinitions"] if c["Name"] == "app")
+    assert app["User"] == "2000" and not app.get("MountPoints") and not task["Properties"].get("Volumes")
+    for user in ("0", "0:0", "root", ""):
+        with pytest.raises(ConfigError, match="container_user"):
+            AppConfig(container_user=user)
+    for path in ("/", "tmp", "/a b"):
+        with pytest.raises(ConfigError, match="writable_path"):
+            AppConfig(writable_path=path)

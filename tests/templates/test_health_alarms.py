@@ -5,18 +5,11 @@ from __future__ import annotations
 import json
 
 from cloud_radar.cf.unit import Template as ResolvedTemplate
-from template_support import resources_of_type
+from template_support import resolve_health_alarms, resources_of_type
 
 from templates import dns, health_alarms, naming
 from templates.config import Config, route53_metrics_region
 from templates.layout import MANIFEST
-
-
-def _resolved(rendered, cfg):
-    template = json.loads(rendered["route53_alarms.json"])
-    values = {item["ParameterKey"]: item["ParameterValue"] for item in json.loads(rendered["parameters/route53_alarms.json"])}
-    values |= {"PrimaryHealthCheckId": "11111111-1111-1111-1111-111111111111", "SecondaryHealthCheckId": "22222222-2222-2222-2222-222222222222"}
-    return ResolvedTemplate(template).render(values, region=cfg.route53_metrics_region)
 
 
 def test_metrics_region_follows_the_partition():
@@ -26,8 +19,12 @@ def test_metrics_region_follows_the_partition():
 
 
 def test_each_failover_record_has_a_status_alarm_to_the_local_topic(rendered, cfg):
-    resolved = _resolved(rendered, cfg)
-    alarms = {a["Properties"]["Dimensions"][0]["Value"]: a["Properties"] for a in resources_of_type(resolved, "AWS::CloudWatch::Alarm").values()}
+    resolved = resolve_health_alarms(rendered, cfg)
+    alarms = {
+        a["Properties"]["Dimensions"][0]["Value"]: a["Properties"]
+        for a in resources_of_type(resolved, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["Namespace"] == "AWS/Route53"
+    }
     assert set(alarms) == {"11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"}
     for alarm in alarms.values():
         assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("AWS/Route53", "HealthCheckStatus", "Minimum")
@@ -36,7 +33,7 @@ def test_each_failover_record_has_a_status_alarm_to_the_local_topic(rendered, cf
 
 
 def test_health_alerts_reach_both_regions_relay_queues(rendered, cfg):
-    resolved = _resolved(rendered, cfg)
+    resolved = resolve_health_alarms(rendered, cfg)
     endpoints = sorted(s["Properties"]["Endpoint"] for s in resources_of_type(resolved, "AWS::SNS::Subscription").values())
     account = ResolvedTemplate.AccountId
     assert endpoints == sorted(f"arn:aws:sqs:{r}:{account}:{naming.relay_queue(cfg).pattern}" for r in cfg.regions)

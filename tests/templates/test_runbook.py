@@ -202,3 +202,28 @@ def test_the_timing_budget_uses_the_functions_own_call_bounds():
     timing = runbook.timing(Config())
     assert timing["worst_call_seconds"] == runtime.WORST_CALL_SECONDS
     assert timing["safety_margin_seconds"] == runtime.SAFETY_MARGIN_SECONDS
+
+
+def test_a_failed_automatic_start_is_retried_then_kept_in_an_alarmed_dead_letter_queue():
+    on = Config(runbook=RunbookConfig(automatic_trigger=True))
+    resolved = resolve(json.loads(render(on)["regional.json"]), on, on.dr_region)
+    (rule,) = resources_of_type(resolved, "AWS::Events::Rule").values()
+    (target,) = rule["Properties"]["Targets"]
+    assert target["RetryPolicy"] == {
+        "MaximumRetryAttempts": runbook.AUTOMATIC_TRIGGER_RETRIES,
+        "MaximumEventAgeInSeconds": on.objectives.decision_seconds,
+    }
+    queue = runbook.AUTOMATIC_TRIGGER_DLQ
+    assert target["DeadLetterConfig"] == {"Arn": f"{queue}.Arn"}
+    assert resolved["Resources"][queue]["Properties"]["KmsMasterKeyId"] == data_key_arn(on.dr_region)
+    (statement,) = resolved["Resources"][f"{queue}Policy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == (
+        f"arn:aws:events:{on.dr_region}:{ACCOUNT}:rule/{naming.automatic_failover_rule(on).pattern}"
+    ), "only the automatic-failover rule's undelivered events"
+    alarm = resolved["Resources"][f"{queue}Alarm"]["Properties"]
+    assert (alarm["MetricName"], alarm["Threshold"], alarm["AlarmActions"]) == (
+        "ApproximateNumberOfMessagesVisible", 0, ["AlertsTopic"]
+    )
+    off = resolve(json.loads(render(Config())["regional.json"]), Config(), Config().dr_region)
+    assert queue not in off["Resources"], "no trigger, no queue"

@@ -90,3 +90,25 @@ def test_flow_log_group_is_encrypted_with_this_regions_key(region_view):
 
     region, resolved = region_view
     assert resolved["Resources"]["VpcFlowLogGroup"]["Properties"]["KmsKeyId"] == data_key_arn(region)
+
+
+def test_the_health_alerts_key_serves_only_its_topic_and_that_topics_dead_letter_queue(rendered, cfg):
+    """Not the data key's policy: no Logs, RDS, Secrets Manager or DynamoDB for a key that encrypts one topic."""
+    from template_support import resolve_health_alarms
+
+    resolved = resolve_health_alarms(rendered, cfg)
+    region = cfg.route53_metrics_region
+    statements = {s["Sid"]: s for s in resolved["Resources"]["HealthAlertsKey"]["Properties"]["KeyPolicy"]["Statement"]}
+    assert set(statements) == {
+        "AccountAdministersKey", "AccountUsesKeyOnlyThroughDataServices", "ServicesDeliverToEncryptedTopicsAndQueues"
+    }
+    via = statements["AccountUsesKeyOnlyThroughDataServices"]["Condition"]["StringEquals"]["kms:ViaService"]
+    assert sorted(via) == [f"sns.{region}.amazonaws.com", f"sqs.{region}.amazonaws.com"]
+    publishers = statements["ServicesDeliverToEncryptedTopicsAndQueues"]
+    assert sorted(publishers["Principal"]["Service"]) == ["cloudwatch.amazonaws.com", "sns.amazonaws.com"]
+    encrypted = {
+        r["Properties"].get("KmsMasterKeyId")
+        for r in resolved["Resources"].values()
+        if r["Type"] in ("AWS::SNS::Topic", "AWS::SQS::Queue")
+    }
+    assert encrypted == {"HealthAlertsKey.Arn"}, "what the key is granted for is what it encrypts"

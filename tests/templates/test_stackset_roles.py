@@ -9,7 +9,8 @@ import pytest
 from cfnlint.helpers import AVAILABILITY_ZONES
 
 from checks.lint import describe, lint
-from policies.stackset import SERVICE_WIDE
+from policies import deployment
+from policies.stackset import NEVER_ON_OWN, WITHHELD
 from templates import naming
 from templates.config import Config, ConfigError
 from templates.layout import MANIFEST
@@ -17,21 +18,19 @@ from templates.render import to_json
 from templates.stackset_roles import (
     ADMINISTRATION_ROLE,
     EXECUTION_ROLE,
-    EXECUTION_SERVICES_POLICY,
+    PERMISSIONS_BOUNDARY,
+    REGIONS_PARAMETER,
     administration_role,
+    boundary_arn,
+    boundary_name,
     build_administration_role_template,
     build_execution_role_template,
     execution_role,
     manifest_entry,
+    project_names,
 )
 
-# CloudFormation namespaces whose IAM service prefix is not simply the lower-cased namespace.
-IAM_PREFIX = {
-    "ElasticLoadBalancingV2": "elasticloadbalancing",
-    "ApplicationAutoScaling": "application-autoscaling",
-    "StepFunctions": "states",
-}
-PATTERN_SCOPED = {"cloudformation", "iam", "s3"}
+DEPLOYED = ("bootstrap.json", "regional.json", "route53_alarms.json")
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +39,13 @@ def administration(cfg) -> dict:
 
 
 @pytest.fixture(scope="module")
-def execution(cfg) -> dict:
-    return build_execution_role_template(cfg).to_dict()
+def deployed(rendered) -> list[dict]:
+    return [json.loads(rendered[name]) for name in DEPLOYED]
+
+
+@pytest.fixture(scope="module")
+def execution(rendered) -> dict:
+    return json.loads(rendered["stackset_execution_role.json"])
 
 
 def _text(value) -> str:
@@ -56,7 +60,18 @@ def _arn(name: str) -> str:
     return f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{name}"
 
 
-def test_both_templates_lint_clean_with_one_reasoned_exception(administration, execution, cfg, tmp_path):
+def _allowed(execution: dict) -> set[str]:
+    """Every action the execution role is allowed (inline and attached managed policies)."""
+    documents = [p["PolicyDocument"] for p in execution["Resources"][EXECUTION_ROLE]["Properties"]["Policies"]]
+    documents += [
+        r["Properties"]["PolicyDocument"]
+        for r in execution["Resources"].values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy" and "Roles" in r["Properties"]
+    ]
+    return {a for d in documents for s in d["Statement"] if s["Effect"] == "Allow" for a in s["Action"]}
+
+
+def test_both_templates_lint_clean_with_only_the_boundarys_reasoned_exceptions(administration, execution, cfg, tmp_path):
     paths = []
     for name, document in (("administration.json", administration), ("execution.json", execution)):
         paths.append(tmp_path / name)
@@ -69,9 +84,9 @@ def test_both_templates_lint_clean_with_one_reasoned_exception(administration, e
         for name, resource in doc["Resources"].items()
         if "Metadata" in resource
     }
-    assert list(suppressed) == [EXECUTION_SERVICES_POLICY]
-    assert suppressed[EXECUTION_SERVICES_POLICY]["cfn-lint"]["config"]["ignore_checks"] == ["E9010"]
-    assert suppressed[EXECUTION_SERVICES_POLICY]["Reasons"]["E9010"]
+    assert list(suppressed) == [PERMISSIONS_BOUNDARY]
+    ignored = suppressed[PERMISSIONS_BOUNDARY]["cfn-lint"]["config"]["ignore_checks"]
+    assert ignored == ["E9008", "E9010"] and all(suppressed[PERMISSIONS_BOUNDARY]["Reasons"][rule] for rule in ignored)
 
 
 def test_only_cloudformation_for_this_projects_stack_sets_assumes_the_administration_role(administration, cfg):
@@ -82,9 +97,17 @@ def test_only_cloudformation_for_this_projects_stack_sets_assumes_the_administra
     assert _text(trust["Condition"]["ArnLike"]["aws:SourceArn"]) == (
         f"arn:${{AWS::Partition}}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stackset/{naming.prefix(cfg)}-*"
     )
-    (only,) = _statements(role).values()
+
+
+def test_the_administration_role_assumes_only_the_execution_role_in_the_stack_sets_regions(administration, rendered, cfg):
+    (only,) = _statements(administration["Resources"][ADMINISTRATION_ROLE]).values()
     assert (only["Effect"], only["Action"]) == ("Allow", ["sts:AssumeRole"])
     assert [_text(arn) for arn in only["Resource"]] == [_arn(execution_role(cfg).pattern)]
+    assert only["Condition"] == {"StringEquals": {"aws:RequestedRegion": {"Ref": REGIONS_PARAMETER}}}
+    manifest = json.loads(rendered[MANIFEST])
+    used = {region for stack_set in manifest["stack_sets"] for region in stack_set["regions"]}
+    passed = manifest["stackset_roles"]["administration"]["parameters"][REGIONS_PARAMETER].split(",")
+    assert set(passed) == used | {manifest["stackset_roles"]["administration_region"]} and len(passed) == len(set(passed))
 
 
 def test_only_the_administration_role_assumes_the_execution_role(execution, cfg):
@@ -92,52 +115,121 @@ def test_only_the_administration_role_assumes_the_execution_role(execution, cfg)
     assert _text(trust["Condition"]["ArnEquals"]["aws:PrincipalArn"]) == _arn(administration_role(cfg).pattern)
 
 
-def test_the_execution_role_manages_only_this_projects_roles_and_never_the_stackset_roles(execution, cfg):
-    statements = _statements(execution["Resources"][EXECUTION_ROLE])
-    prefix = naming.prefix(cfg)
-    for sid in ("ThisProjectsRoles", "ThisProjectsRolesGetOnlyServiceRolePolicies"):
-        assert [_text(arn) for arn in statements[sid]["Resource"]] == [
-            _arn(f"StackSet-{prefix}-*"),
-            _arn(f"{prefix}-*"),
-        ]
-    attach = statements["ThisProjectsRolesGetOnlyServiceRolePolicies"]
-    assert (
-        _text(attach["Condition"]["ArnLike"]["iam:PolicyARN"]) == "arn:${AWS::Partition}:iam::aws:policy/service-role/*"
+def test_no_wildcard_action_is_allowed_in_any_rendered_template(rendered):
+    """A Deny may name a service (the buckets' TLS-only rule): that only ever takes access away."""
+    for name, content in rendered.items():
+        if name.endswith(".json") and not name.startswith("parameters/"):
+            for resource in json.loads(content).get("Resources", {}).values():
+                for match in _actions_in(resource):
+                    assert "*" not in match and "?" not in match, f"{name}: {match}"
+
+
+def _actions_in(value) -> list[str]:
+    if isinstance(value, dict):
+        allows = value.get("Effect", "Allow") == "Allow"
+        found = [a for key, v in value.items() if allows and key in ("Action", "NotAction") for a in (v if isinstance(v, list) else [v])]
+        return found + [a for v in value.values() for a in _actions_in(v)]
+    return [a for v in value for a in _actions_in(v)] if isinstance(value, list) else []
+
+
+def test_every_role_the_templates_create_carries_the_boundary(deployed, execution, cfg):
+    roles = [r for d in deployed for r in d["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    assert roles and all(r["Properties"]["PermissionsBoundary"] == boundary_arn(cfg).to_dict() for r in roles)
+    boundary = execution["Resources"][PERMISSIONS_BOUNDARY]["Properties"]
+    assert boundary["ManagedPolicyName"] == boundary_name(cfg) and _text(boundary_arn(cfg).to_dict()).endswith(
+        f":policy/{boundary_name(cfg)}"
     )
-    deny = statements["NeverTheStackSetRolesThemselves"]
-    assert (deny["Effect"], deny["Action"]) == ("Deny", ["iam:*"])
-    (denied,) = [_text(arn) for arn in deny["Resource"]]
-    for name in (administration_role(cfg), execution_role(cfg)):
-        assert fnmatch.fnmatch(_arn(name.for_region(cfg.primary_region)), denied)
-    cloudformation = statements["ThisProjectsStackInstances"]
-    assert [_text(arn) for arn in cloudformation["Resource"]] == [
-        f"arn:${{AWS::Partition}}:cloudformation:*:${{AWS::AccountId}}:stack/StackSet-{prefix}-*/*"
-    ]
 
 
-def test_the_execution_role_covers_every_service_the_rendered_templates_use(execution, rendered):
-    granted = {
-        action.split(":")[0]
-        for statement in _all_statements(execution)
-        if statement["Effect"] == "Allow"
-        for action in statement["Action"]
-    }
+def test_the_boundary_holds_every_action_of_the_projects_roles_and_nothing_of_iam(deployed, execution):
+    statements = execution["Resources"][PERMISSIONS_BOUNDARY]["Properties"]["PolicyDocument"]["Statement"]
+    capped = {a for s in statements for a in s["Action"]}
     used = {
-        IAM_PREFIX.get(resource["Type"].split("::")[1], resource["Type"].split("::")[1].lower())
-        for name, content in rendered.items()
-        if name.endswith(".json") and not name.startswith("parameters/")
-        for resource in json.loads(content).get("Resources", {}).values()
+        a
+        for d in deployed
+        for r in d["Resources"].values()
+        if r["Type"] == "AWS::IAM::Role"
+        for p in r["Properties"].get("Policies", [])
+        for s in p["PolicyDocument"]["Statement"]
+        for a in s["Action"]
     }
-    assert used, "the rendered templates declare resources"
-    assert used <= granted, f"the execution role lacks {sorted(used - granted)}"
-    assert granted == set(SERVICE_WIDE) | PATTERN_SCOPED
+    assert used <= capped
+    assert not {a for a in capped if a.startswith(("iam:", "sts:"))}, "a project role can neither mint nor assume roles"
 
 
-def _all_statements(execution: dict) -> list[dict]:
-    return [
-        *_statements(execution["Resources"][EXECUTION_ROLE]).values(),
-        *execution["Resources"][EXECUTION_SERVICES_POLICY]["Properties"]["PolicyDocument"]["Statement"],
+def test_the_execution_role_changes_roles_only_with_the_boundary_and_passes_them_only_to_their_services(
+    execution, deployed, cfg
+):
+    statements = _statements(execution["Resources"][EXECUTION_ROLE])
+    allowed_iam = {a for a in _allowed(execution) if a.startswith("iam:")}
+    bounded = statements["ThisProjectsRolesOnlyWithTheBoundary"]
+    assert bounded["Condition"] == {"StringEquals": {"iam:PermissionsBoundary": boundary_arn(cfg).to_dict()}}
+    assert {"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy"} <= set(
+        bounded["Action"]
+    )
+    unbounded = set(statements["ThisProjectsRoles"]["Action"])
+    assert all("iam:PermissionsBoundary" not in deployment.condition_keys(a) for a in unbounded)
+    assert not allowed_iam & set(WITHHELD), "removing the boundary is never allowed"
+    passing = statements["PassThisProjectsRolesToTheServicesTheyTrust"]
+    trusted = {
+        s["Principal"]["Service"]
+        for d in deployed
+        for r in d["Resources"].values()
+        if r["Type"] == "AWS::IAM::Role"
+        for s in r["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    }
+    assert set(passing["Condition"]["StringEquals"]["iam:PassedToService"]) == trusted
+    prefix = naming.prefix(cfg)
+    for sid in ("ThisProjectsRolesOnlyWithTheBoundary", "ThisProjectsRoles", "PassThisProjectsRolesToTheServicesTheyTrust"):
+        assert [_text(arn) for arn in statements[sid]["Resource"]] == [_arn(f"StackSet-{prefix}-*"), _arn(f"{prefix}-*")]
+
+
+def test_the_execution_role_can_change_neither_itself_nor_the_boundary_nor_assume_what_it_creates(execution, cfg):
+    statements = _statements(execution["Resources"][EXECUTION_ROLE])
+    deny = statements["NeverTheStackSetRolesOrTheBoundary"]
+    assert deny["Effect"] == "Deny" and set(deny["Action"]) == set(NEVER_ON_OWN)
+    privileges = deployment.iam_service("iam")["privileges"]
+    changes = {
+        a for a in _allowed(execution) if a.startswith("iam:") and privileges[a[4:]]["access_level"] not in ("Read", "List")
+    }
+    assert changes - {"iam:CreateServiceLinkedRole"} <= set(NEVER_ON_OWN), "every change it may make is denied on itself"
+    denied = [_text(arn) for arn in deny["Resource"]]
+    region = cfg.primary_region
+    own = [_arn(administration_role(cfg).for_region(region)), _arn(execution_role(cfg).for_region(region))]
+    own += [
+        _arn(_text(r["Properties"]["ManagedPolicyName"]).replace("${AWS::Region}", region)).replace(":role/", ":policy/")
+        for r in execution["Resources"].values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
     ]
+    assert all(any(fnmatch.fnmatchcase(arn, pattern) for pattern in denied) for arn in own)
+    never_assume = statements["NeverAssumesTheRolesItCreates"]
+    assert (never_assume["Effect"], never_assume["Action"]) == ("Deny", ["sts:AssumeRole"])
+
+
+def test_the_execution_role_follows_the_resource_types_of_the_templates(cfg, deployed):
+    extra = {"Resources": {"Parameter": {"Type": "AWS::SSM::Parameter", "Properties": {}}}}
+    before = _allowed(build_execution_role_template(cfg, deployed).to_dict())
+    after = _allowed(build_execution_role_template(cfg, [*deployed, extra]).to_dict())
+    assert {"ssm:PutParameter", "ssm:DeleteParameter"} <= after - before
+    assert not {a for a in before if a.startswith("ssm:")}
+    without_queues = [
+        {"Resources": {k: r for k, r in d["Resources"].items() if r["Type"] != "AWS::SQS::Queue"}} for d in deployed
+    ]
+    assert "sqs:CreateQueue" not in _allowed(build_execution_role_template(cfg, without_queues).to_dict())
+
+
+def test_the_execution_roles_managed_policies_fit_iams_quotas(execution):
+    policies = [r for r in execution["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy"]
+    assert 1 < len(policies) <= deployment.MANAGED_POLICIES_PER_ROLE + 1  # the boundary is attached to no role
+    assert all(deployment.size(p["Properties"]["PolicyDocument"]) <= deployment.MANAGED_POLICY_CHARACTERS for p in policies)
+
+
+def test_every_name_the_project_gives_fits_the_pattern_the_execution_role_is_scoped_to(cfg):
+    pattern = project_names(cfg)
+    generated = [f"StackSet-{naming.stack_set(cfg, 'regional').pattern}-0f1e2d3c-AppTaskRole-ABC", "stackset-trading-dev-x"]
+    for name in [*(n.for_region(cfg.primary_region) for n in naming.all_names(cfg)), *generated]:
+        assert fnmatch.fnmatchcase(name, pattern), name
+    assert not fnmatch.fnmatchcase("other-dev-alb", pattern)
 
 
 def test_role_names_fit_iams_limit_for_the_longest_prefix_and_region_name():
