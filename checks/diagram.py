@@ -66,7 +66,6 @@ DRAWN = {
     "AWS::CloudWatch::CompositeAlarm": "composite alarm",
     "AWS::SNS::Topic": "SNS topic",
     "AWS::SQS::Queue": "SQS queue",
-    "AWS::Pipes::Pipe": "EventBridge pipe",
     "AWS::Events::Rule": "EventBridge rule",
     "AWS::StepFunctions::StateMachine": "state machine",
     "AWS::Lambda::Function": "Lambda function",

@@ -12,7 +12,7 @@ their parameters resolve them (``diagram.Deployment``), none declared here:
 - the runbook of each region: its Lambda steps in the order of the state machine, and the
   regions each one calls (from its role's policies, the resources it references and the
   region names in its environment);
-- the alert paths: alarms to topics, cross-region subscriptions to relay queues, pipes to
+- the alert paths: alarms to topics, cross-region subscriptions to relay queues, relay functions to
   the relayed topics, and the on-call endpoints subscribed (or that none is);
 - a legend of the edge styles.
 """
@@ -35,7 +35,7 @@ STYLES = {
     "traffic": ("color=royalblue, penwidth=2.5", "client traffic (DNS answer, then HTTPS)"),
     "replication": ("color=darkgreen, penwidth=2.5", "Aurora replication (asynchronous)"),
     "switch": ("color=purple, style=dashed", "health check follows / runbook publishes the switch metric"),
-    "alert": ("color=darkorange", "alert path (alarm, SNS, relay queue, pipe)"),
+    "alert": ("color=darkorange", "alert path (alarm, SNS, relay queue, relay function)"),
 }
 ARN = re.compile(r"arn:[a-z-]+:([a-z0-9-]+):([a-z0-9-]*):")
 # Services a step's policy names that are plumbing, not calls an SRE watches for.
@@ -315,12 +315,16 @@ class _Drawing:
                 else:
                     self._queue(target)
                 picture.edge(self._topic(topic, instance), target, "alert", "SNS subscription")
-            for _, properties in _of_type(instance, "AWS::Pipes::Pipe"):
-                source, target = queues.get(_first_text(properties["Source"])), topics.get(
-                    _first_text(properties["Target"])
-                )
-                if source and target:
-                    picture.edge(self._queue(source), self._topic(target, instance), "alert", "pipe")
+            # A relay: a queue feeds a function (event source mapping) that publishes to the
+            # topics its environment names.
+            functions = dict(_of_type(instance, "AWS::Lambda::Function"))
+            for _, properties in _of_type(instance, "AWS::Lambda::EventSourceMapping"):
+                source = queues.get(_first_text(properties["EventSourceArn"]))
+                (_, function), = references(properties["FunctionName"])
+                variables = functions.get(function, {}).get("Environment", {}).get("Variables", {})
+                for target in filter(None, map(topics.get, strings(variables))):
+                    if source:
+                        picture.edge(self._queue(source), self._topic(target, instance), "alert", "relay function")
         if not endpoints:
             picture.node(None, "on-call/none", "no on-call endpoint subscribed\\n(alerts.endpoints is empty)")
 
