@@ -1,10 +1,13 @@
-"""Where CloudFormation offers the resource types the templates use, from cfn-lint's copy of
-the CloudFormation registry (one resource provider schema file per region).
+"""What each region offers the templates, from the data cfn-lint ships: the resource types
+CloudFormation has there (its registry, one provider schema file per region) and the DB
+instance classes of the templates' engine (the table behind cfn-lint's E3025, from AWS's
+pricing data).
 
-The configuration reads the result from ``templates/data/resource_types.json`` rather than
-importing cfn-lint (most of a render's time); ``tests/templates/test_regions_supported.py``
-fails when the file and the installed cfn-lint disagree, or when the templates use a type
-the file does not cover. Regenerate with ``.venv/bin/python -m checks.region_data``.
+The configuration reads the results from ``templates/data/resource_types.json`` and
+``templates/data/db_instance_classes.json`` rather than importing cfn-lint (most of a
+render's time); ``tests/templates/test_regions_supported.py`` fails when the files and the
+installed cfn-lint disagree, or when the templates use a type the file does not cover.
+Regenerate with ``.venv/bin/python -m checks.region_data``.
 """
 
 from __future__ import annotations
@@ -16,9 +19,13 @@ from pathlib import Path
 import cfnlint
 from cfnlint.version import __version__ as CFN_LINT_VERSION
 
-from templates.config import RESOURCE_TYPES_FILE
+from templates.config import DB_INSTANCE_CLASSES_FILE, RESOURCE_TYPES_FILE
+from templates.database import ENGINE
 
 PROVIDERS = Path(cfnlint.__file__).parent / "data" / "schemas" / "providers"
+DB_INSTANCE_CLASS_ENUM = (
+    Path(cfnlint.__file__).parent / "data" / "schemas" / "extensions" / "aws_rds_dbinstance" / "dbinstanceclass_enum.json"
+)
 
 
 def registry_regions() -> dict[str, set[str]]:
@@ -50,15 +57,38 @@ def availability(resource_types: set[str]) -> dict:
     }
 
 
+def db_instance_classes(engine: str = ENGINE) -> dict:
+    """The file's content: per region, the instance classes E3025 accepts for ``engine``
+    (the rule for instances without a LicenseModel, as the templates declare them)."""
+    table = json.loads(DB_INSTANCE_CLASS_ENUM.read_text(encoding="utf-8"))
+    classes = {}
+    for region, schema in sorted(table.items()):
+        for rule in schema["allOf"]:
+            condition = rule["if"]["properties"]
+            if condition.get("Engine", {}).get("const") == engine and condition.get("LicenseModel") is False:
+                classes[region] = sorted(rule["then"]["properties"]["DBInstanceClass"]["enum"])
+    return {
+        "registry": f"cfn-lint {CFN_LINT_VERSION}",
+        "source": "cfnlint/data/schemas/extensions/aws_rds_dbinstance/dbinstanceclass_enum.json: the DB instance "
+        "classes AWS's pricing data lists per region and engine (python -m checks.region_data regenerates this file)",
+        "engine": engine,
+        "classes": classes,
+    }
+
+
+def _write(path: Path, content: dict) -> None:
+    path.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
+
+
 def main() -> None:
     from templates.config import Config
     from templates.render import render
 
     documents = [json.loads(content) for content in render(Config()).values()]
     templates = [document for document in documents if isinstance(document, dict) and "Resources" in document]
-    content = json.dumps(availability(template_resource_types(templates)), indent=2, sort_keys=True) + "\n"
-    RESOURCE_TYPES_FILE.write_text(content, encoding="utf-8")
-    print(f"wrote {RESOURCE_TYPES_FILE}")
+    _write(RESOURCE_TYPES_FILE, availability(template_resource_types(templates)))
+    _write(DB_INSTANCE_CLASSES_FILE, db_instance_classes())
 
 
 if __name__ == "__main__":

@@ -51,19 +51,21 @@ class ConfigError(ValueError):
         self.rule = rule
 
 
+# Region name prefixes of the partitions other than aws (botocore's endpoints.json), most specific first.
+PARTITION_PREFIXES = (
+    ("cn-", "aws-cn"),
+    ("us-gov-", "aws-us-gov"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-isof-", "aws-iso-f"),
+    ("us-iso-", "aws-iso"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("eusc-", "aws-eusc"),
+)
+
+
 def region_partition(region: str) -> str:
     """The partition a region lives in (global databases cannot span partitions)."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    if region.startswith("us-isob-"):
-        return "aws-iso-b"
-    if region.startswith("us-iso"):
-        return "aws-iso"
-    if region.startswith("eusc-"):
-        return "aws-eusc"
-    return "aws"
+    return next((partition for prefix, partition in PARTITION_PREFIXES if region.startswith(prefix)), "aws")
 
 
 DATA = Path(__file__).parent / "data"
@@ -80,6 +82,11 @@ RESOURCE_TYPES: dict = json.loads(RESOURCE_TYPES_FILE.read_text(encoding="utf-8"
 RESOURCE_PURPOSES = {
     "AWS::RDS::GlobalCluster": "the Aurora global database that replicates into the other region",
 }
+
+
+# The DB instance classes of the templates' engine per region (checks/region_data.py).
+DB_INSTANCE_CLASSES_FILE = DATA / "db_instance_classes.json"
+DB_INSTANCE_CLASSES: dict = json.loads(DB_INSTANCE_CLASSES_FILE.read_text(encoding="utf-8"))
 
 
 def missing_resource_types(region: str) -> list[str]:
@@ -478,6 +485,7 @@ class Config:
                     f"{region} is not supported: CloudFormation has no {missing[0]} there "
                     f"({RESOURCE_PURPOSES[missing[0]]}), per its registry as {RESOURCE_TYPES['registry']} ships it",
                 )
+        self._check_instance_class()
         self._check_alert_arns()
         for field_path, region in (("primary_region", self.primary_region), ("dr_region", self.dr_region)):
             zones = len(AVAILABILITY_ZONES[region])
@@ -496,6 +504,21 @@ class Config:
                         f"too long: the {name.kind} name {resolved!r} would be {len(resolved)} characters, "
                         f"over AWS's limit of {name.limit}",
                     )
+
+    def _check_instance_class(self) -> None:
+        """Both regions must offer the class: RDS refuses a cluster instance of a class its region lacks."""
+        wanted, offered = self.database.instance_class, DB_INSTANCE_CLASSES["classes"]
+        for field_path, region in (("primary_region", self.primary_region), ("dr_region", self.dr_region)):
+            if wanted in offered.get(region, [wanted]):
+                continue
+            size = wanted.rsplit(".", 1)[1]
+            in_both = sorted(set(offered[self.primary_region]) & set(offered[self.dr_region]))
+            alike = [c for c in in_both if c.endswith(f".{size}")] or in_both
+            raise ConfigError(
+                "database.instance_class",
+                f"{wanted} is not offered for {DB_INSTANCE_CLASSES['engine']} in {region} ({field_path}), per AWS's "
+                f"pricing data as {DB_INSTANCE_CLASSES['registry']} ships it; both regions offer {', '.join(alike)}",
+            )
 
     def _check_alert_arns(self) -> None:
         """SNS delivers only within its partition: an ARN elsewhere would fail at subscription."""
