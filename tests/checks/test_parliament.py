@@ -10,13 +10,11 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
+import parliament
 
 from checks import iam_proof
 from checks.dr_rules._intrinsics import elements
 from policies import deployment
-
-parliament = pytest.importorskip("parliament")
 
 REGION, PEER = "us-east-1", "us-west-2"  # parliament wants a real region where an ARN names one
 SAMPLE = {**iam_proof.SAMPLE, "AWS::Region": REGION}
