@@ -80,6 +80,13 @@ BAD_CONFIGS = {
         "one of",
     ),
     "endpoints not a list": ({"alerts": {"endpoints": "x"}}, "alerts.endpoints", "must be a list"),
+    "the same endpoint twice": (  # found by make configs: the gate's I3037 (non-unique list elements)
+        {"alerts": {"endpoints": [{"protocol": "email", "endpoint": "a@example.org"},
+                                  {"protocol": "https", "endpoint": "https://pager.example.org/hook"},
+                                  {"protocol": "email", "endpoint": "a@example.org"}]}},
+        "alerts.endpoints[2]",
+        "repeats endpoints[0] (email a@example.org)",
+    ),
     "queue ARN of another partition": (
         {"alerts": {"endpoints": [{"protocol": "sqs", "endpoint": "arn:aws-cn:sqs:cn-north-1:123456789012:oncall"}]}},
         "alerts.endpoints[0].endpoint",
