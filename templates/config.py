@@ -315,7 +315,7 @@ class AlertsConfig:
         for index, endpoint in enumerate(self.endpoints):
             if endpoint in self.endpoints[:index]:
                 first = self.endpoints.index(endpoint)
-                raise ConfigError(f"endpoints[{index}]", f"repeats endpoints[{first}] ({endpoint.protocol} {endpoint.endpoint})")
+                raise ConfigError(f"endpoints[{index}].endpoint", f"repeats endpoints[{first}] ({endpoint.protocol} {endpoint.endpoint})")
         if not 0.1 <= self.lag_alarm_fraction_of_rpo < 1:
             raise ConfigError("lag_alarm_fraction_of_rpo", "must be at least 0.1 and below 1 (alert before the RPO is breached)")
         for name in ("alb_5xx_per_minute", "db_freeable_memory_mib", "db_connections"):

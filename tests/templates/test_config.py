@@ -84,7 +84,7 @@ BAD_CONFIGS = {
         {"alerts": {"endpoints": [{"protocol": "email", "endpoint": "a@example.org"},
                                   {"protocol": "https", "endpoint": "https://pager.example.org/hook"},
                                   {"protocol": "email", "endpoint": "a@example.org"}]}},
-        "alerts.endpoints[2]",
+        "alerts.endpoints[2].endpoint",
         "repeats endpoints[0] (email a@example.org)",
     ),
     "queue ARN of another partition": (
