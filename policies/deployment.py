@@ -43,7 +43,7 @@ PROJECT_NAMED = frozenset(
     {
         "AlarmName", "BucketName", "ClusterName", "ClusterParameterGroupName", "DashboardName",
         "DbClusterInstanceName", "DbInstanceName", "FunctionName", "GlobalCluster", "LoadBalancerName",
-        "LogGroupName", "Name", "QueueName", "RuleName", "ServiceName", "StateMachineName",
+        "LogGroupName", "Name", "QueueName", "RuleName", "ScheduleName", "ServiceName", "StateMachineName",
         "SubnetGroupName", "TableName", "TargetGroupName", "TaskDefinitionFamilyName", "TopicName",
     }
 )
