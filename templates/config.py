@@ -311,7 +311,7 @@ class AlertsConfig:
     db_connections: int = 1000
 
     def __post_init__(self) -> None:
-        # SNS keeps one subscription per protocol and endpoint; CloudFormation lists must not repeat.
+        # A repeated endpoint would be a repeated subscription: the gate refuses it (cfn-lint I3037).
         for index, endpoint in enumerate(self.endpoints):
             if endpoint in self.endpoints[:index]:
                 first = self.endpoints.index(endpoint)
@@ -514,7 +514,7 @@ class Config:
         """Both regions must offer the class: RDS refuses a cluster instance of a class its region lacks."""
         wanted, offered = self.database.instance_class, DB_INSTANCE_CLASSES["classes"]
         for field_path, region in (("primary_region", self.primary_region), ("dr_region", self.dr_region)):
-            if wanted in offered.get(region, [wanted]):
+            if wanted in offered[region]:
                 continue
             size = wanted.rsplit(".", 1)[1]
             in_both = sorted(set(offered[self.primary_region]) & set(offered[self.dr_region]))

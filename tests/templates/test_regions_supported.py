@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import botocore.loaders
 import pytest
 
 from checks import region_data
@@ -40,6 +41,22 @@ def test_an_instance_class_a_region_lacks_is_refused_naming_what_both_offer():
     assert config_from_mapping(
         {"primary_region": "eu-west-1", "dr_region": "il-central-1", "database": {"instance_class": suggested[0]}}
     )
+
+
+def test_every_region_of_a_partition_the_configuration_accepts_has_its_instance_classes():
+    """The configuration looks classes up by region once the partition is accepted (the
+    others, ISO and EUSC, are refused before and have no classes in the data)."""
+    accepted = {r for r in region_data.registry_regions() if config.route53_metrics_region(config.region_partition(r))}
+    assert "us-east-1" in accepted and "us-iso-east-1" not in accepted
+    assert accepted <= set(config.DB_INSTANCE_CLASSES["classes"])
+
+
+def test_each_region_botocore_knows_is_in_its_partition():
+    """PARTITION_PREFIXES against botocore's endpoint data, partition by partition."""
+    endpoints = botocore.loaders.Loader().load_data("endpoints")
+    assert {
+        region: config.region_partition(region) for partition in endpoints["partitions"] for region in partition["regions"]
+    } == {region: partition["partition"] for partition in endpoints["partitions"] for region in partition["regions"]}
 
 
 def test_every_type_some_region_lacks_has_a_purpose_to_name_in_the_refusal():
