@@ -36,6 +36,9 @@ APP_LOG_GROUP = "AppLogGroup"
 LOAD_BALANCER = "LoadBalancer"
 ALB_SECURITY_GROUP = "LoadBalancerSecurityGroup"
 TARGET_GROUP = "AppTargetGroup"
+# How long a deregistered target keeps its connections (ELB target group attribute); a fenced
+# task serves for this long, then ECS stops it (runbook.fence_wait_seconds).
+DEREGISTRATION_DELAY_SECONDS = 30
 HTTPS_LISTENER = "HttpsListener"
 HTTP_LISTENER = "HttpRedirectListener"
 ACCESS_LOG_BUCKET = "AccessLogBucket"
@@ -227,7 +230,7 @@ def _add_load_balancer(t: Template, cfg: Config, network: Network) -> None:
             HealthyThresholdCount=2,
             UnhealthyThresholdCount=3,
             Matcher=elb.Matcher(HttpCode="200"),
-            TargetGroupAttributes=[elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30")],
+            TargetGroupAttributes=[elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value=str(DEREGISTRATION_DELAY_SECONDS))],
         )
     )
     t.add_resource(

@@ -416,12 +416,19 @@ class RunbookConfig:
     # How often each region's readiness function checks that a failover would work; its
     # alarm turns within two periods of a check failing.
     readiness_period_minutes: int = 5
+    # A promotion towards this region that outlasts the writer wait is still followed this
+    # long (over budget, reported), then the run ends with the split alarmed: AWS finishes a
+    # promotion the runbook stopped waiting for ("the larger the lag value, the longer the
+    # switchover will take"), so giving up must not strand the writer away from traffic.
+    follow_promotion_minutes: int = 60
 
     def __post_init__(self) -> None:
         if not 1 <= self.readiness_period_minutes <= 60:
             raise ConfigError("readiness_period_minutes", "must be from 1 to 60")
         if not 5 <= self.min_minutes_between_automatic_runs <= 1440:
             raise ConfigError("min_minutes_between_automatic_runs", "must be from 5 to 1440")
+        if not 5 <= self.follow_promotion_minutes <= 1440:
+            raise ConfigError("follow_promotion_minutes", "must be from 5 to 1440")
         if not 5 <= self.writer_poll_seconds <= 300:
             raise ConfigError("writer_poll_seconds", "must be from 5 to 300")
         if not 1 <= self.writer_max_polls <= 200:

@@ -22,7 +22,7 @@ from policies.alerting import queue_written_by
 from policies.trust import service_trust
 from templates import dns, functions, naming
 from templates.alerting import PEER_IMPAIRED_ALARM, Alerting, add_dead_letter_queue, dimensions, metric_alarm
-from templates.compute import App
+from templates.compute import DEREGISTRATION_DELAY_SECONDS, App
 from templates.config import Config
 from templates.database import DB_CLUSTER
 from templates.regions import IS_PRIMARY, PEER_REGION_PARAMETER, PRIMARY, ROLE_PARAMETER
@@ -43,7 +43,10 @@ STEPS = (
 # the second slot lets a retry overlap an invocation that is still timing out.
 RESERVED_CONCURRENCY = 2
 # Errors a retry cannot fix: the request or the global database's state must change first.
-FINAL_ERRORS = ["DataLossNotAccepted", "FailoverElsewhere", "FailbackNeedsDrRegion", "NotAMember", "MissingSetting", "StepError"]
+FINAL_ERRORS = [
+    "DataLossNotAccepted", "FailoverElsewhere", "FailbackNeedsDrRegion", "NotAMember", "TargetNotSynchronized",
+    "EngineVersionsDiffer", "PromotionRefused", "MissingSetting", "StepError",
+]
 # The worst case of one AWS call in the functions: every attempt times out, plus backoff
 # (lambdas/runbook/runtime.py WORST_CALL_SECONDS; tests keep the two equal).
 WORST_CALL_SECONDS = 24
@@ -398,19 +401,56 @@ def _report(outcome: str) -> dict:
 
 
 REQUEST_DEFAULTS = {"mode": "planned", "accept_data_loss": False, "trigger": "operator"}
-# The bounded polling loops: the writer, then healthy targets here, then Route 53 seeing them.
-POLLED = ("Writer", "Capacity", "Traffic")
 WHOLE_STATE = {"failover_id.$": "$.failover_id", "mode.$": "$.mode", "accept_data_loss.$": "$.accept_data_loss", "trigger.$": "$.trigger"}
+# Fargate stops a task's containers with SIGTERM and, "if this parameter is not specified, the
+# default value of 30 seconds is used" before SIGKILL (ECS API Reference, ContainerDefinition
+# stopTimeout); the templates leave it at the default.
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html
+ECS_STOP_TIMEOUT_SECONDS = 30
+# The switch's own confirmation: AWS gives GetMetricData no read-after-write bound; its older
+# CLI reference says a new metric's statistics can take "up to two minutes" to be available
+# (aws cloudwatch put-metric-data). Two minutes and one period.
+# https://docs.aws.amazon.com/cli/latest/reference/cloudwatch/put-metric-data.html
+SWITCH_CONFIRM_SECONDS = 120 + dns.SWITCH_PERIOD_SECONDS
 
 
-def _poll_loop(cfg: Config, step: str, noun: str, ready_next: str, poll_seconds: int, wait_seconds: int, error: str, cause: str) -> dict:
-    """``Check{noun}`` until its result is ready, every ``poll_seconds`` for ``wait_seconds``
-    (the first check is immediate: one more check than waits); then ``ready_next``, or the
-    failure report with ``error``."""
-    counter = f"$.run.polls.{noun.lower()}"
-    max_polls = wait_seconds // poll_seconds + 1
+@dataclass(frozen=True)
+class Wait:
+    """A bounded polling loop of the state machine: ``Check{noun}`` every ``poll_seconds`` for
+    up to ``wait_seconds`` (the first check is immediate, so there is one more check than waits)."""
+
+    noun: str
+    step: str
+    poll_seconds: int
+    wait_seconds: int
+
+    @property
+    def checks(self) -> int:
+        return self.wait_seconds // self.poll_seconds + 1
+
+
+def waits(cfg: Config) -> dict[str, Wait]:
+    """Every bounded wait of the runbook, in the order a run meets them (the budget counts these)."""
+    r = cfg.runbook
+    # The fenced tasks drain their targets for the deregistration delay, then get the stop timeout.
+    fence = DEREGISTRATION_DELAY_SECONDS + ECS_STOP_TIMEOUT_SECONDS + r.health_poll_seconds
     return {
-        f"Check{noun}": _task(cfg, step, noun.lower(), f"{noun}Ready?", WHOLE_STATE),
+        "fence": Wait("Fence", "check_capacity", r.health_poll_seconds, math.ceil(fence / r.health_poll_seconds) * r.health_poll_seconds),
+        "capacity": Wait("Capacity", "check_capacity", r.health_poll_seconds, cfg.health_wait_seconds),
+        "promotion": Wait("Writer", "wait_for_writer", r.writer_poll_seconds, r.writer_wait_seconds),
+        "follow": Wait("Promotion", "wait_for_writer", r.writer_poll_seconds, r.follow_promotion_minutes * 60),
+        "switch": Wait("Switch", "switch_traffic", r.health_poll_seconds, math.ceil(SWITCH_CONFIRM_SECONDS / r.health_poll_seconds) * r.health_poll_seconds),
+        "traffic": Wait("Traffic", "verify_traffic", r.health_poll_seconds, cfg.health_wait_seconds),
+    }
+
+
+def _poll_loop(cfg: Config, wait: Wait, payload: dict, ready_next: str, timed_out: str | tuple[str, str]) -> dict:
+    """``Check{noun}`` until its result is ready, within ``wait``; then ``ready_next``. When the
+    wait runs out: the state ``timed_out`` names, or (given ``(error, cause)``) the failure report."""
+    noun = wait.noun
+    counter = f"$.run.polls.{noun.lower()}"
+    states = {
+        f"Check{noun}": _task(cfg, wait.step, noun.lower(), f"{noun}Ready?", payload),
         f"{noun}Ready?": {
             "Type": "Choice",
             "Choices": [{"Variable": f"$.run.steps.{noun.lower()}.result.ready", "BooleanEquals": True, "Next": ready_next}],
@@ -424,21 +464,31 @@ def _poll_loop(cfg: Config, step: str, noun: str, ready_next: str, poll_seconds:
         },
         f"{noun}WaitedTooLong?": {
             "Type": "Choice",
-            "Choices": [{"Variable": "$.run.poll.value", "NumericGreaterThanEquals": max_polls, "Next": f"{noun}TimedOut"}],
+            "Choices": [{"Variable": "$.run.poll.value", "NumericGreaterThanEquals": wait.checks, "Next": timed_out if isinstance(timed_out, str) else f"{noun}TimedOut"}],
             "Default": f"WaitBefore{noun}Check",
         },
-        f"WaitBefore{noun}Check": {"Type": "Wait", "Seconds": poll_seconds, "Next": f"Remember{noun}Polls"},
+        f"WaitBefore{noun}Check": {"Type": "Wait", "Seconds": wait.poll_seconds, "Next": f"Remember{noun}Polls"},
         f"Remember{noun}Polls": {"Type": "Pass", "InputPath": "$.run.poll.value", "ResultPath": counter, "Next": f"Check{noun}"},
-        f"{noun}TimedOut": {"Type": "Pass", "Result": {"Error": error, "Cause": cause}, "ResultPath": "$.run.error", "Next": "NotifyFailure"},
     }
+    if not isinstance(timed_out, str):
+        error, cause = timed_out
+        states[f"{noun}TimedOut"] = {"Type": "Pass", "Result": {"Error": error, "Cause": cause}, "ResultPath": "$.run.error", "Next": "NotifyFailure"}
+    return states
 
 
 def definition(cfg: Config) -> dict:
-    """The state machine (Amazon States Language); ``${...}`` are DefinitionSubstitutions."""
+    """The state machine (Amazon States Language); ``${...}`` are DefinitionSubstitutions.
+
+    Capacity comes before the promotion: scaling is harmless, and the writer must not move to
+    a region that cannot serve it (the app's region-local endpoint turns read-only on a
+    switchover). A promotion towards this region that outlasts the writer wait is followed,
+    not abandoned: AWS completes it whether or not the runbook still waits."""
     notify_failure = _task(cfg, "notify", "notify", "Failed", _report("failed"))
     del notify_failure["Catch"]
+    w = waits(cfg)
+    follow_minutes = cfg.runbook.follow_promotion_minutes
     return {
-        "Comment": "DR runbook: promote this region's cluster, wait for it, scale, switch traffic, report",
+        "Comment": "DR runbook: fence (unplanned), scale and wait for capacity, promote and wait for the writer, switch traffic, report",
         "StartAt": "Start",
         "States": {
             # A request may omit what has a safe default (a planned, operator-started run).
@@ -450,7 +500,7 @@ def definition(cfg: Config) -> dict:
             },
             "Begin": {
                 "Type": "Pass",
-                "Result": {"steps": {}, "polls": {noun.lower(): 0 for noun in POLLED}, "role": "${RegionRole}"},
+                "Result": {"steps": {}, "polls": {wait.noun.lower(): 0 for wait in w.values()}, "role": "${RegionRole}"},
                 "ResultPath": "$.run",
                 "Next": "AdmitAutomaticRun",
             },
@@ -460,8 +510,9 @@ def definition(cfg: Config) -> dict:
                 "Choices": [{"Variable": "$.run.steps.admit.result.admitted", "BooleanEquals": True, "Next": "FenceFirst?"}],
                 "Default": "NotAdmitted",
             },
-            # An unplanned failover takes the old primary's application offline before the
-            # promotion (Aurora's write fencing is best effort); a refused request changes nothing.
+            # An unplanned failover takes the old primary's application offline, and waits for
+            # its tasks to stop, before the promotion (Aurora's write fencing is best effort);
+            # a refused request changes nothing.
             "FenceFirst?": {
                 "Type": "Choice",
                 "Choices": [
@@ -474,36 +525,78 @@ def definition(cfg: Config) -> dict:
                         "Next": "FenceOldPrimary",
                     }
                 ],
-                "Default": "PromoteDatabase",
+                "Default": "ScaleService",
             },
-            "FenceOldPrimary": _task(cfg, "scale_service", "fence", "PromoteDatabase", {**WHOLE_STATE, "direction": "fence"}),
+            "FenceOldPrimary": _task(cfg, "scale_service", "fence", "Fenced?", {**WHOLE_STATE, "direction": "fence"}),
+            # A region that did not answer is down, which fences it: nothing to wait for.
+            "Fenced?": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.run.steps.fence.result.fenced", "BooleanEquals": True, "Next": "CheckFence"}],
+                "Default": "ScaleService",
+            },
+            **_poll_loop(
+                cfg, w["fence"], {**WHOLE_STATE, "check": "fence"}, "ScaleService",
+                ("FenceNotConfirmed", f"the old primary's tasks were still running {w['fence'].wait_seconds} s after its service was "
+                 "set to 0: nothing was promoted (its writes would be lost); run again once they have stopped"),
+            ),
             "NotAdmitted": {
                 "Type": "Succeed",
                 "Comment": "an automatic run within the minimum interval, without evidence of an impaired primary, or failing back",
             },
-            "PromoteDatabase": _task(cfg, "promote_database", "promote", "CheckWriter", WHOLE_STATE),
-            **_poll_loop(
-                cfg, "wait_for_writer", "Writer", "ScaleService", cfg.runbook.writer_poll_seconds, cfg.runbook.writer_wait_seconds,
-                "WriterNotReady", f"the promoted cluster was not the available writer after {cfg.runbook.writer_wait_seconds} s",
-            ),
             "ScaleService": _task(cfg, "scale_service", "scale", "CheckCapacity", {**WHOLE_STATE, "direction": "up"}),
             **_poll_loop(
-                cfg, "check_capacity", "Capacity", "SwitchTraffic", cfg.runbook.health_poll_seconds, cfg.health_wait_seconds,
-                "CapacityNotReady", f"no healthy target behind this region's load balancer after {cfg.health_wait_seconds} s: "
-                "traffic was not moved (Route 53 would keep answering with the other region)",
+                cfg, w["capacity"], {**WHOLE_STATE, "check": "capacity"}, "PromoteDatabase",
+                ("CapacityNotReady", f"no healthy target behind this region's load balancer after {w['capacity'].wait_seconds} s: "
+                 "nothing was promoted and traffic was not moved (Route 53 would keep answering with the other region)"),
             ),
-            "SwitchTraffic": _task(cfg, "switch_traffic", "switch", "CheckTraffic", WHOLE_STATE),
+            "PromoteDatabase": _task(cfg, "promote_database", "promote", "CheckWriter", WHOLE_STATE),
+            **_poll_loop(cfg, w["promotion"], WHOLE_STATE, "SwitchTraffic", "PromotionUnderWay?"),
+            "PromotionUnderWay?": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.run.steps.writer.result.promotion_here", "BooleanEquals": True, "Next": "CheckPromotion"}],
+                "Default": "WriterTimedOut",
+            },
+            "WriterTimedOut": {
+                "Type": "Pass",
+                "Result": {"Error": "WriterNotReady", "Cause": f"the promoted cluster was not the available writer after "
+                           f"{w['promotion'].wait_seconds} s, and no promotion towards it is under way"},
+                "ResultPath": "$.run.error",
+                "Next": "NotifyFailure",
+            },
+            # Over budget: AWS is still promoting this region's cluster; follow it, then serve.
             **_poll_loop(
-                cfg, "verify_traffic", "Traffic", "FailingBack?", cfg.runbook.health_poll_seconds, cfg.health_wait_seconds,
-                "TrafficNotVerified", f"the switch moved, but Route 53 did not see this region's load balancer healthy within "
-                f"{cfg.health_wait_seconds} s",
+                cfg, w["follow"], WHOLE_STATE, "SwitchTraffic",
+                ("PromotionStillRunning", f"the promotion towards this region was still under way after {follow_minutes} more "
+                 "minutes: traffic was not moved. When AWS completes it, the writer is here while Route 53 answers with the other "
+                 "region: the readiness alarm (SwitchPosition) says so; then run build.py failover --planned to this region "
+                 "with a new failover id, which scales, finds the writer here and switches"),
             ),
+            "SwitchTraffic": _task(cfg, "switch_traffic", "switch", "CheckSwitch", WHOLE_STATE),
+            **_poll_loop(
+                cfg, w["switch"], {**WHOLE_STATE, "confirm": True}, "CheckTraffic",
+                ("SwitchNotConfirmed", f"the switch was published, but CloudWatch did not show it within {w['switch'].wait_seconds} s; "
+                 "Route 53 follows the metric's data once it is readable (the readiness alarm says if it disagrees with the writer)"),
+            ),
+            **_poll_loop(
+                cfg, w["traffic"], WHOLE_STATE, "FailingBack?",
+                ("TrafficNotVerified", f"the switch moved, but Route 53's view of the PRIMARY record did not show the move within "
+                 f"{w['traffic'].wait_seconds} s"),
+            ),
+            # Failing back: the DR service returns to warm standby, only once Route 53 shows the
+            # move (unverified, it stays at failover capacity: it may still be serving).
             "FailingBack?": {
                 "Type": "Choice",
-                "Choices": [{"Variable": "$.run.role", "StringEquals": PRIMARY, "Next": "ReturnPeerToStandby"}],
+                "Choices": [
+                    {
+                        "And": [
+                            {"Variable": "$.run.role", "StringEquals": PRIMARY},
+                            {"Variable": "$.run.steps.traffic.result.verified", "BooleanEquals": True},
+                        ],
+                        "Next": "ReturnPeerToStandby",
+                    }
+                ],
                 "Default": "Notify",
             },
-            # Failing back (both regions up): the DR service returns to its warm-standby count.
             "ReturnPeerToStandby": _task(cfg, "scale_service", "standby", "Notify", {**WHOLE_STATE, "direction": "down"}),
             "Notify": _task(cfg, "notify", "notify", "Done", _report("succeeded")),
             "Done": {"Type": "Succeed"},
