@@ -58,6 +58,7 @@ def promote_database(log_group: str, table_arn, key_arn, global_cluster_id: str,
         ),
         # GetMetricData supports no resource type; it only reads.
         Statement(Sid="ReadReplicationLag", Effect=Allow, Action=[cloudwatch.GetMetricData], Resource=["*"]),
+        Statement(Sid="ReadEngineVersion", Effect=Allow, Action=[rds.DescribeDBClusters], Resource=[member_cluster_arns[0]]),
     )
 
 
@@ -106,18 +107,23 @@ def switch_traffic(log_group: str, table_arn, key_arn, namespace: str) -> Policy
     )
 
 
-def check_capacity(log_group: str) -> PolicyDocument:
+def check_capacity(log_group: str, peer_service_arn) -> PolicyDocument:
     # DescribeTargetHealth supports no resource type; it only reads.
     return document(
         *runtime_statements(log_group),
         Statement(Sid="ReadTargetHealth", Effect=Allow, Action=[elasticloadbalancing.DescribeTargetHealth], Resource=["*"]),
+        Statement(Sid="ReadFencedService", Effect=Allow, Action=[ecs.DescribeServices], Resource=[peer_service_arn]),
     )
 
 
-def verify_traffic(log_group: str, health_check_arn) -> PolicyDocument:
+def verify_traffic(log_group: str, health_checks_arn) -> PolicyDocument:
+    """Route 53's published status of the PRIMARY record's check, found by its Name tag."""
     return document(
         *runtime_statements(log_group),
-        Statement(Sid="ReadRecordHealth", Effect=Allow, Action=[route53.GetHealthCheckStatus], Resource=[health_check_arn]),
+        # Neither ListHealthChecks nor GetMetricData supports a resource type.
+        Statement(Sid="FindPrimaryHealthCheck", Effect=Allow, Action=[route53.ListHealthChecks], Resource=["*"]),
+        Statement(Sid="ReadHealthCheckTags", Effect=Allow, Action=[route53.ListTagsForResources], Resource=[health_checks_arn]),
+        Statement(Sid="ReadRecordStatus", Effect=Allow, Action=[cloudwatch.GetMetricData], Resource=["*"]),
     )
 
 
@@ -142,7 +148,7 @@ def admit_automatic_run(log_group: str, table_arn, key_arn, health_checks_arn) -
         Statement(
             Sid="ReadPrimaryHealth",
             Effect=Allow,
-            Action=[route53.ListTagsForResource, route53.GetHealthCheckStatus],
+            Action=[route53.ListTagsForResources, route53.GetHealthCheckStatus],
             Resource=[health_checks_arn],
         ),
     )
@@ -189,12 +195,19 @@ def start_runbook(state_machine_arn) -> PolicyDocument:
     )
 
 
-def readiness(log_group: str, global_cluster_id: str, secret_arns: list, service_arn, quota_arn, switch_alarm_arn, state_machine: str, namespace: str) -> PolicyDocument:
+def readiness(log_group: str, global_cluster_id: str, member_cluster_arns: list, secret_arns: list, service_arn, quota_arn, switch_alarm_arn, state_machine: str, namespace: str) -> PolicyDocument:
     """Read what a failover depends on, in this region (and the switch and the primary copy
-    of the secret, which live in one region each); publish the readiness metrics."""
+    of the secret, which live in one region each; both clusters' engine versions); publish
+    the readiness metrics."""
     return document(
         *runtime_statements(log_group),
         Statement(Sid="ReadDatabaseRole", Effect=Allow, Action=[rds.DescribeGlobalClusters], Resource=[arns.global_cluster(global_cluster_id)]),
+        Statement(
+            Sid="ReadEngineVersions",
+            Effect=Allow,
+            Action=[rds.DescribeDBClusters, rds.DescribePendingMaintenanceActions],
+            Resource=member_cluster_arns,
+        ),
         Statement(Sid="ReadSecretReplication", Effect=Allow, Action=[secretsmanager.DescribeSecret], Resource=secret_arns),
         Statement(Sid="ReadServiceCapacity", Effect=Allow, Action=[ecs.DescribeServices], Resource=[service_arn]),
         Statement(Sid="ReadFargateQuota", Effect=Allow, Action=[servicequotas.GetServiceQuota], Resource=[quota_arn]),

@@ -52,6 +52,11 @@ def alb_health_check_name(cfg: Config) -> str:
     return f"{naming.prefix(cfg)}-alb-${{AWS::Region}}"
 
 
+def primary_health_check_name(cfg: Config) -> str:
+    """The Name tag of the PRIMARY record's calculated check (the DR region's runbook finds it by it)."""
+    return f"{naming.prefix(cfg)}-primary"
+
+
 def add_failover_switch(t: Template, cfg: Config) -> None:
     """Bootstrap: this region's switch alarm, in ALARM while the switch is thrown."""
     t.add_resource(
@@ -116,7 +121,7 @@ def _add_health_checks(t: Template, cfg: Config, app: App) -> None:
                 ChildHealthChecks=[Ref(ALB_HEALTH_CHECK), Ref(SWITCH_HEALTH_CHECK)],
                 HealthThreshold=2,  # both children: the ALB is up AND the switch is released
             ),
-            HealthCheckTags=Tags(Name=f"{naming.prefix(cfg)}-primary"),
+            HealthCheckTags=Tags(Name=primary_health_check_name(cfg)),
         )
     )
 

@@ -22,6 +22,7 @@ READINESS_FUNCTION = "DrReadinessFunction"
 READINESS_SCHEDULE = "DrReadinessSchedule"
 READINESS_SCHEDULER_ROLE = "DrReadinessSchedulerRole"
 READY_ALARM = "DrReadyAlarm"
+SPLIT_ALARM = "TrafficWriterSplitAlarm"
 TIMEOUT_SECONDS = 60
 FARGATE_VCPU_QUOTA = "fargate/L-3032A538"
 
@@ -42,6 +43,8 @@ def settings(cfg: Config, state_machine_arn) -> dict:
         "DR_REGION": _dr_region(),
         "GLOBAL_CLUSTER_ID": naming.global_cluster(cfg).pattern,
         "DB_CLUSTER_ID": Ref(DB_CLUSTER),
+        "PEER_REGION": Ref(PEER_REGION_PARAMETER),
+        "PEER_DB_CLUSTER_ID": naming.db_cluster(cfg).in_region_of(PEER_REGION_PARAMETER),
         "RPO_SECONDS": str(cfg.objectives.rpo_seconds),
         "SECRET_ID": naming.db_secret(cfg).pattern,
         "ECS_CLUSTER": naming.ecs_cluster(cfg).pattern,
@@ -60,9 +63,11 @@ def settings(cfg: Config, state_machine_arn) -> dict:
 def _policy(cfg: Config, log_group: str, state_machine_arn):
     secret = naming.db_secret(cfg).pattern
     switch = naming.failover_switch_alarm(cfg)
+    cluster = naming.db_cluster(cfg).pattern
     return runbook_policies.readiness(
         log_group,
         naming.global_cluster(cfg).pattern,
+        [arns.db_cluster(cluster), arns.db_cluster_in(cluster.replace("${AWS::Region}", f"${{{PEER_REGION_PARAMETER}}}"), f"${{{PEER_REGION_PARAMETER}}}")],
         [arns.arn("secretsmanager", f"secret:{secret}-??????", region=region) for region in ("${AWS::Region}", f"${{{PEER_REGION_PARAMETER}}}")],
         arns.ecs_service(naming.ecs_cluster(cfg).pattern, naming.ecs_service(cfg).pattern),
         arns.arn("servicequotas", FARGATE_VCPU_QUOTA),
@@ -119,6 +124,16 @@ def add_readiness(t: Template, cfg: Config, state_machine_arn, s3_key: str) -> N
         f"for {period} min. The readiness function's log and the dashboard's readiness row say which.",
         threshold=1, comparison="LessThanThreshold", treat_missing_data="breaching",
         Namespace=naming.readiness_namespace(cfg), MetricName=naming.READY_METRIC, Statistic="Minimum", Period=period * 60,
+    )
+    # The split the end-state invariant looks for, named: after a run that gave up (or a
+    # promotion AWS completed later), the writer and the traffic switch disagree.
+    metric_alarm(
+        t, cfg, SPLIT_ALARM, "traffic-writer-split",
+        "The failover switch and the database writer disagree: Route 53 sends traffic to the region whose cluster is "
+        "read-only. Finish the failover (build.py failover --planned to the writer's region) or fail back.",
+        threshold=1, comparison="LessThanThreshold", treat_missing_data="notBreaching",
+        Namespace=naming.readiness_namespace(cfg), MetricName=naming.READY_METRIC, Statistic="Minimum", Period=period * 60,
+        Dimensions=dimensions(Check="SwitchPosition"),
     )
     metric_alarm(
         t, cfg, f"{READINESS_FUNCTION}ErrorsAlarm", "dr-readiness-errors",

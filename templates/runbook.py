@@ -25,7 +25,7 @@ from templates.alerting import PEER_IMPAIRED_ALARM, Alerting, add_dead_letter_qu
 from templates.compute import DEREGISTRATION_DELAY_SECONDS, App
 from templates.config import Config
 from templates.database import DB_CLUSTER
-from templates.regions import IS_PRIMARY, PEER_REGION_PARAMETER, PRIMARY, ROLE_PARAMETER
+from templates.regions import IS_PRIMARY, PEER_REGION_PARAMETER, PRIMARY, ROLE_PARAMETER, ROUTE53_METRICS_REGION_PARAMETER
 from templates.security import data_key_arn
 
 TABLE = "RunbookIdempotencyTable"
@@ -289,10 +289,20 @@ def _step_settings(cfg: Config, alerting: Alerting, app: App) -> dict[str, dict]
             "SWITCH_THROWN_VALUE": str(switch["throw_value"]),
             "SWITCH_RELEASED_VALUE": str(switch["release_value"]),
         },
-        "check_capacity": {"TARGET_GROUP_ARN": app.target_group_arn},
-        # This region's load balancer check: the record's own in the DR region, the calculated
-        # PRIMARY check's child in the primary (GetHealthCheckStatus serves no calculated check).
-        "verify_traffic": {"HEALTH_CHECK_ID": Ref(dns.ALB_HEALTH_CHECK)},
+        "check_capacity": {
+            "TARGET_GROUP_ARN": app.target_group_arn,
+            # The fence check: the old primary's service, in the peer region.
+            "CLUSTER_NAME": naming.ecs_cluster(cfg).pattern,
+            "SERVICE_NAME": naming.ecs_service(cfg).pattern,
+            "PEER_REGION": Ref(PEER_REGION_PARAMETER),
+        },
+        # Route 53's own view: the PRIMARY record's calculated check (this stack's in the primary
+        # region; found by its Name tag from the DR region), read from Route 53's metrics region.
+        "verify_traffic": {
+            "PRIMARY_HEALTH_CHECK_ID": If(IS_PRIMARY, Ref(dns.PRIMARY_HEALTH_CHECK), ""),
+            "PRIMARY_HEALTH_CHECK_NAME": dns.primary_health_check_name(cfg),
+            "ROUTE53_METRICS_REGION": Ref(ROUTE53_METRICS_REGION_PARAMETER),
+        },
         "notify": {
             "ALERTS_TOPIC_ARN": alerting.topic_arn,
             # Where an unplanned failover's snapshot of the old primary is (the report says).
@@ -318,9 +328,9 @@ def _step_policy(step: str, cfg: Config, log_group: str, alerting: Alerting):
     if step == "notify":
         return runbook_policies.notify(log_group, table, key, alerting.topic_arn)
     if step == "check_capacity":
-        return runbook_policies.check_capacity(log_group)
+        return runbook_policies.check_capacity(log_group, arns.ecs_service(naming.ecs_cluster(cfg).pattern, naming.ecs_service(cfg).pattern, "${PeerRegion}"))
     if step == "verify_traffic":
-        return runbook_policies.verify_traffic(log_group, arns.health_check(f"${{{dns.ALB_HEALTH_CHECK}}}"))
+        return runbook_policies.verify_traffic(log_group, arns.health_check("*"))
     return runbook_policies.admit_automatic_run(log_group, table, key, arns.health_check("*"))
 
 
@@ -377,7 +387,8 @@ def _task(cfg: Config, step: str, result: str, next_state: str, payload: dict) -
                 "ErrorEquals": ["States.ALL"],
                 "IntervalSeconds": 2,
                 "BackoffRate": 2.0,
-                "MaxAttempts": 5,
+                # Six: one step may meet throttling on three APIs, each outlasting botocore's attempts twice.
+                "MaxAttempts": 6,
                 "MaxDelaySeconds": 30,
                 "JitterStrategy": "FULL",
             },
@@ -412,6 +423,9 @@ ECS_STOP_TIMEOUT_SECONDS = 30
 # (aws cloudwatch put-metric-data). Two minutes and one period.
 # https://docs.aws.amazon.com/cli/latest/reference/cloudwatch/put-metric-data.html
 SWITCH_CONFIRM_SECONDS = 120 + dns.SWITCH_PERIOD_SECONDS
+# Route 53 reflecting the alarm in the PRIMARY check's status (a minute), and publishing a whole
+# minute of it (two: the minute in progress is not published until it ends).
+ROUTE53_STATUS_SECONDS = 3 * 60
 
 
 @dataclass(frozen=True)
@@ -440,7 +454,8 @@ def waits(cfg: Config) -> dict[str, Wait]:
         "promotion": Wait("Writer", "wait_for_writer", r.writer_poll_seconds, r.writer_wait_seconds),
         "follow": Wait("Promotion", "wait_for_writer", r.writer_poll_seconds, r.follow_promotion_minutes * 60),
         "switch": Wait("Switch", "switch_traffic", r.health_poll_seconds, math.ceil(SWITCH_CONFIRM_SECONDS / r.health_poll_seconds) * r.health_poll_seconds),
-        "traffic": Wait("Traffic", "verify_traffic", r.health_poll_seconds, cfg.health_wait_seconds),
+        # The switch alarm's period, Route 53 following it, then one whole minute of its status published.
+        "traffic": Wait("Traffic", "verify_traffic", r.health_poll_seconds, dns.SWITCH_PERIOD_SECONDS + ROUTE53_STATUS_SECONDS),
     }
 
 
@@ -471,9 +486,12 @@ def _poll_loop(cfg: Config, wait: Wait, payload: dict, ready_next: str, timed_ou
         f"Remember{noun}Polls": {"Type": "Pass", "InputPath": "$.run.poll.value", "ResultPath": counter, "Next": f"Check{noun}"},
     }
     if not isinstance(timed_out, str):
-        error, cause = timed_out
-        states[f"{noun}TimedOut"] = {"Type": "Pass", "Result": {"Error": error, "Cause": cause}, "ResultPath": "$.run.error", "Next": "NotifyFailure"}
+        states[f"{noun}TimedOut"] = _refusal(*timed_out)
     return states
+
+
+def _refusal(error: str, cause: str) -> dict:
+    return {"Type": "Pass", "Result": {"Error": error, "Cause": cause}, "ResultPath": "$.run.error", "Next": "NotifyFailure"}
 
 
 def definition(cfg: Config) -> dict:
@@ -502,8 +520,30 @@ def definition(cfg: Config) -> dict:
                 "Type": "Pass",
                 "Result": {"steps": {}, "polls": {wait.noun.lower(): 0 for wait in w.values()}, "role": "${RegionRole}"},
                 "ResultPath": "$.run",
-                "Next": "AdmitAutomaticRun",
+                "Next": "RequestRefused?",
             },
+            # What no retry can change is refused before anything is: an unplanned run that does
+            # not accept data loss, and an unplanned failback (the switch lives in the DR region).
+            "RequestRefused?": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "And": [{"Variable": "$.mode", "StringEquals": "unplanned"}, {"Not": {"Variable": "$.accept_data_loss", "BooleanEquals": True}}],
+                        "Next": "DataLossNotAccepted",
+                    },
+                    {
+                        "And": [{"Variable": "$.mode", "StringEquals": "unplanned"}, {"Variable": "$.run.role", "StringEquals": PRIMARY}],
+                        "Next": "FailbackNeedsDrRegion",
+                    },
+                ],
+                "Default": "AdmitAutomaticRun",
+            },
+            "DataLossNotAccepted": _refusal("DataLossNotAccepted", "unplanned failover needs accept_data_loss=true: writes not yet replicated are lost"),
+            "FailbackNeedsDrRegion": _refusal(
+                "FailbackNeedsDrRegion",
+                "failing back is planned only: releasing the failover switch needs the DR region's CloudWatch; "
+                "fail back with mode=planned once the DR region is back",
+            ),
             "AdmitAutomaticRun": _task(cfg, "admit_automatic_run", "admit", "Admitted?", WHOLE_STATE),
             "Admitted?": {
                 "Type": "Choice",
@@ -556,13 +596,8 @@ def definition(cfg: Config) -> dict:
                 "Choices": [{"Variable": "$.run.steps.writer.result.promotion_here", "BooleanEquals": True, "Next": "CheckPromotion"}],
                 "Default": "WriterTimedOut",
             },
-            "WriterTimedOut": {
-                "Type": "Pass",
-                "Result": {"Error": "WriterNotReady", "Cause": f"the promoted cluster was not the available writer after "
-                           f"{w['promotion'].wait_seconds} s, and no promotion towards it is under way"},
-                "ResultPath": "$.run.error",
-                "Next": "NotifyFailure",
-            },
+            "WriterTimedOut": _refusal("WriterNotReady", f"the promoted cluster was not the available writer after "
+                                       f"{w['promotion'].wait_seconds} s, and no promotion towards it is under way"),
             # Over budget: AWS is still promoting this region's cluster; follow it, then serve.
             **_poll_loop(
                 cfg, w["follow"], WHOLE_STATE, "SwitchTraffic",
@@ -571,14 +606,14 @@ def definition(cfg: Config) -> dict:
                  "region: the readiness alarm (SwitchPosition) says so; then run build.py failover --planned to this region "
                  "with a new failover id, which scales, finds the writer here and switches"),
             ),
-            "SwitchTraffic": _task(cfg, "switch_traffic", "switch", "CheckSwitch", WHOLE_STATE),
+            "SwitchTraffic": _task(cfg, "switch_traffic", "switch_publish", "CheckSwitch", WHOLE_STATE),
             **_poll_loop(
                 cfg, w["switch"], {**WHOLE_STATE, "confirm": True}, "CheckTraffic",
                 ("SwitchNotConfirmed", f"the switch was published, but CloudWatch did not show it within {w['switch'].wait_seconds} s; "
                  "Route 53 follows the metric's data once it is readable (the readiness alarm says if it disagrees with the writer)"),
             ),
             **_poll_loop(
-                cfg, w["traffic"], WHOLE_STATE, "FailingBack?",
+                cfg, w["traffic"], {**WHOLE_STATE, "since.$": "$.run.steps.switch.result.position_since"}, "FailingBack?",
                 ("TrafficNotVerified", f"the switch moved, but Route 53's view of the PRIMARY record did not show the move within "
                  f"{w['traffic'].wait_seconds} s"),
             ),

@@ -19,33 +19,40 @@ It follows AWS's documentation:
   (``pending-resync`` until then). Only one switchover or failover at a time
   (``InvalidGlobalClusterStateFault``).
   https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-disaster-recovery.html
-How long each phase takes is configurable (``Timings``); AWS says "typically" minutes.
+- Aurora user guide, "Upgrading an Amazon Aurora global database": "You can only perform a
+  managed cross-Region database failover ... if the primary and secondary DB clusters have the
+  same major, minor, and patch level engine versions. However, the patch levels can be
+  different, depending on the minor engine version." The fake refuses any difference (the
+  conservative end of "can be"), with the re:Post knowledge-center wording: "The target
+  cluster ... must be running the same engine version as the current primary cluster".
+  https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-upgrade.html
+- After a managed failover the old primary is rebuilt ("a few minutes to several hours") and
+  shows ``pending-resync``; a switchover onto it is refused until it is ``connected``.
+How long each step takes is drawn from ``unknowns.World``: AWS says "typically" minutes.
 
 Requests and responses are checked against botocore's RDS model (``fake.ModelledFake``).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from checks.drill.clock import SimClock
 from checks.drill.fake import ModelledFake
 from checks.drill.fake import ServiceFault
 from checks.drill.network import Network
+from checks.drill.unknowns import World
 
 PENDING, FAILING_OVER, SWITCHING_OVER = "pending", "failing-over", "switching-over"
 CONNECTED, PENDING_RESYNC = "connected", "pending-resync"
 
 
-@dataclass
-class Timings:
-    """Simulated seconds per phase; ``None`` for a promotion that never completes."""
-
-    pending_seconds: float = 5
-    promotion_seconds: float | None = 60
-    # Whether FailoverState clears after an unplanned failover while the old primary's
-    # region is still down: AWS does not document it, so drills assume it lingers.
-    failover_state_clears_while_source_down: bool = False
+ENGINE_VERSION = "16.8"
+# A patch apart: what drift between two regions' maintenance looks like.
+DRIFTED_ENGINE_VERSION = "16.8.1"
+# The "pending" part of a promotion (request received, being prepared), within its duration.
+PENDING_FRACTION = 0.1
 
 
 @dataclass
@@ -55,6 +62,7 @@ class Promotion:
     target: str
     requested_at: float
     data_loss_allowed: bool
+    completes_at: float = math.inf
 
 
 @dataclass
@@ -67,10 +75,15 @@ class AuroraGlobalDatabase:
     clusters: dict[str, str]  # region -> DB cluster identifier
     writer: str
     lag_ms: float = 0.0
-    timings: Timings = field(default_factory=Timings)
+    world: World = field(default_factory=World)
     promotion: Promotion | None = None
-    resyncing: set[str] = field(default_factory=set)
+    resyncing: dict[str, float] = field(default_factory=dict)  # region -> when it is connected again
     data_lost_ms: float = 0.0
+    engine_versions: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        drifted = [r for r in self.clusters if r != self.writer] if self.world.engine_versions_differ else []
+        self.engine_versions = {r: DRIFTED_ENGINE_VERSION if r in drifted else ENGINE_VERSION for r in self.clusters}
 
     def register(self, events) -> None:
         operations = {
@@ -105,24 +118,26 @@ class AuroraGlobalDatabase:
 
     def settle(self) -> None:
         """Apply what has finished by now."""
+        now = self.clock.now()
+        for region, connected_at in list(self.resyncing.items()):
+            if now >= connected_at and region not in self.network.dead_regions:
+                del self.resyncing[region]
         promotion = self.promotion
-        if promotion is None or self.timings.promotion_seconds is None:
-            return
-        if self.clock.now() < promotion.requested_at + self.timings.pending_seconds + self.timings.promotion_seconds:
+        if promotion is None or now < promotion.completes_at:
             return
         self.writer = promotion.target
         if promotion.data_loss_allowed:
             # "As soon as that Region is healthy and available again, Aurora automatically adds
-            # it back to the global cluster as a secondary Region" (resync until then).
-            self.resyncing.add(promotion.source)
-            if promotion.source in self.network.dead_regions and not self.timings.failover_state_clears_while_source_down:
+            # it back to the global cluster as a secondary Region", rebuilt for resync_seconds.
+            self.resyncing[promotion.source] = promotion.completes_at + self.world.resync_seconds
+            if promotion.source in self.network.dead_regions and not self.world.failover_state_clears_while_source_down:
                 return
         self.promotion = None
 
     def failover_status(self) -> str | None:
         if self.promotion is None:
             return None
-        if self.clock.now() < self.promotion.requested_at + self.timings.pending_seconds:
+        if self.clock.now() < self.promotion.requested_at + PENDING_FRACTION * self.world.promotion_seconds:
             return PENDING
         return self.promotion.kind
 
@@ -138,14 +153,22 @@ class AuroraGlobalDatabase:
             raise ServiceFault("InvalidGlobalClusterStateFault", "the target is already the primary cluster")
         if not data_loss and self.writer in self.network.dead_regions:
             raise ServiceFault("InvalidGlobalClusterStateFault", "switchover needs a healthy primary cluster")
+        if not data_loss and target in self.resyncing:
+            raise ServiceFault("InvalidGlobalClusterStateFault", f"{params['TargetDbClusterIdentifier']} is pending-resync, not connected")
+        if self.engine_versions[target] != self.engine_versions[self.writer]:
+            raise ServiceFault(
+                "InvalidGlobalClusterStateFault",
+                f"The target cluster {params['TargetDbClusterIdentifier']} must be running the same engine version as the current primary cluster",
+            )
         # The user guide's --region for each: "the AWS Region where the primary DB cluster ...
         # is running" (switchover) and "where the secondary DB cluster that you want to be the
         # new primary ... is running" (failover).
         expected = target if data_loss else self.writer
         if region != expected:
             raise ServiceFault("InvalidParameterValue", f"send this request to {expected}, not {region}")
+        now = self.clock.now()
         self.promotion = Promotion(
-            FAILING_OVER if data_loss else SWITCHING_OVER, self.writer, target, self.clock.now(), data_loss
+            FAILING_OVER if data_loss else SWITCHING_OVER, self.writer, target, now, data_loss, now + self.world.promotion_seconds
         )
         if data_loss:
             self.data_lost_ms = self.lag_ms
@@ -173,6 +196,7 @@ class AuroraGlobalDatabase:
             "GlobalClusterArn": self.global_arn,
             "Status": "available",
             "Engine": "aurora-postgresql",
+            "EngineVersion": self.engine_versions[self.writer],
             "GlobalClusterMembers": members,
         }
         status = self.failover_status()
@@ -202,6 +226,7 @@ class AuroraGlobalDatabase:
                     "DBClusterArn": self.cluster_arn(region),
                     "Status": "available",
                     "Engine": "aurora-postgresql",
+                    "EngineVersion": self.engine_versions[region],
                     "GlobalClusterIdentifier": self.identifier,
                 }
             ]

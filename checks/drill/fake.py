@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from xml.etree import ElementTree
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
@@ -95,7 +96,28 @@ def _read_rest(request, operation) -> dict:
             raise FakeModelGap(f"{operation.name} has no query member {key}")
         query[by_wire_name[key]] = values[0]
     fields = {**match.groupdict(), **query}
-    return {name: _typed(shape, name, value) for name, value in fields.items()}
+    return {**{name: _typed(shape, name, value) for name, value in fields.items()}, **_read_xml_body(request, shape)}
+
+
+def _read_xml_body(request, shape) -> dict:
+    """rest-xml: the body's top-level string members and lists of strings (all the fakes need)."""
+    body = request.body.decode() if isinstance(request.body, bytes) else request.body or ""
+    if not body.strip():
+        return {}
+    root = ElementTree.fromstring(body)
+    found = {}
+    for child in root:
+        name = child.tag.rsplit("}", 1)[-1]
+        member = shape.members.get(name)
+        if member is None:
+            raise FakeModelGap(f"{shape.name} has no member {name}")
+        if member.type_name == "list" and member.member.type_name == "string":
+            found[name] = [item.text or "" for item in child]
+        elif member.type_name == "string":
+            found[name] = child.text or ""
+        else:
+            raise FakeModelGap(f"the drill's fakes read no {member.type_name} body field ({shape.name}.{name})")
+    return found
 
 
 def _typed(shape, name: str, value: str):

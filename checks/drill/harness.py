@@ -38,9 +38,11 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 
 from checks.drill.app import AppTier
-from checks.drill.aurora import AuroraGlobalDatabase, Timings
+from checks.drill.aurora import AuroraGlobalDatabase
 from checks.drill.clock import FunctionTimedOut, SimClock
+from checks.drill.metrics import Metrics
 from checks.drill.network import ANSWERED, FunctionCrashed, Network
+from checks.drill.unknowns import World
 from checks.resolved import ACCOUNT_ID, resolve
 from templates import dns, naming
 from templates.compute import TARGET_GROUP
@@ -61,6 +63,11 @@ WRITES = {
     "PutMetricData": "MetricData",
     "Publish": "Subject",
 }
+
+
+READINESS_HANDLER = "readiness.handler.handler"
+# The readiness checks that name a disagreement between writer, traffic and capacity.
+SPLIT_CHECKS = ("DatabaseRole", "ServiceCapacity", "SwitchPosition")
 
 
 class DrillError(Exception):
@@ -125,6 +132,7 @@ class Effect:
     failover_id: str | None
     writer: str
     healthy_targets: dict[str, int] = field(default_factory=dict)  # per region, when it happened
+    running: dict[str, int] = field(default_factory=dict)  # tasks running per region (draining ones too)
 
 
 @dataclass
@@ -163,7 +171,7 @@ class Drill:
 
     cfg: Config = field(default_factory=Config)
     lag_ms: float = 2_000.0
-    timings: Timings = field(default_factory=Timings)
+    world: World = field(default_factory=World)
     seed: int = 0
     violations: list[str] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
@@ -180,16 +188,25 @@ class Drill:
         self.aurora = AuroraGlobalDatabase(
             self.clock, self.network, naming.global_cluster(self.cfg).pattern, self.cfg.partition, ACCOUNT_ID,
             {r: region.of_type("AWS::RDS::DBCluster")["DBClusterIdentifier"] for r, region in self.regions.items()},
-            writer=self.cfg.primary_region, lag_ms=self.lag_ms, timings=self.timings,
+            writer=self.cfg.primary_region, lag_ms=self.lag_ms, world=self.world,
         )
+        primary = self.regions[self.cfg.primary_region]
+        self.primary_check_id = self._physical(dns.PRIMARY_HEALTH_CHECK, primary)
         self.app = AppTier(
-            self.clock, self.network, self.cfg.objectives.task_start_seconds,
+            self.clock, self.network, self.world,
             {r: self._physical(TARGET_GROUP, region) for r, region in self.regions.items()},
             {
-                self._physical(dns.ALB_HEALTH_CHECK, region): (r, region.props(dns.ALB_HEALTH_CHECK)["HealthCheckTags"][0]["Value"])
-                for r, region in self.regions.items()
+                **{
+                    self._physical(dns.ALB_HEALTH_CHECK, region): (r, region.props(dns.ALB_HEALTH_CHECK)["HealthCheckTags"][0]["Value"])
+                    for r, region in self.regions.items()
+                },
+                self.primary_check_id: (primary.name, primary.props(dns.PRIMARY_HEALTH_CHECK)["HealthCheckTags"][0]["Value"]),
             },
             self._desired_history,
+        )
+        self.metrics = Metrics(
+            self.clock, self.network, self.world, self.app, lambda service, region: self.client(service, region),
+            self.cfg.primary_region, self.cfg.dr_region, self.cfg.route53_metrics_region, self.primary_check_id, dns.timing(self.cfg)["switch"],
         )
         self._current_failover: str | None = None
         self._started: dict[str, float] = {}
@@ -242,6 +259,7 @@ class Drill:
         self.network.register(events)
         self.aurora.register(events)
         self.app.register(events)
+        self.metrics.register(events)
         # The drill's own set-up and reads bypass faults and the ledger.
         self.admin = boto3.session.Session()
         for region in self.regions.values():
@@ -355,6 +373,7 @@ class Drill:
         self.effects.append(Effect(
             self.clock.now(), self.network.region_of(http_response.url), model.name, str(key), self._current_failover,
             self.aurora.writer, {region: self.app.healthy_targets(region) for region in self.regions},
+            {region: self.app.running_tasks(region) for region in self.regions},
         ))
 
     def _observing(self, add_event):
@@ -372,7 +391,9 @@ class Drill:
         writers = self.aurora.writers()
         if len(writers) != 1:
             self._violation(f"{len(writers)} writers")
-        repeated = Counter((e.failover_id, e.operation, e.region, e.key) for e in self.effects)
+        # The switch's confirmation publishes the same position again when a period held both
+        # (the same position twice is no second move); every other write counts.
+        repeated = Counter((e.failover_id, e.operation, e.region, e.key) for e in self.effects if not self._is_switch(e))
         for (failover_id, operation, region, key), count in repeated.items():
             # SNS standard topics deliver at least once, and a publication cannot be observed:
             # a notify invocation that failed after publishing (died, or could not record it)
@@ -381,15 +402,20 @@ class Drill:
             if count > allowed:
                 self._violation(f"{operation} {key} in {region} done {count} times for {failover_id}")
         for effect in self.writes("FailoverGlobalCluster"):
-            # Writes the old primary accepts after this are lost (Aurora's fencing is best effort).
-            if effect.healthy_targets.get(effect.writer):
-                self._violation(f"the old primary in {effect.writer} was still serving when the unplanned failover began")
+            # Writes the old primary accepts after this are lost (Aurora's fencing is best effort):
+            # a task still draining takes them too.
+            if effect.running.get(effect.writer):
+                self._violation(f"the old primary in {effect.writer} still ran {effect.running[effect.writer]} tasks when the unplanned failover began")
         for effect in self.switch_moves():
             target = self.cfg.dr_region if effect.key.endswith(f"={float(dns.SWITCH_THROWN)}") else self.cfg.primary_region
             if effect.writer != target:
                 self._violation(f"traffic switched to {target} while the writer was {effect.writer}")
             if not effect.healthy_targets.get(target):
                 self._violation(f"traffic switched to {target}, which had no healthy target")
+
+    @staticmethod
+    def _is_switch(effect: Effect) -> bool:
+        return effect.operation == "PutMetricData" and dns.SWITCH_METRIC in effect.key
 
     def _violation(self, text: str) -> None:
         if text not in self.violations:
@@ -399,13 +425,61 @@ class Drill:
         """Publications of the switch metric that changed its position."""
         moves, position = [], f"={float(dns.SWITCH_RELEASED)}"
         for effect in self.effects:
-            if effect.operation == "PutMetricData" and dns.SWITCH_METRIC in effect.key and not effect.key.endswith(position):
+            if self._is_switch(effect) and not effect.key.endswith(position):
                 position = effect.key[effect.key.rindex("="):]
                 moves.append(effect)
         return moves
 
     def writes(self, operation: str | None = None) -> list[Effect]:
         return [e for e in self.effects if operation in (None, e.operation)]
+
+    # --- the end state ---------------------------------------------------------------------------
+
+    def end_state(self) -> list[str]:
+        """After every run, let the emulated AWS finish what it was asked to do (promotions,
+        rebuilds, draining, metrics becoming readable, Route 53 catching up), then require
+        that Route 53 answers with the writer's region, that region runs its serving count,
+        and the switch agrees with the writer; or else that a readiness check names the
+        disagreement (its alarm turns within one readiness period)."""
+        self.network.faults.clear()
+        self.network.crashes.clear()
+        self.clock.advance(self.world.settled_after())
+        self.aurora.settle()
+        self.metrics.land()
+        writer, answer = self.aurora.writer, self.metrics.answer()
+        thrown = self.metrics.switch_thrown(self.clock.now())
+        count = self.cfg.app.failover_desired_count if writer == self.cfg.dr_region else self.cfg.app.primary_desired_count
+        problems = []
+        if answer != writer:
+            problems.append(f"Route 53 answers with {answer} while the writer is in {writer}")
+        if self.app.running_tasks(answer) < count:
+            problems.append(f"{answer} runs {self.app.running_tasks(answer)} tasks, under its serving count {count}")
+        if thrown != (writer == self.cfg.dr_region):
+            problems.append(f"the switch is {'thrown' if thrown else 'released'} while the writer is in {writer}")
+        if not problems:
+            return []
+        # A check that could not be made publishes 0 too (lambdas/readiness/handler.py): it alarms.
+        alarmed = [f"{region}: {f.check} ({f.observed})" for region, f in self.readiness() if f.ready is not True]
+        return [] if alarmed else [f"end state: {'; '.join(problems)}, and no readiness check names it"]
+
+    def readiness(self) -> list[tuple[str, object]]:
+        """The readiness checks that name a split, run in each live region as its function would."""
+        checks = importlib.import_module("readiness.checks")
+        switch = dns.timing(self.cfg)["switch"]
+        self.client("cloudwatch", self.cfg.dr_region).set_alarm_state(
+            AlarmName=switch["alarm_name"], StateValue="ALARM" if self.metrics.switch_thrown(self.clock.now()) else "OK", StateReason="drill",
+        )
+        findings = []
+        for function in self.functions.values():
+            if function.handler != READINESS_HANDLER or function.region in self.network.dead_regions:
+                continue
+            ctx = checks.Context(settings=function.environment, region=function.region,
+                                 client=lambda service, region: boto3.client(service, region_name=region), now=self.clock.datetime)
+            facts: dict = {}
+            for name, check in checks.CHECKS:
+                if name in SPLIT_CHECKS:
+                    findings.append((function.region, check(ctx, facts)))
+        return findings
 
     # --- running -------------------------------------------------------------------------------
 

@@ -8,9 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from checks.drill.aurora import SWITCHING_OVER, Promotion, Timings
+import math
+
+from checks.drill.aurora import SWITCHING_OVER, Promotion
+from checks.drill.unknowns import World
 from checks.drill.harness import LAMBDA_UNKNOWN, Drill, Effect, Outcome
 from checks.drill.network import HANG, SERVER_ERROR, THROTTLE, Crash, Fault
+from templates import runbook
 from templates.config import Config
 
 
@@ -59,13 +63,16 @@ def _record(drill: Drill, report: Report, label: str, outcome: Outcome) -> None:
 
 def _finish(drill: Drill, report: Report) -> None:
     """What every scenario must hold, whatever it did; and where a run took longer to move
-    traffic than the RTO budget gives the runbook (promotion + capacity phases), by how much."""
+    traffic than the RTO budget gives the runbook (its waits before the switch), by how much.
+    Last, the end state: AWS finishes what it was asked, then traffic, writer and capacity agree
+    or a readiness check names the split."""
     report.problems += [f"invariant: {text}" for text in drill.violations]
     report.calls = drill.network.calls_by_region()
     notices = [(e.failover_id, e.key) for e in drill.writes("Publish")]
     if not drill.failed_invocations["runbook.notify"]:
         report.expect(len(notices) == len(set(notices)), f"a run was reported more than once: {notices}")
-    machine_budget = drill.cfg.runbook.writer_wait_seconds + drill.cfg.health_wait_seconds
+    waits = runbook.waits(drill.cfg)
+    machine_budget = sum(waits[phase].wait_seconds for phase in ("fence", "capacity", "promotion", "switch"))
     for label, outcome in drill.outcomes:
         failover_id = label.split(" in ")[0]
         moves = [m for m in drill.switch_moves() if m.failover_id == failover_id]
@@ -76,6 +83,7 @@ def _finish(drill: Drill, report: Report) -> None:
             )
         if outcome.status in ("SUCCEEDED", "FAILED") and "NotAdmitted" not in {s for s, _, _ in outcome.states}:
             report.expect(any(f == failover_id for f, _ in notices), f"{label} ended without a notification")
+    report.problems += drill.end_state()
 
 
 def _step_result(outcome: Outcome, step: str) -> dict:
@@ -136,8 +144,13 @@ def unplanned_with_primary_reachable(report: Report) -> None:
         outcome = _run(drill, report, dr, {"failover_id": "drill-fence", "mode": "unplanned", "accept_data_loss": True})
         _succeeded(report, outcome, "unplanned failover")
         order = [(e.operation, e.region) for e in drill.writes() if e.operation in ("UpdateService", "FailoverGlobalCluster")]
-        report.expect(order[:2] == [("UpdateService", primary), ("FailoverGlobalCluster", dr)], f"order of writes: {order}")
+        report.expect(order == [("UpdateService", primary), ("UpdateService", dr), ("FailoverGlobalCluster", dr)], f"order of writes: {order}")
         report.expect(drill.service(primary)["desiredCount"] == 0, "the old primary's service still runs")
+        # The old primary is being rebuilt (pending-resync): a failback is refused until it is connected.
+        early = _run(drill, report, primary, {"failover_id": "drill-fence-back-early"})
+        report.expect(early.status == "FAILED" and early.error == "TargetNotSynchronized", f"failback onto a rebuilding cluster: {early.status} {early.error}")
+        report.expect(drill.aurora.writer == dr, "the writer moved onto a cluster still being rebuilt")
+        drill.clock.advance(drill.world.resync_seconds)
         _succeeded(report, _run(drill, report, primary, {"failover_id": "drill-fence-back"}), "failback")
         report.expect(drill.service(primary)["desiredCount"] == drill.cfg.app.primary_desired_count, "the primary is not back at its count")
         _finish(drill, report)
@@ -219,12 +232,12 @@ def throttling_and_5xx_bursts(report: Report) -> None:
 
 @scenario
 def promotion_never_completes(report: Report) -> None:
-    """The bounded wait gives up, the report says so, and traffic is not switched."""
-    with Drill(timings=Timings(promotion_seconds=None)) as drill:
+    """The writer wait runs out with the promotion still under way: the run follows it for
+    ``follow_promotion_minutes`` more, then reports it still running; traffic is not switched."""
+    with Drill(world=World(promotion_seconds=math.inf)) as drill:
         outcome = _run(drill, report, drill.cfg.dr_region, {"failover_id": "drill-stuck"})
-        report.expect(outcome.status == "FAILED" and outcome.error == "WriterNotReady", f"{outcome.status} {outcome.error}")
+        report.expect(outcome.status == "FAILED" and outcome.error == "PromotionStillRunning", f"{outcome.status} {outcome.error}")
         report.expect(not drill.switch_moves(), "traffic was switched to a cluster that is not the writer")
-        report.expect(not drill.writes("UpdateService"), "the service was scaled for a failover that did not happen")
         _finish(drill, report)
 
 
@@ -273,7 +286,8 @@ def retry_during_switching_over(report: Report) -> None:
     """A switchover to this region already switching over: the runbook waits for it (issue 11.1)."""
     with Drill() as drill:
         dr = drill.cfg.dr_region
-        drill.aurora.promotion = Promotion(SWITCHING_OVER, drill.cfg.primary_region, dr, drill.clock.now() - 10, False)
+        now = drill.clock.now()
+        drill.aurora.promotion = Promotion(SWITCHING_OVER, drill.cfg.primary_region, dr, now - 10, False, now + 50)
         outcome = _run(drill, report, dr, {"failover_id": "drill-switching"})
         _succeeded(report, outcome, "run during switching-over")
         report.expect(not drill.writes("SwitchoverGlobalCluster"), "a second switchover was requested")
@@ -319,7 +333,8 @@ def dr_service_still_starting(report: Report) -> None:
             cluster=drill.regions[dr].of_type("AWS::ECS::Cluster")["ClusterName"],
             service=drill.regions[dr].of_type("AWS::ECS::Service")["ServiceName"], desiredCount=0,
         )
-        drill.effects.append(Effect(drill.clock.now(), dr, "UpdateService", "0", None, drill.aurora.writer))
+        # It lost its tasks an hour ago.
+        drill.effects.append(Effect(drill.clock.now() - 3600, dr, "UpdateService", "0", None, drill.aurora.writer))
         outcome = _run(drill, report, dr, {"failover_id": "drill-starting"})
         _succeeded(report, outcome, "failover onto a starting service")
         checks = {name: count for name, count, _ in outcome.states}
@@ -340,13 +355,14 @@ def failback_with_dr_region_dead(report: Report) -> None:
         outcome = _run(drill, report, primary, {"failover_id": "drill-back", "mode": "unplanned", "accept_data_loss": True})
         report.expect(outcome.status == "FAILED" and outcome.error == "FailbackNeedsDrRegion", f"{outcome.status} {outcome.error}")
         report.expect(drill.aurora.writer == dr, "the writer moved although the switch cannot be released")
+        report.expect([e.operation for e in drill.writes() if e.failover_id == "drill-back"] == ["Publish"], "a refused failback changed something")
         _finish(drill, report)
 
 
 @scenario
 def throw_and_release_in_one_period(report: Report) -> None:
     """A failback right after a failover: the release waits for the next metric period (issue 11.9)."""
-    with Drill(timings=Timings(pending_seconds=1, promotion_seconds=1)) as drill:
+    with Drill(world=replace(World.at_once(), promotion_seconds=1)) as drill:
         dr, primary = drill.cfg.dr_region, drill.cfg.primary_region
         _succeeded(report, _run(drill, report, dr, {"failover_id": "drill-out"}), "failover")
         _succeeded(report, _run(drill, report, primary, {"failover_id": "drill-back"}), "failback")

@@ -24,6 +24,9 @@ METRIC_WINDOW = timedelta(minutes=3)
 # Service Quotas: "Fargate On-Demand vCPU resource count", per region (vCPUs, not tasks).
 FARGATE_SERVICE, FARGATE_VCPU_QUOTA = "fargate", "L-3032A538"
 CPU_UNITS_PER_VCPU = 1024
+# Pending maintenance actions that change the engine version (RDS API Reference,
+# PendingMaintenanceAction: "system-update", "db-upgrade").
+ENGINE_ACTIONS = ("system-update", "db-upgrade")
 # Aurora FailoverState statuses that mean a promotion is in flight.
 IN_FLIGHT = ("pending", "failing-over", "switching-over", "cancelling")
 
@@ -102,11 +105,46 @@ def database_role(ctx: Context, facts: dict) -> Finding:
     if not members:
         return Finding("DatabaseRole", False, f"{cluster} is not a member of {name}")
     is_writer = facts["is_writer"] = bool(members[0].get("IsWriter"))
+    facts["global_engine_version"] = found.get("EngineVersion")
     role = "writer" if is_writer else "secondary"
     failover = found.get("FailoverState") or {}
     if failover.get("Status") in IN_FLIGHT:
         return Finding("DatabaseRole", False, f"{cluster} is the {role}; a promotion is {failover['Status']}")
+    # After a managed failover the old primary is rebuilt ("a few minutes to several hours"):
+    # until it is connected again, no switchover (failback included) can target it.
+    sync = members[0].get("SynchronizationStatus", "connected")
+    if not is_writer and sync != "connected":
+        return Finding("DatabaseRole", False, f"{cluster} is a secondary, {sync}: a switchover onto it would be refused")
     return Finding("DatabaseRole", True, f"{cluster} is the {role} of {name}")
+
+
+def engine_version(ctx: Context, facts: dict) -> Finding:
+    """Both clusters on one engine version, and no engine upgrade pending in one region only:
+    "You can only perform a managed cross-Region database failover ... if the primary and
+    secondary DB clusters have the same major, minor, and patch level engine versions"
+    (Aurora user guide, "Upgrading an Amazon Aurora global database"). A pending system
+    update applied in one region's maintenance window would split them next week.
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-upgrade.html"""
+    versions, pending = {}, {}
+    for region, cluster in ((ctx.region, ctx.settings["DB_CLUSTER_ID"]), (ctx.settings["PEER_REGION"], ctx.settings["PEER_DB_CLUSTER_ID"])):
+        try:
+            (found,) = ctx.call("rds", "describe_db_clusters", region=region, DBClusterIdentifier=cluster)["DBClusters"]
+            actions = ctx.call("rds", "describe_pending_maintenance_actions", region=region, ResourceIdentifier=found["DBClusterArn"])
+        except (ClientError, BotoCoreError) as error:
+            if region != ctx.region and _no_answer(error):
+                return Finding("EngineVersion", None, f"{region} did not say its engine version ({_unanswered(error)})")
+            raise
+        versions[region] = found.get("EngineVersion")
+        pending[region] = sorted(
+            a["Action"] for r in actions.get("PendingMaintenanceActions", []) for a in r.get("PendingMaintenanceActionDetails", [])
+            if a.get("Action") in ENGINE_ACTIONS
+        )
+    observed = ", ".join(f"{r} {v}" + (f" (pending: {', '.join(pending[r])})" if pending[r] else "") for r, v in versions.items())
+    if len(set(versions.values())) > 1:
+        return Finding("EngineVersion", False, f"{observed}: AWS refuses a managed switchover or failover between them")
+    if len({tuple(p) for p in pending.values()}) > 1:
+        return Finding("EngineVersion", False, f"{observed}: an upgrade pending in one region only would split the versions")
+    return Finding("EngineVersion", True, observed)
 
 
 def replication_lag(ctx: Context, facts: dict) -> Finding:
@@ -145,7 +183,9 @@ def secret_replica(ctx: Context, facts: dict) -> Finding:
 
 def service_capacity(ctx: Context, facts: dict) -> Finding:
     """The service runs its standing count here (warm standby in the DR region; ``facts["running"]``)."""
-    cluster, service, standing = ctx.settings["ECS_CLUSTER"], ctx.settings["ECS_SERVICE"], ctx.integer("STANDING_COUNT")
+    cluster, service = ctx.settings["ECS_CLUSTER"], ctx.settings["ECS_SERVICE"]
+    # The DR region serving (its cluster the writer) must run the failover count.
+    standing = ctx.integer("FAILOVER_COUNT" if facts.get("is_writer") and ctx.is_dr_region else "STANDING_COUNT")
     found = [s for s in ctx.call("ecs", "describe_services", cluster=cluster, services=[service])["services"] if s.get("status") == "ACTIVE"]
     if not found:
         return Finding("ServiceCapacity", False, f"no active service {service} in {cluster}")
@@ -202,6 +242,7 @@ def runbook_state(ctx: Context, facts: dict) -> Finding:
 CHECKS = (
     ("DatabaseRole", database_role),
     ("ReplicationLag", replication_lag),
+    ("EngineVersion", engine_version),
     ("SecretReplica", secret_replica),
     ("ServiceCapacity", service_capacity),
     ("FargateQuota", fargate_quota),

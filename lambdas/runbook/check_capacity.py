@@ -1,33 +1,62 @@
-"""Before traffic moves here: does this region's load balancer have a healthy target?
+"""Read-only checks the state machine polls before anything is promoted.
 
-Route 53 answers with the PRIMARY record whenever the SECONDARY record is unhealthy,
-"regardless of the health of the primary resource record set" (Route 53 API Reference,
-ResourceRecordSet ``Failover``): throwing the switch while the DR service has no healthy
-target moves no traffic, and releasing it onto an unhealthy primary serves errors. So the
-state machine polls this (read-only, no idempotency record) and moves traffic only once
-it passes, within a bound.
+``capacity`` (the default): does this region's load balancer have a healthy target? Route 53
+answers with the PRIMARY record whenever the SECONDARY record is unhealthy, "regardless of
+the health of the primary resource record set" (Route 53 API Reference, ResourceRecordSet
+``Failover``): moving the writer or the switch to a region that cannot serve helps nobody.
 https://docs.aws.amazon.com/Route53/latest/APIReference/API_ResourceRecordSet.html
+
+``fence``: have the old primary's tasks stopped? Setting its desired count to 0 does not stop
+them at once: the load balancer drains each target for the deregistration delay, then ECS
+sends the stop signal and waits the stop timeout ("ECS waits for the target to drain ... then
+stops the task", ECS developer guide, "Amazon ECS task lifecycle" and ContainerDefinition
+``stopTimeout``). Until ``runningCount`` is 0 the old primary can still take writes that the
+promoted cluster never sees. A region that does not answer is down, which fences it too.
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .runtime import Runtime, lambda_runtime
+from .runtime import Runtime, StepError, is_unreachable, lambda_runtime
 
 STEP = "check_capacity"
 HEALTHY = "healthy"
+CAPACITY = "capacity"
+FENCE = "fence"
 # The record's health check follows the load balancer, which is healthy with one healthy
 # target; warm standby serves on that while the scale-out completes.
 MIN_HEALTHY_TARGETS = 1
 
 
 def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
+    check = event.get("check", CAPACITY)
+    if check == FENCE:
+        return _old_primary_stopped(runtime)
+    if check != CAPACITY:
+        raise StepError(f"check must be {CAPACITY!r} or {FENCE!r}, not {check!r}")
     targets = runtime.client("elbv2").describe_target_health(TargetGroupArn=runtime.setting("TARGET_GROUP_ARN"))
     healthy = sum(1 for target in targets["TargetHealthDescriptions"] if target["TargetHealth"]["State"] == HEALTHY)
     ready = healthy >= MIN_HEALTHY_TARGETS
     runtime.log("capacity check", healthy_targets=healthy, ready=ready)
     return {"ready": ready, "healthy_targets": healthy}
+
+
+def _old_primary_stopped(runtime: Runtime) -> dict[str, Any]:
+    region = runtime.setting("PEER_REGION")
+    try:
+        (service,) = runtime.client("ecs", region).describe_services(
+            cluster=runtime.setting("CLUSTER_NAME"), services=[runtime.setting("SERVICE_NAME")]
+        )["services"]
+    except Exception as error:
+        if not is_unreachable(error):
+            raise
+        runtime.log("the old primary's region did not answer: down, so not serving", error=type(error).__name__)
+        return {"ready": True, "running": None, "reason": f"{region} did not answer ({type(error).__name__})"}
+    running = service["runningCount"]
+    runtime.log("fence check", region=region, running=running)
+    return {"ready": running == 0, "running": running}
 
 
 def handler(event, context):

@@ -10,12 +10,28 @@ Amazon Aurora global database", its CLI ``--region``): a switchover to the curre
 primary's region (both regions are up in a planned operation), a failover to the region
 of the secondary being promoted, which is this one.
 https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-disaster-recovery.html
+
+What AWS refuses is refused here first, with what to do instead:
+- "You can only perform a managed cross-Region database failover on an Aurora global database
+  if the primary and secondary DB clusters have the same major, minor, and patch level engine
+  versions. However, the patch levels can be different, depending on the minor engine
+  version" (Aurora user guide, "Upgrading an Amazon Aurora global database"). This cluster's
+  version against the global cluster's: any difference is refused (the compatible patch
+  pairs are a table AWS changes), naming the last resort: detach this cluster
+  (``RemoveFromGlobalCluster``), which makes it a standalone writer and ends the global database.
+  https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-upgrade.html
+- A switchover (failing back included) needs its target in sync: after a managed failover the
+  old primary is rebuilt, which "can take a few minutes to several hours", and its member shows
+  ``SynchronizationStatus`` ``pending-resync`` until then (RDS API Reference,
+  GlobalClusterMember).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from .idempotency import once
 from .runtime import Runtime, StepError, lambda_runtime, now
@@ -42,6 +58,32 @@ class FailbackNeedsDrRegion(StepError):
 
 class NotAMember(StepError):
     """This region's cluster is not part of the global database."""
+
+
+class TargetNotSynchronized(StepError):
+    """A switchover onto a cluster that is still being rebuilt after a failover."""
+
+
+class EngineVersionsDiffer(StepError):
+    """Managed switchover and failover need the same engine version in both clusters."""
+
+
+class PromotionRefused(StepError):
+    """AWS refused the promotion for the global database's or a cluster's state."""
+
+
+CONNECTED = "connected"
+# The codes botocore's RDS model lists for SwitchoverGlobalCluster and FailoverGlobalCluster
+# that a retry cannot fix (the others: not found, which NotAMember covers first).
+REFUSALS = ("InvalidGlobalClusterStateFault", "InvalidDBClusterStateFault")
+
+
+def last_resort(runtime: Runtime, identifier: str, local_arn: str) -> str:
+    """The manual failover AWS leaves when a managed one is refused: detach and promote."""
+    return (
+        f"last resort (ends the global database; rebuild it afterwards, README 'Last resort'): aws rds remove-from-global-cluster "
+        f"--region {runtime.setting('AWS_REGION')} --global-cluster-identifier {identifier} --db-cluster-identifier {local_arn}"
+    )
 
 
 def describe_global_cluster(runtime: Runtime) -> dict[str, Any]:
@@ -123,17 +165,44 @@ def _promote(mode: str, runtime: Runtime) -> dict[str, Any]:
     if is_local_writer(global_cluster, local_arn):
         runtime.log("this region's cluster is already the writer")
         return {"action": "none", "reason": "already the writer", "mode": mode}
-    runtime.budget.require(15, "request the promotion")
     identifier = global_cluster["GlobalClusterIdentifier"]
-    if mode == PLANNED:
-        primary_region = writer_region(global_cluster)
-        runtime.client("rds", primary_region).switchover_global_cluster(GlobalClusterIdentifier=identifier, TargetDbClusterIdentifier=local_arn)
-        runtime.log("switchover requested", target=local_arn, sent_to=primary_region)
-        return {"action": "switchover", "mode": mode, "accepted_lag_ms": 0}
-    lag = _accepted_lag(runtime)
-    runtime.client("rds").failover_global_cluster(GlobalClusterIdentifier=identifier, TargetDbClusterIdentifier=local_arn, AllowDataLoss=True)
+    _require_promotable(mode, runtime, global_cluster, local_arn)
+    runtime.budget.require(15, "request the promotion")
+    try:
+        if mode == PLANNED:
+            primary_region = writer_region(global_cluster)
+            runtime.client("rds", primary_region).switchover_global_cluster(GlobalClusterIdentifier=identifier, TargetDbClusterIdentifier=local_arn)
+            runtime.log("switchover requested", target=local_arn, sent_to=primary_region)
+            return {"action": "switchover", "mode": mode, "accepted_lag_ms": 0}
+        lag = _accepted_lag(runtime)
+        runtime.client("rds").failover_global_cluster(GlobalClusterIdentifier=identifier, TargetDbClusterIdentifier=local_arn, AllowDataLoss=True)
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        if code not in REFUSALS:
+            raise
+        raise PromotionRefused(f"AWS refused the {mode} promotion ({code}: {error.response['Error'].get('Message', '')}); "
+                               + last_resort(runtime, identifier, local_arn)) from None
     runtime.log("failover with data loss requested", target=local_arn, **lag)
     return {"action": "failover", "mode": mode, **lag}
+
+
+def _require_promotable(mode: str, runtime: Runtime, global_cluster: dict[str, Any], local_arn: str) -> None:
+    """Refuse what AWS would refuse, before asking it, with the reason and the way out."""
+    (member,) = [m for m in global_cluster["GlobalClusterMembers"] if m["DBClusterArn"] == local_arn]
+    status = member.get("SynchronizationStatus", CONNECTED)
+    if mode == PLANNED and status != CONNECTED:
+        raise TargetNotSynchronized(
+            f"{local_arn} is {status}: Aurora is still rebuilding it after the failover (minutes to hours); "
+            "switch over once the readiness check DatabaseRole shows it connected"
+        )
+    (cluster,) = runtime.client("rds").describe_db_clusters(DBClusterIdentifier=runtime.setting("DB_CLUSTER_ID"))["DBClusters"]
+    ours, theirs = cluster.get("EngineVersion"), global_cluster.get("EngineVersion")
+    if ours and theirs and ours != theirs:
+        identifier = global_cluster["GlobalClusterIdentifier"]
+        how = ("upgrade the lower one (secondaries first) and run again" if mode == PLANNED
+               else last_resort(runtime, identifier, local_arn))
+        raise EngineVersionsDiffer(f"{local_arn} runs {ours}, the global database {theirs}: AWS refuses a managed {mode} "
+                                   f"promotion between engine versions; {how}")
 
 
 def handler(event, context):

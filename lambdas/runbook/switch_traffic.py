@@ -8,9 +8,10 @@ regions up), it releases it by publishing to the DR region's endpoint, where it 
 Route 53 "monitors the data stream for the corresponding alarm instead of monitoring the
 alarm state" (Route 53 developer guide, health checks that monitor CloudWatch alarms), so
 the switch's position is the metric's data, not the alarm's state: the step decides from
-the latest datapoint, never publishes both positions within one metric period (the
-period's Maximum would read as thrown), and reports a move only once the current
-period's data holds the new value alone.
+the latest datapoint, never publishes both positions within one metric period it can see
+(the period's Maximum would read as thrown), and reports a move only once the newest
+period's data holds the new value alone: a separate, bounded poll (``confirm``), because
+AWS gives ``GetMetricData`` no read-after-write bound.
 https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-determining-health-of-endpoints.html
 """
 
@@ -35,12 +36,29 @@ class SwitchPeriodBusy(StepError):
     """The other position was published in this metric period; the state machine retries in the next."""
 
 
-class SwitchNotConfirmed(StepError):
-    """The published position is not what the metric's data shows; the state machine retries."""
-
-
 def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
+    if event.get("confirm"):
+        return _confirm(runtime)
     return once(runtime, lambda: _switch(runtime))
+
+
+def _position(runtime: Runtime) -> tuple[str, float]:
+    action = THROW if runtime.setting("REGION_ROLE") == "secondary" else RELEASE
+    return action, float(runtime.setting("SWITCH_THROWN_VALUE" if action == THROW else "SWITCH_RELEASED_VALUE"))
+
+
+def _publish(runtime: Runtime, cloudwatch, value: float) -> None:
+    cloudwatch.put_metric_data(
+        Namespace=runtime.setting("SWITCH_NAMESPACE"),
+        MetricData=[
+            {
+                "MetricName": runtime.setting("SWITCH_METRIC"),
+                "Timestamp": datetime.fromtimestamp(now(), timezone.utc),
+                "Value": value,
+                "Unit": "Count",
+            }
+        ],
+    )
 
 
 def _periods(runtime: Runtime, cloudwatch) -> list[dict[str, float]]:
@@ -64,34 +82,50 @@ def _periods(runtime: Runtime, cloudwatch) -> list[dict[str, float]]:
     ]
 
 
+def _holds(periods: list[dict[str, float]], value: float) -> bool:
+    return bool(periods) and periods[0]["max"] == periods[0]["min"] == value
+
+
 def _switch(runtime: Runtime) -> dict[str, Any]:
-    action = THROW if runtime.setting("REGION_ROLE") == "secondary" else RELEASE
-    value = float(runtime.setting("SWITCH_THROWN_VALUE" if action == THROW else "SWITCH_RELEASED_VALUE"))
+    """Publish this run's position once, unless the metric already shows it; whether the data
+    is readable yet is the confirmation's question (``confirm``)."""
+    action, value = _position(runtime)
     cloudwatch = runtime.client("cloudwatch", runtime.setting("SWITCH_REGION"))
     periods = _periods(runtime, cloudwatch)
-    if periods and periods[0]["max"] == periods[0]["min"] == value:
+    if _holds(periods, value):
         runtime.log("the switch is already in place", action=action, since=periods[0]["start"])
         return {"action": action, "published": False, "position_since": periods[0]["start"]}
     current_period = now() // PERIOD_SECONDS * PERIOD_SECONDS
     if periods and periods[0]["start"] >= current_period:
         raise SwitchPeriodBusy(f"the other position was published in this {PERIOD_SECONDS} s period; retry in the next")
     runtime.budget.require(10, f"{action} the failover switch")
-    cloudwatch.put_metric_data(
-        Namespace=runtime.setting("SWITCH_NAMESPACE"),
-        MetricData=[
-            {
-                "MetricName": runtime.setting("SWITCH_METRIC"),
-                "Timestamp": datetime.fromtimestamp(now(), timezone.utc),
-                "Value": value,
-                "Unit": "Count",
-            }
-        ],
-    )
-    confirmed = _periods(runtime, cloudwatch)
-    if not confirmed or not confirmed[0]["max"] == confirmed[0]["min"] == value:
-        raise SwitchNotConfirmed(f"published {value}, but the metric's current period reads {confirmed[:1]}")
-    runtime.log("failover switch moved; Route 53 follows within the alarm period plus TTL", action=action)
-    return {"action": action, "published": True, "period_start": confirmed[0]["start"]}
+    _publish(runtime, cloudwatch, value)
+    runtime.log("failover switch published; confirming it is readable", action=action)
+    return {"action": action, "published": True, "published_at": now()}
+
+
+def _confirm(runtime: Runtime) -> dict[str, Any]:
+    """Read-only poll: ready once the newest period of the metric's data holds this run's
+    position alone. AWS gives ``GetMetricData`` no read-after-write bound, so a publication
+    may not be readable yet (not ready: poll again). A period that holds both positions (the
+    other one was published there and was not yet readable when this run looked) reads as
+    thrown to the alarm: the position is published again, in a later period, to converge
+    (the same position twice is no second move)."""
+    action, value = _position(runtime)
+    cloudwatch = runtime.client("cloudwatch", runtime.setting("SWITCH_REGION"))
+    periods = _periods(runtime, cloudwatch)
+    if _holds(periods, value):
+        runtime.log("failover switch confirmed; Route 53 follows within the alarm period plus TTL", action=action)
+        return {"ready": True, "action": action, "position_since": periods[0]["start"]}
+    current_period = now() // PERIOD_SECONDS * PERIOD_SECONDS
+    mixed = bool(periods) and periods[0]["max"] != periods[0]["min"]
+    if mixed and periods[0]["start"] < current_period:
+        runtime.budget.require(10, f"{action} the failover switch again")
+        _publish(runtime, cloudwatch, value)
+        runtime.log("both positions in one period: published this run's again", action=action, period=periods[0]["start"])
+        return {"ready": False, "action": action, "republished": True}
+    runtime.log("the switch's position is not readable yet", action=action, newest=periods[:1])
+    return {"ready": False, "action": action, "newest": periods[:1]}
 
 
 def handler(event, context):

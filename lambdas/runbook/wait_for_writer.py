@@ -8,6 +8,10 @@ not document when ``FailoverState`` clears while the old primary's region is sti
 (the old primary rejoins as a secondary "as soon as that Region is healthy and available
 again"), so an unplanned run is ready once this region's cluster is the writer and
 available, whatever ``FailoverState`` still says.
+
+``promotion_here`` tells the state machine that a promotion towards this region is still
+under way when its writer wait runs out: AWS completes it anyway ("the larger the lag value,
+the longer the switchover will take", Aurora user guide), so the run keeps following it.
 """
 
 from __future__ import annotations
@@ -24,13 +28,15 @@ def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     local_arn = runtime.setting("DB_CLUSTER_ARN")
     global_cluster = describe_global_cluster(runtime)
     writer = is_local_writer(global_cluster, local_arn)
-    in_flight = global_cluster.get("FailoverState", {}).get("Status")
+    failover_state = global_cluster.get("FailoverState") or {}
+    in_flight = failover_state.get("Status")
+    promotion_here = in_flight is not None and failover_state.get("ToDbClusterArn") == local_arn
     clusters = runtime.client("rds").describe_db_clusters(DBClusterIdentifier=runtime.setting("DB_CLUSTER_ID"))["DBClusters"]
     status = clusters[0]["Status"]
     settled = in_flight is None or event.get("mode") == "unplanned"
     ready = writer and settled and status == "available"
-    runtime.log("writer check", writer=writer, failover_state=in_flight, cluster_status=status, ready=ready)
-    return {"ready": ready, "writer": writer, "cluster_status": status, "failover_state": in_flight}
+    runtime.log("writer check", writer=writer, failover_state=in_flight, cluster_status=status, ready=ready, promotion_here=promotion_here)
+    return {"ready": ready, "writer": writer, "cluster_status": status, "failover_state": in_flight, "promotion_here": promotion_here}
 
 
 def handler(event, context):
