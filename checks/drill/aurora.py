@@ -91,6 +91,7 @@ class AuroraGlobalDatabase:
             "DescribeDBClusters": self._describe_db_clusters,
             "SwitchoverGlobalCluster": self._switchover,
             "FailoverGlobalCluster": self._failover,
+            "DescribePendingMaintenanceActions": self._describe_pending_maintenance_actions,
         }
         ModelledFake("rds", self.network, {name: self._settled(op) for name, op in operations.items()}).register(events)
 
@@ -231,6 +232,12 @@ class AuroraGlobalDatabase:
                 }
             ]
         }
+
+    def _describe_pending_maintenance_actions(self, region: str, params: dict) -> dict:
+        """No maintenance is pending in a drill: the engine versions themselves can drift (``World``)."""
+        if self.region_of_cluster(params.get("ResourceIdentifier", "")) != region:
+            raise ServiceFault("ResourceNotFoundFault", f"{params.get('ResourceIdentifier')} not found in {region}")
+        return {"PendingMaintenanceActions": []}
 
     def _switchover(self, region: str, params: dict) -> dict:
         return self._promote(region, params, data_loss=False)

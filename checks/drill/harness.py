@@ -464,6 +464,10 @@ class Drill:
 
     def readiness(self) -> list[tuple[str, object]]:
         """The readiness checks that name a split, run in each live region as its function would."""
+        return self.readiness_findings(SPLIT_CHECKS)
+
+    def readiness_findings(self, names: tuple[str, ...]) -> list[tuple[str, object]]:
+        """The named readiness checks (and those they read facts from), in each live region."""
         checks = importlib.import_module("readiness.checks")
         switch = dns.timing(self.cfg)["switch"]
         self.client("cloudwatch", self.cfg.dr_region).set_alarm_state(
@@ -477,7 +481,7 @@ class Drill:
                                  client=lambda service, region: boto3.client(service, region_name=region), now=self.clock.datetime)
             facts: dict = {}
             for name, check in checks.CHECKS:
-                if name in SPLIT_CHECKS:
+                if name in names:
                     findings.append((function.region, check(ctx, facts)))
         return findings
 

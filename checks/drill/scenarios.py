@@ -386,3 +386,112 @@ def table(reports: list[Report]) -> list[str]:
             ))
         lines += [f"  problem: {problem}" for problem in report.problems]
     return lines
+
+
+# --- the second review's findings (issue 20): each failed before its fix --------------------
+
+
+@scenario
+def engine_versions_differ(report: Report) -> None:
+    """The regions drifted a patch apart: AWS refuses managed switchover and failover, so the
+    runbook refuses first, before any promotion, naming the last resort (detach and promote)
+    for an unplanned run; the readiness check EngineVersion says so beforehand."""
+    for request in ({"failover_id": "drill-drift"}, {"failover_id": "drill-drift-lost", "mode": "unplanned", "accept_data_loss": True}):
+        with Drill(world=replace(World(), engine_versions_differ=True)) as drill:
+            outcome = _run(drill, report, drill.cfg.dr_region, request)
+            report.expect(outcome.status == "FAILED" and outcome.error == "EngineVersionsDiffer", f"{outcome.status} {outcome.error}")
+            report.expect(not drill.writes("SwitchoverGlobalCluster") and not drill.writes("FailoverGlobalCluster"), "a promotion was requested")
+            if request.get("mode") == "unplanned":
+                report.expect("remove-from-global-cluster" in (outcome.cause or ""), f"no last resort named: {(outcome.cause or '')[:200]}")
+            findings = [f for _, f in drill.readiness_findings(("DatabaseRole", "EngineVersion"))]
+            report.expect(any(f.check == "EngineVersion" and f.ready is False for f in findings), f"readiness: {findings}")
+            _finish(drill, report)
+
+
+@scenario
+def promotion_outlasts_the_writer_wait(report: Report) -> None:
+    """AWS completes a promotion after the runbook's writer wait: the run follows it (over
+    budget) and then serves from the DR region, instead of giving up with the writer about to
+    move away from traffic."""
+    with Drill() as drill:
+        drill.aurora.world = replace(drill.world, promotion_seconds=runbook.waits(drill.cfg)["promotion"].wait_seconds + 90)
+        outcome = _run(drill, report, drill.cfg.dr_region, {"failover_id": "drill-slow"})
+        _succeeded(report, outcome, "a promotion slower than the writer wait")
+        report.expect(drill.aurora.writer == drill.cfg.dr_region and len(drill.switch_moves()) == 1, "not served from the DR region")
+        report.problems += [p for p in drill.end_state()]
+
+
+@scenario
+def promotion_completes_after_the_run_gave_up(report: Report) -> None:
+    """Later than every bound: the run ends PromotionStillRunning, AWS then completes the
+    promotion, and the split (writer in DR, traffic to the primary) is named by the
+    readiness check SwitchPosition (the end-state invariant accepts it only so)."""
+    with Drill(world=World.late(Config())) as drill:
+        outcome = _run(drill, report, drill.cfg.dr_region, {"failover_id": "drill-late"})
+        report.expect(outcome.status == "FAILED" and outcome.error == "PromotionStillRunning", f"{outcome.status} {outcome.error}")
+        _finish(drill, report)
+        report.expect(drill.aurora.writer == drill.cfg.dr_region, "the promotion did not complete in the end state")
+        named = [f for _, f in drill.readiness_findings(("DatabaseRole", "ServiceCapacity", "SwitchPosition")) if f.check == "SwitchPosition" and f.ready is False]
+        report.expect(bool(named), "the split is not named by SwitchPosition")
+
+
+@scenario
+def fence_waits_for_draining_tasks(report: Report) -> None:
+    """An unplanned failover with the primary reachable: its tasks drain (deregistration delay,
+    then the stop timeout) after the count drops, and the promotion waits for them to stop.
+    Drained within the bound: promoted with none running; past it: nothing promoted."""
+    fence = runbook.waits(Config())["fence"].wait_seconds
+    for drain, promoted in ((fence - 15, True), (fence + 30, False)):
+        with Drill(world=replace(World(), drain_seconds=drain)) as drill:
+            outcome = _run(drill, report, drill.cfg.dr_region, {"failover_id": f"drill-drain-{drain:g}", "mode": "unplanned", "accept_data_loss": True})
+            if promoted:
+                _succeeded(report, outcome, f"tasks drained in {drain:g} s")
+            else:
+                report.expect(outcome.status == "FAILED" and outcome.error == "FenceNotConfirmed", f"{outcome.status} {outcome.error}")
+                report.expect(not drill.writes("FailoverGlobalCluster"), "promoted while the old primary still ran tasks")
+            _finish(drill, report)
+
+
+@scenario
+def switch_not_readable_at_once(report: Report) -> None:
+    """GetMetricData does not see the switch's publication for a while: the run confirms it by
+    polling (within its bound) instead of failing the step on the first read; later than the
+    bound, it reports SwitchNotConfirmed and the end state still converges."""
+    confirm = runbook.waits(Config())["switch"].wait_seconds
+    for visible, confirmed in ((confirm - 30, True), (confirm + 60, False)):
+        with Drill(world=replace(World(), metric_visible_seconds=visible)) as drill:
+            outcome = _run(drill, report, drill.cfg.dr_region, {"failover_id": f"drill-visible-{visible:g}"})
+            if confirmed:
+                _succeeded(report, outcome, f"switch readable after {visible:g} s")
+            else:
+                report.expect(outcome.status == "FAILED" and outcome.error == "SwitchNotConfirmed", f"{outcome.status} {outcome.error}")
+            report.expect(len(drill.writes("PutMetricData")) >= 1, "the switch was not published")
+            _finish(drill, report)
+
+
+@scenario
+def failback_waits_for_route53(report: Report) -> None:
+    """Failing back, the DR service returns to standby only once Route 53's own status of the
+    PRIMARY record shows the move; Route 53 later than the bound: traffic unverified and the DR
+    service left at failover capacity (it may still be serving)."""
+    late = runbook.waits(Config())["traffic"].wait_seconds + 120
+    with Drill(world=replace(World(), route53_status_lag_seconds=late)) as drill:
+        dr, primary = drill.cfg.dr_region, drill.cfg.primary_region
+        out = _run(drill, report, dr, {"failover_id": "drill-r53-out"})
+        report.expect(out.status == "FAILED" and out.error == "TrafficNotVerified", f"failover: {out.status} {out.error}")
+        drill.clock.advance(late)
+        back = _run(drill, report, primary, {"failover_id": "drill-r53-back"})
+        report.expect(back.status == "FAILED" and back.error == "TrafficNotVerified", f"failback: {back.status} {back.error}")
+        report.expect(drill.service(dr)["desiredCount"] == drill.cfg.app.failover_desired_count, "DR returned to standby before Route 53 showed the move")
+        _finish(drill, report)
+
+
+@scenario
+def extremes_at_once_and_late(report: Report) -> None:
+    """Planned there and back, and an unplanned failover, with every unknown at once and with
+    every unknown later than every bound the runbook uses: the invariants and the end state hold."""
+    for world in (World.at_once(), World.late(Config())):
+        for request in ({"failover_id": "drill-x"}, {"failover_id": "drill-x-lost", "mode": "unplanned", "accept_data_loss": True}):
+            with Drill(world=world) as drill:
+                _run(drill, report, drill.cfg.dr_region, request)
+                _finish(drill, report)
