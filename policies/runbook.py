@@ -58,7 +58,6 @@ def promote_database(log_group: str, table_arn, key_arn, global_cluster_id: str,
         ),
         # GetMetricData supports no resource type; it only reads.
         Statement(Sid="ReadReplicationLag", Effect=Allow, Action=[cloudwatch.GetMetricData], Resource=["*"]),
-        Statement(Sid="ReadEngineVersion", Effect=Allow, Action=[rds.DescribeDBClusters], Resource=[member_cluster_arns[0]]),
     )
 
 

@@ -45,7 +45,7 @@ RESERVED_CONCURRENCY = 2
 # Errors a retry cannot fix: the request or the global database's state must change first.
 FINAL_ERRORS = [
     "DataLossNotAccepted", "FailoverElsewhere", "FailbackNeedsDrRegion", "NotAMember", "TargetNotSynchronized",
-    "EngineVersionsDiffer", "PromotionRefused", "MissingSetting", "StepError",
+    "PromotionRefused", "MissingSetting", "StepError",
 ]
 # The worst case of one AWS call in the functions: every attempt times out, plus backoff
 # (lambdas/runbook/runtime.py WORST_CALL_SECONDS; tests keep the two equal).
@@ -291,7 +291,8 @@ def _step_settings(cfg: Config, alerting: Alerting, app: App) -> dict[str, dict]
         },
         "check_capacity": {
             "TARGET_GROUP_ARN": app.target_group_arn,
-            # The fence check: the old primary's service, in the peer region.
+            # The fence check: the old primary's service, in the peer region, and how long its tasks may drain.
+            "FENCE_DRAIN_SECONDS": str(FENCE_DRAIN_SECONDS),
             "CLUSTER_NAME": naming.ecs_cluster(cfg).pattern,
             "SERVICE_NAME": naming.ecs_service(cfg).pattern,
             "PEER_REGION": Ref(PEER_REGION_PARAMETER),
@@ -418,6 +419,8 @@ WHOLE_STATE = {"failover_id.$": "$.failover_id", "mode.$": "$.mode", "accept_dat
 # stopTimeout); the templates leave it at the default.
 # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html
 ECS_STOP_TIMEOUT_SECONDS = 30
+# The least a fenced task may still run after its count drops (check_capacity waits this long).
+FENCE_DRAIN_SECONDS = DEREGISTRATION_DELAY_SECONDS + ECS_STOP_TIMEOUT_SECONDS
 # The switch's own confirmation: AWS gives GetMetricData no read-after-write bound; its older
 # CLI reference says a new metric's statistics can take "up to two minutes" to be available
 # (aws cloudwatch put-metric-data). Two minutes and one period.
@@ -447,9 +450,9 @@ def waits(cfg: Config) -> dict[str, Wait]:
     """Every bounded wait of the runbook, in the order a run meets them (the budget counts these)."""
     r = cfg.runbook
     # The fenced tasks drain their targets for the deregistration delay, then get the stop timeout.
-    fence = DEREGISTRATION_DELAY_SECONDS + ECS_STOP_TIMEOUT_SECONDS + r.health_poll_seconds
+    fence = FENCE_DRAIN_SECONDS + r.health_poll_seconds
     return {
-        "fence": Wait("Fence", "check_capacity", r.health_poll_seconds, math.ceil(fence / r.health_poll_seconds) * r.health_poll_seconds),
+        "fence": Wait("Drain", "check_capacity", r.health_poll_seconds, math.ceil(fence / r.health_poll_seconds) * r.health_poll_seconds),
         "capacity": Wait("Capacity", "check_capacity", r.health_poll_seconds, cfg.health_wait_seconds),
         "promotion": Wait("Writer", "wait_for_writer", r.writer_poll_seconds, r.writer_wait_seconds),
         "follow": Wait("Promotion", "wait_for_writer", r.writer_poll_seconds, r.follow_promotion_minutes * 60),
@@ -518,7 +521,8 @@ def definition(cfg: Config) -> dict:
             },
             "Begin": {
                 "Type": "Pass",
-                "Result": {"steps": {}, "polls": {wait.noun.lower(): 0 for wait in w.values()}, "role": "${RegionRole}"},
+                # The traffic check finds the PRIMARY record's check once and passes it on.
+                "Result": {"steps": {"traffic": {"result": {"primary_check": "unknown"}}}, "polls": {wait.noun.lower(): 0 for wait in w.values()}, "role": "${RegionRole}"},
                 "ResultPath": "$.run",
                 "Next": "RequestRefused?",
             },
@@ -571,11 +575,11 @@ def definition(cfg: Config) -> dict:
             # A region that did not answer is down, which fences it: nothing to wait for.
             "Fenced?": {
                 "Type": "Choice",
-                "Choices": [{"Variable": "$.run.steps.fence.result.fenced", "BooleanEquals": True, "Next": "CheckFence"}],
+                "Choices": [{"Variable": "$.run.steps.fence.result.fenced", "BooleanEquals": True, "Next": "CheckDrain"}],
                 "Default": "ScaleService",
             },
             **_poll_loop(
-                cfg, w["fence"], {**WHOLE_STATE, "check": "fence"}, "ScaleService",
+                cfg, w["fence"], {**WHOLE_STATE, "check": "fence", "fenced_at.$": "$.run.steps.fence.result.at"}, "ScaleService",
                 ("FenceNotConfirmed", f"the old primary's tasks were still running {w['fence'].wait_seconds} s after its service was "
                  "set to 0: nothing was promoted (its writes would be lost); run again once they have stopped"),
             ),
@@ -613,10 +617,18 @@ def definition(cfg: Config) -> dict:
                  "Route 53 follows the metric's data once it is readable (the readiness alarm says if it disagrees with the writer)"),
             ),
             **_poll_loop(
-                cfg, w["traffic"], {**WHOLE_STATE, "since.$": "$.run.steps.switch.result.position_since"}, "FailingBack?",
-                ("TrafficNotVerified", f"the switch moved, but Route 53's view of the PRIMARY record did not show the move within "
-                 f"{w['traffic'].wait_seconds} s"),
+                cfg, w["traffic"],
+                {**WHOLE_STATE, "since.$": "$.run.steps.switch.result.position_since", "primary_check.$": "$.run.steps.traffic.result.primary_check"},
+                "FailingBack?", "TrafficUnverified",
             ),
+            # The writer and the switch have moved; AWS does not bound when Route 53 publishes
+            # its status: the run succeeds, saying traffic is unverified.
+            "TrafficUnverified": {
+                "Type": "Pass",
+                "Result": {"ready": True, "verified": False, "reason": f"Route 53's status did not show the move within {w['traffic'].wait_seconds} s"},
+                "ResultPath": "$.run.steps.traffic.result",
+                "Next": "FailingBack?",
+            },
             # Failing back: the DR service returns to warm standby, only once Route 53 shows the
             # move (unverified, it stays at failover capacity: it may still be serving).
             "FailingBack?": {

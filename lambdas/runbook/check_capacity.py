@@ -10,8 +10,10 @@ https://docs.aws.amazon.com/Route53/latest/APIReference/API_ResourceRecordSet.ht
 them at once: the load balancer drains each target for the deregistration delay, then ECS
 sends the stop signal and waits the stop timeout ("ECS waits for the target to drain ... then
 stops the task", ECS developer guide, "Amazon ECS task lifecycle" and ContainerDefinition
-``stopTimeout``). Until ``runningCount`` is 0 the old primary can still take writes that the
-promoted cluster never sees. A region that does not answer is down, which fences it too.
+``stopTimeout``). Until then the old primary can still take writes that the promoted cluster
+never sees. ``runningCount`` may drop when draining starts (it counts tasks in the RUNNING
+state; draining happens in DEACTIVATING), so the check also waits out the drain itself
+(``FENCE_DRAIN_SECONDS`` from the fence). A region that does not answer is down, which fences it too.
 https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html
 """
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .runtime import Runtime, StepError, is_unreachable, lambda_runtime
+from .runtime import Runtime, StepError, is_unreachable, lambda_runtime, now
 
 STEP = "check_capacity"
 HEALTHY = "healthy"
@@ -33,7 +35,7 @@ MIN_HEALTHY_TARGETS = 1
 def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     check = event.get("check", CAPACITY)
     if check == FENCE:
-        return _old_primary_stopped(runtime)
+        return _old_primary_stopped(runtime, float(event.get("fenced_at") or 0))
     if check != CAPACITY:
         raise StepError(f"check must be {CAPACITY!r} or {FENCE!r}, not {check!r}")
     targets = runtime.client("elbv2").describe_target_health(TargetGroupArn=runtime.setting("TARGET_GROUP_ARN"))
@@ -43,7 +45,7 @@ def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     return {"ready": ready, "healthy_targets": healthy}
 
 
-def _old_primary_stopped(runtime: Runtime) -> dict[str, Any]:
+def _old_primary_stopped(runtime: Runtime, fenced_at: float) -> dict[str, Any]:
     region = runtime.setting("PEER_REGION")
     try:
         (service,) = runtime.client("ecs", region).describe_services(
@@ -54,9 +56,10 @@ def _old_primary_stopped(runtime: Runtime) -> dict[str, Any]:
             raise
         runtime.log("the old primary's region did not answer: down, so not serving", error=type(error).__name__)
         return {"ready": True, "running": None, "reason": f"{region} did not answer ({type(error).__name__})"}
-    running = service["runningCount"]
-    runtime.log("fence check", region=region, running=running)
-    return {"ready": running == 0, "running": running}
+    running = service["runningCount"] + service.get("pendingCount", 0)
+    drained = now() >= fenced_at + int(runtime.setting("FENCE_DRAIN_SECONDS"))
+    runtime.log("fence check", region=region, running=running, drained=drained)
+    return {"ready": running == 0 and drained, "running": running, "drained": drained}
 
 
 def handler(event, context):

@@ -15,10 +15,11 @@ What AWS refuses is refused here first, with what to do instead:
 - "You can only perform a managed cross-Region database failover on an Aurora global database
   if the primary and secondary DB clusters have the same major, minor, and patch level engine
   versions. However, the patch levels can be different, depending on the minor engine
-  version" (Aurora user guide, "Upgrading an Amazon Aurora global database"). This cluster's
-  version against the global cluster's: any difference is refused (the compatible patch
-  pairs are a table AWS changes), naming the last resort: detach this cluster
-  (``RemoveFromGlobalCluster``), which makes it a standalone writer and ends the global database.
+  version" (Aurora user guide, "Upgrading an Amazon Aurora global database"). Which pairs
+  AWS accepts is AWS's to say (and ``EngineVersion`` does not show every patch level), so
+  the runbook asks and maps a refusal to ``PromotionRefused``, naming the last resort:
+  detach this cluster (``RemoveFromGlobalCluster``), which makes it a standalone writer and
+  ends the global database. Readiness alarms on any difference beforehand.
   https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-upgrade.html
 - A switchover (failing back included) needs its target in sync: after a managed failover the
   old primary is rebuilt, which "can take a few minutes to several hours", and its member shows
@@ -62,10 +63,6 @@ class NotAMember(StepError):
 
 class TargetNotSynchronized(StepError):
     """A switchover onto a cluster that is still being rebuilt after a failover."""
-
-
-class EngineVersionsDiffer(StepError):
-    """Managed switchover and failover need the same engine version in both clusters."""
 
 
 class PromotionRefused(StepError):
@@ -187,7 +184,7 @@ def _promote(mode: str, runtime: Runtime) -> dict[str, Any]:
 
 
 def _require_promotable(mode: str, runtime: Runtime, global_cluster: dict[str, Any], local_arn: str) -> None:
-    """Refuse what AWS would refuse, before asking it, with the reason and the way out."""
+    """Refuse a switchover onto a cluster still being rebuilt, before asking AWS."""
     (member,) = [m for m in global_cluster["GlobalClusterMembers"] if m["DBClusterArn"] == local_arn]
     status = member.get("SynchronizationStatus", CONNECTED)
     if mode == PLANNED and status != CONNECTED:
@@ -195,14 +192,6 @@ def _require_promotable(mode: str, runtime: Runtime, global_cluster: dict[str, A
             f"{local_arn} is {status}: Aurora is still rebuilding it after the failover (minutes to hours); "
             "switch over once the readiness check DatabaseRole shows it connected"
         )
-    (cluster,) = runtime.client("rds").describe_db_clusters(DBClusterIdentifier=runtime.setting("DB_CLUSTER_ID"))["DBClusters"]
-    ours, theirs = cluster.get("EngineVersion"), global_cluster.get("EngineVersion")
-    if ours and theirs and ours != theirs:
-        identifier = global_cluster["GlobalClusterIdentifier"]
-        how = ("upgrade the lower one (secondaries first) and run again" if mode == PLANNED
-               else last_resort(runtime, identifier, local_arn))
-        raise EngineVersionsDiffer(f"{local_arn} runs {ours}, the global database {theirs}: AWS refuses a managed {mode} "
-                                   f"promotion between engine versions; {how}")
 
 
 def handler(event, context):

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from .idempotency import once
-from .runtime import Runtime, StepError, is_unreachable, lambda_runtime
+from .runtime import Runtime, StepError, is_unreachable, lambda_runtime, now
 
 STEP = "scale_service"
 UP = "up"
@@ -44,7 +44,8 @@ def _converge(direction: str, runtime: Runtime) -> dict[str, Any]:
     if direction != FENCE:
         return _scale(direction, runtime)
     try:
-        return {**_scale(direction, runtime), "fenced": True}
+        # When the old primary's count went to 0: its tasks drain from then (check_capacity).
+        return {**_scale(direction, runtime), "fenced": True, "at": now()}
     except Exception as error:
         if not is_unreachable(error):
             raise

@@ -27,14 +27,18 @@ STEP = "verify_traffic"
 PERIOD_SECONDS = 60
 # Route 53 publishes the status every minute; a few minutes of it are enough to find the newest.
 LOOKBACK_MINUTES = 10
+# What the state machine passes before the first check has found the PRIMARY record's check.
+NOT_LOOKED_UP = "unknown"
 
 
 def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     expected = 0.0 if runtime.setting("REGION_ROLE") == "secondary" else 1.0
     since = float(event.get("since") or 0)
     try:
-        # This stack's own check in the primary region; looked up by name from the DR region.
-        check = runtime.settings.get("PRIMARY_HEALTH_CHECK_ID") or health_check_named(runtime.client("route53"), runtime.setting("PRIMARY_HEALTH_CHECK_NAME"))
+        # This stack's own check in the primary region; looked up by name from the DR region,
+        # once per run (the state machine passes it back): Route 53 throttles per account.
+        known = event.get("primary_check") if event.get("primary_check") != NOT_LOOKED_UP else None
+        check = known or runtime.settings.get("PRIMARY_HEALTH_CHECK_ID") or health_check_named(runtime.client("route53"), runtime.setting("PRIMARY_HEALTH_CHECK_NAME"))
         if check is None:
             return {"ready": True, "verified": False, "reason": f"no health check is named {runtime.setting('PRIMARY_HEALTH_CHECK_NAME')}"}
         latest = _latest_status(runtime, check, expected)
@@ -45,7 +49,7 @@ def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
         return {"ready": True, "verified": False, "reason": f"Route 53's view could not be read ({type(error).__name__})"}
     moved = latest is not None and latest[0] >= since and latest[1] == expected
     runtime.log("traffic check", primary_check=check, newest=latest, expected=expected, since=since, verified=moved)
-    return {"ready": moved, "verified": moved, "primary_record_status": latest[1] if latest else None}
+    return {"ready": moved, "verified": moved, "primary_record_status": latest[1] if latest else None, "primary_check": check}
 
 
 def _latest_status(runtime: Runtime, check: str, expected: float) -> tuple[float, float] | None:
