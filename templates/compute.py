@@ -14,7 +14,7 @@ from pathlib import Path
 
 from troposphere import Equals, GetAtt, Output, Parameter, Ref, Sub, Template
 from troposphere import applicationautoscaling as autoscaling
-from troposphere import ec2, ecs, iam, logs, s3
+from troposphere import ec2, ecs, iam, s3
 from troposphere import elasticloadbalancingv2 as elb
 
 from policies import arns
@@ -24,6 +24,7 @@ from templates import naming, tracing
 from templates.buckets import private_bucket_properties
 from templates.config import Config
 from templates.database import Database
+from templates.functions import log_group
 from templates.network import Network
 from templates.security import APP_SECURITY_GROUP, SecurityGroups, data_key_arn
 from templates.suppressions import checkov_skip
@@ -284,17 +285,8 @@ def _log_configuration(stream_prefix: str) -> ecs.LogConfiguration:
 
 
 def _add_task_definition(t: Template, cfg: Config, database: Database) -> None:
-    t.add_resource(
-        logs.LogGroup(
-            APP_LOG_GROUP,
-            LogGroupName=naming.app_log_group(cfg).value(),
-            RetentionInDays=cfg.logs.retention_days,
-            KmsKeyId=data_key_arn(cfg),
-            DeletionPolicy="Delete",
-            UpdateReplacePolicy="Delete",
-        )
-    )
-    tracing.add_collector_log_group(t, cfg)
+    log_group(t, cfg, APP_LOG_GROUP, naming.app_log_group(cfg).value())
+    log_group(t, cfg, tracing.COLLECTOR_LOG_GROUP, naming.collector_log_group(cfg).value())
     secret = arns.secret_partial(database.secret_name)
     app = ecs.ContainerDefinition(
         Name=APP_CONTAINER,

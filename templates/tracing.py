@@ -29,7 +29,6 @@ from policies import tracing as tracing_policies
 from templates import naming
 from templates.config import COLLECTOR_PORTS, Config
 from templates.regions import ROLE_PARAMETER
-from templates.security import data_key_arn
 
 COLLECTOR_CONTAINER = "otel-collector"
 COLLECTOR_LOG_GROUP = "CollectorLogGroup"
@@ -124,19 +123,6 @@ def awslogs(log_group: str, stream_prefix: str) -> ecs.LogConfiguration:
     return ecs.LogConfiguration(
         LogDriver="awslogs",
         Options={"awslogs-group": Ref(log_group), "awslogs-region": Ref("AWS::Region"), "awslogs-stream-prefix": stream_prefix},
-    )
-
-
-def add_collector_log_group(t: Template, cfg: Config) -> None:
-    t.add_resource(
-        logs.LogGroup(
-            COLLECTOR_LOG_GROUP,
-            LogGroupName=naming.collector_log_group(cfg).value(),
-            RetentionInDays=cfg.logs.retention_days,
-            KmsKeyId=data_key_arn(cfg),
-            DeletionPolicy="Delete",
-            UpdateReplacePolicy="Delete",
-        )
     )
 
 
