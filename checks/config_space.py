@@ -52,6 +52,8 @@ MATRIX: dict[str, dict[str, Any]] = {
     },
     "Mexico as DR region, third administration region": {
         "primary_region": "us-east-2", "dr_region": "mx-central-1", "stackset_administration_region": "us-west-2",
+        # CloudFormation has no Transaction Search there: the account enables it (docs/design.md section 8).
+        "tracing": {"enable_transaction_search": False},
     },
     "smallest network, one instance per region": {
         "network": {"primary_vpc_cidr": "10.10.0.0/22", "dr_vpc_cidr": "10.20.0.0/22", "az_count": 2},
@@ -108,6 +110,10 @@ def configurations() -> st.SearchStrategy[dict[str, Any]]:
                 "failover_desired_count": st.integers(0, 6),
                 "task_cpu": _some([256, 1024, 300]),
                 "task_memory": _some([512, 2048, 4096]),
+            }),
+            "tracing": st.fixed_dictionaries({}, optional={
+                "collector_image_tag": _some(["v0.49.0", "latest", "3.x", "sha256:" + "0" * 64]),
+                "enable_transaction_search": st.booleans(),
             }),
             "runbook": st.fixed_dictionaries({}, optional={
                 "automatic_trigger": st.booleans(),

@@ -12,7 +12,9 @@ declared here:
   the DR cluster joining the global cluster by name, the primary's switch health check
   following the DR region's alarm, the runbook addressing the peer region's switch;
 - an ``AWS::SNS::Subscription`` is drawn as the edge from its topic to its endpoint (the
-  cross-region alert relay), and failover records hang off their hosted zone.
+  cross-region alert relay), and failover records hang off their hosted zone;
+- a task definition whose collector exports to X-Ray's OTLP endpoint points at that endpoint,
+  and the endpoint at the region's Transaction Search setting where a stack owns it.
 Plumbing (routes, security groups, roles, log groups, policies...) is left out: only
 ``DRAWN`` types are nodes, and more than ``MAX_NODES_PER_TYPE`` of one type in a stack
 collapse into one node (as do numbered siblings like ``PublicSubnet1..3``); a subnet group
@@ -70,6 +72,7 @@ DRAWN = {
     "AWS::StepFunctions::StateMachine": "state machine",
     "AWS::Lambda::Function": "Lambda function",
     "AWS::DynamoDB::Table": "DynamoDB table",
+    "AWS::XRay::TransactionSearchConfig": "Transaction Search\\n(spans to CloudWatch Logs)",
 }
 MAX_NODES_PER_TYPE = 3
 # How other resources name a resource of these types: (name property, ARN pattern or None).
@@ -96,6 +99,9 @@ _NO_VALUE = object()
 _TOKEN = re.compile(r"<<([^|>]+)\|([^>]+)>>")  # a resolved Ref/GetAtt: <<stack instance|logical id>>
 _SUB_REFERENCE = re.compile(r"\$\{([^}!][^}]*)\}")
 _TRAILING_NUMBER = re.compile(r"\d+$")
+# X-Ray's OTLP traces endpoint, as a collector's exporter names it.
+_XRAY_OTLP = re.compile(r"https://xray\.([a-z0-9-]+)\.[a-z0-9.]+/v1/traces")
+XRAY_ENDPOINT = "XRayOtlpEndpoint"
 
 
 class DiagramError(Exception):
@@ -341,6 +347,24 @@ def references(value: Any) -> list[tuple[str, str]]:
     return [reference for text in strings(value) for reference in _TOKEN.findall(text)]
 
 
+def trace_regions(value: Any) -> set[str]:
+    """Regions whose X-Ray OTLP endpoint ``value`` exports to (a collector's configuration)."""
+    return {region for text in strings(value) for region in _XRAY_OTLP.findall(text)}
+
+
+def _traces(graph: Graph, instance: Instance, source: str, properties: dict, node_of: dict) -> None:
+    """Edges from a task definition to the X-Ray endpoint its collector exports to, and from there
+    to the region's Transaction Search setting when a stack of the deployment owns it."""
+    for region in sorted(trace_regions(properties)):
+        endpoint = f"{instance.key}/{XRAY_ENDPOINT}"
+        graph.nodes[instance.key][endpoint] = f"X-Ray OTLP endpoint\\n{region}"
+        graph.edges.add(Edge(source, endpoint, "traces (OTLP, SigV4)"))
+        for other in instance.deployment.instances:
+            for logical_id, resource in other.resources():
+                if other.region == region and resource["Type"] == "AWS::XRay::TransactionSearchConfig":
+                    graph.edges.add(Edge(endpoint, node_of[other.key, logical_id], "spans"))
+
+
 def _targets(value: Any, node_of: dict, names: dict[str, str]) -> set[str]:
     """Node ids ``value`` refers to: by a resolved reference, or by name/ARN."""
     found = set()
@@ -384,6 +408,8 @@ def build(directory: Path) -> Graph:
                 zone = f"route53/{properties['HostedZoneId']}"
                 graph.zones[zone] = f"{properties['Name']}\\nhosted zone {properties['HostedZoneId']}"
                 graph.edges.add(Edge(zone, source, properties.get("Failover", "")))
+            if resource["Type"] == "AWS::ECS::TaskDefinition":
+                _traces(graph, instance, source, properties, node_of)
             for name, value in sorted(properties.items()):
                 passed_on = [resolved[hidden] for hidden in _passed_on(value, instance)]
                 for target in _targets([value, *passed_on], node_of, names) - {source}:

@@ -12,6 +12,8 @@ their parameters resolve them (``diagram.Deployment``), none declared here:
 - the runbook of each region: its Lambda steps in the order of the state machine, and the
   regions each one calls (from its role's policies, the resources it references and the
   region names in its environment);
+- where traces go: from each service's collector sidecar and from the runbook's functions
+  (active tracing) to X-Ray in their own region;
 - the alert paths: alarms to topics, cross-region subscriptions to relay queues, relay functions to
   the relayed topics, and the on-call endpoints subscribed (or that none is);
 - a legend of the edge styles.
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from checks.diagram import Deployment, DiagramError, Instance, quoted, references, strings
+from checks.diagram import Deployment, DiagramError, Instance, quoted, references, strings, trace_regions
 from templates.regions import PRIMARY, ROLE_PARAMETER
 
 DOT_FILE = "incident.dot"
@@ -36,6 +38,7 @@ STYLES = {
     "replication": ("color=darkgreen, penwidth=2.5", "Aurora replication (asynchronous)"),
     "switch": ("color=purple, style=dashed", "health check follows / runbook publishes the switch metric"),
     "alert": ("color=darkorange", "alert path (alarm, SNS, relay queue, relay function)"),
+    "traces": ("color=gray50, style=dotted", "traces to X-Ray (collector sidecar over OTLP, Lambda active tracing)"),
 }
 ARN = re.compile(r"arn:[a-z-]+:([a-z0-9-]+):([a-z0-9-]*):")
 # Services a step's policy names that are plumbing, not calls an SRE watches for.
@@ -261,6 +264,26 @@ class _Drawing:
                     return node, f"publishes {properties['MetricName']} ({values})"
         return None
 
+    # -- traces -----------------------------------------------------------------------------
+
+    def traces(self) -> None:
+        """The service's collector sidecar and the runbook's traced functions, to X-Ray where they export."""
+        for region, instance in sorted(self.regional.items()):
+            service, service_properties = _one(instance, "AWS::ECS::Service")
+            tasks = _referenced(service_properties, instance)
+            for task, properties in _of_type(instance, "AWS::ECS::TaskDefinition"):
+                containers = properties.get("ContainerDefinitions", [])
+                for target in sorted(trace_regions(properties) if task in tasks else ()):
+                    collector = next(c["Name"] for c in containers if trace_regions(c))
+                    self.picture.edge(_id(instance, service), self._xray(target), "traces", f"{collector} sidecar: OTLP, SigV4")
+            machine, _ = _one(instance, "AWS::StepFunctions::StateMachine")
+            traced = [f for f, p in _of_type(instance, "AWS::Lambda::Function") if p.get("TracingConfig", {}).get("Mode") == "Active"]
+            if traced:
+                self.picture.edge(_id(instance, machine), self._xray(region), "traces", f"{len(traced)} functions: active tracing")
+
+    def _xray(self, region: str) -> str:
+        return self.picture.node(region, f"{region}/xray", f"X-Ray in {region}\\n(OTLP endpoint; Transaction Search)")
+
     # -- alerts -----------------------------------------------------------------------------
 
     def alerts(self) -> None:
@@ -346,6 +369,7 @@ def build(directory: Path) -> Picture:
     drawing.replication()
     drawing.runbook()
     drawing.alerts()
+    drawing.traces()
     return drawing.picture
 
 

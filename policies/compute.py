@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from awacs import ecr, kms, logs, s3, secretsmanager, xray
+from awacs import ecr, kms, logs, s3, secretsmanager
 from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
 from troposphere import If, Sub
 
@@ -18,8 +18,8 @@ def ecs_tasks_trust() -> PolicyDocument:
     return service_trust("ecs-tasks.amazonaws.com", arns.arn("ecs", "*"), sid="EcsTasksAssumeRole")
 
 
-def task_execution(repository: str, log_group_name: str, secret_name: str, key_arn) -> PolicyDocument:
-    """What ECS needs to start the task: pull this region's image, write its log group,
+def task_execution(repositories: tuple[str, ...], log_group_names: tuple[str, ...], secret_name: str, key_arn) -> PolicyDocument:
+    """What ECS needs to start the task: pull this region's images, write their log groups,
     inject the database secret (this region's replica), decrypt it with this region's key."""
     return PolicyDocument(
         Version="2012-10-17",
@@ -32,17 +32,17 @@ def task_execution(repository: str, log_group_name: str, secret_name: str, key_a
                 Resource=["*"],
             ),
             Statement(
-                Sid="PullAppImage",
+                Sid="PullTaskImages",
                 Effect=Allow,
                 Action=[ecr.BatchCheckLayerAvailability, ecr.BatchGetImage, ecr.GetDownloadUrlForLayer],
-                Resource=[arns.ecr_repository(repository)],
+                Resource=[arns.ecr_repository(repository) for repository in repositories],
             ),
             Statement(
                 # Both actions take the log-stream resource type only.
                 Sid="WriteOwnLogStreams",
                 Effect=Allow,
                 Action=[logs.CreateLogStream, logs.PutLogEvents],
-                Resource=[arns.log_streams(log_group_name)],
+                Resource=[arns.log_streams(name) for name in log_group_names],
             ),
             Statement(
                 Sid="ReadDatabaseSecret",
@@ -57,28 +57,6 @@ def task_execution(repository: str, log_group_name: str, secret_name: str, key_a
                 Resource=[key_arn],
                 Condition=Condition(StringEquals({"kms:ViaService": Sub("secretsmanager.${AWS::Region}.amazonaws.com")})),
             ),
-        ],
-    )
-
-
-def task_role() -> PolicyDocument:
-    """The app's own permissions: send traces through the X-Ray sidecar."""
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                # X-Ray's trace and sampling actions support no resource type.
-                Sid="WriteTraces",
-                Effect=Allow,
-                Action=[
-                    xray.PutTraceSegments,
-                    xray.PutTelemetryRecords,
-                    xray.GetSamplingRules,
-                    xray.GetSamplingTargets,
-                    xray.GetSamplingStatisticSummaries,
-                ],
-                Resource=["*"],
-            )
         ],
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from awacs import application_autoscaling as autoscaling
 from awacs import awslambda as awacs_lambda
-from awacs import cloudwatch, dynamodb, ecs, elasticloadbalancing, logs, rds, route53, secretsmanager, servicequotas, sns, states, xray
+from awacs import cloudwatch, dynamodb, ecr, ecs, elasticloadbalancing, logs, rds, route53, secretsmanager, servicequotas, sns, states, xray
 from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
 
 from policies import arns
@@ -194,7 +194,7 @@ def start_runbook(state_machine_arn) -> PolicyDocument:
     )
 
 
-def readiness(log_group: str, global_cluster_id: str, member_cluster_arns: list, secret_arns: list, service_arn, quota_arn, switch_alarm_arn, state_machine: str, namespace: str) -> PolicyDocument:
+def readiness(log_group: str, global_cluster_id: str, member_cluster_arns: list, secret_arns: list, service_arn, repository_arns: list, quota_arn, switch_alarm_arn, state_machine: str, namespace: str) -> PolicyDocument:
     """Read what a failover depends on, in this region (and the switch and the primary copy
     of the secret, which live in one region each; both clusters' engine versions); publish
     the readiness metrics."""
@@ -209,6 +209,10 @@ def readiness(log_group: str, global_cluster_id: str, member_cluster_arns: list,
         ),
         Statement(Sid="ReadSecretReplication", Effect=Allow, Action=[secretsmanager.DescribeSecret], Resource=secret_arns),
         Statement(Sid="ReadServiceCapacity", Effect=Allow, Action=[ecs.DescribeServices], Resource=[service_arn]),
+        # DescribeTaskDefinition supports no resource type; the images are looked up in this
+        # region's repositories the task definition may name.
+        Statement(Sid="ReadTaskImages", Effect=Allow, Action=[ecs.DescribeTaskDefinition], Resource=["*"]),
+        Statement(Sid="FindImagesHere", Effect=Allow, Action=[ecr.DescribeImages, ecr.DescribeRepositories], Resource=repository_arns),
         Statement(Sid="ReadFargateQuota", Effect=Allow, Action=[servicequotas.GetServiceQuota], Resource=[quota_arn]),
         Statement(Sid="ReadSwitch", Effect=Allow, Action=[cloudwatch.DescribeAlarms], Resource=[switch_alarm_arn]),
         # The Service Authorization Reference requires both types for ListExecutions (a state

@@ -1,4 +1,4 @@
-"""App tier: ECS Fargate service with an X-Ray sidecar, behind an HTTPS-only ALB.
+"""App tier: ECS Fargate service with an OpenTelemetry collector sidecar, behind an HTTPS-only ALB.
 
 Warm standby: the template is the same in both regions; the desired and minimum task
 counts are per-region parameters, so the DR region runs fewer tasks until the runbook
@@ -14,15 +14,17 @@ from pathlib import Path
 
 from troposphere import Equals, GetAtt, Output, Parameter, Ref, Sub, Template
 from troposphere import applicationautoscaling as autoscaling
-from troposphere import ec2, ecs, iam, logs, s3
+from troposphere import ec2, ecs, iam, s3
 from troposphere import elasticloadbalancingv2 as elb
 
 from policies import arns
 from policies import compute as compute_policies
-from templates import naming
+from policies import tracing as tracing_policies
+from templates import naming, tracing
 from templates.buckets import private_bucket_properties
 from templates.config import Config
 from templates.database import Database
+from templates.functions import log_group
 from templates.network import Network
 from templates.security import APP_SECURITY_GROUP, SecurityGroups, data_key_arn
 from templates.suppressions import checkov_skip
@@ -51,12 +53,6 @@ ELB_ACCOUNT_PARAMETER = "ElbLogDeliveryAccount"
 ELB_USES_SERVICE_PRINCIPAL = "ElbLogDeliveryUsesServicePrincipal"
 
 APP_CONTAINER = "app"
-XRAY_CONTAINER = "xray-daemon"
-# The same image as Docker Hub's amazon/aws-xray-daemon, from AWS's public registry, so a
-# DR start does not depend on Docker Hub's availability or pull limits.
-XRAY_IMAGE = "public.ecr.aws/xray/aws-xray-daemon:3.x"
-XRAY_PORT = 2000
-XRAY_USER = "10001"
 # An empty task volume (Fargate ephemeral storage): the only place the app may write.
 WRITABLE_VOLUME = "app-writable"
 # TLS 1.3 and 1.2 only (ELB's recommended policy).
@@ -269,8 +265,8 @@ def _add_roles(t: Template, cfg: Config, database: Database) -> None:
                 iam.Policy(
                     PolicyName="start-app-task",
                     PolicyDocument=compute_policies.task_execution(
-                        cfg.app.image_repository,
-                        naming.app_log_group(cfg).pattern,
+                        (cfg.app.image_repository, cfg.tracing.collector_repository),
+                        (naming.app_log_group(cfg).pattern, naming.collector_log_group(cfg).pattern),
                         database.secret_name,
                         data_key_arn(cfg),
                     ),
@@ -282,47 +278,30 @@ def _add_roles(t: Template, cfg: Config, database: Database) -> None:
         iam.Role(
             TASK_ROLE,
             AssumeRolePolicyDocument=compute_policies.ecs_tasks_trust(),
-            Policies=[iam.Policy(PolicyName="app", PolicyDocument=compute_policies.task_role())],
+            Policies=[iam.Policy(PolicyName="app", PolicyDocument=tracing_policies.task_role())],
         )
     )
 
 
 def _log_configuration(stream_prefix: str) -> ecs.LogConfiguration:
-    return ecs.LogConfiguration(
-        LogDriver="awslogs",
-        Options={
-            "awslogs-group": Ref(APP_LOG_GROUP),
-            "awslogs-region": Ref("AWS::Region"),
-            "awslogs-stream-prefix": stream_prefix,
-        },
-    )
+    return tracing.awslogs(APP_LOG_GROUP, stream_prefix)
 
 
 def _add_task_definition(t: Template, cfg: Config, database: Database) -> None:
-    t.add_resource(
-        logs.LogGroup(
-            APP_LOG_GROUP,
-            LogGroupName=naming.app_log_group(cfg).value(),
-            RetentionInDays=cfg.logs.retention_days,
-            KmsKeyId=data_key_arn(cfg),
-            DeletionPolicy="Delete",
-            UpdateReplacePolicy="Delete",
-        )
-    )
+    log_group(t, cfg, APP_LOG_GROUP, naming.app_log_group(cfg).value())
+    log_group(t, cfg, tracing.COLLECTOR_LOG_GROUP, naming.collector_log_group(cfg).value())
     secret = arns.secret_partial(database.secret_name)
     app = ecs.ContainerDefinition(
         Name=APP_CONTAINER,
-        Image=Sub(
-            f"${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/{cfg.app.image_repository}:{cfg.app.image_tag}"
-        ),
+        Image=tracing.image_uri(cfg.app.image_repository, cfg.app.image_tag),
         Essential=True,
         PortMappings=[ecs.PortMapping(ContainerPort=cfg.app.container_port, Protocol="tcp")],
         Environment=[
             ecs.Environment(Name=name, Value=value)
             for name, value in (
-                # awsvpc tasks share one network namespace: the sidecar is on localhost
+                # awsvpc tasks share one network namespace: the collector is on localhost
                 # (seed defect 11 used a host name, which does not resolve on Fargate).
-                ("AWS_XRAY_DAEMON_ADDRESS", f"127.0.0.1:{XRAY_PORT}"),
+                *tracing.app_environment(cfg),
                 # The global writer endpoint when configured: it follows the writer across regions.
                 ("DB_HOST", cfg.database.global_writer_endpoint or database.endpoint),
                 ("DB_READER_HOST", database.reader_endpoint),
@@ -351,19 +330,6 @@ def _add_task_definition(t: Template, cfg: Config, database: Database) -> None:
         if cfg.app.writable_path
         else [],
     )
-    xray_daemon = ecs.ContainerDefinition(
-        Name=XRAY_CONTAINER,
-        Image=XRAY_IMAGE,
-        # Losing traces must not take the app down.
-        Essential=False,
-        Cpu=32,
-        MemoryReservation=256,
-        PortMappings=[ecs.PortMapping(ContainerPort=XRAY_PORT, Protocol="udp")],
-        # The image's own non-root user (aws-xray-daemon's Dockerfile: adduser -u 10001 xray); it writes no files.
-        User=XRAY_USER,
-        ReadonlyRootFilesystem=True,
-        LogConfiguration=_log_configuration(XRAY_CONTAINER),
-    )
     t.add_resource(
         ecs.TaskDefinition(
             TASK_DEFINITION,
@@ -374,7 +340,7 @@ def _add_task_definition(t: Template, cfg: Config, database: Database) -> None:
             RequiresCompatibilities=["FARGATE"],
             ExecutionRoleArn=GetAtt(EXECUTION_ROLE, "Arn"),
             TaskRoleArn=GetAtt(TASK_ROLE, "Arn"),
-            ContainerDefinitions=[app, xray_daemon],
+            ContainerDefinitions=[app, tracing.collector_container(cfg)],
             Volumes=[ecs.Volume(Name=WRITABLE_VOLUME)] if cfg.app.writable_path else [],
         )
     )

@@ -81,7 +81,11 @@ RESOURCE_TYPES: dict = json.loads(RESOURCE_TYPES_FILE.read_text(encoding="utf-8"
 # What each type that some region lacks is for, so a refusal says what would be missing.
 RESOURCE_PURPOSES = {
     "AWS::RDS::GlobalCluster": "the Aurora global database that replicates into the other region",
+    "AWS::XRay::TransactionSearchConfig": "CloudWatch Transaction Search, which X-Ray's OTLP endpoint needs: "
+    "enable it there yourself and set tracing.enable_transaction_search = false",
 }
+# Rendered only with tracing.enable_transaction_search (the bootstrap stack's Transaction Search).
+TRANSACTION_SEARCH_TYPES = ("AWS::XRay::TransactionSearchConfig", "AWS::Logs::ResourcePolicy")
 
 
 # The DB instance classes of the templates' engine per region (checks/region_data.py).
@@ -187,9 +191,45 @@ FARGATE_MEMORY = {
 }
 ECR_REPOSITORY_PATTERN = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 IMAGE_TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+IMAGE_DIGEST_PATTERN = re.compile(r"^sha256:[0-9a-f]{64}$")
+# Tags that name a moving target by convention: latest, and version wildcards (3.x, 1.2.x).
+FLOATING_TAG_PATTERN = re.compile(r"^(latest|stable|edge|main|master)$|(^|[.-])[xX*](?=$|[.-])", re.IGNORECASE)
 HEALTH_PATH_PATTERN = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 CONTAINER_USER_PATTERN = re.compile(r"^[0-9]+(:[0-9]+)?$")
 WRITABLE_PATH_PATTERN = re.compile(r"^/[A-Za-z0-9._-][A-Za-z0-9._/-]*$")
+
+
+def check_pinned_image(field_path: str, tag: str) -> None:
+    """An image reference that cannot change under a running service: a digest, or a version tag
+    (the repository must keep tags immutable: the readiness check ``Images`` verifies it)."""
+    if IMAGE_DIGEST_PATTERN.match(tag):
+        return
+    if not IMAGE_TAG_PATTERN.match(tag):
+        raise ConfigError(field_path, f"{tag!r} is neither an image tag nor a digest (sha256:<64 hex digits>)")
+    if FLOATING_TAG_PATTERN.search(tag):
+        raise ConfigError(field_path, f"{tag!r} names a moving target: pin a version tag or a digest (sha256:...)")
+
+
+# The OpenTelemetry collector's OTLP ports (gRPC, HTTP) and its health-check port, on localhost.
+COLLECTOR_PORTS = (4317, 4318, 13133)
+
+
+@dataclass(frozen=True)
+class TracingConfig:
+    # The AWS Distro for OpenTelemetry collector, copied from ECR Public
+    # (public.ecr.aws/aws-observability/aws-otel-collector) into this repository in EACH region
+    # (replicate it like the app's, tags immutable): a DR region must not pull from elsewhere.
+    collector_repository: str = "aws-otel-collector"
+    collector_image_tag: str = "v0.49.0"
+    # CloudWatch Transaction Search is one setting per account and region, and AWS requires it
+    # disabled before CloudFormation enables it: false when the account already has it (another
+    # project, the console), so the bootstrap stack neither creates nor ever removes it.
+    enable_transaction_search: bool = True
+
+    def __post_init__(self) -> None:
+        if not ECR_REPOSITORY_PATTERN.match(self.collector_repository) or len(self.collector_repository) > 256:
+            raise ConfigError("collector_repository", f"{self.collector_repository!r} is not an ECR repository name")
+        check_pinned_image("collector_image_tag", self.collector_image_tag)
 
 
 @dataclass(frozen=True)
@@ -222,10 +262,11 @@ class AppConfig:
             raise ConfigError("writable_path", f"{self.writable_path!r} must be an absolute path other than /")
         if not ECR_REPOSITORY_PATTERN.match(self.image_repository) or len(self.image_repository) > 256:
             raise ConfigError("image_repository", f"{self.image_repository!r} is not an ECR repository name")
-        if not IMAGE_TAG_PATTERN.match(self.image_tag):
-            raise ConfigError("image_tag", f"{self.image_tag!r} is not an image tag")
-        if not 1024 <= self.container_port <= 65535 or self.container_port == 2000:
-            raise ConfigError("container_port", f"must be from 1024 to 65535 and not 2000 (X-Ray), not {self.container_port}")
+        check_pinned_image("image_tag", self.image_tag)
+        if not 1024 <= self.container_port <= 65535 or self.container_port in COLLECTOR_PORTS:
+            raise ConfigError(
+                "container_port", f"must be from 1024 to 65535 and not {' or '.join(map(str, COLLECTOR_PORTS))} (the collector's), not {self.container_port}"
+            )
         if not HEALTH_PATH_PATTERN.match(self.health_check_path):
             raise ConfigError("health_check_path", f"{self.health_check_path!r} must be a URL path starting with /")
         if self.task_cpu not in FARGATE_MEMORY:
@@ -460,6 +501,7 @@ class Config:
     dns: DnsConfig = field(default_factory=DnsConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     app: AppConfig = field(default_factory=AppConfig)
+    tracing: TracingConfig = field(default_factory=TracingConfig)
     runbook: RunbookConfig = field(default_factory=RunbookConfig)
     objectives: Objectives = field(default_factory=Objectives)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
@@ -490,7 +532,11 @@ class Config:
                 f"metrics, which AWS documents only in {documented_route53_metrics()}",
             )
         for field_path, region in (("primary_region", self.primary_region), ("dr_region", self.dr_region)):
-            missing = missing_resource_types(region)
+            missing = [
+                resource_type
+                for resource_type in missing_resource_types(region)
+                if self.tracing.enable_transaction_search or resource_type not in TRANSACTION_SEARCH_TYPES
+            ]
             if missing:
                 raise ConfigError(
                     field_path,

@@ -90,6 +90,15 @@ def app_log_group(cfg: Config) -> Name:
     return Name("CloudWatch Logs log group", f"/{cfg.project}/{cfg.environment_suffix}/app", 512)
 
 
+def collector_log_group(cfg: Config) -> Name:
+    return Name("CloudWatch Logs log group", f"/{cfg.project}/{cfg.environment_suffix}/otel-collector", 512)
+
+
+def transaction_search_logs_policy(cfg: Config) -> Name:
+    """Per region and account, like the setting it serves (CloudWatch Logs resource policy names)."""
+    return Name("CloudWatch Logs resource policy", f"{prefix(cfg)}-transaction-search", 255)
+
+
 def ecs_cluster(cfg: Config) -> Name:
     return Name("ECS cluster", f"{prefix(cfg)}-cluster", 255)
 
@@ -178,7 +187,7 @@ def readiness_namespace(cfg: Config) -> str:
 # test keeps the two equal).
 READY_METRIC = "Ready"
 READINESS_CHECK_DIMENSION = "Check"
-READINESS_CHECKS = ("DatabaseRole", "ReplicationLag", "SecretReplica", "ServiceCapacity", "FargateQuota", "SwitchPosition", "Runbook")
+READINESS_CHECKS = ("DatabaseRole", "ReplicationLag", "SecretReplica", "ServiceCapacity", "Images", "FargateQuota", "SwitchPosition", "Runbook")
 
 
 def runbook_state_machine(cfg: Config) -> Name:
@@ -216,6 +225,8 @@ def all_names(cfg: Config) -> tuple[Name, ...]:
         data_key_export(cfg),
         db_secret(cfg),
         app_log_group(cfg),
+        collector_log_group(cfg),
+        transaction_search_logs_policy(cfg),
         ecs_cluster(cfg),
         ecs_service(cfg),
         failover_switch_alarm(cfg),

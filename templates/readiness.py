@@ -70,6 +70,7 @@ def _policy(cfg: Config, log_group: str, state_machine_arn):
         [arns.db_cluster(cluster), arns.db_cluster_in(cluster.replace("${AWS::Region}", f"${{{PEER_REGION_PARAMETER}}}"), f"${{{PEER_REGION_PARAMETER}}}")],
         [arns.arn("secretsmanager", f"secret:{secret}-??????", region=region) for region in ("${AWS::Region}", f"${{{PEER_REGION_PARAMETER}}}")],
         arns.ecs_service(naming.ecs_cluster(cfg).pattern, naming.ecs_service(cfg).pattern),
+        [arns.ecr_repository(repository) for repository in (cfg.app.image_repository, cfg.tracing.collector_repository)],
         arns.arn("servicequotas", FARGATE_VCPU_QUOTA),
         If(IS_PRIMARY, arns.alarm_in(switch.pattern.replace("${AWS::Region}", f"${{{PEER_REGION_PARAMETER}}}"), f"${{{PEER_REGION_PARAMETER}}}"),
            arns.alarm_in(switch.pattern, "${AWS::Region}")),

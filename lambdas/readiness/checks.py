@@ -10,9 +10,11 @@ from the configuration), and ``client(service, region)`` gives the AWS clients.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from fnmatch import fnmatchcase
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -190,6 +192,7 @@ def service_capacity(ctx: Context, facts: dict) -> Finding:
     if not found:
         return Finding("ServiceCapacity", False, f"no active service {service} in {cluster}")
     running = facts["running"] = found[0]["runningCount"]
+    facts["task_definition"] = found[0].get("taskDefinition")
     observed = f"{service}: {running} running, standing count {standing}"
     return Finding("ServiceCapacity", running >= standing, observed if running >= standing else f"{observed}: short")
 
@@ -238,6 +241,54 @@ def runbook_state(ctx: Context, facts: dict) -> Finding:
     return Finding("Runbook", last["status"] == "SUCCEEDED", f"last run {last['name']}: {last['status']}")
 
 
+# An image in a private ECR registry: ACCOUNT.dkr.ecr.REGION.DOMAIN/REPOSITORY then :TAG or @DIGEST.
+ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.[a-z0-9.]+/([a-z0-9._/-]+?)(?::([\w][\w.-]*)|@(sha256:[0-9a-f]{64}))$")
+TASK_DEFINITION_ACCOUNT = re.compile(r"^arn:[a-z-]+:ecs:[a-z0-9-]+:(\d{12}):task-definition/")
+
+
+def _tag_is_immutable(repository: dict, tag: str) -> bool:
+    """ECR's tag mutability settings, exclusions included (wildcard filters)."""
+    setting = repository.get("imageTagMutability", "MUTABLE")
+    excluded = any(fnmatchcase(tag, f["filter"]) for f in repository.get("imageTagMutabilityExclusionFilters", []))
+    return setting == "IMMUTABLE" or (setting == "IMMUTABLE_WITH_EXCLUSION" and not excluded) or (setting == "MUTABLE_WITH_EXCLUSION" and excluded)
+
+
+def _image_problem(ctx: Context, image: str, account: str) -> str | None:
+    """Why ``image`` could not start a task here without another region or registry, or None."""
+    found = ECR_IMAGE.match(image)
+    if not found or (found[1], found[2]) != (account, ctx.region):
+        return f"{image} is not in this region's registry ({account}, {ctx.region})"
+    repository, tag, digest = found[3], found[4], found[5]
+    try:
+        ctx.call("ecr", "describe_images", repositoryName=repository, imageIds=[{"imageDigest": digest} if digest else {"imageTag": tag}])
+    except ClientError as error:
+        if error.response["Error"].get("Code") in ("ImageNotFoundException", "RepositoryNotFoundException"):
+            return f"{image} does not exist here ({error.response['Error']['Code']})"
+        raise
+    if tag:
+        (settings,) = ctx.call("ecr", "describe_repositories", repositoryNames=[repository])["repositories"]
+        if not _tag_is_immutable(settings, tag):
+            return f"{image}: tag {tag} can be overwritten ({repository} is {settings.get('imageTagMutability', 'MUTABLE')})"
+    return None
+
+
+def images(ctx: Context, facts: dict) -> Finding:
+    """Every image of the service's current task definition exists in this region's own registry,
+    by digest or by a tag its repository keeps immutable: a DR scale-out then needs no other region,
+    no public registry, and starts what was tested (``facts["task_definition"]``, from ServiceCapacity)."""
+    task_definition = facts.get("task_definition")
+    if not task_definition:
+        return Finding("Images", False, "the service's task definition is not known")
+    definition = ctx.call("ecs", "describe_task_definition", taskDefinition=task_definition)["taskDefinition"]
+    account = TASK_DEFINITION_ACCOUNT.match(definition["taskDefinitionArn"])[1]
+    wanted = sorted({c["image"] for c in definition["containerDefinitions"]})
+    problems = [problem for problem in (_image_problem(ctx, image, account) for image in wanted) if problem]
+    name = definition["taskDefinitionArn"].rsplit("/", 1)[-1]
+    if problems:
+        return Finding("Images", False, "; ".join(problems))
+    return Finding("Images", True, f"{name}: {len(wanted)} image(s) here, pinned")
+
+
 # In order: later checks read the facts earlier ones found (the writer, the running count).
 CHECKS = (
     ("DatabaseRole", database_role),
@@ -245,6 +296,7 @@ CHECKS = (
     ("EngineVersion", engine_version),
     ("SecretReplica", secret_replica),
     ("ServiceCapacity", service_capacity),
+    ("Images", images),
     ("FargateQuota", fargate_quota),
     ("SwitchPosition", switch_position),
     ("Runbook", runbook_state),

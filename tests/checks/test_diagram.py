@@ -164,6 +164,23 @@ def test_traffic_goes_through_each_record_to_its_regions_load_balancer_service_a
     assert picture.nodes[None][f"{cfg.dr_region}/regional/FailoverRecord"].startswith("SECONDARY record")
 
 
+def test_each_regions_service_and_runbook_send_their_traces_to_x_ray_in_that_region_only(cfg, picture):
+    traces = {(source, target): label for source, target, label in _edges(picture, "traces")}
+    assert {(source.split("/")[0], target) for source, target in traces} == {(r, f"{r}/xray") for r in cfg.regions}
+    for region in cfg.regions:
+        assert traces[f"{region}/regional/AppService", f"{region}/xray"] == "otel-collector sidecar: OTLP, SigV4"
+        assert traces[f"{region}/regional/RunbookStateMachine", f"{region}/xray"].endswith("functions: active tracing")
+
+
+def test_the_inventory_shows_each_task_exporting_to_its_regions_x_ray_and_transaction_search(cfg, dot):
+    for region in cfg.regions:
+        regional, bootstrap = f"{region}/regional", f"{region}/bootstrap"
+        endpoint = f"{regional}/{diagram.XRAY_ENDPOINT}"
+        assert (f"{regional}/AppTaskDefinition", endpoint, "traces (OTLP, SigV4)") in edges(dot)
+        assert (endpoint, f"{bootstrap}/TransactionSearchConfig", "spans") in edges(dot)
+    assert not [e for e in edges(dot) if diagram.XRAY_ENDPOINT in e[1] and e[0].split("/")[0] != e[1].split("/")[0]]
+
+
 def test_only_the_primary_record_follows_the_switch_alarm_in_the_dr_region(cfg, picture):
     switch = f"{cfg.dr_region}/bootstrap/FailoverSwitchAlarm"
     follows = {(source, target) for source, target, label in _edges(picture, "switch") if label == "follows"}

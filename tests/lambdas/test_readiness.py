@@ -1,8 +1,8 @@
 """DR readiness: each check's ready and not-ready paths, the metrics the function publishes,
 and its role against the calls the checks make.
 
-Secrets Manager (replication status), ECS (running count), CloudWatch (lag, usage, the
-switch alarm, the published metrics) are moto; RDS global clusters (moto keeps them per
+Secrets Manager (replication status), ECS (running count, task definition), ECR (images,
+tag mutability), CloudWatch (lag, usage, the switch alarm, the published metrics) are moto; RDS global clusters (moto keeps them per
 region), Service Quotas (moto knows only VPC's) and Step Functions run outcomes (moto's
 runs never finish) are botocore Stubbers, whose request and response shapes botocore
 validates against the service model.
@@ -107,10 +107,40 @@ def world(monkeypatch):
         )
         ecs = boto3.client("ecs", DR)
         ecs.create_cluster(clusterName=naming.ecs_cluster(CFG).pattern)
-        ecs.create_service(cluster=naming.ecs_cluster(CFG).pattern, serviceName=naming.ecs_service(CFG).pattern, desiredCount=CFG.app.dr_desired_count)
+        ecs.create_service(cluster=naming.ecs_cluster(CFG).pattern, serviceName=naming.ecs_service(CFG).pattern, desiredCount=CFG.app.dr_desired_count,
+                           taskDefinition=task_definition(*IMAGES.values()))
+        for repository, tag in IMAGES.items():
+            push(repository, tag)
         lag(w, 800)
         switch(w, "OK")
         yield w
+
+
+# The task's images as the template names them in the DR region, and their repositories there.
+IMAGES = {CFG.app.image_repository: CFG.app.image_tag, CFG.tracing.collector_repository: CFG.tracing.collector_image_tag}
+
+
+def image(repository: str, reference: str, region: str = DR) -> str:
+    separator = "@" if reference.startswith("sha256:") else ":"
+    return f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{repository}{separator}{reference}"
+
+
+def task_definition(*references: str, region: str = DR) -> str:
+    """A task definition naming ``references`` (tags of ``IMAGES``' repositories, or full image names)."""
+    names = [r if "/" in r else image(repository, r) for r, repository in zip(references, IMAGES)]
+    containers = [{"name": f"c{n}", "image": name, "memory": 256} for n, name in enumerate(names)]
+    return boto3.client("ecs", region).register_task_definition(family="app", containerDefinitions=containers)["taskDefinition"]["taskDefinitionArn"]
+
+
+def push(repository: str, tag: str, mutability: str = "IMMUTABLE") -> str:
+    """An image in the DR region's repository (created with ``mutability``); its digest."""
+    ecr = boto3.client("ecr", DR)
+    try:
+        ecr.create_repository(repositoryName=repository, imageTagMutability=mutability)
+    except ecr.exceptions.RepositoryAlreadyExistsException:
+        pass
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", "layers": [], "tag": tag})
+    return ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag=tag)["image"]["imageId"]["imageDigest"]
 
 
 def stubbed_answers(w: World) -> None:
@@ -194,6 +224,57 @@ def test_a_dr_service_short_of_its_standby_or_of_quota_is_not_ready(world, monke
     assert not finding.ready and "raise the quota" in finding.observed, "3 tasks of 1 vCPU need 3 vCPUs"
 
 
+def _images_finding(world: World, *references: str) -> checks.Finding:
+    return checks.images(world.context(DR), {"task_definition": task_definition(*references)})
+
+
+def test_images_in_this_regions_registry_by_immutable_tag_or_digest_are_ready(world):
+    assert _images_finding(world, *IMAGES.values()).ready
+    digest = push("mutable", "1.0.0", mutability="MUTABLE")
+    assert _images_finding(world, image("mutable", digest)).ready, "a digest cannot move"
+
+
+@pytest.mark.parametrize(
+    "reference, problem",
+    [
+        (image(CFG.app.image_repository, "9.9.9"), "does not exist here (ImageNotFoundException)"),
+        (image("never-created", "1.0.0"), "does not exist here (RepositoryNotFoundException)"),
+        (image(CFG.app.image_repository, CFG.app.image_tag, region=PRIMARY), "is not in this region's registry"),
+        ("public.ecr.aws/xray/aws-xray-daemon:3.x", "is not in this region's registry"),
+        (f"999999999999.dkr.ecr.{DR}.amazonaws.com/{CFG.app.image_repository}:{CFG.app.image_tag}", "is not in this region's registry"),
+    ],
+    ids=["tag missing here", "repository missing here", "the primary's registry", "a public registry", "another account"],
+)
+def test_an_image_missing_here_or_from_elsewhere_is_not_ready(world, reference, problem):
+    finding = _images_finding(world, reference)
+    assert (finding.ready, problem in finding.observed) == (False, True), finding
+
+
+def test_a_tag_its_repository_lets_move_is_not_ready(world):
+    push("mutable", "1.0.0", mutability="MUTABLE")
+    finding = _images_finding(world, image("mutable", "1.0.0"))
+    assert not finding.ready and "can be overwritten (mutable is MUTABLE)" in finding.observed
+
+
+@pytest.mark.parametrize(
+    "setting, filters, immutable",
+    [("IMMUTABLE", [], True), ("MUTABLE", [], False), ("IMMUTABLE_WITH_EXCLUSION", ["dev-*"], True),
+     ("IMMUTABLE_WITH_EXCLUSION", ["v0.*"], False), ("MUTABLE_WITH_EXCLUSION", ["v0.*"], True), ("MUTABLE_WITH_EXCLUSION", ["dev-*"], False)],
+)
+def test_tag_mutability_exclusions_count(setting, filters, immutable):
+    """ECR's four settings (botocore's ImageTagMutability enum); an exclusion filter flips the setting for the tags it matches."""
+    import botocore.session
+
+    assert setting in botocore.session.get_session().get_service_model("ecr").shape_for("ImageTagMutability").enum
+    repository = {"imageTagMutability": setting, "imageTagMutabilityExclusionFilters": [{"filterType": "WILDCARD", "filter": f} for f in filters]}
+    assert checks._tag_is_immutable(repository, "v0.49.0") is immutable
+
+
+def test_images_need_the_service_found_first():
+    finding = checks.images(checks.Context(settings={}, region=DR, client=None), {})
+    assert (finding.ready, finding.observed) == (False, "the service's task definition is not known")
+
+
 @pytest.mark.parametrize("writer, state, ready", [(PRIMARY, "OK", True), (PRIMARY, "ALARM", False), (DR, "ALARM", True), (DR, "OK", False)])
 def test_the_switch_must_agree_with_the_writer(world, writer, state, ready):
     switch(world, state)
@@ -262,6 +343,10 @@ def _replica_failed(world: World) -> None:
     replica.config.update(Status="Failed")
 
 
+def _dr_image_missing(world: World) -> None:
+    boto3.client("ecr", DR).batch_delete_image(repositoryName=CFG.tracing.collector_repository, imageIds=[{"imageTag": CFG.tracing.collector_image_tag}])
+
+
 def _no_tasks(world: World) -> None:
     ecs, cluster, service = boto3.client("ecs", DR), naming.ecs_cluster(CFG).pattern, naming.ecs_service(CFG).pattern
     ecs.delete_service(cluster=cluster, service=service, force=True)
@@ -270,8 +355,8 @@ def _no_tasks(world: World) -> None:
 @pytest.mark.parametrize(
     "break_it, check",
     [(_stop_lag, "ReplicationLag"), (_replica_failed, "SecretReplica"), (_no_tasks, "ServiceCapacity"),
-     (lambda world: switch(world, "ALARM"), "SwitchPosition")],
-    ids=["lag not published", "replica out of sync", "DR short of capacity", "switch against the writer"],
+     (lambda world: switch(world, "ALARM"), "SwitchPosition"), (_dr_image_missing, "Images")],
+    ids=["lag not published", "replica out of sync", "DR short of capacity", "switch against the writer", "DR image missing"],
 )
 def test_each_failure_the_issue_names_publishes_ready_0(world, monkeypatch, break_it, check):
     """Ready 0 at the next run; the alarm (one period, Minimum < 1, tests/templates/test_readiness.py)

@@ -180,12 +180,27 @@ def executions(aws: FakeSession, region: str) -> list[dict]:
     return aws.moto("stepfunctions", region).list_executions(stateMachineArn=runbook_arn(aws, region))["executions"]
 
 
+def _push_task_images(aws: FakeSession, region: str) -> dict[str, str]:
+    """The task's two images, as the template names them, pushed to ``region``'s registry (tags immutable)."""
+    ecr, images = aws.moto("ecr", region), {}
+    for repository, tag in ((CFG.app.image_repository, CFG.app.image_tag), (CFG.tracing.collector_repository, CFG.tracing.collector_image_tag)):
+        try:
+            ecr.create_repository(repositoryName=repository, imageTagMutability="IMMUTABLE")
+            ecr.put_image(repositoryName=repository, imageManifest=json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", "layers": [], "tag": tag}), imageTag=tag)
+        except ecr.exceptions.RepositoryAlreadyExistsException:
+            pass
+        images[repository] = f"{account(aws)}.dkr.ecr.{region}.amazonaws.com/{repository}:{tag}"
+    return images
+
+
 def create_service(aws: FakeSession, monkeypatch, region: str, desired: int, running: int) -> None:
     # moto reports a service's running count from this variable, read when the service is created.
     monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", str(running))
     ecs, cluster = aws.moto("ecs", region), naming.ecs_cluster(CFG).pattern
     ecs.create_cluster(clusterName=cluster)
-    ecs.register_task_definition(family="app", containerDefinitions=[{"name": "app", "image": "app", "memory": 512}])
+    ecs.register_task_definition(family="app", containerDefinitions=[
+        {"name": name, "image": image, "memory": 512} for name, image in _push_task_images(aws, region).items()
+    ])
     ecs.create_service(
         cluster=cluster, serviceName=naming.ecs_service(CFG).pattern, taskDefinition="app", desiredCount=desired
     )
@@ -597,6 +612,7 @@ def test_dry_run_on_a_healthy_deployment_passes_every_check_and_writes_nothing(a
     assert "800 ms" in results["readiness ReplicationLag"] and "RPO 60000 ms" in results["readiness ReplicationLag"]
     assert "1 running, standing count 1" in results["readiness ServiceCapacity"]
     assert f"replica in {DR}: InSync" in results["readiness SecretReplica"]
+    assert "2 image(s) here, pinned" in results["readiness Images"]
     assert all(op.startswith(("Describe", "List", "Get")) for op in aws.operations), aws.operations
 
 
@@ -757,7 +773,7 @@ def test_status_asks_both_regions_and_shows_the_primary_s_view(aws, monkeypatch)
     assert f"Global database {naming.global_cluster(CFG).pattern} (asked {PRIMARY}): available" in out
     # Each region's readiness, as its readiness function sees it (asked in that region).
     for region in CFG.regions:
-        assert out.index_of(f"^Readiness {region}: \\d of 7 checks ready") > out.index_of("^Service ")
+        assert out.index_of(f"^Readiness {region}: \\d of {len(naming.READINESS_CHECKS)} checks ready") > out.index_of("^Service ")
     assert not any(line.startswith("warning") for line in out)
 
 

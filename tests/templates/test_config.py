@@ -114,7 +114,7 @@ BAD_CONFIGS = {
     "Fargate memory for the CPU": ({"app": {"task_cpu": 256, "task_memory": 4096}}, "app.task_memory", "not a Fargate size"),
     "DR runs more than primary": ({"app": {"dr_desired_count": 5}}, "app.dr_desired_count", "at most primary_desired_count"),
     "failover below primary": ({"app": {"failover_desired_count": 2}}, "app.primary_desired_count", "at most failover_desired_count"),
-    "X-Ray's port for the app": ({"app": {"container_port": 2000}}, "app.container_port", "not 2000"),
+    "the collector's port for the app": ({"app": {"container_port": 4318}}, "app.container_port", "the collector's"),
     "bad health path": ({"app": {"health_check_path": "health"}}, "app.health_check_path", "starting with /"),
     "bad repository": ({"app": {"image_repository": "Trading App"}}, "app.image_repository", "ECR repository"),
     "certificate not an ARN": ({"dns": {"primary_certificate_arn": "cert"}}, "dns.primary_certificate_arn", "ACM certificate ARN"),

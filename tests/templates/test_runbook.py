@@ -53,7 +53,7 @@ def test_every_log_group_in_every_template_has_retention_and_a_key(rendered, cfg
         for region in cfg.regions:
             resolved = resolve(json.loads(rendered[name]), cfg, region)
             groups = resources_of_type(resolved, "AWS::Logs::LogGroup").values()
-            assert len(groups) == 2 + 1 + len(runbook.STEPS) + 2, "flow logs, app, state machine, each step, relay, readiness"
+            assert len(groups) == 3 + 1 + len(runbook.STEPS) + 2, "flow logs, app, collector, state machine, each step, relay, readiness"
             for group in groups:
                 assert group["Properties"]["RetentionInDays"] == cfg.logs.retention_days
                 assert group["Properties"]["KmsKeyId"] == data_key_arn(region)
