@@ -261,7 +261,7 @@ def _add_roles(t: Template, cfg: Config, database: Database) -> None:
     t.add_resource(
         iam.Role(
             EXECUTION_ROLE,
-            AssumeRolePolicyDocument=compute_policies.ecs_tasks_trust(),
+            AssumeRolePolicyDocument=compute_policies.ecs_task_execution_trust(),
             Policies=[
                 iam.Policy(
                     PolicyName="start-app-task",
