@@ -19,7 +19,7 @@ from troposphere import elasticloadbalancingv2 as elb
 
 from policies import arns
 from policies import compute as compute_policies
-from templates import naming
+from templates import naming, protection
 from templates.buckets import private_bucket_properties
 from templates.config import Config
 from templates.database import Database
@@ -143,7 +143,9 @@ def _add_access_log_bucket(t: Template, cfg: Config) -> None:
                     "needs yet another log bucket"
                 }
             ),
-            # Access logs are audit records: they outlive the stack.
+            # Access logs are audit records: they outlive the stack. Retain even when a first create
+            # rolls back: the ALB writes a test object as soon as logging is on, and a bucket that is
+            # not empty cannot be deleted; its generated name does not stop a retry.
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
         )
@@ -205,7 +207,7 @@ def _add_load_balancer(t: Template, cfg: Config, network: Network) -> None:
             LoadBalancerAttributes=[
                 elb.LoadBalancerAttributes(Key=key, Value=value)
                 for key, value in (
-                    ("deletion_protection.enabled", str(cfg.app.load_balancer_deletion_protection).lower()),
+                    ("deletion_protection.enabled", protection.protected(cfg.app.load_balancer_deletion_protection)),
                     ("routing.http.drop_invalid_header_fields.enabled", "true"),
                     ("access_logs.s3.enabled", "true"),
                     ("access_logs.s3.bucket", Ref(ACCESS_LOG_BUCKET)),
