@@ -50,7 +50,13 @@ def deploy(
             progress(f"{spec.name}: not in {only_region}; left alone")
             continue
         parameters = {region: _parameters(stack_sets, rendered, spec, region) for region in {spec.regions[0], *acted_on}}
-        if deploy_stack_set(stack_sets, rendered, spec, parameters, location, roles, only_region):
+        first = _first_create(stack_sets, spec, parameters, acted_on)
+        if first != parameters:
+            # New instances are created unprotected, so a failure can roll back; once the
+            # operation succeeded they are CURRENT and get their files' values.
+            deploy_stack_set(stack_sets, rendered, spec, first, location, roles, only_region)
+            progress(f"{spec.name}: created; now applying {', '.join(sorted(spec.first_create_parameters))} as rendered")
+        if deploy_stack_set(stack_sets, rendered, spec, parameters, location, roles, only_region) or first != parameters:
             changed.append(spec.name)
         if spec.name == artifacts.created_by:
             buckets = {
@@ -62,6 +68,20 @@ def deploy(
             location = TemplateStore(aws, buckets[aws.home_region]).location
     progress(f"deployed: {', '.join(changed)} changed" if changed else "nothing to do: every stack set is as rendered")
     return changed
+
+
+def _first_create(
+    stack_sets: StackSets, spec: StackSetSpec, parameters: dict[str, dict[str, str]], acted_on: list[str]
+) -> dict[str, dict[str, str]]:
+    """``parameters`` with the manifest's first-create values for each region acted on that has no
+    stack instance yet (unchanged when there is none, or nothing to replace)."""
+    if not spec.first_create_parameters:
+        return parameters
+    existing = stack_sets.instances(spec.name) if stack_sets.describe(spec.name) else {}
+    return {
+        region: {**values, **spec.first_create_parameters} if region in acted_on and region not in existing else values
+        for region, values in parameters.items()
+    }
 
 
 def _parameters(stack_sets: StackSets, rendered: Rendered, spec: StackSetSpec, region: str) -> dict[str, str]:

@@ -38,6 +38,9 @@ class StackSetSpec:
     # Region -> parameter file; None for a template without parameters.
     parameter_files: Mapping[str, str] | None
     parameters_from_outputs: Mapping[str, OutputSource] = field(default_factory=dict)
+    # Values a stack instance's first create uses instead of its file's (deletion protection off,
+    # so a failed create can roll back); deploy applies the file's once the instance is CURRENT.
+    first_create_parameters: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def has_parameters(self) -> bool:
@@ -123,6 +126,7 @@ def _stack_set(entry: dict[str, Any]) -> StackSetSpec:
             key: OutputSource(source["stack_set"], source["region"], source["output"])
             for key, source in entry.get("parameters_from_outputs", {}).items()
         },
+        first_create_parameters=entry.get("first_create_parameters") or {},
     )
 
 
