@@ -14,6 +14,7 @@ from ops.aws import Aws
 from ops.errors import translates_aws_errors
 from ops.operations import DEFAULT_TIMEOUT_SECONDS, Clock, StackSets
 from ops.preflight import check_deployable
+from ops.quotas import check_quotas
 from ops.rendered import Rendered, StackSetSpec
 from ops.roles import check_stackset_roles
 from ops.stacksets import deploy_stack_set
@@ -41,6 +42,9 @@ def deploy(
     check_built(artifacts.build_dir, artifacts.objects)
     progress(f"checking the StackSet roles (IAM, from {aws.home_region})...")
     roles = check_stackset_roles(aws, rendered)
+    deployed_to = [region for region in rendered.regions if only_region in (None, region)]
+    progress(f"checking the account's quotas in {', '.join(deployed_to)}...")
+    check_quotas(aws, rendered, deployed_to)
     stack_sets = StackSets(aws, progress, clock, timeout_seconds, wait_when_busy)
     location = inline
     changed = []

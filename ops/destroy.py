@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from ops.aws import Aws
 from ops.errors import EXIT_PROBLEM, OpsError, error_code, translates_aws_errors
 from ops.operations import DEFAULT_TIMEOUT_SECONDS, STUCK_STATUSES, Clock, StackSets
-from ops.rendered import Rendered, StackSetSpec
+from ops.rendered import Rendered, StackSetSpec, physical_name
 
 Confirm = Callable[[str, str], bool]  # (what will be deleted, the answer that confirms) -> confirmed
 KEPT_BY_POLICY = {"Retain", "RetainExceptOnCreate", "Snapshot"}
@@ -166,16 +166,10 @@ def _protected(describe: Callable[[], list[dict[str, Any]]]) -> bool:
 
 def _name(resource: dict[str, Any], name_property: str, logical_id: str, aws: Aws, region: str) -> str:
     """The resource's physical name as the template spells it for ``region`` (names are deterministic)."""
-    value = resource.get("Properties", {}).get(name_property)
-    pattern = value.get("Fn::Sub") if isinstance(value, dict) else value
-    if isinstance(pattern, str):
-        name = (
-            pattern.replace("${AWS::Region}", region)
-            .replace("${AWS::AccountId}", aws.identity.account)
-            .replace("${AWS::Partition}", aws.identity.partition)
-        )
-        if "${" not in name:
-            return name
+    identity = aws.identity
+    name = physical_name(resource.get("Properties", {}).get(name_property), region, identity.account, identity.partition)
+    if name is not None:
+        return name
     raise OpsError(
         f"refusing to destroy: cannot tell the name of {logical_id} from the template, so cannot check its "
         "deletion protection"

@@ -106,6 +106,16 @@ class Rendered:
         return {**self.operation_preferences, "RegionOrder": list(regions)}
 
 
+def physical_name(value: Any, region: str, account: str, partition: str) -> str | None:
+    """A name property as the template spells it (a string or ``Fn::Sub`` on pseudo-parameters),
+    for ``region``; None when it depends on anything else (names here are deterministic)."""
+    pattern = value.get("Fn::Sub") if isinstance(value, dict) else value
+    if not isinstance(pattern, str):
+        return None
+    name = pattern.replace("${AWS::Region}", region).replace("${AWS::AccountId}", account).replace("${AWS::Partition}", partition)
+    return None if "${" in name else name
+
+
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))

@@ -1,5 +1,5 @@
 """A Lambda function as this project deploys every one: its own role (trusted by Lambda), its own retained and encrypted log group created first, X-Ray, and reserved
-concurrency, from the one zip of ``lambdas/`` in the artifact bucket."""
+concurrency (unless the configuration turns it off), from the one zip of ``lambdas/`` in the artifact bucket."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def add_function(
             Role=GetAtt(role, "Arn"),
             Timeout=timeout,
             MemorySize=256,
-            ReservedConcurrentExecutions=reserved_concurrency,
+            **({"ReservedConcurrentExecutions": reserved_concurrency} if cfg.runbook.reserve_concurrency else {}),
             TracingConfig=awslambda.TracingConfig(Mode="Active"),
             LoggingConfig=awslambda.LoggingConfig(LogGroup=log_group_name),
             Environment=awslambda.Environment(Variables=environment),

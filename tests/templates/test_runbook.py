@@ -179,6 +179,12 @@ def test_every_function_has_reserved_concurrency_so_other_functions_cannot_starv
             assert props["ReservedConcurrentExecutions"] == runbook.RESERVED_CONCURRENCY
 
 
+def test_an_account_that_cannot_reserve_may_turn_reservations_off():
+    cfg = Config(runbook=RunbookConfig(reserve_concurrency=False))
+    resolved = resolve(json.loads(render(cfg)["regional.json"]), cfg, cfg.dr_region)
+    assert [logical for logical, props in _functions(resolved).items() if "ReservedConcurrentExecutions" in props] == []
+
+
 def test_every_function_and_the_runbook_itself_are_alarmed(region_view):
     _, resolved = region_view
     alarms = [a["Properties"] for a in resources_of_type(resolved, "AWS::CloudWatch::Alarm").values()]
