@@ -336,16 +336,20 @@ def _add_task_definition(t: Template, cfg: Config, database: Database) -> None:
             ecs.Secret(Name="DB_USERNAME", ValueFrom=arns.secret_partial(database.secret_name, "username")),
             ecs.Secret(Name="DB_PASSWORD", ValueFrom=arns.secret_partial(database.secret_name, "password")),
         ],
-        HealthCheck=ecs.HealthCheck(
-            Command=["CMD-SHELL", f"curl -fs http://localhost:{cfg.app.container_port}{cfg.app.health_check_path} || exit 1"],
-            Interval=15,
-            Timeout=5,
-            Retries=3,
-            StartPeriod=30,
-        ),
+        # No container health check: it would run a command inside the image (curl, which a distroless
+        # image lacks, so every task would be killed as unhealthy). Health is the load balancer's
+        # HTTP check of app.health_check_path (README "The app's contract"); ECS replaces a task
+        # the target group reports unhealthy ("Health checks for Application Load Balancer target
+        # groups" / the service's HealthCheckGracePeriodSeconds), and the circuit breaker counts it.
         LogConfiguration=_log_configuration(APP_CONTAINER),
         User=cfg.app.container_user,
         ReadonlyRootFilesystem=True,
+        # ECS creates the task volume owned by root, mode 0755, unless the image declares the path
+        # as a VOLUME: "If the absolute path that's specified in the VOLUME directive is the same as
+        # the containerPath ... the data in the VOLUME directive path is copied to the data volume"
+        # ("Use bind mounts with Amazon ECS", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html),
+        # its ownership with it (aws/containers-roadmap#938). So the image must declare
+        # VOLUME app.writable_path owned by app.container_user (README "The app's contract").
         MountPoints=[ecs.MountPoint(SourceVolume=WRITABLE_VOLUME, ContainerPath=cfg.app.writable_path, ReadOnly=False)]
         if cfg.app.writable_path
         else [],

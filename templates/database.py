@@ -211,7 +211,14 @@ def _add_instances(t: Template, cfg: Config) -> None:
                 DBInstanceClass=cfg.database.instance_class,
                 Engine=ENGINE,
                 PubliclyAccessible=False,
-                AutoMinorVersionUpgrade=True,
+                # Off: it does nothing for a global database member ("Automatic minor version upgrades
+                # don't apply to ... clusters that are part of a global database", AWS re:Post
+                # knowledge center aurora-mysql-global-cluster-upgrade; AWS Config's
+                # rds-automatic-minor-version-upgrade-enabled lists global database clusters as
+                # unsupported). Minor upgrades go secondaries first ("Upgrading an Amazon Aurora global
+                # database", https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-upgrade.html):
+                # README "Patching the database".
+                AutoMinorVersionUpgrade=False,
                 EnablePerformanceInsights=True,
                 PerformanceInsightsKMSKeyId=data_key_arn(cfg),
                 PerformanceInsightsRetentionPeriod=PERFORMANCE_INSIGHTS_RETENTION_DAYS,

@@ -228,3 +228,11 @@ def test_no_string_in_a_rendered_template_looks_like_a_password(rendered, name):
         and _looks_like_a_password(value)
     ]
     assert suspects == []
+
+
+def test_instances_do_not_claim_automatic_minor_upgrades_a_global_database_does_not_do(region_view):
+    """AWS does not apply automatic minor version upgrades to global database members: the
+    patch procedure (README "Patching the database") upgrades them, secondaries first."""
+    _, resolved = region_view
+    for instance in resources_of_type(resolved, "AWS::RDS::DBInstance").values():
+        assert instance["Properties"]["AutoMinorVersionUpgrade"] is False
