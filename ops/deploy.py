@@ -83,9 +83,23 @@ def _first_create(
         return parameters
     existing = stack_sets.instances(spec.name) if stack_sets.describe(spec.name) else {}
     return {
-        region: {**values, **spec.first_create_parameters} if region in acted_on and region not in existing else values
+        region: {**values, **spec.first_create_parameters}
+        if region in acted_on and _never_created(stack_sets, spec.name, region, existing.get(region))
+        else values
         for region, values in parameters.items()
     }
+
+
+def _never_created(stack_sets: StackSets, name: str, region: str, instance: dict | None) -> bool:
+    """No instance, or one whose only create failed and rolled back (its stack ROLLBACK_COMPLETE, or
+    none): its retry is still a first create. An instance that once succeeded keeps its protection
+    even when a later update failed."""
+    if instance is None:
+        return True
+    if instance.get("StackInstanceStatus", {}).get("DetailedStatus") != "FAILED":
+        return False
+    found = stack_sets.stack_status(name, region)
+    return found is None or found[1] == "ROLLBACK_COMPLETE"
 
 
 def _parameters(stack_sets: StackSets, rendered: Rendered, spec: StackSetSpec, region: str) -> dict[str, str]:

@@ -534,3 +534,35 @@ def test_an_instance_whose_stack_is_rollback_failed_is_refused_with_the_way_out_
     assert str(refused.value) == f"{REGIONAL}: the stack instance in {DR} cannot be deployed: its stack is ROLLBACK_FAILED"
     assert f"--stack-set-name {REGIONAL} --accounts {ACCOUNT} --regions {DR} --no-retain-stacks" in refused.value.details[3]
     stubbed.verify()
+
+
+@pytest.mark.parametrize(
+    "stack_status, unprotected",
+    [("ROLLBACK_COMPLETE", True), ("UPDATE_ROLLBACK_COMPLETE", False)],
+)
+def test_a_retried_failed_create_is_still_a_first_create_but_a_failed_update_keeps_protection(
+    stubbed, dr_templates, fake_clock, stack_status, unprotected
+):
+    """The DR instance's last operation failed: a create that rolled back (nothing ever served)
+    is retried unprotected; an instance that once succeeded keeps its protection."""
+    from dataclasses import replace
+
+    from ops.deploy import _first_create
+
+    cloudformation = stubbed.stub("cloudformation")
+    spec = replace(dr_templates.stack_sets[1], first_create_parameters={"QueueRetentionSeconds": "60"})
+    cloudformation.add_response("describe_stack_set", {"StackSet": {"StackSetName": REGIONAL}})
+    summaries = [
+        {"Account": ACCOUNT, "Region": PRIMARY, "Status": "CURRENT"},
+        {"Account": ACCOUNT, "Region": DR, "Status": "OUTDATED", "StackInstanceStatus": {"DetailedStatus": "FAILED"}},
+    ]
+    cloudformation.add_response("list_stack_instances", {"Summaries": summaries})
+    stack_id = f"arn:aws:cloudformation:{DR}:{ACCOUNT}:stack/StackSet-{REGIONAL}-1/1"
+    cloudformation.add_response("describe_stack_instance", {"StackInstance": {"Account": ACCOUNT, "Region": DR, "StackId": stack_id}})
+    stubbed.stub("cloudformation", DR).add_response("describe_stacks", _stack(stack_id, stack_status), {"StackName": stack_id})
+
+    first = _first_create(_stack_sets(stubbed, [], fake_clock), spec, region_values(), [PRIMARY, DR])
+
+    assert first[PRIMARY] == region_values()[PRIMARY], "created and CURRENT: protected"
+    assert (first[DR]["QueueRetentionSeconds"] == "60") is unprotected
+    stubbed.verify()
