@@ -150,6 +150,15 @@ def _deploy(args: argparse.Namespace, cfg) -> int:
     return 0
 
 
+def _roles(args: argparse.Namespace, cfg) -> int:
+    from ops.rendered import load
+    from ops.roles import role_commands
+
+    for line in role_commands(load(args.out)):
+        print(line)
+    return 0
+
+
 def _drift(args: argparse.Namespace, cfg) -> int:
     from checks.report import say
     from ops.drift import detect_drift
@@ -239,6 +248,7 @@ def parser() -> argparse.ArgumentParser:
         help="act on this region's stack instances only (the DR region while the primary is down; "
         "needs stackset_administration_region elsewhere)",
     )
+    command("roles", _roles, "print the one-time commands that create or update the StackSet roles, from DIR's manifest")
     drift = command("drift", _drift, "drift detection on every stack set; drifted resources per region")
     destroy = command("destroy", _destroy, "delete the stack instances, then the stack sets, after a typed confirmation")
     for sub in (deploy, drift, destroy):

@@ -39,14 +39,15 @@ def certificate_arn(region: str) -> str:
     return f"arn:aws:acm:{region}:{ACCOUNT_ID}:certificate/00000000-0000-0000-0000-000000000000"
 
 
-def resolve(template: dict, cfg: Config, region: str) -> dict:
+def resolve(template: dict, cfg: Config, region: str, overrides: dict[str, str] | None = None) -> dict:
     """The template as CloudFormation would see it in ``region``: conditions, Refs, Subs resolved.
 
     Exports are regional, so the import of the data key resolves to that region's key.
+    ``overrides`` replace parameter values (a first create's, say).
     """
     imports = {naming.data_key_export(cfg).pattern: data_key_arn(region)}
     resolver = ResolvedTemplate(template, imports=imports, dynamic_references=SECRET_REFERENCES)
-    parameters = stack.region_parameters(cfg, region)
+    parameters = stack.region_parameters(cfg, region) | (overrides or {})
     # The default configuration has no certificate (it cannot deploy, by design).
     parameters[CERTIFICATE_PARAMETER] = parameters[CERTIFICATE_PARAMETER] or certificate_arn(region)
     return resolver.render(parameters, region=region)

@@ -14,6 +14,7 @@ from ops.aws import Aws
 from ops.errors import translates_aws_errors
 from ops.operations import DEFAULT_TIMEOUT_SECONDS, Clock, StackSets
 from ops.preflight import check_deployable
+from ops.quotas import check_quotas
 from ops.rendered import Rendered, StackSetSpec
 from ops.roles import check_stackset_roles
 from ops.stacksets import deploy_stack_set
@@ -41,6 +42,9 @@ def deploy(
     check_built(artifacts.build_dir, artifacts.objects)
     progress(f"checking the StackSet roles (IAM, from {aws.home_region})...")
     roles = check_stackset_roles(aws, rendered)
+    deployed_to = [region for region in rendered.regions if only_region in (None, region)]
+    progress(f"checking the account's quotas in {', '.join(deployed_to)}...")
+    check_quotas(aws, rendered, deployed_to)
     stack_sets = StackSets(aws, progress, clock, timeout_seconds, wait_when_busy)
     location = inline
     changed = []
@@ -50,7 +54,13 @@ def deploy(
             progress(f"{spec.name}: not in {only_region}; left alone")
             continue
         parameters = {region: _parameters(stack_sets, rendered, spec, region) for region in {spec.regions[0], *acted_on}}
-        if deploy_stack_set(stack_sets, rendered, spec, parameters, location, roles, only_region):
+        first = _first_create(stack_sets, spec, parameters, acted_on)
+        if first != parameters:
+            # New instances are created unprotected, so a failure can roll back; once the
+            # operation succeeded they are CURRENT and get their files' values.
+            deploy_stack_set(stack_sets, rendered, spec, first, location, roles, only_region)
+            progress(f"{spec.name}: created; now applying {', '.join(sorted(spec.first_create_parameters))} as rendered")
+        if deploy_stack_set(stack_sets, rendered, spec, parameters, location, roles, only_region) or first != parameters:
             changed.append(spec.name)
         if spec.name == artifacts.created_by:
             buckets = {
@@ -62,6 +72,34 @@ def deploy(
             location = TemplateStore(aws, buckets[aws.home_region]).location
     progress(f"deployed: {', '.join(changed)} changed" if changed else "nothing to do: every stack set is as rendered")
     return changed
+
+
+def _first_create(
+    stack_sets: StackSets, spec: StackSetSpec, parameters: dict[str, dict[str, str]], acted_on: list[str]
+) -> dict[str, dict[str, str]]:
+    """``parameters`` with the manifest's first-create values for each region acted on that has no
+    stack instance yet (unchanged when there is none, or nothing to replace)."""
+    if not spec.first_create_parameters:
+        return parameters
+    existing = stack_sets.instances(spec.name) if stack_sets.describe(spec.name) else {}
+    return {
+        region: {**values, **spec.first_create_parameters}
+        if region in acted_on and _never_created(stack_sets, spec.name, region, existing.get(region))
+        else values
+        for region, values in parameters.items()
+    }
+
+
+def _never_created(stack_sets: StackSets, name: str, region: str, instance: dict | None) -> bool:
+    """No instance, or one whose only create failed and rolled back (its stack ROLLBACK_COMPLETE, or
+    none): its retry is still a first create. An instance that once succeeded keeps its protection
+    even when a later update failed."""
+    if instance is None:
+        return True
+    if instance.get("StackInstanceStatus", {}).get("DetailedStatus") != "FAILED":
+        return False
+    found = stack_sets.stack_status(name, region)
+    return found is None or found[1] == "ROLLBACK_COMPLETE"
 
 
 def _parameters(stack_sets: StackSets, rendered: Rendered, spec: StackSetSpec, region: str) -> dict[str, str]:

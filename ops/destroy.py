@@ -2,7 +2,8 @@
 
 Refused while a database the templates create has deletion protection on: that flag is
 the configuration's statement that the data must outlive the stacks, so it is turned off
-by configuration and a deploy, never here. Instances go in reverse region order, the DR
+by configuration and a deploy, never here (for a stack left ROLLBACK_FAILED, which no deploy
+can update, the refusal gives the RDS command instead). The plan names such stacks. Instances go in reverse region order, the DR
 region first: its secondary cluster must leave the global database before the primary
 can delete it. Resources with a Retain or Snapshot deletion policy stay behind, listed.
 """
@@ -16,8 +17,8 @@ from botocore.exceptions import ClientError
 
 from ops.aws import Aws
 from ops.errors import EXIT_PROBLEM, OpsError, error_code, translates_aws_errors
-from ops.operations import DEFAULT_TIMEOUT_SECONDS, Clock, StackSets
-from ops.rendered import Rendered, StackSetSpec
+from ops.operations import DEFAULT_TIMEOUT_SECONDS, STUCK_STATUSES, Clock, StackSets
+from ops.rendered import Rendered, StackSetSpec, physical_name
 
 Confirm = Callable[[str, str], bool]  # (what will be deleted, the answer that confirms) -> confirmed
 KEPT_BY_POLICY = {"Retain", "RetainExceptOnCreate", "Snapshot"}
@@ -53,17 +54,26 @@ def destroy(
     if not deployed:
         progress("nothing to destroy: none of the stack sets exists")
         return
-    protected = [line for spec, instances in deployed for line in _protected_databases(aws, rendered, spec, instances)]
+    stuck = {spec.name: _stuck_stacks(stack_sets, spec, instances) for spec, instances in deployed}
+    protected = [
+        line
+        for spec, instances in deployed
+        for line in _protected_databases(aws, rendered, spec, instances, stuck[spec.name])
+    ]
     if protected:
         raise OpsError(
             "refusing to destroy: deletion protection is on; set database.deletion_protection = false, "
-            "'make templates' and deploy first",
+            "'make templates' and deploy first (a stack no deploy can update: the command shown)",
             details=protected,
         )
-    plan = [f"Destroy in account {stack_sets.account}:"] + [
-        f"  stack set {spec.name}: instances in {', '.join(_reverse_order(spec, instances)) or 'no region'}"
-        for spec, instances in reversed(deployed)
-    ]
+    plan = [f"Destroy in account {stack_sets.account}:"]
+    for spec, instances in reversed(deployed):
+        plan.append(f"  stack set {spec.name}: instances in {', '.join(_reverse_order(spec, instances)) or 'no region'}")
+        plan += [
+            f"    {region}: its stack is {status} ({STUCK_STATUSES[status]}); deleting the instance deletes "
+            "what is left of it"
+            for region, status in stuck[spec.name].items()
+        ]
     if not confirm("\n".join(plan), stack_sets.account):
         raise OpsError("destroy not confirmed; nothing was deleted", exit_status=EXIT_PROBLEM)
     for spec, instances in reversed(deployed):
@@ -99,8 +109,23 @@ def _kept_resources(template: dict[str, Any]) -> list[str]:
     ]
 
 
-def _protected_databases(aws: Aws, rendered: Rendered, spec: StackSetSpec, instances: dict[str, Any]) -> list[str]:
-    """Each database of the template with deletion protection on, in any region it is deployed to."""
+def _stuck_stacks(stack_sets: StackSets, spec: StackSetSpec, instances: dict[str, Any]) -> dict[str, str]:
+    """Region -> status of each instance whose last operation failed and left its stack in a
+    state no stack set update can change (ROLLBACK_FAILED after a failed first create)."""
+    stuck = {}
+    for region, instance in instances.items():
+        if instance.get("StackInstanceStatus", {}).get("DetailedStatus") == "FAILED":
+            found = stack_sets.stack_status(spec.name, region)
+            if found and found[1] in STUCK_STATUSES:
+                stuck[region] = found[1]
+    return stuck
+
+
+def _protected_databases(
+    aws: Aws, rendered: Rendered, spec: StackSetSpec, instances: dict[str, Any], stuck: dict[str, str]
+) -> list[str]:
+    """Each database of the template with deletion protection on, in any region it is deployed to;
+    where the stack is stuck (a deploy cannot turn the protection off), the command that can."""
     found = []
     for logical_id, resource in rendered.template(spec).get("Resources", {}).items():
         if resource.get("Type") == "AWS::RDS::DBCluster":
@@ -108,12 +133,25 @@ def _protected_databases(aws: Aws, rendered: Rendered, spec: StackSetSpec, insta
                 identifier = _name(resource, "DBClusterIdentifier", logical_id, aws, region)
                 rds = aws.client("rds", region)
                 if _protected(lambda: rds.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"]):
-                    found.append(f"DB cluster {identifier} in {region}")
+                    command = (
+                        f": its stack is {stuck[region]}, so: aws rds modify-db-cluster --region {region} "
+                        f"--db-cluster-identifier {identifier} --no-deletion-protection"
+                        if region in stuck
+                        else ""
+                    )
+                    found.append(f"DB cluster {identifier} in {region}{command}")
         elif resource.get("Type") == "AWS::RDS::GlobalCluster" and instances:
             identifier = _name(resource, "GlobalClusterIdentifier", logical_id, aws, aws.home_region)
             rds = aws.client("rds")
             if _protected(lambda: rds.describe_global_clusters(GlobalClusterIdentifier=identifier)["GlobalClusters"]):
-                found.append(f"global cluster {identifier}")
+                # The primary instance creates it: when that stack is stuck, no deploy can change it.
+                command = (
+                    f": its stack is {stuck[spec.regions[0]]}, so: aws rds modify-global-cluster "
+                    f"--global-cluster-identifier {identifier} --no-deletion-protection"
+                    if spec.regions[0] in stuck
+                    else ""
+                )
+                found.append(f"global cluster {identifier}{command}")
     return found
 
 
@@ -128,16 +166,10 @@ def _protected(describe: Callable[[], list[dict[str, Any]]]) -> bool:
 
 def _name(resource: dict[str, Any], name_property: str, logical_id: str, aws: Aws, region: str) -> str:
     """The resource's physical name as the template spells it for ``region`` (names are deterministic)."""
-    value = resource.get("Properties", {}).get(name_property)
-    pattern = value.get("Fn::Sub") if isinstance(value, dict) else value
-    if isinstance(pattern, str):
-        name = (
-            pattern.replace("${AWS::Region}", region)
-            .replace("${AWS::AccountId}", aws.identity.account)
-            .replace("${AWS::Partition}", aws.identity.partition)
-        )
-        if "${" not in name:
-            return name
+    identity = aws.identity
+    name = physical_name(resource.get("Properties", {}).get(name_property), region, identity.account, identity.partition)
+    if name is not None:
+        return name
     raise OpsError(
         f"refusing to destroy: cannot tell the name of {logical_id} from the template, so cannot check its "
         "deletion protection"

@@ -198,35 +198,65 @@ class StackSets:
                 continue
             lines.append(f"{result['Region']}: {result['Status']}: {result.get('StatusReason') or 'no reason given'}")
             if result["Status"] == "FAILED":
-                events = self._failed_events(
-                    stack_set, result["Account"], result["Region"], operation["CreationTimestamp"]
-                )
-                lines.extend(f"  {line}" for line in events)
+                lines.extend(f"  {line}" for line in self._failed_stack(stack_set, result["Region"], operation["CreationTimestamp"]))
         return lines
 
-    def _failed_events(self, stack_set: str, account: str, region: str, since: datetime) -> list[str]:
-        """The stack's failed resource events since the operation began, oldest (the cause) first."""
+    def _failed_stack(self, stack_set: str, region: str, since: datetime) -> list[str]:
+        """The stack's failed resource events since the operation began, oldest (the cause) first,
+        and what to do when the stack is left in a state StackSets cannot update."""
         try:
-            instance = self.cloudformation.describe_stack_instance(
-                StackSetName=stack_set, StackInstanceAccount=account, StackInstanceRegion=region
-            )["StackInstance"]
-            if not instance.get("StackId"):
+            stack_id = self._instance(stack_set, region).get("StackId")
+            if not stack_id:
                 return ["(no stack was created in this region)"]
+            client = self.aws.client("cloudformation", region)
             failed = []
-            pages = (
-                self.aws.client("cloudformation", region)
-                .get_paginator("describe_stack_events")
-                .paginate(StackName=instance["StackId"])
-            )
-            for page in pages:  # newest first
+            for page in client.get_paginator("describe_stack_events").paginate(StackName=stack_id):  # newest first
                 recent = [event for event in page["StackEvents"] if event["Timestamp"] >= since]
                 failed += [event for event in recent if event["ResourceStatus"].endswith("_FAILED")]
                 if len(recent) < len(page["StackEvents"]):
                     break
+            (stack,) = client.describe_stacks(StackName=stack_id)["Stacks"]
         except ClientError as exc:
             return [f"(stack events unavailable: {describe(exc)})"]
         return [
             f"{event['LogicalResourceId']} ({event['ResourceType']}) {event['ResourceStatus']}: "
             f"{event.get('ResourceStatusReason', 'no reason given')}"
             for event in reversed(failed[-EVENTS_SHOWN_PER_REGION:])
-        ]
+        ] + stuck_stack_help(stack_set, self.account, region, self.aws.home_region, stack_id, stack["StackStatus"])
+
+    def stack_status(self, stack_set: str, region: str) -> tuple[str, str] | None:
+        """(stack id, status) of the stack set's stack in ``region``; None when there is none."""
+        stack_id = self._instance(stack_set, region).get("StackId")
+        if not stack_id:
+            return None
+        (stack,) = self.aws.client("cloudformation", region).describe_stacks(StackName=stack_id)["Stacks"]
+        return stack_id, stack["StackStatus"]
+
+
+# What a stack set's stack left in these states needs before StackSets can act on it again. A
+# stack whose first create failed and whose rollback could not delete everything is
+# ROLLBACK_FAILED ("Unsuccessful removal of one or more stacks after a failed stack creation ... Delete
+# the stack or view the stack events", "Stack status codes",
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html); StackSets
+# can only update an existing instance, so the instance (and its stack) must go first.
+STUCK_STATUSES = {
+    "ROLLBACK_FAILED": "its first create failed and the rollback could not delete everything it created",
+    "DELETE_FAILED": "a delete could not remove everything it holds",
+}
+
+
+def stuck_stack_help(stack_set: str, account: str, region: str, admin_region: str, stack_id: str, status: str) -> list[str]:
+    """Step-by-step recovery for a stack in a ``STUCK_STATUSES`` state (README "The first deploy")."""
+    if status not in STUCK_STATUSES:
+        return []
+    return [
+        f"the stack in {region} is {status}: {STUCK_STATUSES[status]}; StackSets cannot update it. To recover "
+        '(README "The first deploy", "When it fails"):',
+        f"  1. what was not deleted: aws cloudformation describe-stack-events --region {region} --stack-name {stack_id} "
+        "(its DELETE_FAILED events)",
+        "  2. remove what stopped each deletion (deletion protection, a bucket that is not empty, a DR cluster "
+        "still in the global database), as the README says",
+        f"  3. aws cloudformation delete-stack-instances --region {admin_region} --stack-set-name {stack_set} "
+        f"--accounts {account} --regions {region} --no-retain-stacks",
+        "  4. build.py deploy again",
+    ]

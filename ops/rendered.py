@@ -38,6 +38,9 @@ class StackSetSpec:
     # Region -> parameter file; None for a template without parameters.
     parameter_files: Mapping[str, str] | None
     parameters_from_outputs: Mapping[str, OutputSource] = field(default_factory=dict)
+    # Values a stack instance's first create uses instead of its file's (deletion protection off,
+    # so a failed create can roll back); deploy applies the file's once the instance is CURRENT.
+    first_create_parameters: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def has_parameters(self) -> bool:
@@ -103,6 +106,16 @@ class Rendered:
         return {**self.operation_preferences, "RegionOrder": list(regions)}
 
 
+def physical_name(value: Any, region: str, account: str, partition: str) -> str | None:
+    """A name property as the template spells it (a string or ``Fn::Sub`` on pseudo-parameters),
+    for ``region``; None when it depends on anything else (names here are deterministic)."""
+    pattern = value.get("Fn::Sub") if isinstance(value, dict) else value
+    if not isinstance(pattern, str):
+        return None
+    name = pattern.replace("${AWS::Region}", region).replace("${AWS::AccountId}", account).replace("${AWS::Partition}", partition)
+    return None if "${" in name else name
+
+
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -123,6 +136,7 @@ def _stack_set(entry: dict[str, Any]) -> StackSetSpec:
             key: OutputSource(source["stack_set"], source["region"], source["output"])
             for key, source in entry.get("parameters_from_outputs", {}).items()
         },
+        first_create_parameters=entry.get("first_create_parameters") or {},
     )
 
 

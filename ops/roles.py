@@ -6,8 +6,20 @@ from botocore.exceptions import ClientError
 
 from ops.aws import Aws
 from ops.errors import EXIT_BAD_INPUT, OpsError, error_code
-from ops.rendered import Rendered
+from ops.rendered import Rendered, RoleSpec
 from ops.stacksets import Roles
+
+
+def role_commands(rendered: Rendered, roles: list[RoleSpec] | None = None) -> list[str]:
+    """The one-time commands that create (or update) the StackSet roles, from the manifest: its
+    administration region and every region its stack sets reach (``build.py roles``)."""
+    chosen = roles if roles is not None else [rendered.roles.administration, rendered.roles.execution]
+    return [
+        f"aws cloudformation deploy --region {rendered.roles.administration_region} --stack-name {role.stack_name} "
+        f"--template-file {rendered.directory / role.template} --capabilities CAPABILITY_NAMED_IAM"
+        + "".join(f" --parameter-overrides {key}={value}" for key, value in role.parameters.items())
+        for role in chosen
+    ]
 
 
 def check_stackset_roles(aws: Aws, rendered: Rendered) -> Roles:
@@ -26,12 +38,7 @@ def check_stackset_roles(aws: Aws, rendered: Rendered) -> Roles:
         raise OpsError(
             f"StackSet role(s) {', '.join(role.name for role in missing)} do not exist in account "
             f"{aws.identity.account}; create them once per account (add --profile if you use one):",
-            details=[
-                f"aws cloudformation deploy --region {roles.administration_region} --stack-name {role.stack_name} "
-                f"--template-file {rendered.directory / role.template} --capabilities CAPABILITY_NAMED_IAM"
-                + "".join(f" --parameter-overrides {key}={value}" for key, value in role.parameters.items())
-                for role in missing
-            ],
+            details=role_commands(rendered, missing),
             exit_status=EXIT_BAD_INPUT,
         )
     return Roles(

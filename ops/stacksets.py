@@ -19,7 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ops.operations import StackSets, parameter_list, parameter_values
+from ops.errors import OpsError
+from ops.operations import STUCK_STATUSES, StackSets, parameter_list, parameter_values, stuck_stack_help
 from ops.rendered import Rendered, StackSetSpec
 
 Location = Callable[[str, dict[str, Any]], dict[str, str]]
@@ -76,6 +77,7 @@ def deploy_stack_set(
             or current.get("AdministrationRoleARN") != roles.administration_arn
             or current.get("ExecutionRoleName") != roles.execution_name
         )
+    _refuse_stuck_stacks(stack_sets, name, instances, regions)
     for region in sorted(set(instances) - set(spec.regions)):
         stack_sets.progress(f"{name}: the stack instance in {region} is not in the manifest; left alone")
     existing = [region for region in regions if region in instances]
@@ -118,6 +120,22 @@ def deploy_stack_set(
     for method, batch in _batches(spec, plan):
         _run_on_instances(stack_sets, rendered, spec, parameters, method, batch)
     return True
+
+
+def _refuse_stuck_stacks(stack_sets: StackSets, name: str, instances: Mapping[str, dict[str, Any]], regions: list[str]) -> None:
+    """An instance whose last operation failed may have left its stack ROLLBACK_FAILED, which no
+    StackSets operation can update: say so, and how to recover, before sending anything."""
+    for region in regions:
+        instance = instances.get(region)
+        if not instance or instance.get("StackInstanceStatus", {}).get("DetailedStatus") != "FAILED":
+            continue
+        found = stack_sets.stack_status(name, region)
+        if found and found[1] in STUCK_STATUSES:
+            stack_id, status = found
+            raise OpsError(
+                f"{name}: the stack instance in {region} cannot be deployed: its stack is {status}",
+                details=stuck_stack_help(name, stack_sets.account, region, stack_sets.aws.home_region, stack_id, status),
+            )
 
 
 def _run_on_instances(

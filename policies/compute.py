@@ -14,8 +14,18 @@ ELB_LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
 
 
 def ecs_tasks_trust() -> PolicyDocument:
-    """Only ECS tasks of this account and region."""
+    """The task role: only ECS tasks of this account and region, as "Amazon ECS task IAM role"
+    recommends (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html:
+    aws:SourceArn ``arn:aws:ecs:REGION:ACCOUNT:*``, "to specify a specific cluster is not
+    currently supported") with aws:SourceAccount."""
     return service_trust("ecs-tasks.amazonaws.com", arns.arn("ecs", "*"), sid="EcsTasksAssumeRole")
+
+
+def ecs_task_execution_trust() -> PolicyDocument:
+    """The task execution role, which ECS's agents (not the app) use: "Amazon ECS task execution
+    IAM role" (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html)
+    shows its trust policy without conditions, so none is assumed to be sent."""
+    return service_trust("ecs-tasks.amazonaws.com", sid="EcsAgentAssumesRole", source_account=False)
 
 
 def task_execution(repositories: tuple[str, ...], log_group_names: tuple[str, ...], secret_name: str, key_arn) -> PolicyDocument:

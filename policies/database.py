@@ -12,6 +12,8 @@ ENHANCED_MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole"
 
 
 def enhanced_monitoring_trust() -> PolicyDocument:
+    """aws:SourceAccount, as "Setting up and enabling Enhanced Monitoring", "Protecting against the
+    confused deputy problem" shows it (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_Monitoring.OS.Enabling.html)."""
     return service_trust("monitoring.rds.amazonaws.com", sid="RdsMonitoringAssumeRole")
 
 

@@ -10,7 +10,9 @@ from policies.trust import service_trust
 
 
 def flow_logs_trust() -> PolicyDocument:
-    """Only this account's flow logs in this region may assume the role."""
+    """Only this account's flow logs in this region may assume the role: the conditions "IAM role for
+    publishing flow logs to CloudWatch Logs" recommends
+    (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html)."""
     return service_trust("vpc-flow-logs.amazonaws.com", arns.flow_logs_in_this_region(), sid="VpcFlowLogsAssumeRole")
 
 

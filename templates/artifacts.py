@@ -54,7 +54,9 @@ def add_artifact_bucket(t: Template, cfg: Config) -> None:
                 }
             ),
             # Deployed stacks' Lambda functions and stack set templates point into it.
-            DeletionPolicy="Retain",
+            # Its name is fixed: a bucket kept by a failed first create would make the retry fail.
+            # Empty until the create has succeeded (deploy uploads after it), so the rollback can delete it.
+            DeletionPolicy="RetainExceptOnCreate",
             UpdateReplacePolicy="Retain",
         )
     )

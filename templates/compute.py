@@ -20,7 +20,7 @@ from troposphere import elasticloadbalancingv2 as elb
 from policies import arns
 from policies import compute as compute_policies
 from policies import tracing as tracing_policies
-from templates import naming, tracing
+from templates import naming, protection, tracing
 from templates.buckets import private_bucket_properties
 from templates.config import Config
 from templates.database import Database
@@ -142,7 +142,9 @@ def _add_access_log_bucket(t: Template, cfg: Config) -> None:
                     "needs yet another log bucket"
                 }
             ),
-            # Access logs are audit records: they outlive the stack.
+            # Access logs are audit records: they outlive the stack. Retain even when a first create
+            # rolls back: the ALB writes a test object as soon as logging is on, and a bucket that is
+            # not empty cannot be deleted; its generated name does not stop a retry.
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
         )
@@ -204,7 +206,7 @@ def _add_load_balancer(t: Template, cfg: Config, network: Network) -> None:
             LoadBalancerAttributes=[
                 elb.LoadBalancerAttributes(Key=key, Value=value)
                 for key, value in (
-                    ("deletion_protection.enabled", str(cfg.app.load_balancer_deletion_protection).lower()),
+                    ("deletion_protection.enabled", protection.protected(cfg.app.load_balancer_deletion_protection)),
                     ("routing.http.drop_invalid_header_fields.enabled", "true"),
                     ("access_logs.s3.enabled", "true"),
                     ("access_logs.s3.bucket", Ref(ACCESS_LOG_BUCKET)),
@@ -260,7 +262,7 @@ def _add_roles(t: Template, cfg: Config, database: Database) -> None:
     t.add_resource(
         iam.Role(
             EXECUTION_ROLE,
-            AssumeRolePolicyDocument=compute_policies.ecs_tasks_trust(),
+            AssumeRolePolicyDocument=compute_policies.ecs_task_execution_trust(),
             Policies=[
                 iam.Policy(
                     PolicyName="start-app-task",
@@ -316,16 +318,20 @@ def _add_task_definition(t: Template, cfg: Config, database: Database) -> None:
             ecs.Secret(Name="DB_USERNAME", ValueFrom=arns.secret_partial(database.secret_name, "username")),
             ecs.Secret(Name="DB_PASSWORD", ValueFrom=arns.secret_partial(database.secret_name, "password")),
         ],
-        HealthCheck=ecs.HealthCheck(
-            Command=["CMD-SHELL", f"curl -fs http://localhost:{cfg.app.container_port}{cfg.app.health_check_path} || exit 1"],
-            Interval=15,
-            Timeout=5,
-            Retries=3,
-            StartPeriod=30,
-        ),
+        # No container health check: it would run a command inside the image (curl, which a distroless
+        # image lacks, so every task would be killed as unhealthy). Health is the load balancer's
+        # HTTP check of app.health_check_path (README "The app's contract"); ECS replaces a task
+        # the target group reports unhealthy ("Health checks for Application Load Balancer target
+        # groups" / the service's HealthCheckGracePeriodSeconds), and the circuit breaker counts it.
         LogConfiguration=_log_configuration(APP_CONTAINER),
         User=cfg.app.container_user,
         ReadonlyRootFilesystem=True,
+        # ECS creates the task volume owned by root, mode 0755, unless the image declares the path
+        # as a VOLUME: "If the absolute path that's specified in the VOLUME directive is the same as
+        # the containerPath ... the data in the VOLUME directive path is copied to the data volume"
+        # ("Use bind mounts with Amazon ECS", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html),
+        # its ownership with it (aws/containers-roadmap#938). So the image must declare
+        # VOLUME app.writable_path owned by app.container_user (README "The app's contract").
         MountPoints=[ecs.MountPoint(SourceVolume=WRITABLE_VOLUME, ContainerPath=cfg.app.writable_path, ReadOnly=False)]
         if cfg.app.writable_path
         else [],

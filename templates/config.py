@@ -462,6 +462,11 @@ class RunbookConfig:
     # promotion the runbook stopped waiting for ("the larger the lag value, the longer the
     # switchover will take"), so giving up must not strand the writer away from traffic.
     follow_promotion_minutes: int = 60
+    # Reserved concurrency keeps other functions of the account from starving the runbook, the
+    # relay and readiness (19 per region). Lambda keeps 100 of the account's quota unreserved, so
+    # an account whose quota is lower than about 120 (new accounts) cannot reserve: deploy's
+    # pre-flight says so; false deploys without reservations until the quota is raised.
+    reserve_concurrency: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.readiness_period_minutes <= 60:

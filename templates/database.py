@@ -16,7 +16,7 @@ from troposphere import Equals, GetAtt, If, NoValue, Or, Output, Parameter, Ref,
 from troposphere import iam, rds, secretsmanager
 
 from policies import database as database_policies
-from templates import naming
+from templates import naming, protection
 from templates.config import Config
 from templates.network import Network
 from templates.regions import IS_PRIMARY, PEER_REGION_PARAMETER
@@ -96,7 +96,10 @@ def _add_secret(t: Template, cfg: Config) -> None:
                     Region=Ref(PEER_REGION_PARAMETER), KmsKeyId=naming.data_key_alias(cfg).value()
                 )
             ],
-            DeletionPolicy="Retain",
+            # Kept when the stack is deleted, but not when a failed create rolls back: its fixed name
+            # (and its replica's) would make the retry fail ("RetainExceptOnCreate", DeletionPolicy
+            # attribute, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html).
+            DeletionPolicy="RetainExceptOnCreate",
             UpdateReplacePolicy="Retain",
         )
     )
@@ -120,7 +123,7 @@ def _add_global_cluster(t: Template, cfg: Config) -> None:
             Engine=ENGINE,
             EngineVersion=cfg.database.engine_version,
             StorageEncrypted=True,
-            DeletionProtection=cfg.database.deletion_protection,
+            DeletionProtection=protection.protected(cfg.database.deletion_protection),
             # A global cluster holds no data of its own (the member clusters are
             # snapshotted), and RDS refuses to delete it while it has members.
             DeletionPolicy="Delete",
@@ -169,7 +172,7 @@ def _add_cluster(t: Template, cfg: Config, network: Network, security: SecurityG
             PreferredBackupWindow="03:00-04:00",
             PreferredMaintenanceWindow="sun:05:00-sun:06:00",
             CopyTagsToSnapshot=True,
-            DeletionProtection=cfg.database.deletion_protection,
+            DeletionProtection=protection.protected(cfg.database.deletion_protection),
             EnableCloudwatchLogsExports=["postgresql"],
             EnableIAMDatabaseAuthentication=True,
             DeletionPolicy="Snapshot",
@@ -208,7 +211,14 @@ def _add_instances(t: Template, cfg: Config) -> None:
                 DBInstanceClass=cfg.database.instance_class,
                 Engine=ENGINE,
                 PubliclyAccessible=False,
-                AutoMinorVersionUpgrade=True,
+                # Off: it does nothing for a global database member ("Automatic minor version upgrades
+                # don't apply to ... clusters that are part of a global database", AWS re:Post
+                # knowledge center aurora-mysql-global-cluster-upgrade; AWS Config's
+                # rds-automatic-minor-version-upgrade-enabled lists global database clusters as
+                # unsupported). Minor upgrades go secondaries first ("Upgrading an Amazon Aurora global
+                # database", https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-upgrade.html):
+                # README "Patching the database".
+                AutoMinorVersionUpgrade=False,
                 EnablePerformanceInsights=True,
                 PerformanceInsightsKMSKeyId=data_key_arn(cfg),
                 PerformanceInsightsRetentionPeriod=PERFORMANCE_INSIGHTS_RETENTION_DAYS,

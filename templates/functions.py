@@ -1,6 +1,5 @@
-"""A Lambda function as this project deploys every one: its own role, trusted only by this
-function, its own retained and encrypted log group created first, X-Ray, and reserved
-concurrency, from the one zip of ``lambdas/`` in the artifact bucket."""
+"""A Lambda function as this project deploys every one: its own role (trusted by Lambda), its own retained and encrypted log group created first, X-Ray, and reserved
+concurrency (unless the configuration turns it off), from the one zip of ``lambdas/`` in the artifact bucket."""
 
 from __future__ import annotations
 
@@ -74,7 +73,13 @@ def add_function(
     role = t.add_resource(
         iam.Role(
             f"{function_id}Role",
-            AssumeRolePolicyDocument=service_trust("lambda.amazonaws.com", arns.arn("lambda", f"function:{name.pattern}")),
+            # No aws:SourceArn/aws:SourceAccount: Lambda's execution-role page shows a trust policy
+            # without conditions ("Defining Lambda function permissions with an execution role",
+            # https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html), and
+            # "Using source function ARN to control function access behavior"
+            # (https://docs.aws.amazon.com/lambda/latest/dg/permissions-source-function-arn.html) says
+            # aws:SourceArn applies only to policies where the function is the target resource.
+            AssumeRolePolicyDocument=service_trust("lambda.amazonaws.com", source_account=False),
             Policies=[iam.Policy(PolicyName=policy_name, PolicyDocument=policy(log_group_name))],
         )
     )
@@ -91,7 +96,7 @@ def add_function(
             Role=GetAtt(role, "Arn"),
             Timeout=timeout,
             MemorySize=256,
-            ReservedConcurrentExecutions=reserved_concurrency,
+            **({"ReservedConcurrentExecutions": reserved_concurrency} if cfg.runbook.reserve_concurrency else {}),
             TracingConfig=awslambda.TracingConfig(Mode="Active"),
             LoggingConfig=awslambda.LoggingConfig(LogGroup=log_group_name),
             Environment=awslambda.Environment(Variables=environment),

@@ -25,6 +25,7 @@ READY_ALARM = "DrReadyAlarm"
 SPLIT_ALARM = "TrafficWriterSplitAlarm"
 TIMEOUT_SECONDS = 60
 FARGATE_VCPU_QUOTA = "fargate/L-3032A538"
+SCHEDULE_GROUP = "default"
 
 
 def _dr_region():
@@ -98,9 +99,12 @@ def add_readiness(t: Template, cfg: Config, state_machine_arn, s3_key: str) -> N
     role = t.add_resource(
         iam.Role(
             READINESS_SCHEDULER_ROLE,
-            AssumeRolePolicyDocument=service_trust(
-                "scheduler.amazonaws.com", arns.arn("scheduler", f"schedule/default/{schedule.pattern}")
-            ),
+            # "Confused deputy prevention in EventBridge Scheduler"
+            # (https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html):
+            # "The value of aws:SourceArn must be your EventBridge Scheduler schedule group ARN ... Do not
+            # scope the aws:SourceArn statement to a specific schedule or a schedule name prefix."
+            # The schedule has no GroupName, so it is in the account's default group.
+            AssumeRolePolicyDocument=service_trust("scheduler.amazonaws.com", arns.arn("scheduler", f"schedule-group/{SCHEDULE_GROUP}")),
             Policies=[iam.Policy(PolicyName="invoke-readiness", PolicyDocument=runbook_policies.scheduler_invokes(GetAtt(READINESS_FUNCTION, "Arn")))],
         )
     )

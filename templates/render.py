@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from templates import dns, functions, health_alarms, naming, stack, stackset_roles
+from templates import dns, functions, health_alarms, naming, protection, stack, stackset_roles
 from templates.config import Config, DnsConfig
 from templates.layout import ARTIFACTS_DIR, MANIFEST, PARAMETERS_DIR, TRAFFIC_TIMING, parameters_file
 
@@ -57,6 +57,9 @@ def manifest(cfg: Config, functions_key: str) -> dict[str, Any]:
                 "template": REGIONAL_TEMPLATE,
                 "regions": list(cfg.regions),
                 "parameters": {region: parameters_file(region) for region in cfg.regions},
+                # A stack instance's first create uses these instead of its file's values (no
+                # deletion protection, so a failed create can roll back); deploy then applies the file's.
+                "first_create_parameters": protection.first_create_parameters(cfg),
                 "capabilities": ["CAPABILITY_IAM"],
             },
             {

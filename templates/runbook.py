@@ -98,6 +98,9 @@ def _add_state_machine(t: Template, cfg: Config) -> None:
     t.add_resource(
         iam.Role(
             STATE_MACHINE_ROLE,
+            # aws:SourceAccount and aws:SourceArn as "Creating an IAM role for your state machine in Step
+            # Functions", "Prevent cross-service confused deputy issue", shows them
+            # (https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html).
             AssumeRolePolicyDocument=service_trust("states.amazonaws.com", arns.arn("states", f"stateMachine:{name.pattern}")),
             Policies=[
                 iam.Policy(
@@ -168,6 +171,9 @@ def _add_automatic_trigger(t: Template, cfg: Config, alerting: Alerting) -> None
         iam.Role(
             "AutomaticFailoverRole",
             Condition=AUTOMATIC_ENABLED,
+            # "For EventBridge event bus rule targets, the value of aws:SourceArn must be the rule ARN"
+            # ("Cross-service confused deputy prevention in Amazon EventBridge",
+            # https://docs.aws.amazon.com/eventbridge/latest/userguide/cross-service-confused-deputy-prevention.html).
             AssumeRolePolicyDocument=service_trust("events.amazonaws.com", arns.arn("events", f"rule/{rule.pattern}")),
             Policies=[iam.Policy(PolicyName="start-runbook", PolicyDocument=runbook_policies.start_runbook(Ref(STATE_MACHINE)))],
         )

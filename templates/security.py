@@ -31,14 +31,15 @@ POSTGRES_PORT = 5432
 
 def add_key(t: Template, logical_id: str, description: str, key_policy=None) -> kms.Key:
     """A customer-managed key with rotation and ``key_policy`` (the data key's by default),
-    kept when the stack goes: snapshots, backups, replicas and messages stay encrypted under it."""
+    kept when the stack goes (not when its first create rolls back): snapshots, backups, replicas and messages stay encrypted under it."""
     return t.add_resource(
         kms.Key(
             logical_id,
             Description=description,
             EnableKeyRotation=True,
             KeyPolicy=key_policy or data_key_policy(),
-            DeletionPolicy="Retain",
+            # Not kept by a failed create's rollback, which nothing was encrypted under yet.
+            DeletionPolicy="RetainExceptOnCreate",
             UpdateReplacePolicy="Retain",
         )
     )

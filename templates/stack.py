@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from troposphere import Ref, Template
 
-from templates import alert_endpoints, alerting, artifacts, compute, database, dns, naming, network, readiness, regions, runbook, security, tracing
+from templates import alert_endpoints, alerting, artifacts, compute, database, dns, naming, network, protection, readiness, regions, runbook, security, tracing
 from templates.config import Config
 
 
@@ -33,6 +33,7 @@ def build_regional_template(cfg: Config, functions_key: str) -> Template:
     """``functions_key``: the runbook zip's S3 key (content hash) in each region's artifact bucket."""
     t = _template(cfg, "regional stack: the same template in the primary and the DR region")
     regions.add_region_role(t)
+    protection.add_parameter(t, cfg)
     vpc = network.add_network(t, cfg)
     groups = security.add_security_groups(t, cfg, vpc)
     data = database.add_database(t, cfg, vpc, groups)
@@ -49,6 +50,7 @@ def region_parameters(cfg: Config, region: str) -> dict[str, str]:
     """Every parameter of the regional template, valued for the stack instance in ``region``."""
     return {
         **regions.region_parameters(cfg, region),
+        **protection.region_parameters(cfg, region),
         **network.region_parameters(cfg, region),
         **database.region_parameters(cfg, region),
         **compute.region_parameters(cfg, region),

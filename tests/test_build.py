@@ -221,3 +221,21 @@ def test_package_and_diagram_beside_a_file_are_one_line_exit_2(tmp_path, capsys)
     (tmp_path / "docs").write_text("a file where the pictures go")
     assert diagram.main(out, tmp_path / "docs") == 2
     assert capsys.readouterr().err.startswith(f"error: cannot write the pictures to {tmp_path / 'docs'}")
+
+
+def test_roles_prints_the_one_time_commands_for_the_administration_region_and_every_region_reached(tmp_path, capsys):
+    """A separate administration region: the roles live there, and the administration role may reach
+    every region a stack set deploys to (the administration region's bootstrap instance included)."""
+    config = tmp_path / "admin.toml"
+    config.write_text('stackset_administration_region = "us-east-2"\n')
+    out = tmp_path / "dr"
+    assert build.main(["render", "--config", str(config), "--out", str(out)]) == 0
+    capsys.readouterr()
+
+    assert build.main(["roles", "--config", str(config), "--out", str(out)]) == 0
+
+    administration, execution = capsys.readouterr().out.splitlines()
+    assert administration.startswith("aws cloudformation deploy --region us-east-2 ")
+    assert execution.startswith("aws cloudformation deploy --region us-east-2 ")
+    regions = administration.split("StackSetRegions=")[1].split(",")
+    assert set(regions) == {"us-east-1", "us-west-2", "us-east-2"}

@@ -100,8 +100,11 @@ def region_values(retention: dict[str, str] | None = None) -> dict[str, dict[str
     }
 
 
-def write_rendered(directory: Path, regional: dict, values: dict[str, dict[str, str]], code_key: str, cfg=CFG) -> Path:
-    """A dr_templates/ folder as rendering leaves it; the zips are in ``build/`` beside it."""
+def write_rendered(
+    directory: Path, regional: dict, values: dict[str, dict[str, str]], code_key: str, cfg=CFG, first_create=None
+) -> Path:
+    """A dr_templates/ folder as rendering leaves it; the zips are in ``build/`` beside it.
+    ``first_create``: the regional stack set's ``first_create_parameters``."""
     files = {
         "bootstrap.json": to_json(bootstrap_template()),
         "regional.json": to_json(regional),
@@ -120,6 +123,7 @@ def write_rendered(directory: Path, regional: dict, values: dict[str, dict[str, 
                         "template": "regional.json",
                         "regions": [PRIMARY, DR],
                         "parameters": {region: f"parameters/{region}.json" for region in (PRIMARY, DR)},
+                        "first_create_parameters": first_create or {},
                         "capabilities": ["CAPABILITY_IAM"],
                     },
                 ],

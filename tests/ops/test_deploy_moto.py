@@ -83,6 +83,47 @@ def test_first_deploy_creates_both_stack_sets_in_both_regions_and_uploads_the_co
     assert "artifacts: 2 upload(s), 0 already in place" in lines
 
 
+FIRST_CREATE = {"QueueRetentionSeconds": "60"}  # stands for DeletionProtection=false
+
+
+@pytest.mark.usefixtures("stackset_roles_exist")
+def test_a_new_instance_is_created_with_the_first_create_values_then_given_its_files(
+    moto_aws, dr_templates_dir, code_key, fake_clock
+):
+    """Deletion protection off while an instance is first created (a failure can roll back),
+    on as rendered once the create succeeded; the next deploy has nothing to do."""
+    write_rendered(dr_templates_dir, regional_template(code_key), region_values(), code_key, first_create=FIRST_CREATE)
+
+    changed, lines = _deploy(moto_aws, load(dr_templates_dir), fake_clock)
+
+    assert changed == [BOOTSTRAP, REGIONAL]
+    assert _started(lines, REGIONAL) == [
+        f"{REGIONAL} create {PRIMARY}",
+        f"{REGIONAL} create {DR}",
+        f"{REGIONAL} update stack set",  # the stack set's own values are the primary's
+        f"{REGIONAL} update {PRIMARY}",  # its overrides, which the stack set update kept
+        f"{REGIONAL} update {DR}",
+    ]
+    for region in (PRIMARY, DR):
+        assert _overrides(moto_aws, region) == region_values()[region]
+    assert _deploy(moto_aws, load(dr_templates_dir), fake_clock)[0] == []
+
+
+@pytest.mark.usefixtures("stackset_roles_exist")
+def test_only_the_instance_being_created_gets_the_first_create_values(moto_aws, dr_templates_dir, code_key, fake_clock):
+    """The primary exists (protected); the DR instance is created later: only it starts unprotected."""
+    write_rendered(dr_templates_dir, regional_template(code_key), region_values(), code_key, first_create=FIRST_CREATE)
+    _deploy(moto_aws, load(dr_templates_dir), fake_clock)
+    moto_aws.client("cloudformation").delete_stack_instances(
+        StackSetName=REGIONAL, Accounts=[ACCOUNT], Regions=[DR], RetainStacks=False
+    )
+
+    _, lines = _deploy(moto_aws, load(dr_templates_dir), fake_clock)
+
+    assert _started(lines, REGIONAL) == [f"{REGIONAL} create {DR}", f"{REGIONAL} update {DR}"]
+    assert _overrides(moto_aws, DR) == region_values()[DR]
+
+
 @pytest.mark.usefixtures("stackset_roles_exist")
 def test_second_deploy_changes_nothing_uploads_nothing_and_says_so(moto_aws, dr_templates, fake_clock):
     _deploy(moto_aws, dr_templates, fake_clock)

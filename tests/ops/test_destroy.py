@@ -23,6 +23,7 @@ from stackset_support import (
 from ops.deploy import deploy
 from ops.destroy import destroy, typed_confirmation
 from ops.errors import EXIT_PROBLEM, OpsError
+from ops.operations import StackSets
 from ops.rendered import load
 from templates import naming
 
@@ -102,6 +103,44 @@ def test_refuses_while_a_database_has_deletion_protection_and_asks_nothing(moto_
     assert len(moto_aws.client("cloudformation").list_stack_instances(StackSetName=REGIONAL)["Summaries"]) == 2
 
 
+@pytest.fixture
+def dr_stack_rollback_failed(monkeypatch):
+    """The DR instance's first create failed and its stack is ROLLBACK_FAILED (moto cannot make
+    one): the instance as ListStackInstances reports it, the stack status as DescribeStacks would."""
+    listed = StackSets.instances
+
+    def instances(self, name):
+        found = listed(self, name)
+        if name == REGIONAL:
+            found[DR] = {**found[DR], "Status": "OUTDATED", "StackInstanceStatus": {"DetailedStatus": "FAILED"}}
+        return found
+
+    monkeypatch.setattr(StackSets, "instances", instances)
+    monkeypatch.setattr(StackSets, "stack_status", lambda self, name, region: ("stack-id", "ROLLBACK_FAILED"))
+
+
+@pytest.mark.usefixtures("dr_stack_rollback_failed")
+def test_a_rollback_failed_stack_is_named_in_the_plan_and_its_protection_refused_with_the_command_that_lifts_it(
+    moto_aws, deployed, fake_clock
+):
+    """No deploy can update a ROLLBACK_FAILED stack, so the refusal gives the RDS command instead."""
+    cluster = naming.db_cluster(CFG).for_region(DR)
+    _database(moto_aws, DR, protected=True)
+    with pytest.raises(OpsError) as refusal:
+        destroy(moto_aws, deployed, Confirmation(True), [].append, fake_clock.clock)
+    assert refusal.value.details[0] == (
+        f"DB cluster {cluster} in {DR}: its stack is ROLLBACK_FAILED, so: aws rds modify-db-cluster --region {DR} "
+        f"--db-cluster-identifier {cluster} --no-deletion-protection"
+    )
+
+    moto_aws.client("rds", DR).modify_db_cluster(DBClusterIdentifier=cluster, DeletionProtection=False)
+    confirm = Confirmation(False)
+    with pytest.raises(OpsError, match="not confirmed"):
+        destroy(moto_aws, deployed, confirm, [].append, fake_clock.clock)
+    ((plan, _),) = confirm.asked
+    assert f"    {DR}: its stack is ROLLBACK_FAILED" in plan
+
+
 def test_without_confirmation_nothing_is_deleted(moto_aws, deployed, fake_clock):
     _database(moto_aws, PRIMARY, protected=False)
     confirm = Confirmation(False)
@@ -143,7 +182,7 @@ def test_confirmed_deletes_dr_first_then_each_stack_set_in_reverse_order_and_nam
         ("DeleteStackSet", {"StackSetName": BOOTSTRAP}),
     ]
     assert f"  kept by their deletion policy in {DR}, {PRIMARY}: DbCluster (AWS::RDS::DBCluster, Snapshot)" in lines
-    assert f"  kept by their deletion policy in {DR}, {PRIMARY}: ArtifactBucket (AWS::S3::Bucket, Retain)" in lines
+    assert f"  kept by their deletion policy in {DR}, {PRIMARY}: ArtifactBucket (AWS::S3::Bucket, RetainExceptOnCreate)" in lines
 
 
 def test_nothing_deployed_is_nothing_to_destroy(moto_aws, dr_templates, fake_clock):

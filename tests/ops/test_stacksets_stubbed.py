@@ -307,7 +307,13 @@ def test_a_template_over_the_inline_limit_before_any_bucket_exists_is_refused(co
         inline(BOOTSTRAP, regional_template(code_key, padding=PADDING_BYTES))
 
 
-def test_a_failed_operation_reports_each_regions_reason_and_the_stack_events_behind_it(stubbed, fake_clock):
+def _stack(stack_id, status):
+    return {"Stacks": [{"StackId": stack_id, "StackName": "stack", "CreationTime": STARTED, "StackStatus": status}]}
+
+
+@pytest.mark.parametrize("status", ["ROLLBACK_COMPLETE", "ROLLBACK_FAILED"])
+def test_a_failed_operation_reports_each_regions_reason_and_the_stack_events_behind_it(stubbed, fake_clock, status):
+    """A stack left ROLLBACK_FAILED (StackSets cannot update it) also gets the way out, step by step."""
     cloudformation = stubbed.stub("cloudformation")
     events = stubbed.stub("cloudformation", DR)
     cloudformation.add_response("create_stack_instances", {"OperationId": "create"})
@@ -352,12 +358,28 @@ def test_a_failed_operation_reports_each_regions_reason_and_the_stack_events_beh
         },
         {"StackName": stack_id},
     )
+    events.add_response("describe_stacks", _stack(stack_id, status), {"StackName": stack_id})
 
     with pytest.raises(OpsError) as failure:
         _stack_sets(stubbed, [], fake_clock).run(
             "create_stack_instances", REGIONAL, "regional create", Accounts=[ACCOUNT], Regions=[DR]
         )
 
+    help_lines = (
+        [
+            f"  the stack in {DR} is ROLLBACK_FAILED: its first create failed and the rollback could not delete "
+            'everything it created; StackSets cannot update it. To recover (README "The first deploy", "When it fails"):',
+            f"    1. what was not deleted: aws cloudformation describe-stack-events --region {DR} --stack-name {stack_id} "
+            "(its DELETE_FAILED events)",
+            "    2. remove what stopped each deletion (deletion protection, a bucket that is not empty, a DR cluster "
+            "still in the global database), as the README says",
+            f"    3. aws cloudformation delete-stack-instances --region {PRIMARY} --stack-set-name {REGIONAL} "
+            f"--accounts {ACCOUNT} --regions {DR} --no-retain-stacks",
+            "    4. build.py deploy again",
+        ]
+        if status == "ROLLBACK_FAILED"
+        else []
+    )
     assert str(failure.value) == "regional create: operation create FAILED"
     assert failure.value.exit_status == EXIT_PROBLEM
     assert failure.value.details == [
@@ -365,6 +387,7 @@ def test_a_failed_operation_reports_each_regions_reason_and_the_stack_events_beh
         f"{DR}: FAILED: ResourceLogicalId:DbCluster, ResourceType:AWS::RDS::DBCluster",
         "  DbCluster (AWS::RDS::DBCluster) CREATE_FAILED: The global cluster does not exist",
         "  Vpc (AWS::EC2::VPC) CREATE_FAILED: Resource creation cancelled",
+        *help_lines,
         f"{PRIMARY}: CANCELLED: Cancelled",
     ]
     stubbed.verify()
@@ -479,4 +502,67 @@ def test_an_output_of_another_stack_set_is_read_from_its_stack_in_that_region(st
     assert stack_sets.output(REGIONAL, DR, "HealthCheckId") == "abc-123"
     with pytest.raises(OpsError, match=f"the stack in {DR} has no output 'Missing'"):
         stack_sets.output(REGIONAL, DR, "Missing")
+    stubbed.verify()
+
+
+def test_an_instance_whose_stack_is_rollback_failed_is_refused_with_the_way_out_before_any_operation(
+    stubbed, dr_templates, fake_clock
+):
+    """StackSets cannot update a ROLLBACK_FAILED stack: say so and how to recover, send nothing."""
+    cloudformation = stubbed.stub("cloudformation")
+    spec = dr_templates.stack_sets[1]
+    cloudformation.add_response(
+        "describe_stack_set",
+        {"StackSet": {"StackSetName": REGIONAL, "TemplateBody": compact(dr_templates.template(spec)), "Parameters": _parameters(PRIMARY)}},
+    )
+    summaries = [
+        {"Account": ACCOUNT, "Region": PRIMARY, "Status": "CURRENT"},
+        {"Account": ACCOUNT, "Region": DR, "Status": "OUTDATED", "StackInstanceStatus": {"DetailedStatus": "FAILED"}},
+    ]
+    cloudformation.add_response("list_stack_instances", {"Summaries": summaries})
+    stack_id = f"arn:aws:cloudformation:{DR}:{ACCOUNT}:stack/StackSet-{REGIONAL}-1/1"
+    cloudformation.add_response(
+        "describe_stack_instance",
+        {"StackInstance": {"Account": ACCOUNT, "Region": DR, "StackId": stack_id}},
+        {"StackSetName": REGIONAL, "StackInstanceAccount": ACCOUNT, "StackInstanceRegion": DR},
+    )
+    stubbed.stub("cloudformation", DR).add_response("describe_stacks", _stack(stack_id, "ROLLBACK_FAILED"), {"StackName": stack_id})
+
+    with pytest.raises(OpsError) as refused:
+        deploy_stack_set(_stack_sets(stubbed, [], fake_clock), dr_templates, spec, region_values(), inline, ROLES)
+
+    assert str(refused.value) == f"{REGIONAL}: the stack instance in {DR} cannot be deployed: its stack is ROLLBACK_FAILED"
+    assert f"--stack-set-name {REGIONAL} --accounts {ACCOUNT} --regions {DR} --no-retain-stacks" in refused.value.details[3]
+    stubbed.verify()
+
+
+@pytest.mark.parametrize(
+    "stack_status, unprotected",
+    [("ROLLBACK_COMPLETE", True), ("UPDATE_ROLLBACK_COMPLETE", False)],
+)
+def test_a_retried_failed_create_is_still_a_first_create_but_a_failed_update_keeps_protection(
+    stubbed, dr_templates, fake_clock, stack_status, unprotected
+):
+    """The DR instance's last operation failed: a create that rolled back (nothing ever served)
+    is retried unprotected; an instance that once succeeded keeps its protection."""
+    from dataclasses import replace
+
+    from ops.deploy import _first_create
+
+    cloudformation = stubbed.stub("cloudformation")
+    spec = replace(dr_templates.stack_sets[1], first_create_parameters={"QueueRetentionSeconds": "60"})
+    cloudformation.add_response("describe_stack_set", {"StackSet": {"StackSetName": REGIONAL}})
+    summaries = [
+        {"Account": ACCOUNT, "Region": PRIMARY, "Status": "CURRENT"},
+        {"Account": ACCOUNT, "Region": DR, "Status": "OUTDATED", "StackInstanceStatus": {"DetailedStatus": "FAILED"}},
+    ]
+    cloudformation.add_response("list_stack_instances", {"Summaries": summaries})
+    stack_id = f"arn:aws:cloudformation:{DR}:{ACCOUNT}:stack/StackSet-{REGIONAL}-1/1"
+    cloudformation.add_response("describe_stack_instance", {"StackInstance": {"Account": ACCOUNT, "Region": DR, "StackId": stack_id}})
+    stubbed.stub("cloudformation", DR).add_response("describe_stacks", _stack(stack_id, stack_status), {"StackName": stack_id})
+
+    first = _first_create(_stack_sets(stubbed, [], fake_clock), spec, region_values(), [PRIMARY, DR])
+
+    assert first[PRIMARY] == region_values()[PRIMARY], "created and CURRENT: protected"
+    assert (first[DR]["QueueRetentionSeconds"] == "60") is unprotected
     stubbed.verify()

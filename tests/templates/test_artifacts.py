@@ -32,7 +32,7 @@ def test_the_bucket_is_named_per_account_and_region_encrypted_versioned_private_
     assert lifecycle["Status"] == "Enabled"
     assert lifecycle["NoncurrentVersionExpiration"] == {"NoncurrentDays": NONCURRENT_VERSION_DAYS}
     assert "ExpirationInDays" not in lifecycle, "current objects stay: deployed stacks refer to them"
-    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
     assert bootstrap["Outputs"][ARTIFACT_BUCKET_OUTPUT]["Value"] == {"Ref": ARTIFACT_BUCKET}
 
 

@@ -230,3 +230,21 @@ def test_the_writable_path_and_user_are_configurable_and_root_is_refused():
     for path in ("/", "tmp", "/a b"):
         with pytest.raises(ConfigError, match="writable_path"):
             AppConfig(writable_path=path)
+
+
+def test_the_app_container_is_what_the_readmes_contract_says(cfg, region_view):
+    """README "The app's contract": no health command inside the image (a distroless image has no
+    curl), the load balancer's HTTP check instead; these variables and secrets; this user; the
+    writable path as a task volume."""
+    _, resolved = region_view
+    task = resolved["Resources"][compute.TASK_DEFINITION]["Properties"]
+    app = next(c for c in task["ContainerDefinitions"] if c["Name"] == compute.APP_CONTAINER)
+    assert "HealthCheck" not in app
+    target_group = resolved["Resources"][compute.TARGET_GROUP]["Properties"]
+    assert (target_group["HealthCheckPath"], target_group["Matcher"]) == (cfg.app.health_check_path, {"HttpCode": "200"})
+    assert {e["Name"] for e in app["Environment"]} >= {"DB_HOST", "DB_READER_HOST", "DB_PORT", "DB_NAME", "DB_SECRET_ARN"}
+    assert {s["Name"] for s in app["Secrets"]} == {"DB_USERNAME", "DB_PASSWORD"}
+    assert (app["User"], app["ReadonlyRootFilesystem"]) == (cfg.app.container_user, True)
+    (mount,) = app["MountPoints"]
+    assert mount["ContainerPath"] == cfg.app.writable_path
+    assert app["PortMappings"][0]["ContainerPort"] == cfg.app.container_port

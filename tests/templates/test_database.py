@@ -75,7 +75,7 @@ def test_cluster_is_backed_up_protected_logged_and_uses_iam_auth(cfg, region_vie
     cluster = _cluster(resolved)
     props = cluster["Properties"]
     assert props["BackupRetentionPeriod"] >= 7
-    assert props["DeletionProtection"] is True
+    assert props["DeletionProtection"] == "true"  # the parameter files' steady state
     assert props["EnableCloudwatchLogsExports"] == ["postgresql"]
     assert props["EnableIAMDatabaseAuthentication"] is True
     assert (cluster["DeletionPolicy"], cluster["UpdateReplacePolicy"]) == ("Snapshot", "Snapshot")
@@ -139,7 +139,7 @@ def test_secret_is_generated_encrypted_replicated_and_attached(cfg, primary):
     assert "SecretString" not in props
     assert props["KmsKeyId"] == data_key_arn(cfg.primary_region)
     assert props["ReplicaRegions"] == [{"Region": cfg.dr_region, "KmsKeyId": naming.data_key_alias(cfg).pattern}]
-    assert (secret["DeletionPolicy"], secret["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert (secret["DeletionPolicy"], secret["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
     (attachment,) = resources_of_type(primary, "AWS::SecretsManager::SecretTargetAttachment").values()
     assert attachment["Properties"] == {
         "SecretId": "DbMasterSecret",
@@ -228,3 +228,11 @@ def test_no_string_in_a_rendered_template_looks_like_a_password(rendered, name):
         and _looks_like_a_password(value)
     ]
     assert suspects == []
+
+
+def test_instances_do_not_claim_automatic_minor_upgrades_a_global_database_does_not_do(region_view):
+    """AWS does not apply automatic minor version upgrades to global database members: the
+    patch procedure (README "Patching the database") upgrades them, secondaries first."""
+    _, resolved = region_view
+    for instance in resources_of_type(resolved, "AWS::RDS::DBInstance").values():
+        assert instance["Properties"]["AutoMinorVersionUpgrade"] is False

@@ -162,13 +162,13 @@ def test_functions_publishing_to_alerts_are_the_only_roles_the_topic_admits(regi
 
 
 @pytest.mark.parametrize("step", runbook.STEPS)
-def test_each_function_has_its_own_role_trusted_only_by_lambda_for_that_function(cfg, region_view, step):
-    region, resolved = region_view
+def test_each_function_has_its_own_role_trusted_by_lambda(region_view, step):
+    _, resolved = region_view
     role = resolved["Resources"][f"{runbook.logical_id(step)}Role"]["Properties"]
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
-    function_name = naming.runbook_function(cfg, step).pattern
-    assert trust["Condition"]["ArnLike"]["aws:SourceArn"] == f"arn:aws:lambda:{region}:{ACCOUNT}:function:{function_name}"
+    function = resolved["Resources"][runbook.logical_id(step)]["Properties"]
+    assert function["Role"] == f"{runbook.logical_id(step)}Role.Arn"
 
 
 def test_every_function_has_reserved_concurrency_so_other_functions_cannot_starve_the_runbook(region_view):
@@ -177,6 +177,12 @@ def test_every_function_has_reserved_concurrency_so_other_functions_cannot_starv
         assert props["ReservedConcurrentExecutions"] >= 1
         if logical in {runbook.logical_id(step) for step in runbook.STEPS}:
             assert props["ReservedConcurrentExecutions"] == runbook.RESERVED_CONCURRENCY
+
+
+def test_an_account_that_cannot_reserve_may_turn_reservations_off():
+    cfg = Config(runbook=RunbookConfig(reserve_concurrency=False))
+    resolved = resolve(json.loads(render(cfg)["regional.json"]), cfg, cfg.dr_region)
+    assert [logical for logical, props in _functions(resolved).items() if "ReservedConcurrentExecutions" in props] == []
 
 
 def test_every_function_and_the_runbook_itself_are_alarmed(region_view):

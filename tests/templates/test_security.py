@@ -38,7 +38,7 @@ def test_each_region_has_a_rotating_retained_key_with_alias_and_export(cfg, key_
     _, resolved = key_view
     (key,) = resources_of_type(resolved, "AWS::KMS::Key").values()
     assert key["Properties"]["EnableKeyRotation"] is True
-    assert (key["DeletionPolicy"], key["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert (key["DeletionPolicy"], key["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
     (alias,) = resources_of_type(resolved, "AWS::KMS::Alias").values()
     assert alias["Properties"]["AliasName"] == naming.data_key_alias(cfg).pattern
     assert resolved["Outputs"]["DataKeyArn"]["Export"]["Name"] == naming.data_key_export(cfg).pattern
