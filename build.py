@@ -138,15 +138,48 @@ def _stack_sets(args: argparse.Namespace):
     return Aws.connect(rendered.roles.administration_region, args.profile), rendered
 
 
+def _plan(args: argparse.Namespace, cfg) -> int:
+    import json
+
+    from ops.plan import plan_against, plan_deployed
+    from ops.rendered import load
+
+    rendered = load(args.out)
+    _check_only_region(args, rendered)
+    if args.against is not None:
+        plan = plan_against(rendered, load(args.against), args.only_region)
+    else:
+        from ops.operations import StackSets
+
+        aws, _ = _stack_sets(args)
+        plan = plan_deployed(StackSets(aws, lambda line: None), rendered, args.only_region)
+    if args.json:
+        print(json.dumps(plan.to_json(), indent=2))
+    else:
+        print("\n".join(plan.lines(colour=sys.stdout.isatty())))
+    return plan.exit_status
+
+
+def _check_only_region(args: argparse.Namespace, rendered) -> None:
+    from ops.errors import OpsError
+
+    if args.only_region and args.only_region not in rendered.regions:
+        raise OpsError(
+            f"--only-region {args.only_region}: not a region of this render ({', '.join(rendered.regions)})",
+            exit_status=EXIT_BAD_INPUT,
+        )
+
+
 def _deploy(args: argparse.Namespace, cfg) -> int:
     from checks.report import say
     from ops.deploy import deploy
 
     aws, rendered = _stack_sets(args)
-    if args.only_region and args.only_region not in rendered.regions:
-        _report(f"--only-region {args.only_region}: not a region of this render ({', '.join(rendered.regions)})")
-        return EXIT_BAD_INPUT
-    deploy(aws, rendered, say, timeout_seconds=args.timeout * 60, wait_when_busy=not args.no_wait, only_region=args.only_region)
+    _check_only_region(args, rendered)
+    deploy(
+        aws, rendered, say, timeout_seconds=args.timeout * 60, wait_when_busy=not args.no_wait,
+        only_region=args.only_region, allow_replacement=args.allow_replacement,
+    )
     return 0
 
 
@@ -230,6 +263,13 @@ def parser() -> argparse.ArgumentParser:
             "the render to draw; only read, the pictures go to docs/")
     command("package", _package, "zip the Lambda functions into build/ beside DIR, keyed by content hash",
             "the render whose manifest names the zips; only read, the zips go to build/ beside it")
+    plan = command(
+        "plan", _plan, "what a deploy of DIR would change per stack set and region; exit 1 when data would be lost"
+    )
+    plan.add_argument("--against", type=Path, metavar="OTHER",
+                      help="compare with another render on disk (offline) instead of what AWS runs now")
+    plan.add_argument("--json", action="store_true", help="the plan as JSON on stdout (for CI)")
+    plan.add_argument("--only-region", metavar="REGION", help="plan this region's stack instances only")
     deploy = command(
         "deploy", _deploy, "deploy DIR as StackSets: checked offline, roles checked, bootstrap, artifacts, the rest"
     )
@@ -239,8 +279,13 @@ def parser() -> argparse.ArgumentParser:
         help="act on this region's stack instances only (the DR region while the primary is down; "
         "needs stackset_administration_region elsewhere)",
     )
+    deploy.add_argument(
+        "--allow-replacement", action="append", default=[], metavar="REGION:LOGICAL_ID",
+        help="let the deploy replace or delete this stateful resource (repeat for each); without it deploy refuses",
+    )
     drift = command("drift", _drift, "drift detection on every stack set; drifted resources per region")
     destroy = command("destroy", _destroy, "delete the stack instances, then the stack sets, after a typed confirmation")
+    plan.add_argument("--profile", metavar="NAME", help="AWS profile to use (without --against)")
     for sub in (deploy, drift, destroy):
         sub.add_argument("--profile", metavar="NAME", help="AWS profile to use")
         sub.add_argument("--timeout", type=int, default=90, metavar="MINUTES", help="give up on one operation after this long (default 90)")
