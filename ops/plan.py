@@ -25,6 +25,7 @@ from typing import Any
 
 from ops.errors import EXIT_BAD_INPUT, EXIT_PROBLEM, OpsError
 from ops.rendered import Rendered, StackSetSpec
+from templates.regions import CREATES_DATABASE_PARAMETER
 
 # What holds data (or the keys to it): replacing or deleting one of these loses it.
 STATEFUL_TYPES = frozenset(
@@ -50,6 +51,10 @@ REPLACEMENT_EXTRAS: Mapping[str, tuple[str, ...]] = {
     "AWS::RDS::DBCluster": ("/properties/MasterUsername",),
 }
 
+CREATES_DATABASE_HINT = (
+    "CreatesGlobalDatabase changes here: if the regions' roles were swapped, set database.created_in to the "
+    "region that created the global database (README: After a lost primary)"
+)
 PARAMETER_CONSTRAINTS = ("AllowedPattern", "AllowedValues", "MinLength", "MaxLength", "MinValue", "MaxValue")
 ADDED, REMOVED, MODIFIED, REPLACED = "add", "remove", "modify", "replace"
 # Resource attributes CloudFormation compares besides Properties.
@@ -241,7 +246,7 @@ def resolve(side: Side, region: str) -> dict[str, Any]:
         with contextlib.redirect_stdout(io.StringIO()):  # cloud-radar prints every template it loads
             resolver = ResolvedTemplate(template, imports=_Symbolic("import"), dynamic_references=_Symbolic("resolve"))
         return resolver.render(dict(side.parameters), region=region)
-    except (KeyError, ValueError, TypeError) as exc:
+    except Exception as exc:  # cloud-radar raises bare Exception for a Ref to nothing
         raise OpsError(f"cannot resolve the template for {region}: {exc}", exit_status=EXIT_BAD_INPUT) from None
 
 
@@ -336,6 +341,8 @@ def plan_region(stack_set: str, region: str, now: Side | None, after: Side, note
         for name in sorted(set(before) | set(after.parameters))
         if before.get(name) != after.parameters.get(name)
     } if now is not None else {}
+    if CREATES_DATABASE_PARAMETER in parameters and now is not None:
+        notes = [*notes, CREATES_DATABASE_HINT]
     return RegionPlan(stack_set, region, now is not None, tuple(changes), parameters, tuple(notes))
 
 
@@ -430,12 +437,12 @@ def plan_deployed(stack_sets, rendered: Rendered, only_region: str | None = None
     from ops.operations import parameter_values
 
     plans = []
-    described: dict[str, dict[str, Any] | None] = {}
+    described: dict[str, tuple[dict[str, Any] | None, dict[str, Any]]] = {}
     for spec, region in _only(rendered, only_region):
         if spec.name not in described:
-            described[spec.name] = stack_sets.describe(spec.name)
-        current = described[spec.name]
-        instances = stack_sets.instances(spec.name) if current is not None else {}
+            current = stack_sets.describe(spec.name)
+            described[spec.name] = (current, stack_sets.instances(spec.name) if current is not None else {})
+        current, instances = described[spec.name]
         now = None
         if current is not None and region in instances:
             values = parameter_values(current.get("Parameters"))

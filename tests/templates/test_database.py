@@ -54,7 +54,7 @@ def test_raw_template_reads_credentials_only_by_dynamic_reference(template):
     props = template["Resources"]["DbCluster"]["Properties"]
     for field, prop in (("username", "MasterUsername"), ("password", "MasterUserPassword")):
         condition, on_primary, on_secondary = props[prop]["Fn::If"]
-        assert condition == "IsPrimaryRegion"
+        assert condition == "CreatesGlobalDatabaseHere"
         assert on_primary == {"Fn::Sub": f"{{{{resolve:secretsmanager:${{DbMasterSecret}}:SecretString:{field}}}}}"}
         assert on_secondary == {"Ref": "AWS::NoValue"}
     assert "ManageMasterUserPassword" not in json.dumps(template), "not supported for global database members"
@@ -200,7 +200,7 @@ def test_password_properties_hold_only_dynamic_references(template):
     found = dict(_secret_valued_properties(template["Resources"]))
     assert set(found) == {".DbCluster.Properties.MasterUserPassword"}
     for value in _values(found):
-        assert value.startswith("{{resolve:secretsmanager:") or value in ("IsPrimaryRegion", "AWS::NoValue")
+        assert value.startswith("{{resolve:secretsmanager:") or value in ("CreatesGlobalDatabaseHere", "AWS::NoValue")
 
 
 def _keyed_values(node, key=None):
