@@ -228,3 +228,41 @@ def test_no_string_in_a_rendered_template_looks_like_a_password(rendered, name):
         and _looks_like_a_password(value)
     ]
     assert suspects == []
+
+
+def test_after_a_role_swap_the_region_that_created_the_database_keeps_it(cfg):
+    """database.created_in: the old primary (now DR) keeps creating the global cluster, the
+    secret and the credentialled writer; the new primary keeps joining (no create-only change)."""
+    swapped = Config(
+        primary_region=cfg.dr_region, dr_region=cfg.primary_region, database=DatabaseConfig(created_in=cfg.primary_region)
+    )
+    template = json.loads(render(swapped)["regional.json"])
+    creator, joiner = resolve(template, swapped, cfg.primary_region), resolve(template, swapped, cfg.dr_region)
+    assert resources_of_type(creator, "AWS::RDS::GlobalCluster") and resources_of_type(creator, "AWS::SecretsManager::Secret")
+    assert _cluster(creator)["Properties"]["DatabaseName"] == cfg.database.database_name
+    assert resources_of_type(joiner, "AWS::RDS::GlobalCluster") == {}
+    assert not set(CREDENTIAL_PROPERTIES) & set(_cluster(joiner)["Properties"])
+    assert _cluster(joiner)["Properties"]["GlobalClusterIdentifier"] == naming.global_cluster(cfg).pattern
+
+
+def test_cloudformation_cannot_return_the_global_writer_endpoint_yet(tmp_path, cfg):
+    """Why database.global_writer_endpoint stays a setting: cfn-lint 1.58's schema for
+    AWS::RDS::GlobalCluster offers only the object attribute ``GlobalEndpoint`` (not
+    ``GlobalEndpoint.Address``), and an object cannot be a string property
+    (cloudformation-coverage-roadmap#2364 is open). When this fails, use the GetAtt."""
+    from checks.lint import lint
+
+    template = {
+        "Resources": {
+            "Global": {"Type": "AWS::RDS::GlobalCluster", "Properties": {"GlobalClusterIdentifier": "g", "Engine": "aurora-postgresql"}},
+        },
+        "Outputs": {
+            "Address": {"Value": {"Fn::GetAtt": ["Global", "GlobalEndpoint.Address"]}},
+            "Whole": {"Value": {"Fn::GetAtt": ["Global", "GlobalEndpoint"]}},
+        },
+    }
+    path = tmp_path / "global.json"
+    path.write_text(json.dumps(template))
+    messages = [match.message for match in lint([path], [cfg.primary_region])]
+    assert "'GlobalEndpoint.Address' is not one of ['GlobalEndpoint']" in messages
+    assert "{'Fn::GetAtt': ['Global', 'GlobalEndpoint']} is not of type 'string'" in messages
