@@ -264,5 +264,5 @@ def test_cloudformation_cannot_return_the_global_writer_endpoint_yet(tmp_path, c
     path = tmp_path / "global.json"
     path.write_text(json.dumps(template))
     messages = [match.message for match in lint([path], [cfg.primary_region])]
-    assert "'GlobalEndpoint.Address' is not one of ['GlobalEndpoint']" in messages
+    assert f"'GlobalEndpoint.Address' is not one of ['GlobalEndpoint'] in ['{cfg.primary_region}']" in messages
     assert "{'Fn::GetAtt': ['Global', 'GlobalEndpoint']} is not of type 'string'" in messages
