@@ -221,3 +221,22 @@ def test_package_and_diagram_beside_a_file_are_one_line_exit_2(tmp_path, capsys)
     (tmp_path / "docs").write_text("a file where the pictures go")
     assert diagram.main(out, tmp_path / "docs") == 2
     assert capsys.readouterr().err.startswith(f"error: cannot write the pictures to {tmp_path / 'docs'}")
+
+
+def test_a_deployment_folder_needs_only_its_render_and_is_never_overwritten_by_another_configuration(tmp_path, capsys):
+    """One folder per deployment: config.toml beside dr_templates/; the manifest names the
+    configuration, so --out alone finds it; another configuration's render is refused."""
+    deployment = tmp_path / "deployments" / "prod"
+    deployment.mkdir(parents=True)
+    (deployment / "config.toml").write_text('environment_suffix = "prod"\n')
+    out = deployment / "dr_templates"
+    assert build.main(["render", "--config", str(deployment / "config.toml"), "--out", str(out)]) == 0
+    manifest = (out / "metadata" / "manifest.json").read_text()
+    assert '"config_file": "../config.toml"' in manifest
+    assert build.main(["check", "--out", str(out)]) == 0  # no --config: the manifest names it
+    capsys.readouterr()
+    assert build.main(["render", "--out", str(out)]) == 2  # the defaults are another configuration
+    assert "holds the render of another configuration" in capsys.readouterr().err
+    assert (out / "metadata" / "manifest.json").read_text() == manifest
+    assert build.main(["diagram", "--out", str(out)]) in (0, 1)  # 1: Graphviz missing, the .dot files written
+    assert (deployment / "pictures" / "incident.dot").is_file()
