@@ -149,17 +149,19 @@ def tokyo(tmp_path_factory) -> tuple[Path, Path]:
 @pytest.mark.parametrize(
     "command", [["lint"], ["check"], ["budget"], ["status"], ["failover", "--to", "ap-northeast-3", "--dry-run"]]
 )
-def test_commands_using_the_configuration_refuse_a_render_of_other_regions(tokyo, command, capsys):
+def test_commands_using_the_configuration_refuse_a_render_of_other_regions(tokyo, command, tmp_path, capsys):
+    """Without --config they use the one the manifest names; a --config of other regions is refused."""
     config, out = tokyo
-    assert build.main([*command, "--out", str(out)]) == 2
+    (tmp_path / "default.toml").write_text("")
+    assert build.main([*command, "--config", str(tmp_path / "default.toml"), "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "rendered for another configuration than the default configuration" in err
+    assert f"rendered for another configuration than --config {tmp_path / 'default.toml'}" in err
     assert "primary_region ap-northeast-1 (the configuration: us-east-1)" in err and len(err.splitlines()) == 1
 
 
 def test_lint_lints_for_the_render_s_regions_given_its_configuration(tokyo, capsys):
     config, out = tokyo
-    assert build.main(["lint", "--config", str(config), "--out", str(out)]) == 0
+    assert build.main(["lint", "--out", str(out)]) == 0  # the manifest names its configuration
     output = capsys.readouterr().out
     assert "template(s) for ap-northeast-1, ap-northeast-3\n" in output
     assert "cfn-lint: clean (ap-northeast-1, ap-northeast-3)" in output
