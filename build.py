@@ -16,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_OUT = ROOT / "dr_templates"
+PICTURES_DIR = "pictures"
 EXIT_PROBLEM = 1
 EXIT_BAD_INPUT = 2
 # The commands that use the configuration on a render refuse one of other regions or names;
@@ -35,19 +36,47 @@ def _report(message: str, details: list[str] = ()) -> None:
         print(f"  {line}", file=sys.stderr)
 
 
-def _render(args: argparse.Namespace, cfg) -> int:
-    from checks.pipeline import publish
-    from templates.render import ARTIFACTS_DIR
+def _config_file(args: argparse.Namespace) -> str | None:
+    """The configuration's path relative to the render folder, as its manifest names it."""
+    import os
 
+    return Path(os.path.relpath(args.config.resolve(), args.out.resolve())).as_posix() if args.config else None
+
+
+def _rendered_from(out: Path) -> tuple[dict, str | None] | None:
+    """(configuration identity, config_file) from the manifest of a render in ``out``, if any."""
+    import json
+
+    from templates.layout import MANIFEST
+
+    try:
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest.get("configuration"), manifest.get("config_file")
+
+
+def _render(args: argparse.Namespace, cfg) -> int:
+    from checks.errors import OutputError
+    from checks.pipeline import publish
+    from templates.render import ARTIFACTS_DIR, configuration_identity
+
+    previous = _rendered_from(args.out)
+    if previous is not None and previous != (configuration_identity(cfg), _config_file(args)) and not args.replace:
+        raise OutputError(
+            f"{args.out} holds the render of another configuration ({previous[1] or 'the defaults'}, "
+            f"{previous[0].get('prefix') if previous[0] else 'unknown'}); render into that configuration's own folder "
+            "(--out DEPLOYMENT/dr_templates), or pass --replace to overwrite it"
+        )
     # The zips go beside the output folder (build/ next to dr_templates/, ignored by git).
-    publish(cfg, args.out, args.out.resolve().parent / ARTIFACTS_DIR)
+    publish(cfg, args.out, args.out.resolve().parent / ARTIFACTS_DIR, config_file=_config_file(args))
     return 0
 
 
 def _check(args: argparse.Namespace, cfg) -> int:
     from checks.pipeline import stale_files
 
-    stale = stale_files(cfg, args.out)
+    stale = stale_files(cfg, args.out, _config_file(args))
     if stale:
         _report(f"{args.out} differs from a fresh render; run 'make templates' and commit the result", stale)
         return EXIT_PROBLEM
@@ -138,15 +167,48 @@ def _stack_sets(args: argparse.Namespace):
     return Aws.connect(rendered.roles.administration_region, args.profile), rendered
 
 
+def _plan(args: argparse.Namespace, cfg) -> int:
+    import json
+
+    from ops.plan import plan_against, plan_deployed
+    from ops.rendered import load
+
+    rendered = load(args.out)
+    _check_only_region(args, rendered)
+    if args.against is not None:
+        plan = plan_against(rendered, load(args.against), args.only_region)
+    else:
+        from ops.operations import StackSets
+
+        aws, _ = _stack_sets(args)
+        plan = plan_deployed(StackSets(aws, lambda line: None), rendered, args.only_region)
+    if args.json:
+        print(json.dumps(plan.to_json(), indent=2))
+    else:
+        print("\n".join(plan.lines(colour=sys.stdout.isatty())))
+    return plan.exit_status
+
+
+def _check_only_region(args: argparse.Namespace, rendered) -> None:
+    from ops.errors import OpsError
+
+    if args.only_region and args.only_region not in rendered.regions:
+        raise OpsError(
+            f"--only-region {args.only_region}: not a region of this render ({', '.join(rendered.regions)})",
+            exit_status=EXIT_BAD_INPUT,
+        )
+
+
 def _deploy(args: argparse.Namespace, cfg) -> int:
     from checks.report import say
     from ops.deploy import deploy
 
     aws, rendered = _stack_sets(args)
-    if args.only_region and args.only_region not in rendered.regions:
-        _report(f"--only-region {args.only_region}: not a region of this render ({', '.join(rendered.regions)})")
-        return EXIT_BAD_INPUT
-    deploy(aws, rendered, say, timeout_seconds=args.timeout * 60, wait_when_busy=not args.no_wait, only_region=args.only_region)
+    _check_only_region(args, rendered)
+    deploy(
+        aws, rendered, say, timeout_seconds=args.timeout * 60, wait_when_busy=not args.no_wait,
+        only_region=args.only_region, allow_replacement=args.allow_replacement,
+    )
     return 0
 
 
@@ -198,7 +260,9 @@ def _iam_proof(args: argparse.Namespace, cfg) -> int:
 def _diagram(args: argparse.Namespace, cfg) -> int:
     from checks import diagram
 
-    return diagram.main(args.out)
+    # The project's own render draws docs/; any other render's pictures go beside it.
+    pictures = diagram.DOCS if args.out.resolve() == DEFAULT_OUT else args.out.resolve().parent / PICTURES_DIR
+    return diagram.main(args.out, pictures)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -214,8 +278,10 @@ def parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    command("render", _render, "render the templates, gate them (limits, cfn-lint), then replace DIR",
-            "the render to write; replaced only when the gate passes, the Lambda zips go to build/ beside it")
+    render = command("render", _render, "render the templates, gate them (limits, cfn-lint), then replace DIR",
+                     "the render to write; replaced only when the gate passes, the Lambda zips go to build/ beside it")
+    render.add_argument("--replace", action="store_true",
+                        help="overwrite DIR even when it holds the render of another configuration")
     command("check", _check, "fail, listing the files, when DIR differs from a fresh render")
     command("lint", _lint, "run the limits check, cfn-lint for the render's two regions and the budget on DIR")
     command("budget", _budget, "worst-case time of each failover phase and the RPO bound, against the objectives")
@@ -235,10 +301,17 @@ def parser() -> argparse.ArgumentParser:
     status.add_argument("--profile", metavar="NAME", help="AWS profile to use")
     command("security", _security, "checkov (its own virtualenv, .venv-checkov) on the templates in DIR; fail on any failed check")
     command("iam-proof", _iam_proof, "every IAM policy in DIR: actions exist, ARNs of the types they take, '*' only where none")
-    command("diagram", _diagram, "docs/incident.dot and docs/architecture.dot (and .svg with Graphviz) from DIR",
-            "the render to draw; only read, the pictures go to docs/")
+    command("diagram", _diagram, "incident.dot and architecture.dot (and .svg with Graphviz) from DIR",
+            "the render to draw; only read, the pictures go to docs/ for dr_templates/, else to pictures/ beside DIR")
     command("package", _package, "zip the Lambda functions into build/ beside DIR, keyed by content hash",
             "the render whose manifest names the zips; only read, the zips go to build/ beside it")
+    plan = command(
+        "plan", _plan, "what a deploy of DIR would change per stack set and region; exit 1 when data would be lost"
+    )
+    plan.add_argument("--against", type=Path, metavar="OTHER",
+                      help="compare with another render on disk (offline) instead of what AWS runs now")
+    plan.add_argument("--json", action="store_true", help="the plan as JSON on stdout (for CI)")
+    plan.add_argument("--only-region", metavar="REGION", help="plan this region's stack instances only")
     deploy = command(
         "deploy", _deploy, "deploy DIR as StackSets: checked offline, roles checked, bootstrap, artifacts, the rest"
     )
@@ -248,9 +321,14 @@ def parser() -> argparse.ArgumentParser:
         help="act on this region's stack instances only (the DR region while the primary is down; "
         "needs stackset_administration_region elsewhere)",
     )
+    deploy.add_argument(
+        "--allow-replacement", action="append", default=[], metavar="REGION:LOGICAL_ID",
+        help="let the deploy replace or delete this stateful resource (repeat for each); without it deploy refuses",
+    )
     command("roles", _roles, "print the one-time commands that create or update the StackSet roles, from DIR's manifest")
     drift = command("drift", _drift, "drift detection on every stack set; drifted resources per region")
     destroy = command("destroy", _destroy, "delete the stack instances, then the stack sets, after a typed confirmation")
+    plan.add_argument("--profile", metavar="NAME", help="AWS profile to use (without --against)")
     for sub in (deploy, drift, destroy):
         sub.add_argument("--profile", metavar="NAME", help="AWS profile to use")
         sub.add_argument("--timeout", type=int, default=90, metavar="MINUTES", help="give up on one operation after this long (default 90)")
@@ -275,6 +353,10 @@ def main(argv: list[str] | None = None) -> int:
     from templates.config import ConfigError, load_config
 
     try:
+        if args.config is None and args.command != "render":
+            # A render names the configuration it came from: --out alone finds both.
+            named = (_rendered_from(args.out) or (None, None))[1]
+            args.config = (args.out / named) if named else None
         cfg = load_config(args.config)
         if args.command != "render":
             _check_render_matches(args, cfg)

@@ -81,7 +81,9 @@ def _make_parents(folder: Path) -> list[Path]:
     return missing
 
 
-def publish(cfg: Config, out: Path, build_dir: Path, progress: Callable[[str], None] = say) -> None:
+def publish(
+    cfg: Config, out: Path, build_dir: Path, progress: Callable[[str], None] = say, config_file: str | None = None
+) -> None:
     """Render ``cfg`` into ``out`` atomically: staged, gated, then swapped in; the Lambda
     zips the templates refer to go to ``build_dir`` (ignored by git, uploaded by deploy).
 
@@ -99,7 +101,7 @@ def publish(cfg: Config, out: Path, build_dir: Path, progress: Callable[[str], N
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
         staging.chmod(0o755)  # mkdtemp makes it private; the published folder should not be
         try:
-            files = render(cfg)
+            files = render(cfg, config_file)
         except (ValueError, TypeError) as exc:
             # troposphere validates at construction (types, 500 resources): report, don't trace.
             raise GateFailure("rendering failed", [str(exc)]) from exc
@@ -121,9 +123,9 @@ def publish(cfg: Config, out: Path, build_dir: Path, progress: Callable[[str], N
     progress(f"rendered {out}")
 
 
-def stale_files(cfg: Config, out: Path) -> list[str]:
+def stale_files(cfg: Config, out: Path, config_file: str | None = None) -> list[str]:
     """Files of ``out`` that differ from a fresh render, are missing, or should not be there."""
-    expected = render(cfg)
+    expected = render(cfg, config_file)
     present = {
         path.relative_to(out).as_posix()
         for path in out.rglob("*")

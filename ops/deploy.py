@@ -7,12 +7,13 @@ and templates too large to send inline go into the administration region's bucke
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from ops.artifacts import TemplateStore, check_built, inline, upload_artifacts
 from ops.aws import Aws
 from ops.errors import translates_aws_errors
 from ops.operations import DEFAULT_TIMEOUT_SECONDS, Clock, StackSets
+from ops.plan import gate
 from ops.preflight import check_deployable
 from ops.quotas import check_quotas
 from ops.rendered import Rendered, StackSetSpec
@@ -29,23 +30,28 @@ def deploy(
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     wait_when_busy: bool = True,
     only_region: str | None = None,
+    allow_replacement: Iterable[str] = (),
 ) -> list[str]:
     """Deploy what ``rendered`` holds; the names of the stack sets that changed.
 
     ``only_region``: act on that region's stack instances only (and upload artifacts there
     and to the administration region): the way to change the DR region while the primary
     region is down, when the stack sets are administered from a third region.
+    ``allow_replacement``: ``REGION:LOGICAL_ID`` of stateful resources this deploy may replace
+    or delete; any other such loss in the plan stops the deploy before its first write.
     """
     artifacts = rendered.artifacts
     # Everything checkable offline, before the first AWS call.
     check_deployable(rendered)
     check_built(artifacts.build_dir, artifacts.objects)
+    progress(f"plan: what each stack instance runs now (stack sets in {aws.home_region}) against {rendered.directory}")
+    stack_sets = StackSets(aws, progress, clock, timeout_seconds, wait_when_busy)
+    gate(stack_sets, rendered, progress, only_region, allow_replacement)  # reads only; refuses before any write
     progress(f"checking the StackSet roles (IAM, from {aws.home_region})...")
     roles = check_stackset_roles(aws, rendered)
     deployed_to = [region for region in rendered.regions if only_region in (None, region)]
     progress(f"checking the account's quotas in {', '.join(deployed_to)}...")
     check_quotas(aws, rendered, deployed_to)
-    stack_sets = StackSets(aws, progress, clock, timeout_seconds, wait_when_busy)
     location = inline
     changed = []
     for spec in rendered.stack_sets:

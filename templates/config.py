@@ -409,6 +409,11 @@ class DatabaseConfig:
     # does not return it (AWS::RDS::GlobalCluster has no GetAtt), so it is read after the
     # first deploy (aws rds describe-global-clusters) and rendered in.
     global_writer_endpoint: str = ""
+    # The region whose stack instance created the global database ("" = primary_region). It
+    # never changes: after the primary region is lost for good and the DR region becomes the
+    # primary, it keeps naming the lost region, so no stack creates a second global cluster
+    # or adds create-only credentials to a joined cluster (README: "After a lost primary").
+    created_in: str = ""
 
     def __post_init__(self) -> None:
         if self.global_writer_endpoint and not GLOBAL_WRITER_ENDPOINT_PATTERN.match(self.global_writer_endpoint):
@@ -526,6 +531,10 @@ class Config:
             raise ConfigError("dr_region", f"must differ from primary_region (both are {self.dr_region})")
         if region_partition(self.primary_region) != region_partition(self.dr_region):
             raise ConfigError("dr_region", "must be in the same AWS partition as primary_region")
+        if self.database.created_in:
+            _check_region("database.created_in", self.database.created_in)
+            if region_partition(self.database.created_in) != self.partition:
+                raise ConfigError("database.created_in", "must be in the same AWS partition as primary_region")
         if self.stackset_administration_region:
             _check_region("stackset_administration_region", self.stackset_administration_region)
             if region_partition(self.stackset_administration_region) != self.partition:
@@ -621,6 +630,11 @@ class Config:
         to send inline go by URL from an artifact bucket there."""
         extra = () if self.administration_region in self.regions else (self.administration_region,)
         return (*self.regions, *extra)
+
+    @property
+    def database_created_in(self) -> str:
+        """The region whose stack instance created (and keeps) the global database."""
+        return self.database.created_in or self.primary_region
 
     @property
     def regions(self) -> tuple[str, str]:

@@ -1,8 +1,9 @@
 """Data tier: Aurora PostgreSQL global database, its generated secret, and its instances.
 
-The primary instance creates the global cluster and the writer cluster with credentials
+The stack instance that creates the global database (``CreatesGlobalDatabase``: the primary
+region's unless ``database.created_in`` names the region that did) creates the global cluster and the writer cluster with credentials
 read from a generated secret by dynamic reference; the secret replicates into the DR
-region under the DR region's key. The DR instance creates a secondary cluster that joins
+region under the DR region's key. Every other instance creates a secondary cluster that joins
 the global cluster with no master user, password or database name: a global database
 secondary inherits them, and RDS rejects them. ``ManageMasterUserPassword`` is not
 supported for global database members, so it is not used.
@@ -19,7 +20,7 @@ from policies import database as database_policies
 from templates import naming, protection
 from templates.config import Config
 from templates.network import Network
-from templates.regions import IS_PRIMARY, PEER_REGION_PARAMETER
+from templates.regions import CREATES_DATABASE, PEER_REGION_PARAMETER
 from templates.security import POSTGRES_PORT, SecurityGroups, data_key_arn
 
 ENGINE = "aurora-postgresql"
@@ -80,7 +81,7 @@ def _add_secret(t: Template, cfg: Config) -> None:
     t.add_resource(
         secretsmanager.Secret(
             DB_SECRET,
-            Condition=IS_PRIMARY,
+            Condition=CREATES_DATABASE,
             Name=naming.db_secret(cfg).value(),
             Description=f"{naming.prefix(cfg)} Aurora master credentials (generated; replicated to the DR region)",
             KmsKeyId=data_key_arn(cfg),
@@ -106,7 +107,7 @@ def _add_secret(t: Template, cfg: Config) -> None:
     t.add_resource(
         secretsmanager.SecretTargetAttachment(
             DB_SECRET_ATTACHMENT,
-            Condition=IS_PRIMARY,
+            Condition=CREATES_DATABASE,
             SecretId=Ref(DB_SECRET),
             TargetId=Ref(DB_CLUSTER),
             TargetType="AWS::RDS::DBCluster",
@@ -118,7 +119,7 @@ def _add_global_cluster(t: Template, cfg: Config) -> None:
     t.add_resource(
         rds.GlobalCluster(
             GLOBAL_CLUSTER,
-            Condition=IS_PRIMARY,
+            Condition=CREATES_DATABASE,
             GlobalClusterIdentifier=naming.global_cluster(cfg).value(),
             Engine=ENGINE,
             EngineVersion=cfg.database.engine_version,
@@ -149,9 +150,9 @@ def _add_cluster(t: Template, cfg: Config, network: Network, security: SecurityG
         )
     )
     only_on_writer = {
-        "MasterUsername": If(IS_PRIMARY, _secret_field("username"), NoValue),
-        "MasterUserPassword": If(IS_PRIMARY, _secret_field("password"), NoValue),
-        "DatabaseName": If(IS_PRIMARY, cfg.database.database_name, NoValue),
+        "MasterUsername": If(CREATES_DATABASE, _secret_field("username"), NoValue),
+        "MasterUserPassword": If(CREATES_DATABASE, _secret_field("password"), NoValue),
+        "DatabaseName": If(CREATES_DATABASE, cfg.database.database_name, NoValue),
     }
     t.add_resource(
         rds.DBCluster(
@@ -160,7 +161,7 @@ def _add_cluster(t: Template, cfg: Config, network: Network, security: SecurityG
             Engine=ENGINE,
             EngineVersion=cfg.database.engine_version,
             # The primary waits for the global cluster it creates; the DR instance joins by name.
-            GlobalClusterIdentifier=If(IS_PRIMARY, Ref(GLOBAL_CLUSTER), naming.global_cluster(cfg).value()),
+            GlobalClusterIdentifier=If(CREATES_DATABASE, Ref(GLOBAL_CLUSTER), naming.global_cluster(cfg).value()),
             **only_on_writer,
             Port=POSTGRES_PORT,
             StorageEncrypted=True,
@@ -236,7 +237,7 @@ def _add_outputs(t: Template) -> None:
     t.add_output(Output("DbClusterIdentifier", Description="This region's Aurora cluster", Value=Ref(DB_CLUSTER)))
     t.add_output(Output("DbClusterEndpoint", Description="Writer endpoint (serves only while this region is the writer)", Value=GetAtt(DB_CLUSTER, "Endpoint.Address")))
     t.add_output(Output("DbClusterReaderEndpoint", Description="Reader endpoint", Value=GetAtt(DB_CLUSTER, "ReadEndpoint.Address")))
-    t.add_output(Output("DbSecretArn", Condition=IS_PRIMARY, Description="Master secret (the DR region holds its replica)", Value=Ref(DB_SECRET)))
+    t.add_output(Output("DbSecretArn", Condition=CREATES_DATABASE, Description="Master secret (the DR region holds its replica)", Value=Ref(DB_SECRET)))
 
 
 def add_database(t: Template, cfg: Config, network: Network, security: SecurityGroups) -> Database:

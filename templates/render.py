@@ -28,13 +28,16 @@ def _parameter_list(values: dict[str, str]) -> bytes:
     return to_json([{"ParameterKey": key, "ParameterValue": values[key]} for key in sorted(values)])
 
 
-def manifest(cfg: Config, functions_key: str) -> dict[str, Any]:
+def manifest(cfg: Config, functions_key: str, config_file: str | None = None) -> dict[str, Any]:
     """What the deployer needs besides the templates: stack sets in deployment order,
     regions, parameter files and operation preferences."""
     regional = naming.stack_set(cfg, "regional").pattern
     return {
         # What the commands reading this render compare a given configuration with.
         "configuration": configuration_identity(cfg),
+        # The TOML file it was rendered from, relative to the render (None: the defaults), so
+        # every command finds the configuration from the render's folder alone.
+        "config_file": config_file,
         "placeholders": {
             f"dns.{name}": getattr(cfg.dns, name)
             for name in PLACEHOLDER_FIELDS
@@ -99,7 +102,7 @@ def artifacts() -> dict[str, bytes]:
     return {key: content}
 
 
-def render(cfg: Config) -> dict[str, bytes]:
+def render(cfg: Config, config_file: str | None = None) -> dict[str, bytes]:
     """Every file of the output directory, keyed by its relative path.
 
     The Lambda zip's content hash is part of the regional template, so a change to a
@@ -123,6 +126,6 @@ def render(cfg: Config) -> dict[str, bytes]:
     files[stackset_roles.EXECUTION_TEMPLATE] = to_json(
         stackset_roles.build_execution_role_template(cfg, documents.values()).to_dict()
     )
-    files[MANIFEST] = to_json(manifest(cfg, functions_key))
+    files[MANIFEST] = to_json(manifest(cfg, functions_key, config_file))
     files[TRAFFIC_TIMING] = to_json(dns.timing(cfg))
     return files

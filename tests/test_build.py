@@ -149,17 +149,19 @@ def tokyo(tmp_path_factory) -> tuple[Path, Path]:
 @pytest.mark.parametrize(
     "command", [["lint"], ["check"], ["budget"], ["status"], ["failover", "--to", "ap-northeast-3", "--dry-run"]]
 )
-def test_commands_using_the_configuration_refuse_a_render_of_other_regions(tokyo, command, capsys):
+def test_commands_using_the_configuration_refuse_a_render_of_other_regions(tokyo, command, tmp_path, capsys):
+    """Without --config they use the one the manifest names; a --config of other regions is refused."""
     config, out = tokyo
-    assert build.main([*command, "--out", str(out)]) == 2
+    (tmp_path / "default.toml").write_text("")
+    assert build.main([*command, "--config", str(tmp_path / "default.toml"), "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "rendered for another configuration than the default configuration" in err
+    assert f"rendered for another configuration than --config {tmp_path / 'default.toml'}" in err
     assert "primary_region ap-northeast-1 (the configuration: us-east-1)" in err and len(err.splitlines()) == 1
 
 
 def test_lint_lints_for_the_render_s_regions_given_its_configuration(tokyo, capsys):
     config, out = tokyo
-    assert build.main(["lint", "--config", str(config), "--out", str(out)]) == 0
+    assert build.main(["lint", "--out", str(out)]) == 0  # the manifest names its configuration
     output = capsys.readouterr().out
     assert "template(s) for ap-northeast-1, ap-northeast-3\n" in output
     assert "cfn-lint: clean (ap-northeast-1, ap-northeast-3)" in output
@@ -239,3 +241,22 @@ def test_roles_prints_the_one_time_commands_for_the_administration_region_and_ev
     assert execution.startswith("aws cloudformation deploy --region us-east-2 ")
     regions = administration.split("StackSetRegions=")[1].split(",")
     assert set(regions) == {"us-east-1", "us-west-2", "us-east-2"}
+
+
+def test_a_deployment_folder_needs_only_its_render_and_is_never_overwritten_by_another_configuration(tmp_path, capsys):
+    """One folder per deployment: config.toml beside dr_templates/; the manifest names the
+    configuration, so --out alone finds it; another configuration's render is refused."""
+    deployment = tmp_path / "deployments" / "prod"
+    deployment.mkdir(parents=True)
+    (deployment / "config.toml").write_text('environment_suffix = "prod"\n')
+    out = deployment / "dr_templates"
+    assert build.main(["render", "--config", str(deployment / "config.toml"), "--out", str(out)]) == 0
+    manifest = (out / "metadata" / "manifest.json").read_text()
+    assert '"config_file": "../config.toml"' in manifest
+    assert build.main(["check", "--out", str(out)]) == 0  # no --config: the manifest names it
+    capsys.readouterr()
+    assert build.main(["render", "--out", str(out)]) == 2  # the defaults are another configuration
+    assert "holds the render of another configuration" in capsys.readouterr().err
+    assert (out / "metadata" / "manifest.json").read_text() == manifest
+    assert build.main(["diagram", "--out", str(out)]) in (0, 1)  # 1: Graphviz missing, the .dot files written
+    assert (deployment / "pictures" / "incident.dot").is_file()

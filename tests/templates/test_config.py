@@ -130,6 +130,8 @@ BAD_CONFIGS = {
     ),
     "administration region unknown": ({"stackset_administration_region": "xx-east-9"}, "stackset_administration_region", "not a known AWS region"),
     "administration region elsewhere": ({"stackset_administration_region": "cn-north-1"}, "stackset_administration_region", "same AWS partition"),
+    "database origin unknown": ({"database": {"created_in": "xx-east-9"}}, "database.created_in", "not a known AWS region"),
+    "database origin elsewhere": ({"database": {"created_in": "cn-north-1"}}, "database.created_in", "same AWS partition"),
 }
 
 

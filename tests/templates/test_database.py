@@ -54,7 +54,7 @@ def test_raw_template_reads_credentials_only_by_dynamic_reference(template):
     props = template["Resources"]["DbCluster"]["Properties"]
     for field, prop in (("username", "MasterUsername"), ("password", "MasterUserPassword")):
         condition, on_primary, on_secondary = props[prop]["Fn::If"]
-        assert condition == "IsPrimaryRegion"
+        assert condition == "CreatesGlobalDatabaseHere"
         assert on_primary == {"Fn::Sub": f"{{{{resolve:secretsmanager:${{DbMasterSecret}}:SecretString:{field}}}}}"}
         assert on_secondary == {"Ref": "AWS::NoValue"}
     assert "ManageMasterUserPassword" not in json.dumps(template), "not supported for global database members"
@@ -200,7 +200,7 @@ def test_password_properties_hold_only_dynamic_references(template):
     found = dict(_secret_valued_properties(template["Resources"]))
     assert set(found) == {".DbCluster.Properties.MasterUserPassword"}
     for value in _values(found):
-        assert value.startswith("{{resolve:secretsmanager:") or value in ("IsPrimaryRegion", "AWS::NoValue")
+        assert value.startswith("{{resolve:secretsmanager:") or value in ("CreatesGlobalDatabaseHere", "AWS::NoValue")
 
 
 def _keyed_values(node, key=None):
@@ -236,3 +236,41 @@ def test_instances_do_not_claim_automatic_minor_upgrades_a_global_database_does_
     _, resolved = region_view
     for instance in resources_of_type(resolved, "AWS::RDS::DBInstance").values():
         assert instance["Properties"]["AutoMinorVersionUpgrade"] is False
+
+
+def test_after_a_role_swap_the_region_that_created_the_database_keeps_it(cfg):
+    """database.created_in: the old primary (now DR) keeps creating the global cluster, the
+    secret and the credentialled writer; the new primary keeps joining (no create-only change)."""
+    swapped = Config(
+        primary_region=cfg.dr_region, dr_region=cfg.primary_region, database=DatabaseConfig(created_in=cfg.primary_region)
+    )
+    template = json.loads(render(swapped)["regional.json"])
+    creator, joiner = resolve(template, swapped, cfg.primary_region), resolve(template, swapped, cfg.dr_region)
+    assert resources_of_type(creator, "AWS::RDS::GlobalCluster") and resources_of_type(creator, "AWS::SecretsManager::Secret")
+    assert _cluster(creator)["Properties"]["DatabaseName"] == cfg.database.database_name
+    assert resources_of_type(joiner, "AWS::RDS::GlobalCluster") == {}
+    assert not set(CREDENTIAL_PROPERTIES) & set(_cluster(joiner)["Properties"])
+    assert _cluster(joiner)["Properties"]["GlobalClusterIdentifier"] == naming.global_cluster(cfg).pattern
+
+
+def test_cloudformation_cannot_return_the_global_writer_endpoint_yet(tmp_path, cfg):
+    """Why database.global_writer_endpoint stays a setting: cfn-lint 1.58's schema for
+    AWS::RDS::GlobalCluster offers only the object attribute ``GlobalEndpoint`` (not
+    ``GlobalEndpoint.Address``), and an object cannot be a string property
+    (cloudformation-coverage-roadmap#2364 is open). When this fails, use the GetAtt."""
+    from checks.lint import lint
+
+    template = {
+        "Resources": {
+            "Global": {"Type": "AWS::RDS::GlobalCluster", "Properties": {"GlobalClusterIdentifier": "g", "Engine": "aurora-postgresql"}},
+        },
+        "Outputs": {
+            "Address": {"Value": {"Fn::GetAtt": ["Global", "GlobalEndpoint.Address"]}},
+            "Whole": {"Value": {"Fn::GetAtt": ["Global", "GlobalEndpoint"]}},
+        },
+    }
+    path = tmp_path / "global.json"
+    path.write_text(json.dumps(template))
+    messages = [match.message for match in lint([path], [cfg.primary_region])]
+    assert f"'GlobalEndpoint.Address' is not one of ['GlobalEndpoint'] in ['{cfg.primary_region}']" in messages
+    assert "{'Fn::GetAtt': ['Global', 'GlobalEndpoint']} is not of type 'string'" in messages
