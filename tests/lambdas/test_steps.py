@@ -393,3 +393,76 @@ def test_the_metrics_region_not_answering_leaves_traffic_unverified_but_a_denied
     assert result == {"ready": True, "verified": False, "reason": "Route 53's view could not be read (ClientError)"}
     with pytest.raises(Exception, match="AccessDenied"):
         _verify(make_runtime, monkeypatch, "secondary", since=NOW - 120, error=(403, "AccessDenied"))
+
+
+def _confirm(make_runtime, role: str = "secondary"):
+    return switch_traffic.run({"failover_id": "f-1", "confirm": True}, make_runtime(switch_traffic.STEP, _switch_settings(role)))
+
+
+def test_the_switch_is_confirmed_once_its_newest_period_holds_the_position(switch_alarm, make_runtime, calls):
+    cloudwatch, timing = switch_alarm
+    _publish_earlier(cloudwatch, timing, timing["throw_value"])
+    result = _confirm(make_runtime)
+    assert (result["ready"], result["action"]) == (True, "throw")
+    assert calls.of("cloudwatch") == ["GetMetricData"], "a confirmation reads only"
+    assert not _confirm(make_runtime, "primary")["ready"], "the same data is not a release"
+
+
+def test_a_switch_not_readable_yet_is_not_confirmed_and_not_published_again(switch_alarm, make_runtime, calls):
+    result = _confirm(make_runtime)
+    assert result["ready"] is False and "republished" not in result
+    assert "PutMetricData" not in calls.of("cloudwatch")
+
+
+def test_both_positions_in_an_older_period_are_converged_by_publishing_again(switch_alarm, make_runtime, calls):
+    """That period's Maximum reads as thrown to the alarm: failing back, the release is published again."""
+    cloudwatch, timing = switch_alarm
+    _publish_earlier(cloudwatch, timing, timing["throw_value"])
+    _publish_earlier(cloudwatch, timing, timing["release_value"])
+    result = _confirm(make_runtime, "primary")
+    assert (result["ready"], result.get("republished")) == (False, True)
+    assert calls.of("cloudwatch") == ["GetMetricData", "PutMetricData"]
+    assert _published(cloudwatch, timing) == [timing["release_value"], timing["throw_value"]]
+
+
+FENCE_SETTINGS = {"CLUSTER_NAME": CLUSTER, "SERVICE_NAME": SERVICE, "PEER_REGION": PEER}
+
+
+def _fence(make_runtime, running: int | None = None, error: tuple[int, str] | None = None):
+    """check_capacity's fence check against the old primary's ECS service in the peer region."""
+    from runbook import check_capacity
+
+    runtime = make_runtime(check_capacity.STEP, FENCE_SETTINGS)
+    ecs, stubber = _stubbed("ecs", PEER)
+    if error:
+        stubber.add_client_error("describe_services", service_error_code=error[1], http_status_code=error[0])
+    else:
+        stubber.add_response("describe_services", {"services": [{"serviceName": SERVICE, "runningCount": running, "desiredCount": 0}]},
+                             {"cluster": CLUSTER, "services": [SERVICE]})
+    runtime._clients["ecs", PEER] = ecs
+    result = check_capacity.run({"failover_id": "f-1", "check": "fence"}, runtime)
+    stubber.assert_no_pending_responses()
+    return result
+
+
+def test_the_fence_holds_only_once_the_old_primarys_tasks_have_stopped(make_runtime):
+    assert _fence(make_runtime, running=0) == {"ready": True, "running": 0}
+    assert _fence(make_runtime, running=2) == {"ready": False, "running": 2}, "draining tasks can still take writes"
+
+
+def test_an_unreachable_old_primary_region_is_fenced_but_a_denied_call_fails(make_runtime):
+    result = _fence(make_runtime, error=(503, "ServiceUnavailableException"))
+    assert (result["ready"], result["running"]) == (True, None) and PEER in result["reason"]
+    with pytest.raises(Exception, match="AccessDenied"):
+        _fence(make_runtime, error=(400, "AccessDeniedException"))
+
+
+def test_capacity_needs_a_healthy_target_and_an_unknown_check_is_refused(aws, make_runtime):
+    from runbook import check_capacity
+
+    vpc = aws_client("ec2").create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    group = aws_client("elbv2").create_target_group(Name="app", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")
+    runtime = make_runtime(check_capacity.STEP, {"TARGET_GROUP_ARN": group["TargetGroups"][0]["TargetGroupArn"]})
+    assert check_capacity.run({"failover_id": "f-1"}, runtime) == {"ready": False, "healthy_targets": 0}
+    with pytest.raises(check_capacity.StepError, match="check must be"):
+        check_capacity.run({"failover_id": "f-1", "check": "other"}, runtime)
