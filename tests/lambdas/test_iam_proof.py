@@ -13,7 +13,7 @@ import json
 import pytest
 from botocore.stub import ANY
 
-from lambda_support import CFG, REGION, aws_client, inject_errors
+from lambda_support import CFG, CLUSTER, PEER, REGION, SERVICE, aws_client, inject_errors
 from runbook.runtime import MAX_ATTEMPTS
 from runbook import (
     admit_automatic_run, check_capacity, idempotency, notify, promote_database, scale_service, switch_traffic, verify_traffic,
@@ -22,7 +22,7 @@ from runbook import (
 from template_support import resolve
 from templates import runbook
 from templates.render import render
-from test_promote_database import GLOBAL_ID, LOCAL_ID, PEER_ARN, SETTINGS, expect_describe
+from test_promote_database import GLOBAL_ID, LOCAL_ID, PEER_ARN, SETTINGS, expect_describe, expect_promotable
 from test_steps import NOTIFY_SETTINGS, SCALE_SETTINGS, _switch_settings
 
 IDEMPOTENCY_ACTIONS = {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
@@ -64,7 +64,7 @@ def test_idempotency_record_uses_exactly_its_four_actions(aws, make_runtime, cal
 def run_promote(make_runtime, rds):
     _, stubber = rds
     for event, operation in (({"mode": "planned"}, "switchover_global_cluster"), ({"mode": "unplanned", "accept_data_loss": True}, "failover_global_cluster")):
-        expect_describe(stubber, writer=PEER_ARN)
+        expect_promotable(stubber)
         stubber.add_response(operation, {"GlobalCluster": {}}, {"GlobalClusterIdentifier": GLOBAL_ID, "TargetDbClusterIdentifier": ANY, **({"AllowDataLoss": True} if "accept_data_loss" in event else {})})
         promote_database.run({"failover_id": operation, **event}, make_runtime(promote_database.STEP, SETTINGS, operation))
 
@@ -81,7 +81,9 @@ def run_scale(make_runtime, rds, standby_service):
 
 
 def run_switch(make_runtime, rds, switch_alarm):
-    switch_traffic.run({"failover_id": "f"}, make_runtime(switch_traffic.STEP, _switch_settings("secondary")))
+    """Publishes, then confirms (reads only)."""
+    for event in ({"failover_id": "f"}, {"failover_id": "f", "confirm": True}):
+        switch_traffic.run(event, make_runtime(switch_traffic.STEP, _switch_settings("secondary")))
 
 
 def run_notify(make_runtime, rds):
@@ -92,15 +94,25 @@ def run_notify(make_runtime, rds):
 def run_capacity(make_runtime, rds):
     vpc = aws_client("ec2").create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     group = aws_client("elbv2").create_target_group(Name="app", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")
-    settings = {"TARGET_GROUP_ARN": group["TargetGroups"][0]["TargetGroupArn"]}
+    settings = {"TARGET_GROUP_ARN": group["TargetGroups"][0]["TargetGroupArn"], "CLUSTER_NAME": CLUSTER, "SERVICE_NAME": SERVICE, "PEER_REGION": PEER}
     check_capacity.run({"failover_id": "f"}, make_runtime(check_capacity.STEP, settings))
+    # The fence: the old primary's service, in the peer region.
+    peer_ecs = aws_client("ecs", PEER)
+    peer_ecs.create_cluster(clusterName=CLUSTER)
+    peer_ecs.register_task_definition(family="app", containerDefinitions=[{"name": "app", "image": "app:1", "memory": 512}])
+    peer_ecs.create_service(cluster=CLUSTER, serviceName=SERVICE, taskDefinition="app", desiredCount=0)
+    check_capacity.run({"failover_id": "f", "check": "fence"}, make_runtime(check_capacity.STEP, settings))
 
 
 def run_verify(make_runtime, rds):
-    check = aws_client("route53").create_health_check(
-        CallerReference="alb", HealthCheckConfig={"Type": "HTTPS", "FullyQualifiedDomainName": "alb.example.com", "Port": 443, "ResourcePath": "/"},
+    """From the DR region: finds the primary's check by its Name tag, reads its status metric."""
+    route53 = aws_client("route53")
+    check = route53.create_health_check(
+        CallerReference="primary", HealthCheckConfig={"Type": "CALCULATED", "ChildHealthChecks": [], "HealthThreshold": 1},
     )["HealthCheck"]["Id"]
-    verify_traffic.run({"failover_id": "f"}, make_runtime(verify_traffic.STEP, {"HEALTH_CHECK_ID": check}))
+    route53.change_tags_for_resource(ResourceType="healthcheck", ResourceId=check, AddTags=[{"Key": "Name", "Value": "primary-record"}])
+    settings = {"PRIMARY_HEALTH_CHECK_NAME": "primary-record", "ROUTE53_METRICS_REGION": CFG.route53_metrics_region}
+    verify_traffic.run({"failover_id": "f", "since": 0}, make_runtime(verify_traffic.STEP, settings))
 
 
 def run_admit(make_runtime, rds):

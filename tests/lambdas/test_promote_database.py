@@ -21,13 +21,17 @@ PEER_ARN = f"arn:aws:rds:{PEER}:{ACCOUNT}:cluster:trading-dev-aurora-{PEER}"
 SETTINGS = {"GLOBAL_CLUSTER_ID": GLOBAL_ID, "DB_CLUSTER_ARN": LOCAL_ARN, "DB_CLUSTER_ID": LOCAL_ID}
 
 
-def global_cluster(writer: str, failover_state: dict | None = None) -> dict:
+ENGINE = "8.0.mysql_aurora.3.05.2"
+
+
+def global_cluster(writer: str, failover_state: dict | None = None, local_sync: str = "connected") -> dict:
     cluster = {
         "GlobalClusterIdentifier": GLOBAL_ID,
         "Status": "available",
+        "EngineVersion": ENGINE,
         "GlobalClusterMembers": [
             {"DBClusterArn": PEER_ARN, "IsWriter": writer == PEER_ARN},
-            {"DBClusterArn": LOCAL_ARN, "IsWriter": writer == LOCAL_ARN},
+            {"DBClusterArn": LOCAL_ARN, "IsWriter": writer == LOCAL_ARN, "SynchronizationStatus": local_sync},
         ],
     }
     if failover_state:
@@ -35,8 +39,19 @@ def global_cluster(writer: str, failover_state: dict | None = None) -> dict:
     return {"GlobalClusters": [cluster]}
 
 
-def expect_describe(stubber, writer: str, failover_state: dict | None = None) -> None:
-    stubber.add_response("describe_global_clusters", global_cluster(writer, failover_state), {"GlobalClusterIdentifier": GLOBAL_ID})
+def expect_describe(stubber, writer: str, failover_state: dict | None = None, local_sync: str = "connected") -> None:
+    stubber.add_response("describe_global_clusters", global_cluster(writer, failover_state, local_sync), {"GlobalClusterIdentifier": GLOBAL_ID})
+
+
+def expect_engine(stubber, version: str = ENGINE) -> None:
+    """This region's cluster's own engine version, which the promotion compares with the global database's."""
+    stubber.add_response("describe_db_clusters", {"DBClusters": [{"EngineVersion": version}]}, {"DBClusterIdentifier": LOCAL_ID})
+
+
+def expect_promotable(stubber, writer: str = PEER_ARN) -> None:
+    """The reads before a promotion: the global database, then this cluster's engine version."""
+    expect_describe(stubber, writer=writer)
+    expect_engine(stubber)
 
 
 @pytest.fixture()
@@ -46,7 +61,7 @@ def runtime(aws, make_runtime):
 
 def test_planned_promotion_is_a_switchover_to_this_regions_cluster(runtime, rds):
     _, stubber = rds
-    expect_describe(stubber, writer=PEER_ARN)
+    expect_promotable(stubber)
     stubber.add_response(
         "switchover_global_cluster",
         {"GlobalCluster": {"GlobalClusterIdentifier": GLOBAL_ID}},
@@ -71,7 +86,7 @@ def test_unplanned_fails_over_with_data_loss_and_records_the_lag(runtime, rds):
                      "Dimensions": [{"Name": "DBClusterIdentifier", "Value": LOCAL_ID}]}],
     )
     _, stubber = rds
-    expect_describe(stubber, writer=PEER_ARN)
+    expect_promotable(stubber)
     stubber.add_response(
         "failover_global_cluster",
         {"GlobalCluster": {"GlobalClusterIdentifier": GLOBAL_ID}},
@@ -106,12 +121,12 @@ def test_failover_to_another_cluster_in_progress_is_refused(runtime, rds):
 
 def test_duplicate_invocation_with_the_same_failover_id_acts_once(runtime, rds, calls):
     _, stubber = rds
-    expect_describe(stubber, writer=PEER_ARN)
+    expect_promotable(stubber)
     stubber.add_response("switchover_global_cluster", {"GlobalCluster": {}}, {"GlobalClusterIdentifier": GLOBAL_ID, "TargetDbClusterIdentifier": LOCAL_ARN})
     first = promote_database.run({"failover_id": "failover-1", "mode": "planned"}, runtime)
     second = promote_database.run({"failover_id": "failover-1", "mode": "planned"}, runtime)
     assert first == second
-    assert calls.of("rds") == ["DescribeGlobalClusters", "SwitchoverGlobalCluster"], "the second run made no RDS call"
+    assert calls.of("rds") == ["DescribeGlobalClusters", "DescribeDBClusters", "SwitchoverGlobalCluster"], "the second run made no RDS call"
 
 
 def test_concurrent_duplicate_is_told_to_retry_and_acts_on_nothing(runtime, rds, calls):
@@ -138,12 +153,12 @@ def test_a_claim_whose_holder_died_is_taken_over_after_its_lease(runtime, rds):
 
 def test_internal_failure_on_switchover_then_rerun_finishes_once(runtime, rds, calls):
     _, stubber = rds
-    expect_describe(stubber, writer=PEER_ARN)
+    expect_promotable(stubber)
     stubber.add_client_error("switchover_global_cluster", service_error_code="InternalFailure", http_status_code=500)
     with pytest.raises(Exception, match="InternalFailure"):
         promote_database.run({"failover_id": "failover-1", "mode": "planned"}, runtime)
     # The state machine retries the step: the claim was released, the rerun observes and acts once.
-    expect_describe(stubber, writer=PEER_ARN)
+    expect_promotable(stubber)
     stubber.add_response("switchover_global_cluster", {"GlobalCluster": {}}, {"GlobalClusterIdentifier": GLOBAL_ID, "TargetDbClusterIdentifier": ANY})
     assert promote_database.run({"failover_id": "failover-1", "mode": "planned"}, runtime)["action"] == "switchover"
     # A third run (say, the state machine's retry after a lost response) replays the record.
@@ -170,7 +185,54 @@ def test_dying_after_the_switchover_but_before_recording_does_not_switch_twice(r
 def test_out_of_budget_stops_before_the_write(aws, make_runtime, rds, calls):
     runtime = make_runtime(promote_database.STEP, SETTINGS, remaining_ms=20_000)
     _, stubber = rds
-    expect_describe(stubber, writer=PEER_ARN)
+    expect_promotable(stubber)
     with pytest.raises(promote_database.StepError, match="not enough time"):
         promote_database.run({"failover_id": "failover-1", "mode": "planned"}, runtime)
     assert "SwitchoverGlobalCluster" not in calls.of("rds")
+
+
+def test_a_target_still_resyncing_refuses_a_planned_switchover_before_any_write(runtime, rds, calls):
+    """After a failover the old primary rebuilds (pending-resync); AWS cannot switch over onto it."""
+    _, stubber = rds
+    expect_describe(stubber, writer=PEER_ARN, local_sync="pending-resync")
+    with pytest.raises(promote_database.TargetNotSynchronized, match="pending-resync"):
+        promote_database.run({"failover_id": "failover-1", "mode": "planned"}, runtime)
+    assert calls.of("rds") == ["DescribeGlobalClusters"], "refused on the global cluster's view, nothing written"
+
+
+@pytest.mark.parametrize("mode, event, way_out", [
+    ("planned", {}, "upgrade the lower one"),
+    ("unplanned", {"accept_data_loss": True}, "remove-from-global-cluster"),
+])
+def test_engine_versions_that_differ_are_refused_naming_the_way_out(runtime, rds, calls, mode, event, way_out):
+    _, stubber = rds
+    expect_describe(stubber, writer=PEER_ARN)
+    expect_engine(stubber, "8.0.mysql_aurora.3.04.1")
+    with pytest.raises(promote_database.EngineVersionsDiffer, match=way_out) as refused:
+        promote_database.run({"failover_id": "failover-1", "mode": mode, **event}, runtime)
+    assert "3.04.1" in str(refused.value) and ENGINE in str(refused.value)
+    assert calls.of("rds") == ["DescribeGlobalClusters", "DescribeDBClusters"], "no switchover or failover sent"
+    if mode == "unplanned":
+        assert f"--global-cluster-identifier {GLOBAL_ID} --db-cluster-identifier {LOCAL_ARN}" in str(refused.value)
+
+
+@pytest.mark.parametrize("mode, event, operation", [
+    ("planned", {}, "switchover_global_cluster"),
+    ("unplanned", {"accept_data_loss": True}, "failover_global_cluster"),
+])
+def test_aws_refusing_the_promotion_for_a_state_is_reported_with_the_last_resort(runtime, rds, mode, event, operation):
+    _, stubber = rds
+    expect_promotable(stubber)
+    stubber.add_client_error(operation, service_error_code="InvalidGlobalClusterStateFault", service_message="busy", http_status_code=400)
+    with pytest.raises(promote_database.PromotionRefused, match="InvalidGlobalClusterStateFault.*remove-from-global-cluster"):
+        promote_database.run({"failover_id": "failover-1", "mode": mode, **event}, runtime)
+
+
+def test_other_aws_errors_are_not_called_refusals(runtime, rds):
+    """Only the state faults are final; anything else propagates for the state machine's retry."""
+    _, stubber = rds
+    expect_promotable(stubber)
+    stubber.add_client_error("switchover_global_cluster", service_error_code="GlobalClusterNotFoundFault", http_status_code=404)
+    with pytest.raises(Exception, match="GlobalClusterNotFoundFault") as raised:
+        promote_database.run({"failover_id": "failover-1", "mode": "planned"}, runtime)
+    assert not isinstance(raised.value, promote_database.PromotionRefused)

@@ -220,9 +220,10 @@ def primary_seen(make_runtime, failover_id: str, *, impaired: bool, settings: di
         {"Id": "hc-other", "CallerReference": "a", "HealthCheckConfig": {"Type": "HTTPS"}, "HealthCheckVersion": 1},
         {"Id": "hc-primary", "CallerReference": "b", "HealthCheckConfig": {"Type": "HTTPS"}, "HealthCheckVersion": 1},
     ], "Marker": "", "IsTruncated": False, "MaxItems": "100"})
-    for check, name in (("hc-other", "something-else"), ("hc-primary", PEER_CHECK)):
-        stubber.add_response("list_tags_for_resource", {"ResourceTagSet": {"ResourceType": "healthcheck", "ResourceId": check,
-                             "Tags": [{"Key": "Name", "Value": name}]}}, {"ResourceType": "healthcheck", "ResourceId": check})
+    stubber.add_response("list_tags_for_resources", {"ResourceTagSets": [
+        {"ResourceType": "healthcheck", "ResourceId": check, "Tags": [{"Key": "Name", "Value": name}]}
+        for check, name in (("hc-other", "something-else"), ("hc-primary", PEER_CHECK))
+    ]}, {"ResourceType": "healthcheck", "ResourceIds": ["hc-other", "hc-primary"]})
     status = "Failure: Connection timed out." if impaired else "Success: HTTP Status Code 200, OK"
     stubber.add_response("get_health_check_status", {"HealthCheckObservations": [
         {"IPAddress": f"192.0.2.{n}", "StatusReport": {"Status": status}} for n in range(3)
@@ -292,24 +293,18 @@ def test_an_alarm_never_starts_a_failback(aws, make_runtime, calls):
     assert calls.made == []
 
 
-def _route53_status(statuses: list[str] | None, error: tuple[int, str] | None = None):
-    """A Route 53 client answering GetHealthCheckStatus with these checker reports (or an error)."""
+def _stubbed(service: str, region: str):
     import boto3
     from botocore.stub import Stubber
 
-    client = boto3.client("route53", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    client = boto3.client(service, region_name=region, aws_access_key_id="x", aws_secret_access_key="x")
     stubber = Stubber(client)
-    if error:
-        stubber.add_client_error("get_health_check_status", service_error_code=error[1], http_status_code=error[0])
-    else:
-        observations = [{"IPAddress": f"192.0.2.{n}", "StatusReport": {"Status": s}} for n, s in enumerate(statuses)]
-        stubber.add_response("get_health_check_status", {"HealthCheckObservations": observations}, {"HealthCheckId": "hc-1"})
     stubber.activate()
-    return client
+    return client, stubber
 
 
 @pytest.mark.parametrize(
-    "statuses, verified",
+    "statuses, healthy",
     [
         (["Success: HTTP Status Code 200, OK"] * 3, True),
         (["Success: HTTP Status Code 200, OK"] + ["Failure: Connection timed out."] * 5, False),  # 1/6 is under 18%
@@ -317,20 +312,157 @@ def _route53_status(statuses: list[str] | None, error: tuple[int, str] | None = 
         ([], False),
     ],
 )
-def test_traffic_is_verified_when_more_than_18_percent_of_checkers_see_it_healthy(make_runtime, statuses, verified):
-    runtime = make_runtime(verify_traffic.STEP, {"HEALTH_CHECK_ID": "hc-1"})
-    runtime._clients["route53", None] = _route53_status(statuses)
-    result = verify_traffic.run({"failover_id": "f-1"}, runtime)
-    assert (result["verified"], result["ready"]) == (verified, verified)
+def test_route53_deems_an_endpoint_healthy_when_more_than_18_percent_of_checkers_do(statuses, healthy):
+    """The gate's evidence (admit_automatic_run) reads GetHealthCheckStatus with this rule."""
+    from runbook.health import checkers_healthy
+
+    observations = [{"IPAddress": f"192.0.2.{n}", "StatusReport": {"Status": s}} for n, s in enumerate(statuses)]
+    assert checkers_healthy(observations)[0] is healthy
 
 
-def test_route53_not_answering_leaves_traffic_unverified_but_a_denied_call_fails(make_runtime):
-    runtime = make_runtime(verify_traffic.STEP, {"HEALTH_CHECK_ID": "hc-1"})
-    runtime._clients["route53", None] = _route53_status(None, (503, "ServiceUnavailable"))
-    assert verify_traffic.run({"failover_id": "f-1"}, runtime) == {
-        "ready": True, "verified": False, "reason": "Route 53's API did not answer (ClientError)"
-    }
-    runtime = make_runtime(verify_traffic.STEP, {"HEALTH_CHECK_ID": "hc-1"})
-    runtime._clients["route53", None] = _route53_status(None, (403, "AccessDenied"))
+def test_a_health_check_is_found_by_name_with_one_tag_call_per_ten_checks():
+    from runbook.health import health_check_named
+
+    route53, stubber = _stubbed("route53", REGION)
+    ids = [f"hc-{n:02}" for n in range(12)]
+    stubber.add_response("list_health_checks", {"HealthChecks": [
+        {"Id": check, "CallerReference": check, "HealthCheckConfig": {"Type": "CALCULATED"}, "HealthCheckVersion": 1} for check in ids
+    ], "Marker": "", "IsTruncated": False, "MaxItems": "100"})
+    for batch in (ids[:10], ids[10:]):
+        stubber.add_response("list_tags_for_resources", {"ResourceTagSets": [
+            {"ResourceType": "healthcheck", "ResourceId": check, "Tags": [{"Key": "Name", "Value": f"name-{check}"}]} for check in batch
+        ]}, {"ResourceType": "healthcheck", "ResourceIds": batch})
+    assert health_check_named(route53, "name-hc-11") == "hc-11"
+    stubber.assert_no_pending_responses()
+
+
+NOW = 1_800_000_000.0  # a fixed clock, on a minute boundary
+METRICS_REGION = CFG.route53_metrics_region
+
+
+def _verify(make_runtime, monkeypatch, role: str, since: float, minutes: list[tuple[float, float]] | None = None,
+            error: tuple[int, str] | None = None):
+    """verify_traffic with the PRIMARY check's HealthCheckStatus (newest first) in Route 53's metrics region."""
+    from datetime import datetime, timezone
+
+    from botocore.stub import ANY
+
+    monkeypatch.setattr("runbook.verify_traffic.now", lambda: NOW + 5)
+    runtime = make_runtime(verify_traffic.STEP, {"REGION_ROLE": role, "PRIMARY_HEALTH_CHECK_ID": "hc-primary",
+                                                 "PRIMARY_HEALTH_CHECK_NAME": "unused", "ROUTE53_METRICS_REGION": METRICS_REGION})
+    cloudwatch, stubber = _stubbed("cloudwatch", METRICS_REGION)
+    if error:
+        stubber.add_client_error("get_metric_data", service_error_code=error[1], http_status_code=error[0])
+    else:
+        stat = "Maximum" if role == "secondary" else "Minimum"
+        stubber.add_response("get_metric_data", {"MetricDataResults": [{
+            "Id": "status", "StatusCode": "Complete",
+            "Timestamps": [datetime.fromtimestamp(start, timezone.utc) for start, _ in minutes],
+            "Values": [value for _, value in minutes],
+        }]}, {"StartTime": ANY, "EndTime": ANY, "ScanBy": "TimestampDescending", "MetricDataQueries": [{
+            "Id": "status", "MetricStat": {"Metric": {"Namespace": "AWS/Route53", "MetricName": "HealthCheckStatus",
+                                                      "Dimensions": [{"Name": "HealthCheckId", "Value": "hc-primary"}]},
+                                           "Period": 60, "Stat": stat},
+        }]})
+    runtime._clients["cloudwatch", METRICS_REGION] = cloudwatch
+    result = verify_traffic.run({"failover_id": "f-1", "since": since}, runtime)
+    stubber.assert_no_pending_responses()
+    return result
+
+
+@pytest.mark.parametrize("role, newest, verified", [
+    ("secondary", 0.0, True),   # failing over: the PRIMARY record's check unhealthy, Route 53 answers with DR
+    ("secondary", 1.0, False),
+    ("primary", 1.0, True),     # failing back: the PRIMARY record's check healthy again
+    ("primary", 0.0, False),
+])
+def test_traffic_is_verified_by_the_primary_checks_status_after_the_switch(make_runtime, monkeypatch, role, newest, verified):
+    since = NOW - 120
+    result = _verify(make_runtime, monkeypatch, role, since, [(NOW - 60, newest), (NOW - 180, 1.0 - newest)])
+    assert result == {"ready": verified, "verified": verified, "primary_record_status": newest}
+
+
+def test_a_status_minute_from_before_the_switch_is_not_the_move(make_runtime, monkeypatch):
+    result = _verify(make_runtime, monkeypatch, "secondary", since=NOW - 30, minutes=[(NOW - 60, 0.0)])
+    assert (result["ready"], result["verified"]) == (False, False)
+    assert _verify(make_runtime, monkeypatch, "secondary", since=NOW - 30, minutes=[])["primary_record_status"] is None
+
+
+def test_the_metrics_region_not_answering_leaves_traffic_unverified_but_a_denied_call_fails(make_runtime, monkeypatch):
+    result = _verify(make_runtime, monkeypatch, "secondary", since=NOW - 120, error=(503, "ServiceUnavailable"))
+    assert result == {"ready": True, "verified": False, "reason": "Route 53's view could not be read (ClientError)"}
     with pytest.raises(Exception, match="AccessDenied"):
-        verify_traffic.run({"failover_id": "f-1"}, runtime)
+        _verify(make_runtime, monkeypatch, "secondary", since=NOW - 120, error=(403, "AccessDenied"))
+
+
+def _confirm(make_runtime, role: str = "secondary"):
+    return switch_traffic.run({"failover_id": "f-1", "confirm": True}, make_runtime(switch_traffic.STEP, _switch_settings(role)))
+
+
+def test_the_switch_is_confirmed_once_its_newest_period_holds_the_position(switch_alarm, make_runtime, calls):
+    cloudwatch, timing = switch_alarm
+    _publish_earlier(cloudwatch, timing, timing["throw_value"])
+    result = _confirm(make_runtime)
+    assert (result["ready"], result["action"]) == (True, "throw")
+    assert calls.of("cloudwatch") == ["GetMetricData"], "a confirmation reads only"
+    assert not _confirm(make_runtime, "primary")["ready"], "the same data is not a release"
+
+
+def test_a_switch_not_readable_yet_is_not_confirmed_and_not_published_again(switch_alarm, make_runtime, calls):
+    result = _confirm(make_runtime)
+    assert result["ready"] is False and "republished" not in result
+    assert "PutMetricData" not in calls.of("cloudwatch")
+
+
+def test_both_positions_in_an_older_period_are_converged_by_publishing_again(switch_alarm, make_runtime, calls):
+    """That period's Maximum reads as thrown to the alarm: failing back, the release is published again."""
+    cloudwatch, timing = switch_alarm
+    _publish_earlier(cloudwatch, timing, timing["throw_value"])
+    _publish_earlier(cloudwatch, timing, timing["release_value"])
+    result = _confirm(make_runtime, "primary")
+    assert (result["ready"], result.get("republished")) == (False, True)
+    assert calls.of("cloudwatch") == ["GetMetricData", "PutMetricData"]
+    assert _published(cloudwatch, timing) == [timing["release_value"], timing["throw_value"]]
+
+
+FENCE_SETTINGS = {"CLUSTER_NAME": CLUSTER, "SERVICE_NAME": SERVICE, "PEER_REGION": PEER}
+
+
+def _fence(make_runtime, running: int | None = None, error: tuple[int, str] | None = None):
+    """check_capacity's fence check against the old primary's ECS service in the peer region."""
+    from runbook import check_capacity
+
+    runtime = make_runtime(check_capacity.STEP, FENCE_SETTINGS)
+    ecs, stubber = _stubbed("ecs", PEER)
+    if error:
+        stubber.add_client_error("describe_services", service_error_code=error[1], http_status_code=error[0])
+    else:
+        stubber.add_response("describe_services", {"services": [{"serviceName": SERVICE, "runningCount": running, "desiredCount": 0}]},
+                             {"cluster": CLUSTER, "services": [SERVICE]})
+    runtime._clients["ecs", PEER] = ecs
+    result = check_capacity.run({"failover_id": "f-1", "check": "fence"}, runtime)
+    stubber.assert_no_pending_responses()
+    return result
+
+
+def test_the_fence_holds_only_once_the_old_primarys_tasks_have_stopped(make_runtime):
+    assert _fence(make_runtime, running=0) == {"ready": True, "running": 0}
+    assert _fence(make_runtime, running=2) == {"ready": False, "running": 2}, "draining tasks can still take writes"
+
+
+def test_an_unreachable_old_primary_region_is_fenced_but_a_denied_call_fails(make_runtime):
+    result = _fence(make_runtime, error=(503, "ServiceUnavailableException"))
+    assert (result["ready"], result["running"]) == (True, None) and PEER in result["reason"]
+    with pytest.raises(Exception, match="AccessDenied"):
+        _fence(make_runtime, error=(400, "AccessDeniedException"))
+
+
+def test_capacity_needs_a_healthy_target_and_an_unknown_check_is_refused(aws, make_runtime):
+    from runbook import check_capacity
+
+    vpc = aws_client("ec2").create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    group = aws_client("elbv2").create_target_group(Name="app", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")
+    runtime = make_runtime(check_capacity.STEP, {"TARGET_GROUP_ARN": group["TargetGroups"][0]["TargetGroupArn"]})
+    assert check_capacity.run({"failover_id": "f-1"}, runtime) == {"ready": False, "healthy_targets": 0}
+    with pytest.raises(check_capacity.StepError, match="check must be"):
+        check_capacity.run({"failover_id": "f-1", "check": "other"}, runtime)
