@@ -31,13 +31,10 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Ref, Template, events
 
-from policies import arns
-from policies.alerting import queue_written_by
 from templates import naming
-from templates.alerting import Alerting, add_dead_letter_queue
+from templates.alerting import Alerting, add_rule_dead_letter_queue
 from templates.config import Config
 from templates.runbook import STATE_MACHINE
-from templates.security import data_key_arn
 
 RULE = "RunbookRunFailedRule"
 DEAD_LETTER_QUEUE = "RunbookRunFailedDeadLetterQueue"
@@ -78,12 +75,8 @@ INPUT_TEMPLATE = (
 def add_run_failures(t: Template, cfg: Config, alerting: Alerting) -> None:
     """The rule, its target (the alerts topic) and the target's dead-letter queue."""
     rule = naming.run_failures_rule(cfg)
-    add_dead_letter_queue(
-        t, cfg, DEAD_LETTER_QUEUE, naming.run_failures_dead_letter_queue(cfg), data_key_arn(cfg),
-        policy=queue_written_by(
-            "events.amazonaws.com", GetAtt(DEAD_LETTER_QUEUE, "Arn"), arns.arn("events", f"rule/{rule.pattern}"),
-            sid="RuleDeadLetters",
-        ),
+    add_rule_dead_letter_queue(
+        t, cfg, DEAD_LETTER_QUEUE, naming.run_failures_dead_letter_queue(cfg), rule,
         alarm_topic=alerting.topic_arn,
         description="EventBridge could not publish a failed runbook run to the alerts topic: the event is in this "
         "queue; read it, and check the topic's policy and key",
