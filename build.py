@@ -362,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
             _check_render_matches(args, cfg)
         return args.handler(args, cfg)
     except ConfigError as exc:
-        _report(f"invalid configuration: {exc}")
+        _report(f"invalid configuration: {exc}", exc.details)
         return EXIT_BAD_INPUT
     except OutputError as exc:
         _report(str(exc))

@@ -236,6 +236,20 @@ def add_undelivered_queue(t: Template, cfg: Config, logical_id: str, name: namin
     )
 
 
+def add_rule_dead_letter_queue(
+    t: Template, cfg: Config, logical_id: str, name: naming.Name, rule: naming.Name, *, alarm_topic, description: str,
+    condition: str | None = None,
+) -> None:
+    """The dead-letter queue of an EventBridge rule's target: only that rule may write it."""
+    add_dead_letter_queue(
+        t, cfg, logical_id, name, data_key_arn(cfg),
+        policy=alerting_policies.queue_written_by(
+            "events.amazonaws.com", GetAtt(logical_id, "Arn"), arns.arn("events", f"rule/{rule.pattern}"), sid="RuleDeadLetters",
+        ),
+        alarm_topic=alarm_topic, description=description, condition=condition,
+    )
+
+
 def add_dead_letter_queue(
     t: Template, cfg: Config, logical_id: str, name: naming.Name, key_arn, *, policy, alarm_topic, description: str,
     condition: str | None = None,

@@ -22,7 +22,7 @@ from policies import compute as compute_policies
 from policies import tracing as tracing_policies
 from templates import naming, protection, tracing
 from templates.buckets import private_bucket_properties
-from templates.config import Config
+from templates.config import TARGET_HEALTH_CHECK_INTERVAL_SECONDS, TARGET_HEALTHY_THRESHOLD, Config
 from templates.database import Database
 from templates.functions import log_group
 from templates.network import Network
@@ -224,8 +224,8 @@ def _add_load_balancer(t: Template, cfg: Config, network: Network) -> None:
             Port=port,
             VpcId=network.vpc_id,
             HealthCheckPath=cfg.app.health_check_path,
-            HealthCheckIntervalSeconds=10,
-            HealthyThresholdCount=2,
+            HealthCheckIntervalSeconds=TARGET_HEALTH_CHECK_INTERVAL_SECONDS,
+            HealthyThresholdCount=TARGET_HEALTHY_THRESHOLD,
             UnhealthyThresholdCount=3,
             Matcher=elb.Matcher(HttpCode="200"),
             TargetGroupAttributes=[elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value=str(DEREGISTRATION_DELAY_SECONDS))],

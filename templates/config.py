@@ -45,10 +45,12 @@ MAX_DB_INSTANCES = 3
 class ConfigError(ValueError):
     """A configuration problem, naming the field and the rule it breaks."""
 
-    def __init__(self, field_path: str, rule: str):
+    def __init__(self, field_path: str, rule: str, details: tuple[str, ...] | list[str] = ()):
         super().__init__(f"{field_path}: {rule}")
         self.field_path = field_path
         self.rule = rule
+        # Lines after the one naming the field (a missed objective's phase table).
+        self.details = tuple(details)
 
 
 # Region name prefixes of the partitions other than aws (botocore's endpoints.json), most specific first.
@@ -289,21 +291,50 @@ class AppConfig:
         return self.primary_desired_count if is_primary else self.dr_desired_count
 
 
+# The target group's health checks (templates/compute.py): a new task is healthy after this
+# many consecutive passes, this far apart.
+TARGET_HEALTH_CHECK_INTERVAL_SECONDS = 10
+TARGET_HEALTHY_THRESHOLD = 2
+# Before its first health check a Fargate task is placed, gets its network interface, pulls
+# its image and starts (ECS best practices guide, "Speeding up task launch", which gives no
+# durations: https://docs.aws.amazon.com/AmazonECS/latest/bestpracticesguide/task.html).
+# 40 s for all of that is already optimistic; a shorter objective budgets less than a task
+# can take, and the runbook would give up on capacity that is still starting.
+TASK_LAUNCH_FLOOR_SECONDS = 40
+TASK_START_FLOOR_SECONDS = TASK_LAUNCH_FLOOR_SECONDS + TARGET_HEALTH_CHECK_INTERVAL_SECONDS * TARGET_HEALTHY_THRESHOLD
+# A cross-region promotion takes minutes: "For Aurora Global Database, RTO can be in the
+# order of minutes" (Aurora user guide, "Using switchover or failover in Amazon Aurora Global
+# Database", https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-disaster-recovery.html).
+# Minutes, plural: a writer wait under two of them hands a promotion that behaves as AWS
+# describes to the over-budget follow, and the budget would count a wait the run outlasts.
+WRITER_WAIT_FLOOR_SECONDS = 120
+
+
 @dataclass(frozen=True)
 class Objectives:
-    rto_seconds: int = 900
+    # Every step of an unplanned failover counted (checks/budget.py), the default design serves
+    # in about 1050 s with a person deciding, about 810 s with the automatic trigger.
+    rto_seconds: int = 1200
     rpo_seconds: int = 60
     # How long on-call takes from the alert to starting `build.py failover` (a manual
     # decision; the automatic trigger replaces it with its alarm period).
     decision_seconds: int = 300
     # Fargate's time to start a task and pass the target group's health checks; AWS
-    # publishes no bound, so measure yours in a drill and set it here.
+    # publishes no bound, so measure yours in a drill and set it here (at least
+    # TASK_START_FLOOR_SECONDS).
     task_start_seconds: int = 120
 
     def __post_init__(self) -> None:
         for name in ("rto_seconds", "rpo_seconds", "decision_seconds", "task_start_seconds"):
             if getattr(self, name) <= 0:
                 raise ConfigError(name, "must be a positive number of seconds")
+        if self.task_start_seconds < TASK_START_FLOOR_SECONDS:
+            raise ConfigError(
+                "task_start_seconds",
+                f"{self.task_start_seconds} s is shorter than a Fargate task can start and pass the target group's "
+                f"health checks (at least {TASK_START_FLOOR_SECONDS} s: {TARGET_HEALTHY_THRESHOLD} checks "
+                f"{TARGET_HEALTH_CHECK_INTERVAL_SECONDS} s apart after placement, network interface, image pull and start)",
+            )
 
 
 ENDPOINT_RULES = {
@@ -453,7 +484,8 @@ class RunbookConfig:
     automatic_trigger: bool = False
     min_minutes_between_automatic_runs: int = 60
     writer_poll_seconds: int = 20
-    # 12 x 20 s: the promotion phase of the budget is this wait, and it must fit the RTO.
+    # 12 x 20 s: the promotion phase of the budget is this wait, and it must fit the RTO
+    # (at least WRITER_WAIT_FLOOR_SECONDS: AWS's promotion takes minutes).
     writer_max_polls: int = 12
     # Before and after the switch: healthy targets here, then Route 53 seeing them (for as
     # long as a task takes to start: objectives.task_start_seconds).
@@ -484,6 +516,13 @@ class RunbookConfig:
             raise ConfigError("writer_poll_seconds", "must be from 5 to 300")
         if not 1 <= self.writer_max_polls <= 200:
             raise ConfigError("writer_max_polls", "must be from 1 to 200")
+        if self.writer_wait_seconds < WRITER_WAIT_FLOOR_SECONDS:
+            raise ConfigError(
+                "writer_max_polls",
+                f"the writer wait ({self.writer_poll_seconds} s x {self.writer_max_polls} = {self.writer_wait_seconds} s) is "
+                f"shorter than a promotion AWS describes as taking minutes (at least {WRITER_WAIT_FLOOR_SECONDS} s; Aurora "
+                "user guide, aurora-global-database-disaster-recovery.html)",
+            )
         if not 5 <= self.health_poll_seconds <= 60:
             raise ConfigError("health_poll_seconds", "must be from 5 to 60")
         # The floor leaves room for one worst-case AWS call after the safety margin; the ceiling
@@ -702,7 +741,7 @@ def _build(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
         return cls(**values)
     except ConfigError as exc:
         # Nested dataclasses name fields relative to themselves; give the full path.
-        raise ConfigError(prefix + exc.field_path, exc.rule) from None
+        raise ConfigError(prefix + exc.field_path, exc.rule, exc.details) from None
 
 
 def config_from_mapping(data: dict[str, Any]) -> Config:

@@ -202,6 +202,16 @@ def automatic_failover_rule(cfg: Config) -> Name:
     return Name("EventBridge rule", f"{prefix(cfg)}-automatic-failover", 64)
 
 
+def run_failures_rule(cfg: Config) -> Name:
+    """Routes this region's failed, timed-out or aborted runbook runs to its alerts topic."""
+    return Name("EventBridge rule", f"{prefix(cfg)}-runbook-run-failed", 64)
+
+
+def run_failures_dead_letter_queue(cfg: Config) -> Name:
+    """Where EventBridge puts a failed run's event it could not publish to the alerts topic."""
+    return Name("SQS queue", f"{prefix(cfg)}-runbook-run-failed-dlq", 80)
+
+
 # The longest step name sets the tightest Lambda function name.
 LONGEST_RUNBOOK_STEP = "admit_automatic_run"
 
@@ -247,4 +257,6 @@ def all_names(cfg: Config) -> tuple[Name, ...]:
         readiness_schedule(cfg),
         runbook_table(cfg),
         automatic_failover_rule(cfg),
+        run_failures_rule(cfg),
+        run_failures_dead_letter_queue(cfg),
     )

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from troposphere import Ref, Template
 
-from templates import alert_endpoints, alerting, artifacts, compute, database, dns, naming, network, protection, readiness, regions, runbook, security, tracing
+from templates import (
+    alert_endpoints, alerting, artifacts, compute, database, dns, naming, network, protection, readiness, regions, run_failures,
+    runbook, security, tracing,
+)
 from templates.config import Config
 
 
@@ -41,6 +44,7 @@ def build_regional_template(cfg: Config, functions_key: str) -> Template:
     dns.add_traffic(t, cfg, app)
     alerts = alerting.add_alerting(t, cfg, app, functions_key)
     steps = runbook.add_runbook(t, cfg, alerts, app, functions_key)
+    run_failures.add_run_failures(t, cfg, alerts)
     readiness.add_readiness(t, cfg, Ref(runbook.STATE_MACHINE), functions_key)
     alerting.add_topic_policy(t, cfg, publisher_role_arns=steps.role_arns)
     return t

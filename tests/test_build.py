@@ -30,11 +30,17 @@ def test_render_then_check_then_lint_then_budget(tmp_path, capsys):
     assert build.main(["lint", "--out", str(out)]) == 0
     assert "cfn-lint: clean" in capsys.readouterr().out
     assert build.main(["budget", "--out", str(out)]) == 0
-    assert "serving             870 s  objective 900 s" in capsys.readouterr().out
-    # An objective the design cannot meet is a configuration error, refused before anything runs.
+    assert "serving         1046 s        objective 1200 s" in capsys.readouterr().out
+    # An objective the design cannot meet is a configuration error, refused before anything runs,
+    # with the phase table and the setting that changes each phase (issue 20.13).
     (tmp_path / "tight.toml").write_text("[objectives]\nrto_seconds = 120\n")
-    assert build.main(["budget", "--out", str(out), "--config", str(tmp_path / "tight.toml")]) == 2
-    assert "objectives.rto_seconds: RTO: serving from the DR region takes up to 870 s, over the 120 s objective" in capsys.readouterr().err
+    before = sorted(path.relative_to(tmp_path) for path in tmp_path.rglob("*"))
+    for command in ("budget", "render"):
+        assert build.main([command, "--out", str(out), "--config", str(tmp_path / "tight.toml")]) == 2
+        err = capsys.readouterr().err.splitlines()
+        assert err[0] == "error: invalid configuration: objectives.rto_seconds: RTO: serving from the DR region takes up to 1046 s, over the 120 s objective"
+        assert err[1].startswith("  phase") and "  promotion 266 s: runbook.writer_poll_seconds, runbook.writer_max_polls" in err
+    assert sorted(path.relative_to(tmp_path) for path in tmp_path.rglob("*")) == before
 
 
 def test_check_fails_listing_the_stale_file(tmp_path, capsys):

@@ -118,7 +118,7 @@ def test_waiting_for_the_writer_is_bounded():
 
 def test_traffic_moves_only_after_a_healthy_target_and_is_verified_after():
     """Issue 11.3: capacity is checked (bounded) before the switch, Route 53's view after it."""
-    cfg = Config(runbook=RunbookConfig(health_poll_seconds=10), objectives=Objectives(task_start_seconds=55))
+    cfg = Config(runbook=RunbookConfig(health_poll_seconds=10), objectives=Objectives(task_start_seconds=60))
     states = runbook.definition(cfg)["States"]
     assert states["ScaleService"]["Next"] == "CheckCapacity"
     (ready,) = states["CapacityReady?"]["Choices"]
@@ -130,17 +130,17 @@ def test_traffic_moves_only_after_a_healthy_target_and_is_verified_after():
     assert verified["Next"] == "FailingBack?"
     assert states["WaitBeforeCapacityCheck"]["Seconds"] == 10
     (too_long,) = states["CapacityWaitedTooLong?"]["Choices"]
-    assert too_long["NumericGreaterThanEquals"] == 7, "an immediate check, then 6 waits of 10 s cover a 55 s task start"
+    assert too_long["NumericGreaterThanEquals"] == 7, "an immediate check, then 6 waits of 10 s cover a 60 s task start"
     # Each loop counts its own polls.
     assert states["RememberCapacityPolls"]["ResultPath"] == "$.run.polls.capacity"
     assert states["RememberWriterPolls"]["ResultPath"] == "$.run.polls.writer"
 
 
 def test_automatic_trigger_is_off_by_default_and_starts_an_unplanned_run_when_on(cfg, template):
-    assert not resources_of_type(resolve(template, cfg, cfg.dr_region), "AWS::Events::Rule")
+    assert "AutomaticFailoverRule" not in resources_of_type(resolve(template, cfg, cfg.dr_region), "AWS::Events::Rule")
     on = Config(runbook=RunbookConfig(automatic_trigger=True))
     resolved = resolve(json.loads(render(on)["regional.json"]), on, on.dr_region)
-    (rule,) = resources_of_type(resolved, "AWS::Events::Rule").values()
+    rule = resources_of_type(resolved, "AWS::Events::Rule")["AutomaticFailoverRule"]
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["resources"] == ["PeerRegionImpairedAlarm.Arn"] and pattern["detail"] == {"state": {"value": ["ALARM"]}}
     (target,) = rule["Properties"]["Targets"]
@@ -149,7 +149,7 @@ def test_automatic_trigger_is_off_by_default_and_starts_an_unplanned_run_when_on
     }
     # Issue 11.4: never in the primary region, so an alarm cannot start a failback.
     primary = resolve(json.loads(render(on)["regional.json"]), on, on.primary_region)
-    assert not resources_of_type(primary, "AWS::Events::Rule")
+    assert "AutomaticFailoverRule" not in resources_of_type(primary, "AWS::Events::Rule")
 
 
 def test_functions_publishing_to_alerts_are_the_only_roles_the_topic_admits(region_view):
@@ -213,7 +213,7 @@ def test_the_timing_budget_uses_the_functions_own_call_bounds():
 def test_a_failed_automatic_start_is_retried_then_kept_in_an_alarmed_dead_letter_queue():
     on = Config(runbook=RunbookConfig(automatic_trigger=True))
     resolved = resolve(json.loads(render(on)["regional.json"]), on, on.dr_region)
-    (rule,) = resources_of_type(resolved, "AWS::Events::Rule").values()
+    rule = resources_of_type(resolved, "AWS::Events::Rule")["AutomaticFailoverRule"]
     (target,) = rule["Properties"]["Targets"]
     assert target["RetryPolicy"] == {
         "MaximumRetryAttempts": runbook.AUTOMATIC_TRIGGER_RETRIES,
