@@ -75,6 +75,7 @@ DRAWN = {
     "AWS::XRay::TransactionSearchConfig": "Transaction Search\\n(spans to CloudWatch Logs)",
 }
 MAX_NODES_PER_TYPE = 3
+DEAD_LETTER_NODE = "DeadLetterQueues"
 # How other resources name a resource of these types: (name property, ARN pattern or None).
 NAMED = {
     "AWS::RDS::GlobalCluster": ("GlobalClusterIdentifier", None),
@@ -295,7 +296,9 @@ def _node_ids(instance: Instance) -> dict[str, str]:
             by_type.setdefault(resource["Type"], []).append(logical_id)
     node_ids = {}
     for resource_type, logical_ids in by_type.items():
-        stems = {logical_id: _TRAILING_NUMBER.sub("", logical_id) for logical_id in logical_ids}
+        # Dead-letter queues are one node: each only catches what its source could not deliver.
+        stems = {logical_id: DEAD_LETTER_NODE if logical_id.endswith("DeadLetterQueue") else _TRAILING_NUMBER.sub("", logical_id)
+                 for logical_id in logical_ids}
         crowded = len(set(stems.values())) > MAX_NODES_PER_TYPE
         for logical_id in logical_ids:
             name = resource_type.split("::")[-1] + "s" if crowded else stems[logical_id]

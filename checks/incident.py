@@ -227,6 +227,9 @@ class _Drawing:
                 variable = state.get("Parameters", {}).get("FunctionName", "").strip("${}")
                 for _, function in references(substitutions.get(variable)):
                     order.append((name, function))
+            if state.get("ResultPath") == "$.run.error":  # a refusal or timeout: the failure path
+                on_failure.append(state["Next"])
+                continue
             # Depth first, a choice's branches before its default: the main path comes first.
             branches = [choice["Next"] for choice in state.get("Choices", [])]
             following = [state[key] for key in ("Next",) if key in state] + branches

@@ -30,7 +30,8 @@ def test_scenario(name):
     assert not report.problems, "\n".join(table([report]))
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized: CI explores the same schedules as the run that landed them.
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(schedules)
 def test_any_fault_schedule_keeps_the_invariants(schedule):
     assert check_schedule(schedule) == []
