@@ -23,6 +23,8 @@ def settings(cfg: Config, region: str, state_machine_arn: str) -> dict[str, str]
         "DR_REGION": cfg.dr_region,
         "GLOBAL_CLUSTER_ID": naming.global_cluster(cfg).pattern,
         "DB_CLUSTER_ID": naming.db_cluster(cfg).for_region(region),
+        "PEER_REGION": cfg.peer_region(region),
+        "PEER_DB_CLUSTER_ID": naming.db_cluster(cfg).for_region(cfg.peer_region(region)),
         "RPO_SECONDS": str(cfg.objectives.rpo_seconds),
         "SECRET_ID": naming.db_secret(cfg).pattern,
         "ECS_CLUSTER": naming.ecs_cluster(cfg).pattern,

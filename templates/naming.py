@@ -187,7 +187,9 @@ def readiness_namespace(cfg: Config) -> str:
 # test keeps the two equal).
 READY_METRIC = "Ready"
 READINESS_CHECK_DIMENSION = "Check"
-READINESS_CHECKS = ("DatabaseRole", "ReplicationLag", "SecretReplica", "ServiceCapacity", "Images", "FargateQuota", "SwitchPosition", "Runbook")
+READINESS_CHECKS = (
+    "DatabaseRole", "ReplicationLag", "EngineVersion", "SecretReplica", "ServiceCapacity", "Images", "FargateQuota", "SwitchPosition", "Runbook",
+)
 
 
 def runbook_state_machine(cfg: Config) -> Name:

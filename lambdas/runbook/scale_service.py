@@ -27,6 +27,7 @@ UP = "up"
 DOWN = "down"
 FENCE = "fence"
 DIMENSION = "ecs:service:DesiredCount"
+SUSPENSIONS = ("DynamicScalingInSuspended", "DynamicScalingOutSuspended", "ScheduledScalingSuspended")
 
 
 def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
@@ -67,14 +68,22 @@ def _scale(direction: str, runtime: Runtime) -> dict[str, Any]:
     (scalable,) = autoscaling.describe_scalable_targets(
         ServiceNamespace="ecs", ResourceIds=[resource_id], ScalableDimension=DIMENSION
     )["ScalableTargets"]
-    if _needs_change(scalable["MinCapacity"], target, direction):
+    # Fenced, the old primary's scaling is suspended too: a scale-out alarm (its draining
+    # tasks' CPU, say) would otherwise start tasks against the old writer. Raised again, it
+    # scales as usual. ("SuspendedState ... DynamicScalingOutSuspended", Application Auto
+    # Scaling API Reference, RegisterScalableTarget.)
+    # https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html
+    suspended = direction == FENCE
+    suspension_wrong = any(scalable.get("SuspendedState", {}).get(key, False) != suspended for key in SUSPENSIONS)
+    if _needs_change(scalable["MinCapacity"], target, direction) or (direction != DOWN and suspension_wrong):
         runtime.budget.require(10, "change the autoscaling minimum")
         autoscaling.register_scalable_target(
             ServiceNamespace="ecs",
             ResourceId=resource_id,
             ScalableDimension=DIMENSION,
-            MinCapacity=target,
+            MinCapacity=target if _needs_change(scalable["MinCapacity"], target, direction) else scalable["MinCapacity"],
             MaxCapacity=max(scalable["MaxCapacity"], target),
+            SuspendedState={key: suspended for key in SUSPENSIONS},
         )
         changed.append("min_capacity")
     (current,) = ecs.describe_services(cluster=cluster, services=[service])["services"]

@@ -40,6 +40,7 @@ def settings(region: str) -> dict[str, str]:
     return {
         "PRIMARY_REGION": PRIMARY, "DR_REGION": DR,
         "GLOBAL_CLUSTER_ID": naming.global_cluster(CFG).pattern, "DB_CLUSTER_ID": CLUSTER[region],
+        "PEER_REGION": DR if is_primary else PRIMARY, "PEER_DB_CLUSTER_ID": CLUSTER[DR if is_primary else PRIMARY],
         "RPO_SECONDS": str(CFG.objectives.rpo_seconds), "SECRET_ID": naming.db_secret(CFG).pattern,
         "ECS_CLUSTER": naming.ecs_cluster(CFG).pattern, "ECS_SERVICE": naming.ecs_service(CFG).pattern,
         "STANDING_COUNT": str(CFG.app.primary_desired_count if is_primary else CFG.app.dr_desired_count),
@@ -50,9 +51,17 @@ def settings(region: str) -> dict[str, str]:
     }
 
 
-def global_cluster(writer: str, failover_status: str | None = None) -> dict:
+ENGINE = "8.0.mysql_aurora.3.05.2"
+
+
+def cluster_arn(region: str) -> str:
+    return f"arn:aws:rds:{region}:{ACCOUNT}:cluster:{CLUSTER[region]}"
+
+
+def global_cluster(writer: str, failover_status: str | None = None, sync: str = "connected") -> dict:
     members = [
-        {"DBClusterArn": f"arn:aws:rds:{region}:{ACCOUNT}:cluster:{CLUSTER[region]}", "IsWriter": region == writer}
+        {"DBClusterArn": cluster_arn(region), "IsWriter": region == writer,
+         **({} if region == writer else {"SynchronizationStatus": sync})}
         for region in (PRIMARY, DR)
     ]
     found = {"GlobalClusterIdentifier": naming.global_cluster(CFG).pattern, "GlobalClusterMembers": members}
@@ -143,9 +152,27 @@ def push(repository: str, tag: str, mutability: str = "IMMUTABLE") -> str:
     return ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag=tag)["image"]["imageId"]["imageDigest"]
 
 
+def engines(w: World, versions: dict[str, str] | None = None, pending: dict[str, list[str]] | None = None) -> None:
+    """Each region's cluster's engine version and pending maintenance actions, this region's first."""
+    for region in (DR, PRIMARY):
+        w.stub("rds", region).add_response(
+            "describe_db_clusters", {"DBClusters": [{"DBClusterArn": cluster_arn(region), "EngineVersion": (versions or {}).get(region, ENGINE)}]},
+            {"DBClusterIdentifier": CLUSTER[region]},
+        )
+        actions = (pending or {}).get(region, [])
+        w.stub("rds", region).add_response(
+            "describe_pending_maintenance_actions",
+            {"PendingMaintenanceActions": [{"ResourceIdentifier": cluster_arn(region), "PendingMaintenanceActionDetails": [
+                {"Action": action, "Description": "test"} for action in actions
+            ]}] if actions else []},
+            {"ResourceIdentifier": cluster_arn(region)},
+        )
+
+
 def stubbed_answers(w: World) -> None:
     """What the stubbed APIs answer in a healthy pair, once each (one run of every check)."""
     w.stub("rds", DR).add_response("describe_global_clusters", global_cluster(PRIMARY))
+    engines(w)
     w.stub("service-quotas", DR).add_response("get_service_quota", QUOTA)
     w.stub("stepfunctions", DR).add_response("list_executions", runs(w, ("SUCCEEDED", 3600)))
 
@@ -374,3 +401,43 @@ def test_each_failure_the_issue_names_publishes_ready_0(world, monkeypatch, brea
         EndTime=world.now + timedelta(minutes=5), Period=60, Statistics=["Minimum"],
     )["Datapoints"]
     assert [v["Minimum"] for v in values] == [0.0]
+
+
+def test_engine_versions_alike_in_both_regions_are_ready(world):
+    engines(world)
+    finding = checks.engine_version(world.context(DR), {})
+    assert finding.ready is True and f"{DR} {ENGINE}, {PRIMARY} {ENGINE}" == finding.observed
+
+
+def test_engine_versions_that_differ_are_not_ready(world):
+    engines(world, versions={PRIMARY: "8.0.mysql_aurora.3.06.0"})
+    finding = checks.engine_version(world.context(DR), {})
+    assert finding.ready is False and "refuses a managed switchover or failover" in finding.observed
+
+
+def test_an_engine_upgrade_pending_in_one_region_only_is_not_ready(world):
+    engines(world, pending={PRIMARY: ["system-update"]})
+    finding = checks.engine_version(world.context(DR), {})
+    assert finding.ready is False and "pending in one region only" in finding.observed
+    engines(world, pending={PRIMARY: ["system-update"], DR: ["system-update"]})
+    assert checks.engine_version(world.context(DR), {}).ready is True, "the same upgrade pending in both keeps them alike"
+    engines(world, pending={PRIMARY: ["os-upgrade"]})
+    assert checks.engine_version(world.context(DR), {}).ready is True, "an OS upgrade does not change the engine version"
+
+
+def test_a_peer_region_that_does_not_answer_leaves_the_engine_version_unknown(world):
+    world.dead.add(PRIMARY)
+    for name, response in (("describe_db_clusters", {"DBClusters": [{"DBClusterArn": cluster_arn(DR), "EngineVersion": ENGINE}]}),
+                           ("describe_pending_maintenance_actions", {"PendingMaintenanceActions": []})):
+        world.stub("rds", DR).add_response(name, response)
+    finding = checks.engine_version(world.context(DR), {})
+    assert finding.ready is None and f"{PRIMARY} did not say" in finding.observed
+
+
+def test_a_secondary_still_resyncing_after_a_failover_is_not_ready(world):
+    """The old primary rebuilt after a managed failover is pending-resync: no switchover can target it."""
+    world.stub("rds", PRIMARY).add_response("describe_global_clusters", global_cluster(DR, sync="pending-resync"))
+    finding = checks.database_role(world.context(PRIMARY), {})
+    assert finding.ready is False and "pending-resync" in finding.observed
+    world.stub("rds", PRIMARY).add_response("describe_global_clusters", global_cluster(DR))
+    assert checks.database_role(world.context(PRIMARY), {}).ready is True

@@ -577,7 +577,9 @@ def deploy_healthy(aws: FakeSession, monkeypatch, region: str = DR, lag_ms: floa
     # What the readiness checks read besides: the switch (released), the writer (the
     # primary; RDS global clusters are per region in moto), the Fargate quota (moto knows VPC's only).
     _switch_alarm(aws, "OK")
-    _stub_global_cluster(aws, region, _global_cluster(PRIMARY))
+    _stub_engine(_stub_global_cluster(aws, region, _global_cluster(PRIMARY)), region)
+    peer = CFG.peer_region(region)
+    _stub_engine(aws.stub("rds", peer), peer)
     aws.stub("service-quotas", region).add_response(
         "get_service_quota", {"Quota": {"ServiceCode": "fargate", "QuotaCode": "L-3032A538", "Value": 100.0}}
     )
@@ -687,6 +689,7 @@ def test_dry_run_judges_the_stack_instance_status(aws, instance_status, expected
 def test_dry_run_with_the_primary_region_down_still_checks_the_dr_region(aws, monkeypatch):
     deploy_healthy(aws, monkeypatch)
     aws.down.add(PRIMARY)
+    del aws.stubbed["rds", PRIMARY]  # down: its RDS does not answer either
     out = Output()
 
     assert run(aws, out, dry_run=True) == failover.EXIT_OK
@@ -695,10 +698,13 @@ def test_dry_run_with_the_primary_region_down_still_checks_the_dr_region(aws, mo
     assert results["no runbook running"].startswith(f"WARN {PRIMARY} not checked:")
     unreachable = rf"WARN not checked: .*: {PRIMARY} unreachable \(.*Could not connect"
     assert re.match(unreachable, results["stack instances current"])
-    passed = ("runbook state machine", "alarms", *(f"readiness {n}" for n in naming.READINESS_CHECKS if n != "SecretReplica"))
+    unknown = ("SecretReplica", "EngineVersion")
+    passed = ("runbook state machine", "alarms", *(f"readiness {n}" for n in naming.READINESS_CHECKS if n not in unknown))
     assert all(results[name].startswith("PASS") for name in passed), results
-    # The replica's status is known only to the primary copy: unknown, a warning, not a failure.
-    assert results["readiness SecretReplica"].startswith("WARN") and "did not say" in results["readiness SecretReplica"]
+    # The replica's status is known only to the primary copy, the primary's engine version to
+    # the primary: unknown, a warning, not a failure.
+    for name in unknown:
+        assert results[f"readiness {name}"].startswith("WARN") and "did not say" in results[f"readiness {name}"]
 
 
 def test_dry_run_fails_a_running_execution_and_a_missing_stack_instance(aws, monkeypatch):
@@ -739,10 +745,21 @@ def _global_cluster(writer: str, failover_state: dict | None = None) -> dict:
     return {"GlobalClusters": [cluster]}
 
 
-def _stub_global_cluster(aws: FakeSession, region: str, response: dict) -> None:
-    aws.stub("rds", region).add_response(
-        "describe_global_clusters", response, {"GlobalClusterIdentifier": naming.global_cluster(CFG).pattern}
-    )
+def _stub_global_cluster(aws: FakeSession, region: str, response: dict) -> Stubber:
+    stubber = aws.stub("rds", region)
+    stubber.add_response("describe_global_clusters", response, {"GlobalClusterIdentifier": naming.global_cluster(CFG).pattern})
+    return stubber
+
+
+ENGINE = "8.0.mysql_aurora.3.05.2"
+
+
+def _stub_engine(stubber: Stubber, region: str) -> None:
+    """The region's cluster's engine version and no pending maintenance (the EngineVersion check)."""
+    arn = _cluster_arn(region)
+    stubber.add_response("describe_db_clusters", {"DBClusters": [{"DBClusterArn": arn, "EngineVersion": ENGINE}]},
+                         {"DBClusterIdentifier": naming.db_cluster(CFG).for_region(region)})
+    stubber.add_response("describe_pending_maintenance_actions", {"PendingMaintenanceActions": []}, {"ResourceIdentifier": arn})
 
 
 def _switch_alarm(aws: FakeSession, state: str) -> None:

@@ -74,15 +74,19 @@ def test_state_machine_runs_the_steps_in_order_with_retries_and_catches(cfg, reg
     _, resolved = region_view
     definition, props = _definition(resolved)
     states = definition["States"]
+    # The path through every step: each choice takes its first branch (fence, ready, failing
+    # back) except the request's refusals, which the walk passes.
     order, state = [], definition["StartAt"]
     while states[state]["Type"] not in ("Succeed", "Fail"):
         order.append(state)
         current = states[state]
-        state = current["Choices"][0]["Next"] if current["Type"] == "Choice" else current["Next"]
+        if state == "RequestRefused?":
+            state = current["Default"]
+        else:
+            state = current["Choices"][0]["Next"] if current["Type"] == "Choice" else current["Next"]
     assert [s for s in order if states[s]["Type"] == "Task"] == [
-        "AdmitAutomaticRun", "FenceOldPrimary", "PromoteDatabase", "CheckWriter", "ScaleService", "CheckCapacity", "SwitchTraffic",
-        "CheckTraffic",
-        "ReturnPeerToStandby", "Notify",
+        "AdmitAutomaticRun", "FenceOldPrimary", "CheckFence", "ScaleService", "CheckCapacity", "PromoteDatabase", "CheckWriter",
+        "SwitchTraffic", "CheckSwitch", "CheckTraffic", "ReturnPeerToStandby", "Notify",
     ]
     for name, body in states.items():
         if body["Type"] != "Task" or name == "NotifyFailure":
@@ -94,7 +98,7 @@ def test_state_machine_runs_the_steps_in_order_with_retries_and_catches(cfg, reg
         assert in_progress["IntervalSeconds"] * in_progress["MaxAttempts"] > lease, "a dead holder's claim is taken over"
         assert final["MaxAttempts"] == 0 and "DataLossNotAccepted" in final["ErrorEquals"], "no retry can fix these"
         assert transient["ErrorEquals"] == ["States.ALL"] and transient["JitterStrategy"] == "FULL"
-        assert transient["BackoffRate"] > 1 and transient["MaxAttempts"] <= 5
+        assert transient["BackoffRate"] > 1 and transient["MaxAttempts"] == 6 and transient["MaxDelaySeconds"] == 30
         assert body["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.run.error", "Next": "NotifyFailure"}]
     assert states["NotifyFailure"]["Next"] == "Failed" and states["Failed"]["Type"] == "Fail"
     assert props["TracingConfiguration"] == {"Enabled": True}
@@ -111,9 +115,18 @@ def test_waiting_for_the_writer_is_bounded():
     assert states["WaitBeforeWriterCheck"]["Seconds"] == 15
     (too_long,) = states["WriterWaitedTooLong?"]["Choices"]
     # An immediate check, then 8 waits of 15 s: the 120 s the budget counts.
-    assert (too_long["NumericGreaterThanEquals"], too_long["Next"]) == (9, "WriterTimedOut")
-    assert states["WriterTimedOut"]["Next"] == "NotifyFailure"
+    assert (too_long["NumericGreaterThanEquals"], too_long["Next"]) == (9, "PromotionUnderWay?")
     assert states["RememberWriterPolls"]["Next"] == "CheckWriter"
+    # Out of budget: a promotion towards this region is followed (bounded), anything else fails.
+    (following,) = states["PromotionUnderWay?"]["Choices"]
+    assert (following["Variable"], following["Next"]) == ("$.run.steps.writer.result.promotion_here", "CheckPromotion")
+    assert states["PromotionUnderWay?"]["Default"] == "WriterTimedOut" and states["WriterTimedOut"]["Next"] == "NotifyFailure"
+    assert states["CheckPromotion"]["Parameters"]["FunctionName"] == "${WaitForWriterFunction}"
+    (followed,) = states["PromotionReady?"]["Choices"]
+    assert followed["Next"] == "SwitchTraffic"
+    (gave_up,) = states["PromotionWaitedTooLong?"]["Choices"]
+    assert gave_up["NumericGreaterThanEquals"] == cfg.runbook.follow_promotion_minutes * 60 // 15 + 1
+    assert states["PromotionTimedOut"]["Result"]["Error"] == "PromotionStillRunning"
 
 
 def test_traffic_moves_only_after_a_healthy_target_and_is_verified_after():
@@ -122,18 +135,54 @@ def test_traffic_moves_only_after_a_healthy_target_and_is_verified_after():
     states = runbook.definition(cfg)["States"]
     assert states["ScaleService"]["Next"] == "CheckCapacity"
     (ready,) = states["CapacityReady?"]["Choices"]
-    assert ready["Next"] == "SwitchTraffic", "the switch only after a healthy target"
+    assert ready["Next"] == "PromoteDatabase", "the writer (and then the switch) only after a healthy target"
     assert states["CapacityTimedOut"]["Result"]["Error"] == "CapacityNotReady"
     assert states["CapacityTimedOut"]["Next"] == "NotifyFailure"
-    assert states["SwitchTraffic"]["Next"] == "CheckTraffic"
+    assert states["CheckCapacity"]["Parameters"]["Payload"]["check"] == "capacity"
+    # The switch is published once, then confirmed by its own bounded, read-only poll.
+    assert (states["SwitchTraffic"]["ResultPath"], states["SwitchTraffic"]["Next"]) == ("$.run.steps.switch_publish", "CheckSwitch")
+    assert "confirm" not in states["SwitchTraffic"]["Parameters"]["Payload"]
+    assert states["CheckSwitch"]["Parameters"]["Payload"]["confirm"] is True
+    (confirmed,) = states["SwitchReady?"]["Choices"]
+    assert confirmed["Next"] == "CheckTraffic"
+    assert states["SwitchTimedOut"]["Result"]["Error"] == "SwitchNotConfirmed"
+    # Route 53's view counts only from the period the switch was confirmed to hold.
+    assert states["CheckTraffic"]["Parameters"]["Payload"]["since.$"] == "$.run.steps.switch.result.position_since"
     (verified,) = states["TrafficReady?"]["Choices"]
     assert verified["Next"] == "FailingBack?"
     assert states["WaitBeforeCapacityCheck"]["Seconds"] == 10
     (too_long,) = states["CapacityWaitedTooLong?"]["Choices"]
     assert too_long["NumericGreaterThanEquals"] == 7, "an immediate check, then 6 waits of 10 s cover a 60 s task start"
     # Each loop counts its own polls.
-    assert states["RememberCapacityPolls"]["ResultPath"] == "$.run.polls.capacity"
-    assert states["RememberWriterPolls"]["ResultPath"] == "$.run.polls.writer"
+    for noun in ("Fence", "Capacity", "Writer", "Promotion", "Switch", "Traffic"):
+        assert states[f"Remember{noun}Polls"]["ResultPath"] == f"$.run.polls.{noun.lower()}"
+
+
+def test_an_unplanned_failover_waits_for_the_old_primarys_tasks_to_stop_before_scaling():
+    cfg = Config(runbook=RunbookConfig(health_poll_seconds=10))
+    states = runbook.definition(cfg)["States"]
+    (fence,) = states["FenceFirst?"]["Choices"]
+    assert fence["Next"] == "FenceOldPrimary" and states["FenceFirst?"]["Default"] == "ScaleService"
+    assert states["FenceOldPrimary"]["Parameters"]["Payload"]["direction"] == "fence"
+    (fenced,) = states["Fenced?"]["Choices"]
+    assert fenced["Next"] == "CheckFence" and states["Fenced?"]["Default"] == "ScaleService"
+    assert states["CheckFence"]["Parameters"]["FunctionName"] == "${CheckCapacityFunction}"
+    assert states["CheckFence"]["Parameters"]["Payload"]["check"] == "fence"
+    (stopped,) = states["FenceReady?"]["Choices"]
+    assert stopped["Next"] == "ScaleService"
+    assert states["FenceTimedOut"]["Result"]["Error"] == "FenceNotConfirmed" and states["FenceTimedOut"]["Next"] == "NotifyFailure"
+    # The wait outlasts the targets' draining and the tasks' stop timeout.
+    wait = runbook.waits(cfg)["fence"]
+    assert wait.wait_seconds >= runbook.DEREGISTRATION_DELAY_SECONDS + runbook.ECS_STOP_TIMEOUT_SECONDS
+
+
+def test_a_request_no_retry_can_fix_is_refused_before_any_step():
+    states = runbook.definition(Config())["States"]
+    loss, failback = states["RequestRefused?"]["Choices"]
+    assert (loss["Next"], failback["Next"], states["RequestRefused?"]["Default"]) == (
+        "DataLossNotAccepted", "FailbackNeedsDrRegion", "AdmitAutomaticRun")
+    for refusal in ("DataLossNotAccepted", "FailbackNeedsDrRegion"):
+        assert (states[refusal]["Result"]["Error"], states[refusal]["Next"]) == (refusal, "NotifyFailure")
 
 
 def test_automatic_trigger_is_off_by_default_and_starts_an_unplanned_run_when_on(cfg, template):
