@@ -10,6 +10,7 @@ from typing import Any
 
 from lambdas.readiness import checks
 from templates import naming
+from templates import readiness as readiness_template
 from templates.config import Config
 
 Finding = checks.Finding
@@ -36,6 +37,7 @@ def settings(cfg: Config, region: str, state_machine_arn: str) -> dict[str, str]
         "STATE_MACHINE_ARN": state_machine_arn,
         "RUNBOOK_BUDGET_SECONDS": str(cfg.objectives.rto_seconds),
         "METRICS_NAMESPACE": naming.readiness_namespace(cfg),
+        **readiness_template.switch_settings(cfg),
     }
 
 

@@ -194,7 +194,10 @@ def start_runbook(state_machine_arn) -> PolicyDocument:
     )
 
 
-def readiness(log_group: str, global_cluster_id: str, member_cluster_arns: list, secret_arns: list, service_arn, repository_arns: list, quota_arn, switch_alarm_arn, state_machine: str, namespace: str) -> PolicyDocument:
+def readiness(
+    log_group: str, global_cluster_id: str, member_cluster_arns: list, secret_arns: list, service_arn, repository_arns: list, quota_arn,
+    switch_alarm_arn, state_machine: str, namespace: str, switch_namespace: str,
+) -> PolicyDocument:
     """Read what a failover depends on, in this region (and the switch and the primary copy
     of the secret, which live in one region each; both clusters' engine versions); publish
     the readiness metrics."""
@@ -227,6 +230,8 @@ def readiness(log_group: str, global_cluster_id: str, member_cluster_arns: list,
         # condition scopes the write to the readiness metrics.
         Statement(Sid="ReadLagAndUsage", Effect=Allow, Action=[cloudwatch.GetMetricData], Resource=["*"]),
         _publish_metrics("PublishReadiness", namespace),
+        # The thrown switch's position, again (the DR region's readiness; the same value).
+        _publish_metrics("RepublishThrownSwitch", switch_namespace),
     )
 
 

@@ -12,7 +12,7 @@ from troposphere import GetAtt, If, Ref, Sub, Template, iam, scheduler
 from policies import arns
 from policies import runbook as runbook_policies
 from policies.trust import service_trust
-from templates import functions, naming
+from templates import dns, functions, naming
 from templates.alerting import dimensions, metric_alarm
 from templates.config import Config
 from templates.database import DB_CLUSTER
@@ -58,6 +58,18 @@ def settings(cfg: Config, state_machine_arn) -> dict:
         # A run still going after the RTO has missed it.
         "RUNBOOK_BUDGET_SECONDS": str(cfg.objectives.rto_seconds),
         "METRICS_NAMESPACE": naming.readiness_namespace(cfg),
+        # The thrown switch is republished every period (from the DR region, where it lives).
+        **switch_settings(cfg),
+    }
+
+
+def switch_settings(cfg: Config) -> dict[str, str]:
+    switch = dns.timing(cfg)["switch"]
+    return {
+        "SWITCH_NAMESPACE": switch["namespace"],
+        "SWITCH_METRIC": switch["metric"],
+        "SWITCH_THROWN_VALUE": str(switch["throw_value"]),
+        "READINESS_PERIOD_MINUTES": str(cfg.runbook.readiness_period_minutes),
     }
 
 
@@ -77,6 +89,7 @@ def _policy(cfg: Config, log_group: str, state_machine_arn):
            arns.alarm_in(switch.pattern, "${AWS::Region}")),
         naming.runbook_state_machine(cfg).pattern,
         naming.readiness_namespace(cfg),
+        dns.switch_namespace(cfg),
     )
 
 

@@ -65,8 +65,8 @@ class Context:
         return self.region == self.settings["DR_REGION"]
 
 
-def latest_maximums(ctx: Context, namespace: str, metric: str, **dimensions: str) -> list[float]:
-    """A metric's per-minute maxima over the last ``METRIC_WINDOW``, newest first."""
+def latest_maximums(ctx: Context, namespace: str, metric: str, window: timedelta = METRIC_WINDOW, **dimensions: str) -> list[float]:
+    """A metric's per-minute maxima over the last ``window``, newest first."""
     now = ctx.now()
     return ctx.call(
         "cloudwatch", "get_metric_data",
@@ -78,7 +78,7 @@ def latest_maximums(ctx: Context, namespace: str, metric: str, **dimensions: str
                 "Period": 60, "Stat": "Maximum",
             },
         }],
-        StartTime=now - METRIC_WINDOW, EndTime=now, ScanBy="TimestampDescending",
+        StartTime=now - window, EndTime=now, ScanBy="TimestampDescending",
     )["MetricDataResults"][0].get("Values", [])
 
 
@@ -223,7 +223,33 @@ def switch_position(ctx: Context, facts: dict) -> Finding:
     thrown = alarms[0]["StateValue"] == "ALARM"
     dr_writes = is_writer == ctx.is_dr_region
     observed = f"switch {'thrown' if thrown else 'released'}, the writer is {'the DR' if dr_writes else 'the primary'} region's cluster"
-    return Finding("SwitchPosition", thrown == dr_writes, observed if thrown == dr_writes else f"{observed}: traffic and writer disagree")
+    if thrown != dr_writes:
+        return Finding("SwitchPosition", False, f"{observed}: traffic and writer disagree")
+    if thrown and ctx.is_dr_region:
+        return _thrown_switch_has_data(ctx, facts, observed)
+    return Finding("SwitchPosition", True, observed)
+
+
+def _thrown_switch_has_data(ctx: Context, facts: dict, observed: str) -> Finding:
+    """A thrown switch lives on in its data: a health check created or replaced while it is
+    thrown starts healthy ("the default status is healthy", Route 53's health check API) and
+    keeps its last known status only once it has seen the alarm's data. So the DR region's
+    readiness republishes the thrown position every period (``facts["republish_switch"]``,
+    the same value: no second move) and is not ready when no point landed in two periods.
+    https://docs.aws.amazon.com/Route53/latest/APIReference/API_HealthCheckConfig.html"""
+    facts["republish_switch"] = True
+    window = timedelta(minutes=2 * ctx.integer("READINESS_PERIOD_MINUTES"))
+    if latest_maximums(ctx, ctx.settings["SWITCH_NAMESPACE"], ctx.settings["SWITCH_METRIC"], window=window):
+        return Finding("SwitchPosition", True, observed)
+    return Finding("SwitchPosition", False, f"{observed}, but the switch has no data in {window.seconds // 60} min: "
+                                            "a health check created now would start healthy (republished now)")
+
+
+def republish_switch(ctx: Context) -> None:
+    """The thrown position again, to the DR region's switch metric (this region's)."""
+    ctx.call("cloudwatch", "put_metric_data", Namespace=ctx.settings["SWITCH_NAMESPACE"], MetricData=[{
+        "MetricName": ctx.settings["SWITCH_METRIC"], "Value": float(ctx.settings["SWITCH_THROWN_VALUE"]), "Unit": "Count",
+    }])
 
 
 def runbook_state(ctx: Context, facts: dict) -> Finding:
@@ -303,9 +329,10 @@ CHECKS = (
 )
 
 
-def readiness(ctx: Context) -> list[Finding]:
-    """Every check for this region; a check whose AWS API does not answer is not ready."""
-    facts: dict = {}
+def readiness(ctx: Context, facts: dict | None = None) -> list[Finding]:
+    """Every check for this region; a check whose AWS API does not answer is not ready.
+    ``facts`` collects what the checks found (the caller may act on ``republish_switch``)."""
+    facts = {} if facts is None else facts
     findings = []
     for name, check in CHECKS:
         try:

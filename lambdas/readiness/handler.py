@@ -1,5 +1,7 @@
 """The scheduled readiness function: run every check for this region, publish one metric
-per check and the overall ``Ready`` (1 ready, 0 not), log each finding.
+per check and the overall ``Ready`` (1 ready, 0 not), log each finding; in the DR region,
+with the switch thrown and the DR cluster the writer, publish the thrown position again
+(checks.py ``_thrown_switch_has_data``).
 
 ``Ready``'s alarm treats missing data as breaching, so a function that fails, times out or
 is never invoked turns it to ALARM just as a failed check does.
@@ -14,7 +16,7 @@ from typing import Any
 
 import boto3
 
-from readiness.checks import Context, readiness
+from readiness.checks import Context, readiness, republish_switch
 from runbook.runtime import RETRY_CONFIG
 
 READY_METRIC = "Ready"
@@ -38,7 +40,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         region=os.environ["AWS_REGION"],
         client=lambda service, region: boto3.client(service, region_name=region, config=RETRY_CONFIG),
     )
-    findings = readiness(ctx)
+    facts: dict = {}
+    findings = readiness(ctx, facts)
+    if facts.get("republish_switch"):
+        republish_switch(ctx)
     for finding in findings:
         print(json.dumps({"level": "INFO" if finding.ready else "WARNING", "check": finding.check,
                           "ready": finding.ready, "observed": finding.observed}), file=sys.stdout, flush=True)
