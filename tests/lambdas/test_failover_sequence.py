@@ -38,10 +38,11 @@ def test_planned_failover_call_count_and_rerun_makes_no_write(aws, make_runtime,
     _run_all(make_runtime, "failover-1", topic)
     operations = [operation for _, operation in calls.made]
     assert WRITES <= set(operations)
-    # 10 calls of the state-changing steps (scale 4; promote 3 with its engine-version read;
-    # the switch reads its data, then publishes; notify 1), 3 reads of the writer check and the
-    # switch confirmation, and a PutItem and UpdateItem for each of the 4 state-changing steps.
-    assert len(operations) == 21, operations
+    # 9 calls of the state-changing steps (scale 4; promote 2: the global database, then the
+    # switchover; the switch reads its data, then publishes; notify 1), 3 reads of the writer
+    # check and the switch confirmation, and a PutItem and UpdateItem for each of the 4
+    # state-changing steps.
+    assert len(operations) == 20, operations
 
     calls.made.clear()
     expect_describe(stubber, writer=LOCAL_ARN)  # the read-only writer check observes again

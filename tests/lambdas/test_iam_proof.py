@@ -94,14 +94,15 @@ def run_notify(make_runtime, rds):
 def run_capacity(make_runtime, rds):
     vpc = aws_client("ec2").create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     group = aws_client("elbv2").create_target_group(Name="app", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")
-    settings = {"TARGET_GROUP_ARN": group["TargetGroups"][0]["TargetGroupArn"], "CLUSTER_NAME": CLUSTER, "SERVICE_NAME": SERVICE, "PEER_REGION": PEER}
+    settings = {"TARGET_GROUP_ARN": group["TargetGroups"][0]["TargetGroupArn"], "CLUSTER_NAME": CLUSTER, "SERVICE_NAME": SERVICE, "PEER_REGION": PEER,
+                "FENCE_DRAIN_SECONDS": str(runbook.FENCE_DRAIN_SECONDS)}
     check_capacity.run({"failover_id": "f"}, make_runtime(check_capacity.STEP, settings))
     # The fence: the old primary's service, in the peer region.
     peer_ecs = aws_client("ecs", PEER)
     peer_ecs.create_cluster(clusterName=CLUSTER)
     peer_ecs.register_task_definition(family="app", containerDefinitions=[{"name": "app", "image": "app:1", "memory": 512}])
     peer_ecs.create_service(cluster=CLUSTER, serviceName=SERVICE, taskDefinition="app", desiredCount=0)
-    check_capacity.run({"failover_id": "f", "check": "fence"}, make_runtime(check_capacity.STEP, settings))
+    check_capacity.run({"failover_id": "f", "check": "fence", "fenced_at": 0}, make_runtime(check_capacity.STEP, settings))
 
 
 def run_verify(make_runtime, rds):

@@ -12,6 +12,7 @@ from botocore.stub import ANY
 from lambda_support import PEER, REGION, TABLE, aws_client
 from runbook import promote_database
 from runbook.idempotency import StepInProgress
+from templates.runbook import FINAL_ERRORS
 
 ACCOUNT = "123456789012"
 GLOBAL_ID = "trading-dev-global"
@@ -43,15 +44,9 @@ def expect_describe(stubber, writer: str, failover_state: dict | None = None, lo
     stubber.add_response("describe_global_clusters", global_cluster(writer, failover_state, local_sync), {"GlobalClusterIdentifier": GLOBAL_ID})
 
 
-def expect_engine(stubber, version: str = ENGINE) -> None:
-    """This region's cluster's own engine version, which the promotion compares with the global database's."""
-    stubber.add_response("describe_db_clusters", {"DBClusters": [{"EngineVersion": version}]}, {"DBClusterIdentifier": LOCAL_ID})
-
-
 def expect_promotable(stubber, writer: str = PEER_ARN) -> None:
-    """The reads before a promotion: the global database, then this cluster's engine version."""
+    """The one read before a promotion: the global database (engine drift is AWS's to refuse)."""
     expect_describe(stubber, writer=writer)
-    expect_engine(stubber)
 
 
 @pytest.fixture()
@@ -126,7 +121,7 @@ def test_duplicate_invocation_with_the_same_failover_id_acts_once(runtime, rds, 
     first = promote_database.run({"failover_id": "failover-1", "mode": "planned"}, runtime)
     second = promote_database.run({"failover_id": "failover-1", "mode": "planned"}, runtime)
     assert first == second
-    assert calls.of("rds") == ["DescribeGlobalClusters", "DescribeDBClusters", "SwitchoverGlobalCluster"], "the second run made no RDS call"
+    assert calls.of("rds") == ["DescribeGlobalClusters", "SwitchoverGlobalCluster"], "the second run made no RDS call"
 
 
 def test_concurrent_duplicate_is_told_to_retry_and_acts_on_nothing(runtime, rds, calls):
@@ -200,20 +195,27 @@ def test_a_target_still_resyncing_refuses_a_planned_switchover_before_any_write(
     assert calls.of("rds") == ["DescribeGlobalClusters"], "refused on the global cluster's view, nothing written"
 
 
-@pytest.mark.parametrize("mode, event, way_out", [
-    ("planned", {}, "upgrade the lower one"),
-    ("unplanned", {"accept_data_loss": True}, "remove-from-global-cluster"),
+# AWS's refusal when the engine versions differ ("the same major, minor, and patch level
+# engine versions", Aurora user guide, "Upgrading an Amazon Aurora global database"):
+# the runbook no longer guesses the compatible pairs, it maps AWS's answer.
+# https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-upgrade.html
+ENGINE_DRIFT = "The DB cluster's engine version 8.0.mysql_aurora.3.04.1 does not match the global cluster's engine version"
+
+
+@pytest.mark.parametrize("code", ["InvalidGlobalClusterStateFault", "InvalidDBClusterStateFault"])
+@pytest.mark.parametrize("mode, event, operation", [
+    ("planned", {}, "switchover_global_cluster"),
+    ("unplanned", {"accept_data_loss": True}, "failover_global_cluster"),
 ])
-def test_engine_versions_that_differ_are_refused_naming_the_way_out(runtime, rds, calls, mode, event, way_out):
+def test_aws_refusing_engine_drift_is_promotion_refused_with_the_last_resort(runtime, rds, calls, mode, event, operation, code):
     _, stubber = rds
-    expect_describe(stubber, writer=PEER_ARN)
-    expect_engine(stubber, "8.0.mysql_aurora.3.04.1")
-    with pytest.raises(promote_database.EngineVersionsDiffer, match=way_out) as refused:
+    expect_promotable(stubber)
+    stubber.add_client_error(operation, service_error_code=code, service_message=ENGINE_DRIFT, http_status_code=400)
+    with pytest.raises(promote_database.PromotionRefused, match=f"{code}.*3.04.1.*remove-from-global-cluster") as refused:
         promote_database.run({"failover_id": "failover-1", "mode": mode, **event}, runtime)
-    assert "3.04.1" in str(refused.value) and ENGINE in str(refused.value)
-    assert calls.of("rds") == ["DescribeGlobalClusters", "DescribeDBClusters"], "no switchover or failover sent"
-    if mode == "unplanned":
-        assert f"--global-cluster-identifier {GLOBAL_ID} --db-cluster-identifier {LOCAL_ARN}" in str(refused.value)
+    assert f"--global-cluster-identifier {GLOBAL_ID} --db-cluster-identifier {LOCAL_ARN}" in str(refused.value)
+    assert "DescribeDBClusters" not in calls.of("rds"), "this cluster's engine version is not read: AWS decides"
+    assert "PromotionRefused" in FINAL_ERRORS and "EngineVersionsDiffer" not in FINAL_ERRORS, "a refusal is not retried"
 
 
 @pytest.mark.parametrize("mode, event, operation", [

@@ -23,7 +23,7 @@ from moto import mock_aws
 from lambda_support import CFG
 from readiness import checks, handler
 from template_support import resolve
-from templates import naming, readiness
+from templates import dns, naming, readiness
 from templates.render import render
 from test_iam_proof import policy_actions
 
@@ -48,6 +48,7 @@ def settings(region: str) -> dict[str, str]:
         "SWITCH_ALARM_NAME": naming.failover_switch_alarm(CFG).for_region(DR),
         "STATE_MACHINE_ARN": MACHINE, "RUNBOOK_BUDGET_SECONDS": str(CFG.objectives.rto_seconds),
         "METRICS_NAMESPACE": naming.readiness_namespace(CFG),
+        **readiness.switch_settings(CFG),
     }
 
 
@@ -185,10 +186,17 @@ def lag(w: World, milliseconds: float) -> None:
 
 
 def switch(w: World, state: str) -> None:
+    """The switch's alarm in ``state``; thrown (ALARM), its metric holds the thrown value a minute ago,
+    as the DR region's readiness keeps it (test_readiness_switch.py covers the switch without data)."""
     cloudwatch, name = boto3.client("cloudwatch", DR), naming.failover_switch_alarm(CFG).for_region(DR)
-    cloudwatch.put_metric_alarm(AlarmName=name, Namespace="x", MetricName="x", Statistic="Maximum", Period=60,
+    switch_ = dns.timing(CFG)["switch"]
+    cloudwatch.put_metric_alarm(AlarmName=name, Namespace=switch_["namespace"], MetricName=switch_["metric"], Statistic="Maximum", Period=60,
                                 EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold")
     cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
+    if state == "ALARM":
+        cloudwatch.put_metric_data(Namespace=switch_["namespace"], MetricData=[{
+            "MetricName": switch_["metric"], "Value": float(switch_["throw_value"]), "Timestamp": w.now - timedelta(minutes=1),
+        }])
 
 
 def runs(w: World, *runs_: tuple[str, int]) -> dict:

@@ -13,6 +13,7 @@ from runbook import admit_automatic_run, notify, scale_service, switch_traffic, 
 from runbook.idempotency import StepInProgress
 from runbook.runtime import MAX_ATTEMPTS
 from templates import dns, naming
+from templates.runbook import FENCE_DRAIN_SECONDS
 
 SCALE_SETTINGS = {
     "CLUSTER_NAME": CLUSTER,
@@ -83,6 +84,39 @@ def test_scale_gives_up_after_bounded_attempts_and_releases_its_claim(standby_se
     # Released: the state machine's retry proceeds at once instead of waiting out a lease.
     rerun = make_runtime(scale_service.STEP, SCALE_SETTINGS, "f-1")
     assert scale_service.run({"failover_id": "f-1", "direction": "up"}, rerun)["changed"] == ["desired_count"]
+
+
+def _suspended() -> dict[str, bool]:
+    (target,) = aws_client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="ecs", ResourceIds=[RESOURCE_ID]
+    )["ScalableTargets"]
+    return {key: target.get("SuspendedState", {}).get(key, False) for key in scale_service.SUSPENSIONS}
+
+
+def test_a_fence_suspends_scaling_and_raising_resumes_it(standby_service, make_runtime, monkeypatch):
+    """Fenced, no scale-out alarm may start tasks against the old writer; raised, it scales as usual."""
+    monkeypatch.setattr("runbook.scale_service.now", lambda: 1_800_000_000.0)
+    fenced = scale_service.run({"failover_id": "f-1", "direction": "fence"}, make_runtime(scale_service.STEP, SCALE_SETTINGS, "f-1"))
+    assert (fenced["fenced"], fenced["at"], fenced["target"]) == (True, 1_800_000_000.0, 0), "the drain is timed from the fence"
+    assert _capacity(standby_service) == (0, 0)
+    assert _suspended() == dict.fromkeys(scale_service.SUSPENSIONS, True)
+    scale_service.run({"failover_id": "f-2", "direction": "up"}, make_runtime(scale_service.STEP, SCALE_SETTINGS, "f-2"))
+    assert _suspended() == dict.fromkeys(scale_service.SUSPENSIONS, False)
+    assert _capacity(standby_service) == (CFG.app.failover_desired_count, CFG.app.failover_desired_count)
+
+
+def test_raising_a_service_at_capacity_but_suspended_resumes_its_scaling_only(standby_service, make_runtime):
+    """The register call also fixes a wrong suspension when the minimum is already right."""
+    aws_client("application-autoscaling").register_scalable_target(
+        ServiceNamespace="ecs", ResourceId=RESOURCE_ID, ScalableDimension=scale_service.DIMENSION,
+        MinCapacity=CFG.app.failover_desired_count, MaxCapacity=CFG.app.max_count,
+        SuspendedState=dict.fromkeys(scale_service.SUSPENSIONS, True),
+    )
+    standby_service.update_service(cluster=CLUSTER, service=SERVICE, desiredCount=CFG.app.failover_desired_count)
+    result = scale_service.run({"failover_id": "f-1", "direction": "up"}, make_runtime(scale_service.STEP, SCALE_SETTINGS, "f-1"))
+    assert result["changed"] == ["min_capacity"]
+    assert _suspended() == dict.fromkeys(scale_service.SUSPENSIONS, False)
+    assert _capacity(standby_service) == (CFG.app.failover_desired_count, CFG.app.failover_desired_count)
 
 
 def _switch_settings(role: str) -> dict[str, str]:
@@ -341,14 +375,15 @@ METRICS_REGION = CFG.route53_metrics_region
 
 
 def _verify(make_runtime, monkeypatch, role: str, since: float, minutes: list[tuple[float, float]] | None = None,
-            error: tuple[int, str] | None = None):
-    """verify_traffic with the PRIMARY check's HealthCheckStatus (newest first) in Route 53's metrics region."""
+            error: tuple[int, str] | None = None, primary_check: str = verify_traffic.NOT_LOOKED_UP, setting: str = "hc-primary"):
+    """verify_traffic with the PRIMARY check's HealthCheckStatus (newest first) in Route 53's metrics region;
+    the status is stubbed for hc-primary only (the check the event or else the setting names)."""
     from datetime import datetime, timezone
 
     from botocore.stub import ANY
 
     monkeypatch.setattr("runbook.verify_traffic.now", lambda: NOW + 5)
-    runtime = make_runtime(verify_traffic.STEP, {"REGION_ROLE": role, "PRIMARY_HEALTH_CHECK_ID": "hc-primary",
+    runtime = make_runtime(verify_traffic.STEP, {"REGION_ROLE": role, "PRIMARY_HEALTH_CHECK_ID": setting,
                                                  "PRIMARY_HEALTH_CHECK_NAME": "unused", "ROUTE53_METRICS_REGION": METRICS_REGION})
     cloudwatch, stubber = _stubbed("cloudwatch", METRICS_REGION)
     if error:
@@ -365,7 +400,7 @@ def _verify(make_runtime, monkeypatch, role: str, since: float, minutes: list[tu
                                            "Period": 60, "Stat": stat},
         }]})
     runtime._clients["cloudwatch", METRICS_REGION] = cloudwatch
-    result = verify_traffic.run({"failover_id": "f-1", "since": since}, runtime)
+    result = verify_traffic.run({"failover_id": "f-1", "since": since, "primary_check": primary_check}, runtime)
     stubber.assert_no_pending_responses()
     return result
 
@@ -379,7 +414,13 @@ def _verify(make_runtime, monkeypatch, role: str, since: float, minutes: list[tu
 def test_traffic_is_verified_by_the_primary_checks_status_after_the_switch(make_runtime, monkeypatch, role, newest, verified):
     since = NOW - 120
     result = _verify(make_runtime, monkeypatch, role, since, [(NOW - 60, newest), (NOW - 180, 1.0 - newest)])
-    assert result == {"ready": verified, "verified": verified, "primary_record_status": newest}
+    assert result == {"ready": verified, "verified": verified, "primary_record_status": newest, "primary_check": "hc-primary"}
+
+
+def test_the_primary_check_found_once_is_passed_back_and_used(make_runtime, monkeypatch):
+    """The state machine passes the check back: a later poll reads it, not the setting or a lookup."""
+    result = _verify(make_runtime, monkeypatch, "secondary", NOW - 120, [(NOW - 60, 0.0)], primary_check="hc-primary", setting="hc-other")
+    assert (result["verified"], result["primary_check"]) == (True, "hc-primary")
 
 
 def test_a_status_minute_from_before_the_switch_is_not_the_move(make_runtime, monkeypatch):
@@ -425,29 +466,42 @@ def test_both_positions_in_an_older_period_are_converged_by_publishing_again(swi
     assert _published(cloudwatch, timing) == [timing["release_value"], timing["throw_value"]]
 
 
-FENCE_SETTINGS = {"CLUSTER_NAME": CLUSTER, "SERVICE_NAME": SERVICE, "PEER_REGION": PEER}
+FENCE_SETTINGS = {"CLUSTER_NAME": CLUSTER, "SERVICE_NAME": SERVICE, "PEER_REGION": PEER, "FENCE_DRAIN_SECONDS": str(FENCE_DRAIN_SECONDS)}
+DRAINED = NOW - FENCE_DRAIN_SECONDS  # fenced exactly the drain time ago
 
 
-def _fence(make_runtime, running: int | None = None, error: tuple[int, str] | None = None):
-    """check_capacity's fence check against the old primary's ECS service in the peer region."""
+def _fence(make_runtime, monkeypatch=None, running: int | None = None, pending: int = 0, fenced_at: float = DRAINED,
+           error: tuple[int, str] | None = None):
+    """check_capacity's fence check against the old primary's ECS service in the peer region, at NOW."""
     from runbook import check_capacity
 
+    if monkeypatch:
+        monkeypatch.setattr("runbook.check_capacity.now", lambda: NOW)
     runtime = make_runtime(check_capacity.STEP, FENCE_SETTINGS)
     ecs, stubber = _stubbed("ecs", PEER)
     if error:
         stubber.add_client_error("describe_services", service_error_code=error[1], http_status_code=error[0])
     else:
-        stubber.add_response("describe_services", {"services": [{"serviceName": SERVICE, "runningCount": running, "desiredCount": 0}]},
-                             {"cluster": CLUSTER, "services": [SERVICE]})
+        stubber.add_response("describe_services", {"services": [
+            {"serviceName": SERVICE, "runningCount": running, "pendingCount": pending, "desiredCount": 0}
+        ]}, {"cluster": CLUSTER, "services": [SERVICE]})
     runtime._clients["ecs", PEER] = ecs
-    result = check_capacity.run({"failover_id": "f-1", "check": "fence"}, runtime)
+    result = check_capacity.run({"failover_id": "f-1", "check": "fence", "fenced_at": fenced_at}, runtime)
     stubber.assert_no_pending_responses()
     return result
 
 
-def test_the_fence_holds_only_once_the_old_primarys_tasks_have_stopped(make_runtime):
-    assert _fence(make_runtime, running=0) == {"ready": True, "running": 0}
-    assert _fence(make_runtime, running=2) == {"ready": False, "running": 2}, "draining tasks can still take writes"
+def test_the_fence_holds_only_once_the_old_primarys_tasks_have_stopped(make_runtime, monkeypatch):
+    assert _fence(make_runtime, monkeypatch, running=0) == {"ready": True, "running": 0, "drained": True}
+    assert _fence(make_runtime, monkeypatch, running=2) == {"ready": False, "running": 2, "drained": True}, "draining tasks can still take writes"
+    assert _fence(make_runtime, monkeypatch, running=0, pending=1) == {"ready": False, "running": 1, "drained": True}, "a starting task too"
+
+
+def test_the_fence_is_not_ready_before_the_drain_time_even_with_no_task_running(make_runtime, monkeypatch):
+    """runningCount drops when draining starts (DEACTIVATING is not RUNNING): the drain itself is waited out."""
+    assert FENCE_DRAIN_SECONDS > 0
+    early = _fence(make_runtime, monkeypatch, running=0, fenced_at=DRAINED + 1)
+    assert early == {"ready": False, "running": 0, "drained": False}
 
 
 def test_an_unreachable_old_primary_region_is_fenced_but_a_denied_call_fails(make_runtime):

@@ -85,7 +85,7 @@ def test_state_machine_runs_the_steps_in_order_with_retries_and_catches(cfg, reg
         else:
             state = current["Choices"][0]["Next"] if current["Type"] == "Choice" else current["Next"]
     assert [s for s in order if states[s]["Type"] == "Task"] == [
-        "AdmitAutomaticRun", "FenceOldPrimary", "CheckFence", "ScaleService", "CheckCapacity", "PromoteDatabase", "CheckWriter",
+        "AdmitAutomaticRun", "FenceOldPrimary", "CheckDrain", "ScaleService", "CheckCapacity", "PromoteDatabase", "CheckWriter",
         "SwitchTraffic", "CheckSwitch", "CheckTraffic", "ReturnPeerToStandby", "Notify",
     ]
     for name, body in states.items():
@@ -148,13 +148,27 @@ def test_traffic_moves_only_after_a_healthy_target_and_is_verified_after():
     assert states["SwitchTimedOut"]["Result"]["Error"] == "SwitchNotConfirmed"
     # Route 53's view counts only from the period the switch was confirmed to hold.
     assert states["CheckTraffic"]["Parameters"]["Payload"]["since.$"] == "$.run.steps.switch.result.position_since"
+    # The PRIMARY record's check is looked up once: "unknown" at the start, then passed back.
+    assert states["Begin"]["Result"]["steps"]["traffic"]["result"]["primary_check"] == "unknown"
+    assert states["CheckTraffic"]["Parameters"]["Payload"]["primary_check.$"] == "$.run.steps.traffic.result.primary_check"
+    assert states["CheckTraffic"]["ResultPath"] == "$.run.steps.traffic"
     (verified,) = states["TrafficReady?"]["Choices"]
     assert verified["Next"] == "FailingBack?"
+    # Route 53 late is not a failed run (the writer and the switch have moved): the run goes
+    # on, traffic unverified, and a failback keeps the DR service at failover capacity.
+    (late,) = states["TrafficWaitedTooLong?"]["Choices"]
+    unverified = states[late["Next"]]
+    assert late["Next"] == "TrafficUnverified" and unverified["Type"] == "Pass"
+    assert unverified["ResultPath"] == "$.run.steps.traffic.result" and unverified["Next"] == "FailingBack?"
+    assert (unverified["Result"]["ready"], unverified["Result"]["verified"]) == (True, False)
+    (failing_back,) = states["FailingBack?"]["Choices"]
+    assert {"Variable": "$.run.steps.traffic.result.verified", "BooleanEquals": True} in failing_back["And"]
+    assert not [name for name, body in states.items() if body.get("Result", {}).get("Error") == "TrafficNotVerified"]
     assert states["WaitBeforeCapacityCheck"]["Seconds"] == 10
     (too_long,) = states["CapacityWaitedTooLong?"]["Choices"]
     assert too_long["NumericGreaterThanEquals"] == 7, "an immediate check, then 6 waits of 10 s cover a 60 s task start"
     # Each loop counts its own polls.
-    for noun in ("Fence", "Capacity", "Writer", "Promotion", "Switch", "Traffic"):
+    for noun in ("Drain", "Capacity", "Writer", "Promotion", "Switch", "Traffic"):
         assert states[f"Remember{noun}Polls"]["ResultPath"] == f"$.run.polls.{noun.lower()}"
 
 
@@ -165,15 +179,26 @@ def test_an_unplanned_failover_waits_for_the_old_primarys_tasks_to_stop_before_s
     assert fence["Next"] == "FenceOldPrimary" and states["FenceFirst?"]["Default"] == "ScaleService"
     assert states["FenceOldPrimary"]["Parameters"]["Payload"]["direction"] == "fence"
     (fenced,) = states["Fenced?"]["Choices"]
-    assert fenced["Next"] == "CheckFence" and states["Fenced?"]["Default"] == "ScaleService"
-    assert states["CheckFence"]["Parameters"]["FunctionName"] == "${CheckCapacityFunction}"
-    assert states["CheckFence"]["Parameters"]["Payload"]["check"] == "fence"
-    (stopped,) = states["FenceReady?"]["Choices"]
+    assert fenced["Next"] == "CheckDrain" and states["Fenced?"]["Default"] == "ScaleService"
+    assert states["CheckDrain"]["Parameters"]["FunctionName"] == "${CheckCapacityFunction}"
+    payload = states["CheckDrain"]["Parameters"]["Payload"]
+    # The drain is timed from the fence step's own clock ("at"), which a rerun replays.
+    assert (payload["check"], payload["fenced_at.$"]) == ("fence", "$.run.steps.fence.result.at")
+    assert states["FenceOldPrimary"]["ResultPath"] == "$.run.steps.fence"
+    (stopped,) = states["DrainReady?"]["Choices"]
     assert stopped["Next"] == "ScaleService"
-    assert states["FenceTimedOut"]["Result"]["Error"] == "FenceNotConfirmed" and states["FenceTimedOut"]["Next"] == "NotifyFailure"
-    # The wait outlasts the targets' draining and the tasks' stop timeout.
+    assert states["DrainTimedOut"]["Result"]["Error"] == "FenceNotConfirmed" and states["DrainTimedOut"]["Next"] == "NotifyFailure"
+    # The drain check waits out the targets' draining and the tasks' stop timeout, and the
+    # loop outlasts it by at least a poll, so a drained fence is seen before the timeout.
+    assert runbook.FENCE_DRAIN_SECONDS == runbook.DEREGISTRATION_DELAY_SECONDS + runbook.ECS_STOP_TIMEOUT_SECONDS
     wait = runbook.waits(cfg)["fence"]
-    assert wait.wait_seconds >= runbook.DEREGISTRATION_DELAY_SECONDS + runbook.ECS_STOP_TIMEOUT_SECONDS
+    assert wait.noun == "Drain" and wait.wait_seconds >= runbook.FENCE_DRAIN_SECONDS + cfg.runbook.health_poll_seconds
+
+
+def test_the_drain_check_gets_the_drain_time_the_state_machine_waits_for(cfg, region_view):
+    _, resolved = region_view
+    env = _functions(resolved)[runbook.logical_id("check_capacity")]["Environment"]["Variables"]
+    assert env["FENCE_DRAIN_SECONDS"] == str(runbook.FENCE_DRAIN_SECONDS) == "60"
 
 
 def test_a_request_no_retry_can_fix_is_refused_before_any_step():
