@@ -586,8 +586,8 @@ def definition(cfg: Config) -> dict:
             },
             **_poll_loop(
                 cfg, w["fence"], {**WHOLE_STATE, "check": "fence", "fenced_at.$": "$.run.steps.fence.result.at"}, "ScaleService",
-                ("FenceNotConfirmed", f"the old primary's tasks were still running {w['fence'].wait_seconds} s after its service was "
-                 "set to 0: nothing was promoted (its writes would be lost); run again once they have stopped"),
+                ("FenceNotConfirmed", f"the old primary's tasks were still running or draining {w['fence'].wait_seconds} s after its "
+                 "service was set to 0: nothing was promoted (its writes would be lost); run again once they have stopped"),
             ),
             "NotAdmitted": {
                 "Type": "Succeed",

@@ -35,7 +35,9 @@ MIN_HEALTHY_TARGETS = 1
 def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     check = event.get("check", CAPACITY)
     if check == FENCE:
-        return _old_primary_stopped(runtime, float(event.get("fenced_at") or 0))
+        if "fenced_at" not in event:
+            raise StepError("the fence check needs fenced_at (when the old primary's count went to 0)")
+        return _old_primary_stopped(runtime, float(event["fenced_at"]))
     if check != CAPACITY:
         raise StepError(f"check must be {CAPACITY!r} or {FENCE!r}, not {check!r}")
     targets = runtime.client("elbv2").describe_target_health(TargetGroupArn=runtime.setting("TARGET_GROUP_ARN"))
