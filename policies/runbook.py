@@ -69,8 +69,9 @@ def wait_for_writer(log_group: str, global_cluster_id: str, cluster_arn) -> Poli
     )
 
 
-def scale_service(log_group: str, table_arn, key_arn, cluster: str, service: str) -> PolicyDocument:
-    """This region's service (failover capacity) and the peer's (back to standby on failback)."""
+def scale_service(log_group: str, table_arn, key_arn, cluster: str, service: str, health_checks_arn) -> PolicyDocument:
+    """This region's service (failover capacity) and the peer's (back to standby on failback; the
+    fence, which asks Route 53's checkers when the peer's ECS API does not answer)."""
     regions = ("${AWS::Region}", "${PeerRegion}")
     return document(
         *runtime_statements(log_group),
@@ -91,7 +92,22 @@ def scale_service(log_group: str, table_arn, key_arn, cluster: str, service: str
             Action=[ecs.DescribeServices, ecs.UpdateService],
             Resource=[arns.ecs_service(cluster, service, region) for region in regions],
         ),
+        *_peer_evidence(health_checks_arn),
     )
+
+
+def _peer_evidence(health_checks_arn) -> list[Statement]:
+    """Route 53's checkers' view of the primary's load balancer, found by its Name tag."""
+    return [
+        # ListHealthChecks supports no resource type.
+        Statement(Sid="FindPrimaryHealthCheck", Effect=Allow, Action=[route53.ListHealthChecks], Resource=["*"]),
+        Statement(
+            Sid="ReadPrimaryHealthCheck",
+            Effect=Allow,
+            Action=[route53.ListTagsForResources, route53.GetHealthCheckStatus],
+            Resource=[health_checks_arn],
+        ),
+    ]
 
 
 def switch_traffic(log_group: str, table_arn, key_arn, namespace: str) -> PolicyDocument:
@@ -142,14 +158,7 @@ def admit_automatic_run(log_group: str, table_arn, key_arn, health_checks_arn) -
         *runtime_statements(log_group),
         key_through(("dynamodb",), key_arn),
         _idempotency(table_arn, [dynamodb.PutItem]),
-        # ListHealthChecks supports no resource type.
-        Statement(Sid="FindPrimaryHealthCheck", Effect=Allow, Action=[route53.ListHealthChecks], Resource=["*"]),
-        Statement(
-            Sid="ReadPrimaryHealth",
-            Effect=Allow,
-            Action=[route53.ListTagsForResources, route53.GetHealthCheckStatus],
-            Resource=[health_checks_arn],
-        ),
+        *_peer_evidence(health_checks_arn),
     )
 
 

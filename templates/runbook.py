@@ -45,7 +45,7 @@ RESERVED_CONCURRENCY = 2
 # Errors a retry cannot fix: the request or the global database's state must change first.
 FINAL_ERRORS = [
     "DataLossNotAccepted", "FailoverElsewhere", "FailbackNeedsDrRegion", "NotAMember", "TargetNotSynchronized",
-    "PromotionRefused", "MissingSetting", "StepError",
+    "PromotionRefused", "FenceNotConfirmed", "MissingSetting", "StepError",
 ]
 # The worst case of one AWS call in the functions: every attempt times out, plus backoff
 # (lambdas/runbook/runtime.py WORST_CALL_SECONDS; tests keep the two equal).
@@ -263,6 +263,12 @@ def _step_settings(cfg: Config, alerting: Alerting, app: App) -> dict[str, dict]
     """Each step's environment: every identifier it uses comes from here (seed defect 9)."""
     switch = dns.timing(cfg)["switch"]
     cluster_arn = arns.db_cluster(naming.db_cluster(cfg).pattern)
+    peer_evidence = {
+        # Evidence the primary is impaired: Route 53's view of its load balancer.
+        "PEER_HEALTH_CHECK_NAME": Sub(dns.alb_health_check_name(cfg).replace("${AWS::Region}", f"${{{PEER_REGION_PARAMETER}}}")),
+        # Route 53's API lives in the partition's first region (where its metrics are).
+        "PEER_HOSTS_ROUTE53_API": str(cfg.route53_metrics_region == cfg.primary_region).lower(),
+    }
     database = {
         "GLOBAL_CLUSTER_ID": naming.global_cluster(cfg).pattern,
         "DB_CLUSTER_ARN": cluster_arn,
@@ -271,14 +277,13 @@ def _step_settings(cfg: Config, alerting: Alerting, app: App) -> dict[str, dict]
     return {
         "admit_automatic_run": {
             "MIN_INTERVAL_SECONDS": str(cfg.runbook.min_minutes_between_automatic_runs * 60),
-            # Evidence the primary is impaired: Route 53's view of its load balancer.
-            "PEER_HEALTH_CHECK_NAME": Sub(dns.alb_health_check_name(cfg).replace("${AWS::Region}", f"${{{PEER_REGION_PARAMETER}}}")),
-            # Route 53's API lives in the partition's first region (where its metrics are).
-            "PEER_HOSTS_ROUTE53_API": str(cfg.route53_metrics_region == cfg.primary_region).lower(),
+            **peer_evidence,
         },
         "promote_database": database,
         "wait_for_writer": database,
         "scale_service": {
+            # The fence asks Route 53 whether an old primary that does not answer still serves.
+            **peer_evidence,
             "CLUSTER_NAME": naming.ecs_cluster(cfg).pattern,
             "SERVICE_NAME": naming.ecs_service(cfg).pattern,
             # Failing back, the primary returns to its own count (fencing may have left it at 0).
@@ -329,7 +334,7 @@ def _step_policy(step: str, cfg: Config, log_group: str, alerting: Alerting):
     if step == "wait_for_writer":
         return runbook_policies.wait_for_writer(log_group, naming.global_cluster(cfg).pattern, arns.db_cluster(cluster.pattern))
     if step == "scale_service":
-        return runbook_policies.scale_service(log_group, table, key, naming.ecs_cluster(cfg).pattern, naming.ecs_service(cfg).pattern)
+        return runbook_policies.scale_service(log_group, table, key, naming.ecs_cluster(cfg).pattern, naming.ecs_service(cfg).pattern, arns.health_check("*"))
     if step == "switch_traffic":
         return runbook_policies.switch_traffic(log_group, table, key, dns.switch_namespace(cfg))
     if step == "notify":

@@ -17,8 +17,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .health import checkers_healthy, health_check_named
-from .runtime import Runtime, is_unreachable, lambda_runtime, now
+from .health import primary_impaired
+from .runtime import Runtime, lambda_runtime, now
 
 STEP = "admit_automatic_run"
 AUTOMATIC_RUN_KEY = "automatic-run"
@@ -30,7 +30,7 @@ def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     if runtime.setting("REGION_ROLE") == "primary":
         runtime.log("automatic run refused: failing back is an operator's decision")
         return {"admitted": False, "reason": "an alarm never starts a failback"}
-    impaired, evidence = _primary_impaired(runtime)
+    impaired, evidence = primary_impaired(runtime)
     if not impaired:
         runtime.log("automatic run refused: no evidence the primary region is impaired", evidence=evidence)
         return {"admitted": False, "reason": f"no evidence the primary region is impaired: {evidence}"}
@@ -53,25 +53,6 @@ def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
         runtime.log("automatic run skipped: the previous one started less than the minimum interval ago")
         return {"admitted": False, "reason": f"an automatic run started within the last {interval} s"}
     return {"admitted": True, "reason": f"first automatic run in the interval; {evidence}"}
-
-
-def _primary_impaired(runtime: Runtime) -> tuple[bool, str]:
-    route53 = runtime.client("route53")
-    name = runtime.setting("PEER_HEALTH_CHECK_NAME")
-    try:
-        check = health_check_named(route53, name)
-        if check is None:
-            return False, f"no Route 53 health check is named {name}"
-        impaired = not checkers_healthy(route53.get_health_check_status(HealthCheckId=check)["HealthCheckObservations"])[0]
-    except Exception as error:
-        if not is_unreachable(error):
-            raise
-        if runtime.setting("PEER_HOSTS_ROUTE53_API") == "true":
-            return True, f"Route 53's API, in the primary region, does not answer ({type(error).__name__})"
-        return False, f"Route 53's API does not answer ({type(error).__name__})"
-    if impaired:
-        return True, "Route 53's checkers see the primary's load balancer unhealthy"
-    return False, "Route 53's checkers see the primary's load balancer healthy"
 
 
 def handler(event, context):

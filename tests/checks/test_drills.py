@@ -79,18 +79,36 @@ def test_physical_names_refuse_a_resource_type_the_drill_cannot_resolve():
         physical("Thing.Arn", {"Thing": {"Type": "AWS::Custom::Thing", "Properties": {}}}, Config().dr_region, Config().partition)
 
 
-def test_an_unfenced_unplanned_failover_is_caught_by_the_invariants():
-    """The split-brain invariant can fail: when the DR region cannot reach the primary's
-    service (a partition, not an outage), fencing records it as down and the old primary
-    still serves while the failover begins. The drill says so; it is the residual risk
-    of an unplanned failover that README's runbook section names."""
+def test_an_old_primary_whose_ecs_api_is_silent_but_serves_is_not_promoted_over():
+    """A partition, not an outage: the primary's ECS API does not answer from the DR region, but
+    Route 53's checkers see its application serving. The fence is not confirmed and nothing is
+    promoted (the search found promotions here while the old primary still took writes)."""
     from checks.drill.network import CONNECTION, Fault
 
     with Drill() as drill:
         primary = drill.cfg.primary_region
         drill.network.faults += [Fault(op, CONNECTION, 10, primary) for op in ("DescribeScalableTargets", "DescribeServices")]
-        drill.run(drill.cfg.dr_region, {"failover_id": "drill-partition", "mode": "unplanned", "accept_data_loss": True})
-        assert any("still ran" in violation for violation in drill.violations), drill.violations
+        outcome = drill.run(drill.cfg.dr_region, {"failover_id": "drill-partition", "mode": "unplanned", "accept_data_loss": True})
+        assert (outcome.status, outcome.error) == ("FAILED", "FenceNotConfirmed"), outcome.cause
+        assert not drill.writes("FailoverGlobalCluster") and drill.violations == []
+
+
+def test_a_blind_fence_is_the_one_unfenced_promotion_and_it_is_recorded():
+    """The residual risk README names: the primary's ECS API and Route 53's API (which lives
+    there) both silent while its application serves. Nobody can tell it from an outage; the
+    run promotes and records that the fence was blind, and only such a record lets the
+    invariant accept an old primary still running at the failover."""
+    from checks.drill.network import CONNECTION, Fault
+
+    with Drill() as drill:
+        primary = drill.cfg.primary_region
+        drill.network.faults += [Fault(op, CONNECTION, 10, primary) for op in ("DescribeScalableTargets", "DescribeServices", "ListHealthChecks")]
+        outcome = drill.run(drill.cfg.dr_region, {"failover_id": "drill-blind", "mode": "unplanned", "accept_data_loss": True})
+        assert outcome.status == "SUCCEEDED", outcome.cause
+        fence = outcome.output["run"]["steps"]["fence"]["result"]
+        assert fence["fenced"] is False and fence["seen_by_route53"] is False
+        (promotion,) = drill.writes("FailoverGlobalCluster")
+        assert promotion.running[primary] > 0 and drill.violations == []
 
 
 def test_a_run_slower_than_the_budget_is_reported():

@@ -78,6 +78,16 @@ def run_wait(make_runtime, rds):
 
 def run_scale(make_runtime, rds, standby_service):
     scale_service.run({"failover_id": "f", "direction": "up"}, make_runtime(scale_service.STEP, SCALE_SETTINGS))
+    # A fence whose old primary does not answer asks Route 53's checkers (moto: healthy, so refused).
+    route53 = aws_client("route53")
+    check = route53.create_health_check(
+        CallerReference="primary", HealthCheckConfig={"Type": "HTTPS", "FullyQualifiedDomainName": "alb.example.com", "Port": 443, "ResourcePath": "/"},
+    )["HealthCheck"]["Id"]
+    route53.change_tags_for_resource(ResourceType="healthcheck", ResourceId=check, AddTags=[{"Key": "Name", "Value": "primary-alb"}])
+    runtime = make_runtime(scale_service.STEP, {**SCALE_SETTINGS, "PEER_HEALTH_CHECK_NAME": "primary-alb", "PEER_HOSTS_ROUTE53_API": "true"}, "g")
+    inject_errors(runtime.client("application-autoscaling", SCALE_SETTINGS["PEER_REGION"]), "DescribeScalableTargets", [(503, "ServiceUnavailable")] * MAX_ATTEMPTS)
+    with pytest.raises(scale_service.FenceNotConfirmed):
+        scale_service.run({"failover_id": "g", "direction": "fence"}, runtime)
 
 
 def run_switch(make_runtime, rds, switch_alarm):
