@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Output, Ref, Sub, Template
+from troposphere import GetAtt, Output, Ref, Sub, Tags, Template
 from troposphere import awslambda, cloudwatch, sns, sqs
 
 from policies import alerting as alerting_policies
@@ -177,6 +177,7 @@ def _add_relay(t: Template, cfg: Config, s3_key: str) -> None:
             BatchSize=RELAY_BATCH_SIZE,
             # Only the messages that failed are retried, not their whole batch.
             FunctionResponseTypes=["ReportBatchItemFailures"],
+            Tags=Tags(**naming.project_tags(cfg)),  # its id is random: IAM finds it by tag
         )
     )
     # No more pollers than the function's reserved concurrency, else throttled invocations

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from troposphere import Equals, GetAtt, Output, Parameter, Ref, Sub, Template
+from troposphere import Equals, GetAtt, Output, Parameter, Ref, Sub, Tags, Template
 from troposphere import applicationautoscaling as autoscaling
 from troposphere import ec2, ecs, iam, logs, s3
 from troposphere import elasticloadbalancingv2 as elb
@@ -167,6 +167,7 @@ def _add_load_balancer(t: Template, cfg: Config, network: Network) -> None:
                 {"CKV_AWS_260": "Port 80 reaches only the listener that answers 301 to HTTPS; no content is served over HTTP"}
             ),
             VpcId=network.vpc_id,
+            Tags=Tags(**naming.project_tags(cfg)),
             SecurityGroupIngress=[
                 ec2.SecurityGroupRule(Description=f"{name} from the internet", IpProtocol="tcp", FromPort=p, ToPort=p, CidrIp="0.0.0.0/0")
                 for name, p in (("HTTPS", 443), ("HTTP, redirected to HTTPS", 80))
@@ -426,6 +427,7 @@ def _add_service(t: Template, cfg: Config, network: Network, security: SecurityG
             ResourceId=Sub(f"service/${{{CLUSTER}}}/${{{SERVICE}.Name}}"),
             MinCapacity=Ref(MIN_COUNT_PARAMETER),
             MaxCapacity=cfg.app.max_count,
+            Tags=Tags(**naming.project_tags(cfg)),
         )
     )
     t.add_resource(

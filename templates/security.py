@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from troposphere import Export, GetAtt, ImportValue, Output, Ref, Template, kms
+from troposphere import Export, GetAtt, ImportValue, Output, Ref, Tags, Template, kms
 from troposphere import ec2
 
 from policies.kms import data_key_policy
@@ -29,15 +29,17 @@ DB_SECURITY_GROUP = "DbSecurityGroup"
 POSTGRES_PORT = 5432
 
 
-def add_key(t: Template, logical_id: str, description: str, key_policy=None) -> kms.Key:
+def add_key(t: Template, cfg: Config, logical_id: str, description: str, key_policy=None) -> kms.Key:
     """A customer-managed key with rotation and ``key_policy`` (the data key's by default),
-    kept when the stack goes: snapshots, backups, replicas and messages stay encrypted under it."""
+    kept when the stack goes: snapshots, backups, replicas and messages stay encrypted under it.
+    Tagged with the project's tags: key ids are random, so IAM finds the project's keys by tag."""
     return t.add_resource(
         kms.Key(
             logical_id,
             Description=description,
             EnableKeyRotation=True,
             KeyPolicy=key_policy or data_key_policy(),
+            Tags=Tags(**naming.project_tags(cfg)),
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
         )
@@ -46,7 +48,7 @@ def add_key(t: Template, logical_id: str, description: str, key_policy=None) -> 
 
 def add_data_key(t: Template, cfg: Config) -> None:
     """The bootstrap template's customer-managed key for this region."""
-    add_key(t, DATA_KEY, f"{naming.prefix(cfg)}: Aurora, its secret, SNS and logs in this region")
+    add_key(t, cfg, DATA_KEY, f"{naming.prefix(cfg)}: Aurora, its secret, SNS and logs in this region")
     t.add_resource(kms.Alias(DATA_KEY_ALIAS, AliasName=naming.data_key_alias(cfg).value(), TargetKeyId=Ref(DATA_KEY)))
     t.add_output(
         Output(
@@ -76,6 +78,7 @@ def add_security_groups(t: Template, cfg: Config, network: Network) -> SecurityG
             APP_SECURITY_GROUP,
             GroupDescription=f"{naming.prefix(cfg)} app tasks",
             VpcId=network.vpc_id,
+            Tags=Tags(**naming.project_tags(cfg)),
         )
     )
     t.add_resource(
@@ -83,6 +86,7 @@ def add_security_groups(t: Template, cfg: Config, network: Network) -> SecurityG
             DB_SECURITY_GROUP,
             GroupDescription=f"{naming.prefix(cfg)} Aurora: PostgreSQL from the app only",
             VpcId=network.vpc_id,
+            Tags=Tags(**naming.project_tags(cfg)),
             SecurityGroupIngress=[
                 ec2.SecurityGroupRule(
                     Description="PostgreSQL from the app tasks",
