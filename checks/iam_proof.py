@@ -334,7 +334,7 @@ def _account_wide(policy: _Policy, statement: dict, templates: _Templates) -> It
 def _all_of_a_type(shown: str) -> bool:
     """An ARN whose every name or id is a wildcard: its resource part is a resource type's
     format with nothing but wildcards in place of the placeholders."""
-    parts = shown.split(":", 5)
+    parts = _REFERENCE.sub(lambda m: SAMPLE.get(m[1], m[0]), shown).split(":", 5)
     if len(parts) < 6 or not _service(parts[2]):
         return False
     resource = parts[5]

@@ -80,15 +80,15 @@ ACCOUNT_WIDE = {
     "ec2:ipv6pool-ec2": "address pools are named only by actions that also require a project resource",
 }
 
-# Actions a handler lists only for a property the templates never set: (resource type,
-# property, why not). The test tests/templates/test_execution_scope.py checks that no
+# Actions a handler lists only for a property the templates never set (``Property``) or never
+# set to a value (``Property=Value``): (resource type, property, why not). The test tests/templates/test_execution_scope.py checks that no
 # rendered resource of the type sets the property.
 UNUSED_ACTIONS = {
     "cognito-idp:DescribeUserPoolClient": ("AWS::ElasticLoadBalancingV2::Listener", "AuthenticateCognitoConfig", "no listener authenticates through Cognito"),
-    "docdb-elastic:GetCluster": ("AWS::SecretsManager::SecretTargetAttachment", "TargetType", "the secret is attached to an Aurora cluster, not DocumentDB Elastic"),
-    "redshift:DescribeClusters": ("AWS::SecretsManager::SecretTargetAttachment", "TargetType", "the secret is attached to an Aurora cluster, not Redshift"),
-    "redshift-serverless:GetNamespace": ("AWS::SecretsManager::SecretTargetAttachment", "TargetType", "the secret is attached to an Aurora cluster, not Redshift Serverless"),
-    "redshift-serverless:ListWorkgroups": ("AWS::SecretsManager::SecretTargetAttachment", "TargetType", "the secret is attached to an Aurora cluster, not Redshift Serverless"),
+    "docdb-elastic:GetCluster": ("AWS::SecretsManager::SecretTargetAttachment", "TargetType=AWS::DocDBElastic::Cluster", "the secret is attached to an Aurora cluster, not DocumentDB Elastic"),
+    "redshift:DescribeClusters": ("AWS::SecretsManager::SecretTargetAttachment", "TargetType=AWS::Redshift::Cluster", "the secret is attached to an Aurora cluster, not Redshift"),
+    "redshift-serverless:GetNamespace": ("AWS::SecretsManager::SecretTargetAttachment", "TargetType=AWS::RedshiftServerless::Namespace", "the secret is attached to an Aurora cluster, not Redshift Serverless"),
+    "redshift-serverless:ListWorkgroups": ("AWS::SecretsManager::SecretTargetAttachment", "TargetType=AWS::RedshiftServerless::Namespace", "the secret is attached to an Aurora cluster, not Redshift Serverless"),
     "elasticfilesystem:DescribeMountTargets": ("AWS::Lambda::Function", "FileSystemConfigs", "no function mounts EFS"),
     "lambda:GetCodeSigningConfig": ("AWS::Lambda::Function", "CodeSigningConfigArn", "no function names a code signing config"),
     "lambda:PutFunctionCodeSigningConfig": ("AWS::Lambda::Function", "CodeSigningConfigArn", "no function names a code signing config"),
