@@ -56,6 +56,11 @@ def project_tags(cfg: Config) -> dict[str, str]:
     return {"Project": cfg.project, "Environment": cfg.environment_suffix}
 
 
+def log_group_patterns(cfg: Config) -> tuple[str, ...]:
+    """Every log group name the project gives: its own, its functions' and its state machine's."""
+    return (f"/{cfg.project}/{cfg.environment_suffix}/*", f"/aws/lambda/{prefix(cfg)}-*", f"/aws/vendedlogs/states/{prefix(cfg)}-*")
+
+
 def flow_log_group(cfg: Config) -> Name:
     return Name("CloudWatch Logs log group", f"/{cfg.project}/{cfg.environment_suffix}/vpc-flow-logs", 512)
 

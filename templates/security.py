@@ -26,7 +26,9 @@ DATA_KEY = "DataKey"
 DATA_KEY_ALIAS = "DataKeyAlias"
 APP_SECURITY_GROUP = "AppSecurityGroup"
 DB_SECURITY_GROUP = "DbSecurityGroup"
+APP_EGRESS_TO_DATABASE = "AppEgressToDatabase"
 POSTGRES_PORT = 5432
+HTTPS_PORT = 443
 
 
 def add_key(t: Template, cfg: Config, logical_id: str, description: str, key_policy=None) -> kms.Key:
@@ -38,7 +40,7 @@ def add_key(t: Template, cfg: Config, logical_id: str, description: str, key_pol
             logical_id,
             Description=description,
             EnableKeyRotation=True,
-            KeyPolicy=key_policy or data_key_policy(),
+            KeyPolicy=key_policy or data_key_policy(naming.log_group_patterns(cfg)),
             Tags=Tags(**naming.project_tags(cfg)),
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
@@ -79,6 +81,19 @@ def add_security_groups(t: Template, cfg: Config, network: Network) -> SecurityG
             GroupDescription=f"{naming.prefix(cfg)} app tasks",
             VpcId=network.vpc_id,
             Tags=Tags(**naming.project_tags(cfg)),
+            # Not all egress: HTTPS for the AWS APIs and the image registry (and ECR's layers in
+            # S3, through the gateway endpoint), the database below. DNS needs no rule: security
+            # groups do not filter traffic to the Amazon DNS server (VPC user guide, "Security
+            # group rules", https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html).
+            SecurityGroupEgress=[
+                ec2.SecurityGroupRule(
+                    Description="HTTPS: AWS APIs and the image registry",
+                    IpProtocol="tcp",
+                    FromPort=HTTPS_PORT,
+                    ToPort=HTTPS_PORT,
+                    CidrIp="0.0.0.0/0",
+                )
+            ],
         )
     )
     t.add_resource(
@@ -107,6 +122,18 @@ def add_security_groups(t: Template, cfg: Config, network: Network) -> SecurityG
                     CidrIp="255.255.255.255/32",
                 )
             ],
+        )
+    )
+    # A rule of its own: inline, the two groups would reference each other (a circular dependency).
+    t.add_resource(
+        ec2.SecurityGroupEgress(
+            APP_EGRESS_TO_DATABASE,
+            GroupId=Ref(APP_SECURITY_GROUP),
+            Description="PostgreSQL to the database only",
+            IpProtocol="tcp",
+            FromPort=POSTGRES_PORT,
+            ToPort=POSTGRES_PORT,
+            DestinationSecurityGroupId=Ref(DB_SECURITY_GROUP),
         )
     )
     return SecurityGroups(app=Ref(APP_SECURITY_GROUP), database=Ref(DB_SECURITY_GROUP))

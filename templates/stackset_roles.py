@@ -71,7 +71,7 @@ def project_scope(cfg: Config, creates: bool = True) -> scope.Scope:
     names.update(
         {placeholder: (ours, generated) for placeholder in ("BucketName", "DbInstanceName", "SubnetGroupName", "ClusterParameterGroupName")}
     )
-    names["LogGroupName"] = (f"/{cfg.project}/{cfg.environment_suffix}/*", f"/aws/lambda/{ours}", f"/aws/vendedlogs/states/{ours}")
+    names["LogGroupName"] = naming.log_group_patterns(cfg)
     names["SecretId"] = (f"{prefix}/*",)
     names["Alias"] = (ours,)
     names["RepositoryName"] = (cfg.app.image_repository,)
