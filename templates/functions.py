@@ -35,12 +35,12 @@ def package() -> tuple[bytes, str]:
     return content, packaging.s3_key(ARTIFACT_NAME, sha256)
 
 
-def log_group(t: Template, cfg: Config, logical: str, name) -> None:
+def log_group(t: Template, cfg: Config, logical: str, name, retention_days: int | None = None) -> None:
     t.add_resource(
         logs.LogGroup(
             logical,
             LogGroupName=name,
-            RetentionInDays=cfg.logs.retention_days,
+            RetentionInDays=retention_days or cfg.logs.retention_days,
             KmsKeyId=data_key_arn(cfg),
             DeletionPolicy="Delete",
             UpdateReplacePolicy="Delete",
@@ -63,6 +63,7 @@ def add_function(
     timeout: int,
     reserved_concurrency: int,
     dead_letter_reason: str,
+    log_retention_days: int | None = None,
 ) -> GetAtt:
     """Add the function, its role and log group to ``t``; returns the role's ARN.
 
@@ -70,7 +71,7 @@ def add_function(
     ``dead_letter_reason`` says where failed invocations go instead of a Lambda DLQ.
     """
     log_group_name = f"/aws/lambda/{name.pattern}"
-    log_group(t, cfg, f"{function_id}LogGroup", log_group_name)
+    log_group(t, cfg, f"{function_id}LogGroup", log_group_name, log_retention_days)
     role = t.add_resource(
         iam.Role(
             f"{function_id}Role",

@@ -207,7 +207,7 @@ def _add_flow_logs(t: Template, cfg: Config) -> None:
         logs.LogGroup(
             FLOW_LOG_GROUP,
             LogGroupName=group_name.value(),
-            RetentionInDays=cfg.logs.retention_days,
+            RetentionInDays=cfg.logs.flow_logs_retention_days,
             KmsKeyId=data_key_arn(cfg),
             # The name is fixed, so a retained group would block re-creating the stack;
             # retention bounds the records anyway.

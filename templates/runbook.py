@@ -91,7 +91,7 @@ def region_parameters(cfg: Config, region: str) -> dict[str, str]:
 def _add_state_machine(t: Template, cfg: Config) -> None:
     name = naming.runbook_state_machine(cfg)
     log_group_name = f"/aws/vendedlogs/states/{name.pattern}"
-    functions.log_group(t, cfg, STATE_MACHINE_LOG_GROUP, log_group_name)
+    functions.log_group(t, cfg, STATE_MACHINE_LOG_GROUP, log_group_name, cfg.logs.runbook_retention_days)
     t.add_resource(
         iam.Role(
             STATE_MACHINE_ROLE,
@@ -331,6 +331,7 @@ def _add_functions(t: Template, cfg: Config, alerting: Alerting, app: App, s3_ke
             s3_key=s3_key,
             policy_name=step,
             policy=lambda log_group_name, step=step: _step_policy(step, cfg, log_group_name, alerting),
+            log_retention_days=cfg.logs.runbook_retention_days,
             environment={
                 "AWS_ACCOUNT_ID": Ref("AWS::AccountId"),
                 "IDEMPOTENCY_TABLE": Ref(TABLE),

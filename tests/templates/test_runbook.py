@@ -43,7 +43,7 @@ def test_every_function_has_its_own_retained_encrypted_log_group_created_first(c
         group_id = f"{logical}LogGroup"
         group = resolved["Resources"][group_id]["Properties"]
         assert group["LogGroupName"] == f"/aws/lambda/{props['FunctionName']}"
-        assert (group["RetentionInDays"], group["KmsKeyId"]) == (cfg.logs.retention_days, data_key_arn(region))
+        assert (group["RetentionInDays"], group["KmsKeyId"]) == (_retention(cfg, group["LogGroupName"]), data_key_arn(region))
         assert resolved["Resources"][logical]["DependsOn"] == group_id
         assert props["LoggingConfig"]["LogGroup"] == group["LogGroupName"]
 
@@ -55,8 +55,20 @@ def test_every_log_group_in_every_template_has_retention_and_a_key(rendered, cfg
             groups = resources_of_type(resolved, "AWS::Logs::LogGroup").values()
             assert len(groups) == 2 + 1 + len(runbook.STEPS) + 2, "flow logs, app, state machine, each step, relay, readiness"
             for group in groups:
-                assert group["Properties"]["RetentionInDays"] == cfg.logs.retention_days
+                assert group["Properties"]["RetentionInDays"] == _retention(cfg, group["Properties"]["LogGroupName"])
                 assert group["Properties"]["KmsKeyId"] == data_key_arn(region)
+            kinds = {group["Properties"]["RetentionInDays"] for group in groups}
+            assert kinds == {cfg.logs.retention_days, cfg.logs.flow_logs_retention_days, cfg.logs.runbook_retention_days}
+
+
+def _retention(cfg, name: str) -> int:
+    """Each kind of log its own retention: flow logs and the runbook's history are read in an audit."""
+    if name == naming.flow_log_group(cfg).pattern:
+        return cfg.logs.flow_logs_retention_days
+    runbook_names = [f"/aws/lambda/{naming.runbook_function(cfg, step).pattern}" for step in runbook.STEPS]
+    if name in runbook_names or name.startswith("/aws/vendedlogs/states/"):
+        return cfg.logs.runbook_retention_days
+    return cfg.logs.retention_days
 
 
 def test_switch_step_targets_the_dr_regions_switch_from_either_region(cfg, template):
