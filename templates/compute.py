@@ -20,7 +20,7 @@ from troposphere import elasticloadbalancingv2 as elb
 from policies import arns
 from policies import compute as compute_policies
 from templates import naming
-from templates.buckets import private_bucket_properties
+from templates.buckets import LOG_BUCKET_REASON, access_log_lifecycle, private_bucket_properties
 from templates.config import Config
 from templates.database import Database
 from templates.network import Network
@@ -127,22 +127,8 @@ def _add_access_log_bucket(t: Template, cfg: Config) -> None:
         s3.Bucket(
             ACCESS_LOG_BUCKET,
             **private_bucket_properties(),
-            LifecycleConfiguration=s3.LifecycleConfiguration(
-                Rules=[
-                    s3.LifecycleRule(
-                        Id="expire-access-logs",
-                        Status="Enabled",
-                        ExpirationInDays=cfg.logs.access_log_expiration_days,
-                        NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=1),
-                    )
-                ]
-            ),
-            Metadata=checkov_skip(
-                {
-                    "CKV_AWS_18": "This bucket is the ALB's access-log destination; logging access to a log bucket "
-                    "needs yet another log bucket"
-                }
-            ),
+            LifecycleConfiguration=access_log_lifecycle(cfg),
+            Metadata=checkov_skip({"CKV_AWS_18": LOG_BUCKET_REASON}),
             # Access logs are audit records: they outlive the stack.
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
