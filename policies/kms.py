@@ -9,7 +9,7 @@ encrypted topic; SNS delivering into an encrypted queue). So no principal can de
 from __future__ import annotations
 
 from awacs import kms
-from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import Allow, ArnLike, BoolIfExists, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import Ref, Sub
 
 from policies import arns
@@ -102,6 +102,16 @@ def _key_policy(via_services, encrypting_services: list[str], *, log_groups: tup
                 Resource=_this_key(),
                 Condition=Condition(ArnLike({"kms:EncryptionContext:aws:logs:arn": [arns.log_group(name) for name in log_groups]})),
             )] if log_groups else []),
+            # AWS Control Tower, CT.KMS.PR.3: only AWS services create grants on the key (RDS and
+            # DynamoDB do, for the caller: kms:GrantIsForAWSResource), nobody for themselves.
+            Statement(
+                Sid="GrantsOnlyForAwsServices",
+                Effect=Deny,
+                Principal=Principal("AWS", "*"),
+                Action=[kms.CreateGrant],
+                Resource=_this_key(),
+                Condition=Condition(BoolIfExists({"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"})),
+            ),
             Statement(
                 Sid="ServicesDeliverToEncryptedTopicsAndQueues",
                 Effect=Allow,

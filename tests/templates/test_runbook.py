@@ -10,7 +10,7 @@ from cloud_radar.cf.unit import Template as ResolvedTemplate
 
 from template_support import data_key_arn, resolve, resources_of_type
 from templates import alerting, naming, readiness, runbook
-from templates.config import Config, Objectives, RunbookConfig
+from templates.config import Config, LogsConfig, Objectives, RunbookConfig
 from templates.render import artifacts, render
 
 ACCOUNT = ResolvedTemplate.AccountId
@@ -59,6 +59,14 @@ def test_every_log_group_in_every_template_has_retention_and_a_key(rendered, cfg
                 assert group["Properties"]["KmsKeyId"] == data_key_arn(region)
             kinds = {group["Properties"]["RetentionInDays"] for group in groups}
             assert kinds == {cfg.logs.retention_days, cfg.logs.flow_logs_retention_days, cfg.logs.runbook_retention_days}
+
+
+def test_each_kind_of_log_keeps_its_own_retention():
+    cfg = Config(logs=LogsConfig(retention_days=30, flow_logs_retention_days=400, runbook_retention_days=731))
+    document = json.loads(render(cfg)["regional.json"])
+    groups = [r["Properties"] for r in document["Resources"].values() if r["Type"] == "AWS::Logs::LogGroup"]
+    names = [g["LogGroupName"]["Fn::Sub"] if isinstance(g["LogGroupName"], dict) else g["LogGroupName"] for g in groups]
+    assert {(_retention(cfg, name), g["RetentionInDays"]) for name, g in zip(names, groups)} == {(30, 30), (400, 400), (731, 731)}
 
 
 def _retention(cfg, name: str) -> int:

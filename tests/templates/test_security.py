@@ -100,8 +100,11 @@ def test_key_is_usable_only_through_this_regions_data_services(key_view):
         "events.amazonaws.com",
         "sns.amazonaws.com",
     ]
+    grants = statements["GrantsOnlyForAwsServices"]
+    assert (grants["Effect"], grants["Action"], grants["Principal"]) == ("Deny", ["kms:CreateGrant"], {"AWS": "*"})
+    assert grants["Condition"] == {"BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}}
     principals = {s["Sid"]: s["Principal"] for s in statements.values()}
-    assert len(principals) == 4, "no statement beyond the four reviewed here"
+    assert len(principals) == 5, "no statement beyond the five reviewed here"
 
 
 def _log_group_names(region: str) -> list[str]:
@@ -131,8 +134,10 @@ def test_the_health_alerts_key_serves_only_its_topic_and_that_topics_dead_letter
     region = cfg.route53_metrics_region
     statements = {s["Sid"]: s for s in resolved["Resources"]["HealthAlertsKey"]["Properties"]["KeyPolicy"]["Statement"]}
     assert set(statements) == {
-        "AccountAdministersKey", "AccountUsesKeyOnlyThroughDataServices", "ServicesDeliverToEncryptedTopicsAndQueues"
+        "AccountAdministersKey", "AccountUsesKeyOnlyThroughDataServices", "GrantsOnlyForAwsServices",
+        "ServicesDeliverToEncryptedTopicsAndQueues",
     }
+    assert statements["GrantsOnlyForAwsServices"]["Effect"] == "Deny"
     via = statements["AccountUsesKeyOnlyThroughDataServices"]["Condition"]["StringEquals"]["kms:ViaService"]
     assert sorted(via) == [f"sns.{region}.amazonaws.com", f"sqs.{region}.amazonaws.com"]
     publishers = statements["ServicesDeliverToEncryptedTopicsAndQueues"]
