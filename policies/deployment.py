@@ -163,13 +163,16 @@ class Scoped:
 def scoped_statements(actions: Iterable[str], project: scope.Scope, sid_prefix: str) -> Scoped:
     """Allow statements for ``actions`` on this project's resources only (``policies.scope``):
     each action on the resource types some action here requires (all of its required ones
-    among them; less ``scope.UNUSED_TYPES``), ``"*"`` for those that take none. Actions with
-    the same resources and condition share a statement."""
+    among them; less ``scope.UNUSED_TYPES``), ``"*"`` for those that take none.
+
+    A service's actions under the same condition share a statement, on the union of their
+    resources: each action's grant is every type it supports among those (``ours``), so the
+    union adds to an action only ARNs of types it does not take, which IAM ignores for it."""
     actions = sorted(set(actions))
     types = {action: supported_types(action) for action in actions}
     ours = set().union(*(required for _, required in types.values())) - set(scope.UNUSED_TYPES)
-    by_grant: dict[tuple[tuple[str, ...], str], list[str]] = {}
-    reasons: dict[tuple[tuple[str, ...], str], dict[str, str]] = {}
+    groups: dict[tuple[str, str], tuple[dict[str, None], dict[str, None]]] = {}  # key -> (actions, resources)
+    reasons: dict[tuple[str, str], dict[str, str]] = {}
     for action in actions:
         supported = types[action][0] - set(scope.UNUSED_TYPES)
         privilege = _privilege(action)[1]
@@ -178,18 +181,15 @@ def scoped_statements(actions: Iterable[str], project: scope.Scope, sid_prefix: 
             for kind in sorted(supported & ours) or sorted(supported)
             for grant in scope.grants(action, privilege, kind, arn_of_type(kind), _type_keys(kind), project)
         ] or [scope.typeless(privilege, project)]
-        merged: dict[str, list[scope.Grant]] = {}
         for grant in found:
-            merged.setdefault(grant.condition, []).append(grant)
-        for condition, grouped in merged.items():
-            resources = tuple(dict.fromkeys(r for grant in grouped for r in grant.resources))
-            by_grant.setdefault((resources, condition), []).append(action)
-            for grant in grouped:
-                if grant.reason:
-                    reasons.setdefault((resources, condition), {}).update({r: grant.reason for r in grant.resources})
+            key = ("*" if grant.resources == ("*",) else action.partition(":")[0], grant.condition)
+            grouped, resources = groups.setdefault(key, ({}, {}))
+            grouped[action] = None
+            resources.update(dict.fromkeys(grant.resources))
+            if grant.reason:
+                reasons.setdefault(key, {}).update({r: grant.reason for r in grant.resources})
     statements, explained = [], {}
-    for index, (key, grouped) in enumerate(sorted(by_grant.items(), key=lambda item: (item[1][0], item[0][1]))):
-        resources, condition = key
+    for index, (key, (grouped, resources)) in enumerate(sorted(groups.items())):
         sid = f"{sid_prefix}{index:03d}"
         statement = Statement(
             Sid=sid,
@@ -197,8 +197,8 @@ def scoped_statements(actions: Iterable[str], project: scope.Scope, sid_prefix: 
             Action=[Action(*action.split(":", 1)) for action in grouped],
             Resource=[resource if resource == "*" else Sub(resource) for resource in resources],
         )
-        if condition:
-            statement.Condition = awacs_condition(json.loads(condition))
+        if key[1]:
+            statement.Condition = awacs_condition(json.loads(key[1]))
         statements.append(statement)
         if key in reasons:
             explained[sid] = reasons[key]

@@ -17,10 +17,10 @@ from troposphere import GetAtt, Output, Ref, Template, s3
 from policies.artifacts import access_log_bucket as access_log_bucket_policy
 from policies.artifacts import artifact_bucket as artifact_bucket_policy
 from templates import naming
-from templates.buckets import LOG_BUCKET_REASON, access_log_lifecycle, private_bucket_properties
+from templates.buckets import NO_EVENTS_REASON, access_log_lifecycle, log_bucket_metadata, private_bucket_properties, tls_only_policy_metadata
 from templates.config import Config
 from templates.security import DATA_KEY
-from templates.suppressions import checkov_skip
+from templates.suppressions import guard_suppress
 
 ARTIFACT_BUCKET = "ArtifactBucket"
 ARTIFACT_BUCKET_POLICY = "ArtifactBucketPolicy"
@@ -42,6 +42,13 @@ def add_artifact_bucket(t: Template, cfg: Config) -> None:
             ARTIFACT_BUCKET,
             BucketName=naming.artifact_bucket(cfg).value(),
             DependsOn=ARTIFACT_LOG_BUCKET_POLICY,  # S3 delivers logs only where the policy lets it
+            Metadata=guard_suppress(
+                {
+                    "S3_BUCKET_OBJECT_LOCK_ENABLED_CHECK": "objects are content-addressed and never overwritten; "
+                    "versioning keeps 30 days of history, and locking would keep every superseded function zip",
+                    "S3_EVENT_NOTIFICATIONS_ENABLED_CHECK": NO_EVENTS_REASON,
+                }
+            ),
             **private_bucket_properties(GetAtt(DATA_KEY, "Arn")),
             LoggingConfiguration=s3.LoggingConfiguration(
                 DestinationBucketName=Ref(ARTIFACT_LOG_BUCKET), LogFilePrefix=ARTIFACT_LOG_PREFIX
@@ -68,6 +75,7 @@ def add_artifact_bucket(t: Template, cfg: Config) -> None:
     t.add_resource(
         s3.BucketPolicy(
             ARTIFACT_BUCKET_POLICY,
+            Metadata=tls_only_policy_metadata(),
             Bucket=Ref(ARTIFACT_BUCKET),
             PolicyDocument=artifact_bucket_policy(ARTIFACT_BUCKET),
         )
@@ -86,7 +94,7 @@ def _add_access_log_bucket(t: Template, cfg: Config) -> None:
             ARTIFACT_LOG_BUCKET,
             **private_bucket_properties(),
             LifecycleConfiguration=access_log_lifecycle(cfg),
-            Metadata=checkov_skip({"CKV_AWS_18": LOG_BUCKET_REASON}),
+            Metadata=log_bucket_metadata(),
             # Access logs are audit records: they outlive the stack.
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
@@ -95,6 +103,7 @@ def _add_access_log_bucket(t: Template, cfg: Config) -> None:
     t.add_resource(
         s3.BucketPolicy(
             ARTIFACT_LOG_BUCKET_POLICY,
+            Metadata=tls_only_policy_metadata(),
             Bucket=Ref(ARTIFACT_LOG_BUCKET),
             PolicyDocument=access_log_bucket_policy(ARTIFACT_LOG_BUCKET, naming.artifact_bucket(cfg).pattern, ARTIFACT_LOG_PREFIX),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from troposphere import s3
 
 from templates.config import Config
+from templates.suppressions import checkov_skip, guard_suppress, merged
 
 
 def private_bucket_properties(kms_key=None) -> dict:
@@ -41,5 +42,33 @@ def access_log_lifecycle(cfg: Config) -> s3.LifecycleConfiguration:
     )
 
 
-# A log bucket logs nowhere itself (checkov's CKV_AWS_18).
 LOG_BUCKET_REASON = "This bucket is an access-log destination; logging access to a log bucket needs yet another log bucket"
+NO_EVENTS_REASON = "nothing consumes this bucket's events: objects are read by key (code) or by people (logs)"
+
+
+def log_bucket_metadata() -> dict:
+    """Why the scanners' bucket checks do not apply to an access-log destination."""
+    return merged(
+        checkov_skip({"CKV_AWS_18": LOG_BUCKET_REASON}),
+        guard_suppress(
+            {
+                "S3_BUCKET_LOGGING_ENABLED_CHECK": LOG_BUCKET_REASON,
+                "S3_BUCKET_DEFAULT_ENCRYPTION_KMS_CHECK": "an access-log destination supports SSE-S3 only (S3 server "
+                "access logs; ELB access logs)",
+                "S3_BUCKET_OBJECT_LOCK_ENABLED_CHECK": "logs expire by lifecycle after logs.access_log_expiration_days; "
+                "immutable retention of audit records is the account's log archive's (CloudTrail) job",
+                "S3_EVENT_NOTIFICATIONS_ENABLED_CHECK": NO_EVENTS_REASON,
+            }
+        ),
+    )
+
+
+def tls_only_policy_metadata() -> dict:
+    """A bucket policy whose first statement denies every request without TLS."""
+    return guard_suppress(
+        {
+            "S3_BUCKET_POLICY_SSL_REQUESTS_ONLY_CHECK": "DenyInsecureTransport is exactly that statement (Deny s3:* to * "
+            "unless aws:SecureTransport); the rule recognises the bucket's ARNs only as Fn::GetAtt/Fn::Join, the "
+            "template writes them with Fn::Sub"
+        }
+    )

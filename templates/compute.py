@@ -20,12 +20,12 @@ from troposphere import elasticloadbalancingv2 as elb
 from policies import arns
 from policies import compute as compute_policies
 from templates import naming
-from templates.buckets import LOG_BUCKET_REASON, access_log_lifecycle, private_bucket_properties
+from templates.buckets import access_log_lifecycle, log_bucket_metadata, private_bucket_properties, tls_only_policy_metadata
 from templates.config import Config
 from templates.database import Database
 from templates.network import Network
 from templates.security import APP_SECURITY_GROUP, SecurityGroups, data_key_arn
-from templates.suppressions import checkov_skip
+from templates.suppressions import cfripper_ignore, checkov_skip, guard_suppress, log_group_with_imported_key, merged
 
 CLUSTER = "EcsCluster"
 SERVICE = "AppService"
@@ -37,6 +37,10 @@ LOAD_BALANCER = "LoadBalancer"
 ALB_SECURITY_GROUP = "LoadBalancerSecurityGroup"
 TARGET_GROUP = "AppTargetGroup"
 HTTPS_LISTENER = "HttpsListener"
+PUBLIC_ENTRY_REASON = (
+    "the trading platform's public entry point: HTTPS (and HTTP, answered with a redirect to HTTPS) from the internet "
+    "is its purpose"
+)
 HTTP_LISTENER = "HttpRedirectListener"
 ACCESS_LOG_BUCKET = "AccessLogBucket"
 ACCESS_LOG_BUCKET_POLICY = "AccessLogBucketPolicy"
@@ -128,7 +132,7 @@ def _add_access_log_bucket(t: Template, cfg: Config) -> None:
             ACCESS_LOG_BUCKET,
             **private_bucket_properties(),
             LifecycleConfiguration=access_log_lifecycle(cfg),
-            Metadata=checkov_skip({"CKV_AWS_18": LOG_BUCKET_REASON}),
+            Metadata=log_bucket_metadata(),
             # Access logs are audit records: they outlive the stack.
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
@@ -137,6 +141,7 @@ def _add_access_log_bucket(t: Template, cfg: Config) -> None:
     t.add_resource(
         s3.BucketPolicy(
             ACCESS_LOG_BUCKET_POLICY,
+            Metadata=tls_only_policy_metadata(),
             Bucket=Ref(ACCESS_LOG_BUCKET),
             PolicyDocument=compute_policies.access_log_bucket(ACCESS_LOG_BUCKET, ACCESS_LOG_PREFIX, ELB_USES_SERVICE_PRINCIPAL),
         )
@@ -149,8 +154,11 @@ def _add_load_balancer(t: Template, cfg: Config, network: Network) -> None:
         ec2.SecurityGroup(
             ALB_SECURITY_GROUP,
             GroupDescription=f"{naming.prefix(cfg)} ALB: HTTPS and HTTP (redirect) from the internet",
-            Metadata=checkov_skip(
-                {"CKV_AWS_260": "Port 80 reaches only the listener that answers 301 to HTTPS; no content is served over HTTP"}
+            Metadata=merged(
+                checkov_skip(
+                    {"CKV_AWS_260": "Port 80 reaches only the listener that answers 301 to HTTPS; no content is served over HTTP"}
+                ),
+                cfripper_ignore({"EC2SecurityGroupOpenToWorldRule": PUBLIC_ENTRY_REASON}),
             ),
             VpcId=network.vpc_id,
             Tags=Tags(**naming.project_tags(cfg)),
@@ -183,6 +191,7 @@ def _add_load_balancer(t: Template, cfg: Config, network: Network) -> None:
     t.add_resource(
         elb.LoadBalancer(
             LOAD_BALANCER,
+            Metadata=cfripper_ignore({"PublicELBCheckerRule": PUBLIC_ENTRY_REASON}),
             DependsOn=ACCESS_LOG_BUCKET_POLICY,  # ALB checks it may write the logs when they are enabled
             Name=naming.load_balancer(cfg).value(),
             Type="application",
@@ -223,6 +232,12 @@ def _add_load_balancer(t: Template, cfg: Config, network: Network) -> None:
             LoadBalancerArn=Ref(LOAD_BALANCER),
             Port=443,
             Protocol="HTTPS",
+            Metadata=guard_suppress(
+                {
+                    "ELBV2_ACM_CERTIFICATE_REQUIRED_CHECK": "the certificate is ACM's, per region: the CertificateArn "
+                    "parameter only takes an arn:...:acm:... ARN (AllowedPattern), which the rule cannot see through Ref"
+                }
+            ),
             SslPolicy=TLS_POLICY,
             Certificates=[elb.Certificate(CertificateArn=Ref(CERTIFICATE_PARAMETER))],
             DefaultActions=[elb.Action(Type="forward", TargetGroupArn=Ref(TARGET_GROUP))],
@@ -286,6 +301,7 @@ def _add_task_definition(t: Template, cfg: Config, database: Database) -> None:
     t.add_resource(
         logs.LogGroup(
             APP_LOG_GROUP,
+            Metadata=log_group_with_imported_key(),
             LogGroupName=naming.app_log_group(cfg).value(),
             RetentionInDays=cfg.logs.retention_days,
             KmsKeyId=data_key_arn(cfg),
@@ -351,6 +367,12 @@ def _add_task_definition(t: Template, cfg: Config, database: Database) -> None:
     t.add_resource(
         ecs.TaskDefinition(
             TASK_DEFINITION,
+            Metadata=guard_suppress(
+                {
+                    "ECS_TASK_DEFINITION_MEMORY_HARD_LIMIT_CHECK": "Fargate caps the task at its Memory (app.task_memory); "
+                    "no container can take more than the task has"
+                }
+            ),
             Family=f"{naming.prefix(cfg)}-app",
             Cpu=str(cfg.app.task_cpu),
             Memory=str(cfg.app.task_memory),

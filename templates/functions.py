@@ -14,7 +14,7 @@ from policies.trust import service_trust
 from templates import naming, packaging
 from templates.config import Config
 from templates.security import data_key_arn
-from templates.suppressions import checkov_skip
+from templates.suppressions import checkov_skip, guard_suppress, log_group_with_imported_key, merged, typeless_wildcards
 
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 ARTIFACT_NAME = "runbook"
@@ -39,6 +39,7 @@ def log_group(t: Template, cfg: Config, logical: str, name, retention_days: int 
     t.add_resource(
         logs.LogGroup(
             logical,
+            Metadata=log_group_with_imported_key(),
             LogGroupName=name,
             RetentionInDays=retention_days or cfg.logs.retention_days,
             KmsKeyId=data_key_arn(cfg),
@@ -72,18 +73,24 @@ def add_function(
     """
     log_group_name = f"/aws/lambda/{name.pattern}"
     log_group(t, cfg, f"{function_id}LogGroup", log_group_name, log_retention_days)
+    document = policy(log_group_name)
+    on_everything = any("*" in statement.Resource for statement in document.Statement if hasattr(statement, "Resource"))
     role = t.add_resource(
         iam.Role(
             f"{function_id}Role",
+            **({"Metadata": typeless_wildcards()} if on_everything else {}),
             AssumeRolePolicyDocument=service_trust("lambda.amazonaws.com", arns.arn("lambda", f"function:{name.pattern}")),
-            Policies=[iam.Policy(PolicyName=policy_name, PolicyDocument=policy(log_group_name))],
+            Policies=[iam.Policy(PolicyName=policy_name, PolicyDocument=document)],
         )
     )
     t.add_resource(
         awslambda.Function(
             function_id,
             DependsOn=f"{function_id}LogGroup",  # else Lambda creates it, with no retention
-            Metadata=checkov_skip({**COMMON_SUPPRESSIONS, "CKV_AWS_116": dead_letter_reason}),
+            Metadata=merged(
+                checkov_skip({**COMMON_SUPPRESSIONS, "CKV_AWS_116": dead_letter_reason}),
+                guard_suppress({"LAMBDA_INSIDE_VPC_CHECK": COMMON_SUPPRESSIONS["CKV_AWS_117"]}),
+            ),
             FunctionName=name.value(),
             Description=description,
             Runtime=RUNTIME,

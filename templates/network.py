@@ -18,6 +18,7 @@ from policies import network as network_policies
 from templates import naming
 from templates.config import SUBNET_EXTRA_BITS, Config
 from templates.security import data_key_arn
+from templates.suppressions import log_group_with_imported_key, typeless_wildcards
 
 VPC = "Vpc"
 INTERNET_GATEWAY = "InternetGateway"
@@ -206,6 +207,7 @@ def _add_flow_logs(t: Template, cfg: Config) -> None:
     t.add_resource(
         logs.LogGroup(
             FLOW_LOG_GROUP,
+            Metadata=log_group_with_imported_key(),
             LogGroupName=group_name.value(),
             RetentionInDays=cfg.logs.flow_logs_retention_days,
             KmsKeyId=data_key_arn(cfg),
@@ -218,6 +220,7 @@ def _add_flow_logs(t: Template, cfg: Config) -> None:
     t.add_resource(
         iam.Role(
             FLOW_LOG_ROLE,
+            Metadata=typeless_wildcards(),
             AssumeRolePolicyDocument=network_policies.flow_logs_trust(),
             Policies=[
                 iam.Policy(

@@ -27,6 +27,7 @@ from templates.config import Config
 from templates.database import DB_CLUSTER
 from templates.regions import IS_PRIMARY, PEER_REGION_PARAMETER, PRIMARY, ROLE_PARAMETER
 from templates.security import data_key_arn
+from templates.suppressions import typeless_wildcards
 
 TABLE = "RunbookIdempotencyTable"
 STATE_MACHINE = "RunbookStateMachine"
@@ -95,6 +96,7 @@ def _add_state_machine(t: Template, cfg: Config) -> None:
     t.add_resource(
         iam.Role(
             STATE_MACHINE_ROLE,
+            Metadata=typeless_wildcards(),
             AssumeRolePolicyDocument=service_trust("states.amazonaws.com", arns.arn("states", f"stateMachine:{name.pattern}")),
             Policies=[
                 iam.Policy(

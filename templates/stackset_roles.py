@@ -24,7 +24,7 @@ from policies import arns, deployment, scope
 from policies import stackset as policies
 from templates import naming
 from templates.config import Config
-from templates.suppressions import cfn_lint_ignore
+from templates.suppressions import cfn_lint_ignore, cfripper_ignore, merged, typeless_wildcards
 
 ADMINISTRATION_ROLE = "AdministrationRole"
 EXECUTION_ROLE = "ExecutionRole"
@@ -33,6 +33,11 @@ PERMISSIONS_BOUNDARY = "PermissionsBoundary"
 REGIONS_PARAMETER = "StackSetRegions"
 ADMINISTRATION_TEMPLATE = "stackset_administration_role.json"
 EXECUTION_TEMPLATE = "stackset_execution_role.json"
+ESCALATION_REASON = (
+    "it creates the project's roles, so it writes their policies: only roles named PREFIX-*/StackSet-PREFIX-* that carry "
+    "the boundary (iam:PermissionsBoundary), attaching only the AWS managed policies the templates attach "
+    "(iam:PolicyARN), never its own roles or the boundary (explicit deny), never assuming what it creates"
+)
 BOUNDARY_NAME_REASON = (
     "one boundary per account, which every regional stack instance names: this template is a plain stack "
     "deployed once per account, not a stack set instance in each region"
@@ -165,6 +170,7 @@ def build_execution_role_template(cfg: Config, deployed: Iterable[dict]) -> Temp
             EXECUTION_ROLE,
             RoleName=execution_role(cfg).value(),
             Description="Creates this project's stack set instances; assumed by its administration role only",
+            Metadata=cfripper_ignore({"PrivilegeEscalationRule": ESCALATION_REASON}),
             AssumeRolePolicyDocument=policies.execution_trust(administration_role(cfg).pattern),
             Policies=[
                 iam.Policy(
@@ -188,7 +194,7 @@ def build_execution_role_template(cfg: Config, deployed: Iterable[dict]) -> Temp
                 Description=f"What the handlers of the rendered resource types need ({number} of {len(documents)})",
                 Roles=[Ref(EXECUTION_ROLE)],
                 PolicyDocument=document,
-                Metadata=_reasons(document.Statement, derived),
+                Metadata=merged(_reasons(document.Statement, derived), typeless_wildcards()),
             )
         )
     capped = policies.boundary(
@@ -202,7 +208,7 @@ def build_execution_role_template(cfg: Config, deployed: Iterable[dict]) -> Temp
             ManagedPolicyName=boundary_name(cfg),
             Description="The most any role of this project's stack sets may do, on this project's resources only",
             PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=capped.statements),
-            Metadata={**cfn_lint_ignore({"E9008": BOUNDARY_NAME_REASON}), **_reasons(capped.statements, capped)},
+            Metadata=merged(cfn_lint_ignore({"E9008": BOUNDARY_NAME_REASON}), _reasons(capped.statements, capped), typeless_wildcards()),
         )
     )
     t.add_output(Output("ExecutionRoleName", Value=Ref(EXECUTION_ROLE)))
