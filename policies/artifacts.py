@@ -28,7 +28,7 @@ def access_log_bucket(log_bucket_logical_id: str, source_bucket_name: str, prefi
         Statement=[
             deny_insecure_transport(log_bucket_logical_id),
             Statement(
-                Sid="S3LogsTheArtifactBucketsRequests",
+                Sid="LoggingServiceWritesArtifactAccessLogs",
                 Effect=Allow,
                 Principal=Principal("Service", "logging.s3.amazonaws.com"),
                 Action=[s3.PutObject],

@@ -65,7 +65,7 @@ def test_only_s3_logging_for_the_artifact_bucket_writes_its_sse_s3_log_bucket(bo
     assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}, "a log destination takes SSE-S3 only"
     assert log_bucket["DeletionPolicy"] == "Retain"
     statements = {s["Sid"]: s for s in bootstrap["Resources"][ARTIFACT_LOG_BUCKET_POLICY]["Properties"]["PolicyDocument"]["Statement"]}
-    writer = statements["S3LogsTheArtifactBucketsRequests"]
+    writer = statements["LoggingServiceWritesArtifactAccessLogs"]
     assert (writer["Principal"], writer["Action"]) == ({"Service": "logging.s3.amazonaws.com"}, ["s3:PutObject"])
     assert [_sub_text(arn) for arn in writer["Resource"]] == [f"arn:${{AWS::Partition}}:s3:::${{{ARTIFACT_LOG_BUCKET}}}/{ARTIFACT_LOG_PREFIX}*"]
     assert _sub_text(writer["Condition"]["ArnLike"]["aws:SourceArn"]) == f"arn:${{AWS::Partition}}:s3:::{naming.artifact_bucket(cfg).pattern}"
