@@ -11,6 +11,7 @@ reason; ``checks/security.py`` lists them all from the rendered templates for re
 
 from __future__ import annotations
 
+import json
 import re
 
 _CHECK_ID = re.compile(r"^CKV2?_AWS_\d+$")
@@ -58,16 +59,18 @@ def cfripper_ignore(reasons: dict[str, str]) -> dict:
 
 
 def merged(*parts: dict) -> dict:
-    """Several scanners' Metadata for one resource (each scanner keeps its own key)."""
+    """Several suppressions' Metadata for one resource: lists joined, mappings merged."""
     result: dict = {}
     for part in parts:
         for key, value in part.items():
-            if key in result and isinstance(value, dict):
-                result[key] = {**result[key], **value}
-            elif key in result:
-                raise ValueError(f"two suppressions set Metadata {key!r}")
-            else:
+            if key not in result:
                 result[key] = value
+            elif isinstance(value, dict) and isinstance(result[key], dict):
+                result[key] = merged(result[key], value)
+            elif isinstance(value, list) and isinstance(result[key], list):
+                result[key] = sorted({json.dumps(v, sort_keys=True): v for v in [*result[key], *value]}.values(), key=str)
+            elif value != result[key]:
+                raise ValueError(f"two suppressions set Metadata {key!r} differently")
     return result
 
 
