@@ -229,7 +229,9 @@ def unsuppressed(found: list[Failure], directory: Path) -> list[Failure]:
     """Guard's and cfripper's findings less those their resource's Metadata suppresses (checkov
     applies its own)."""
     suppressed = {
-        (s.scanner, s.template, s.resource, s.check_id.upper()) for s in suppressions(directory) if s.reason.strip()
+        (s.scanner, s.template, s.resource, s.check_id.upper())
+        for s in suppressions(directory)
+        if s.reason.strip() and s.scanner != "checkov"
     }
     return [f for f in found if (f.scanner, f.template, f.resource, f.check_id.upper()) not in suppressed]
 
