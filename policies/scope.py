@@ -225,9 +225,16 @@ def grants(action: str, privilege: dict, service_type: str, arn_format: str, typ
         creates = scope.creates and REQUEST_TAG in on_request and (RESOURCE_TAG not in on_resource or _creates(action))
         if RESOURCE_TAG in on_resource:
             found.append(Grant((all_of_type,), _condition(base, _tag_condition("aws:ResourceTag/${TagKey}", scope))))
-        if creates and EC2_CREATE_ACTION in on_request:  # tags set by a create request (EC2 user guide)
+        if creates and EC2_CREATE_ACTION in on_request:
+            # Tagging allowed only as part of a create request (EC2 user guide, "Grant permission to
+            # tag Amazon EC2 resources during creation"; ELB's "API permissions to tag resources during
+            # creation" is the same device): no existing resource can be given the project's tags.
             found.append(Grant((all_of_type,), _condition(base, {"StringLike": {EC2_CREATE_ACTION: "*"}})))
         elif creates:
+            # KMS has no such key: "To add tags when creating a KMS key, the caller must have
+            # kms:TagResource permission in an IAM policy. At a minimum, the permission must cover all
+            # KMS keys in the account and Region" (KMS developer guide, "Managing KMS key tags with API
+            # operations", https://docs.aws.amazon.com/kms/latest/developerguide/manage-tags-api.html).
             found.append(Grant((all_of_type,), _condition(base, _tag_condition("aws:RequestTag/${TagKey}", scope))))
         return found
     return [Grant((all_of_type,), _condition(base), ACCOUNT_WIDE.get(service_type, ""))]
