@@ -99,21 +99,26 @@ def _require(scanner: str, path: Path) -> None:
         raise ScannerMissing(missing_message(scanner, path))
 
 
+def _run(scanner: str, arguments: list[str], what: str):
+    """The scanner's report on stdout, parsed; ``ScanError`` when it printed none."""
+    _require(scanner, Path(arguments[0]))
+    completed = subprocess.run(arguments, capture_output=True, text=True, check=False)
+    try:
+        return json.loads(completed.stdout)
+    except json.JSONDecodeError as exc:
+        detail = (completed.stderr.strip() or completed.stdout.strip()).splitlines()[-1:] or ["no output"]
+        raise ScanError(f"{scanner} exited {completed.returncode} without {what}: {detail[0]}") from exc
+
+
 # --- checkov ------------------------------------------------------------------------------
 
 
 def run_checkov(templates: list[Path], checkov: Path = CHECKOV) -> list[dict]:
     """checkov's JSON reports for ``templates`` (one per framework; here cloudformation only)."""
-    _require("checkov", checkov)
     arguments = [str(checkov), "--framework", "cloudformation", "--output", "json", "--quiet", "--skip-download"]
     for path in templates:
         arguments += ["--file", str(path)]
-    completed = subprocess.run(arguments, capture_output=True, text=True, check=False)
-    try:
-        reports = json.loads(completed.stdout)
-    except json.JSONDecodeError as exc:
-        detail = (completed.stderr.strip() or completed.stdout.strip()).splitlines()[-1:] or ["no output"]
-        raise ScanError(f"checkov exited {completed.returncode} without a JSON report: {detail[0]}") from exc
+    reports = _run("checkov", arguments, "a JSON report")
     return reports if isinstance(reports, list) else [reports]
 
 
@@ -136,15 +141,9 @@ def failures(reports: list[dict]) -> list[Failure]:
 
 def run_guard(template: Path, guard: Path = GUARD, rules: Path = GUARD_RULES) -> list[Failure]:
     """cfn-guard's findings for one template: (rule, resource) from its SARIF report."""
-    _require("cfn-guard", guard)
     arguments = [str(guard), "validate", "--rules", str(rules), "--data", str(template)]
     arguments += ["--output-format", "sarif", "--structured", "--show-summary", "none"]
-    completed = subprocess.run(arguments, capture_output=True, text=True, check=False)
-    try:
-        report = json.loads(completed.stdout)
-    except json.JSONDecodeError as exc:
-        detail = (completed.stderr.strip() or completed.stdout.strip()).splitlines()[-1:] or ["no output"]
-        raise ScanError(f"cfn-guard exited {completed.returncode} without a SARIF report: {detail[0]}") from exc
+    report = _run("cfn-guard", arguments, "a SARIF report")
     found = set()
     for run in report.get("runs", []):
         for result in run.get("results", []):
@@ -191,12 +190,7 @@ def run_cfripper(template: Path, cfripper: Path = CFRIPPER) -> list[Failure]:
         json.dump(resolve_parameters(template), parameters)
         parameters.flush()
         arguments = [str(cfripper), str(template), "--format", "json", "--resolve", "--resolve-parameters", parameters.name]
-        completed = subprocess.run(arguments, capture_output=True, text=True, check=False)
-    try:
-        report = json.loads(completed.stdout)
-    except json.JSONDecodeError as exc:
-        detail = (completed.stderr.strip() or completed.stdout.strip()).splitlines()[-1:] or ["no output"]
-        raise ScanError(f"cfripper exited {completed.returncode} on {template.name} without a JSON report: {detail[0]}") from exc
+        report = _run("cfripper", arguments, f"a JSON report on {template.name}")
     if report.get("exceptions"):
         raise ScanError(f"cfripper could not analyse {template.name}: {report['exceptions'][0]}")
     found = set()

@@ -17,7 +17,7 @@ from troposphere import GetAtt, Output, Ref, Template, s3
 from policies.artifacts import access_log_bucket as access_log_bucket_policy
 from policies.artifacts import artifact_bucket as artifact_bucket_policy
 from templates import naming
-from templates.buckets import NO_EVENTS_REASON, access_log_lifecycle, log_bucket_metadata, private_bucket_properties, tls_only_policy_metadata
+from templates.buckets import NO_EVENTS_REASON, add_log_bucket, add_tls_only_policy, private_bucket_properties
 from templates.config import Config
 from templates.security import DATA_KEY
 from templates.suppressions import guard_suppress
@@ -72,14 +72,7 @@ def add_artifact_bucket(t: Template, cfg: Config) -> None:
             UpdateReplacePolicy="Retain",
         )
     )
-    t.add_resource(
-        s3.BucketPolicy(
-            ARTIFACT_BUCKET_POLICY,
-            Metadata=tls_only_policy_metadata(),
-            Bucket=Ref(ARTIFACT_BUCKET),
-            PolicyDocument=artifact_bucket_policy(ARTIFACT_BUCKET),
-        )
-    )
+    add_tls_only_policy(t, ARTIFACT_BUCKET_POLICY, ARTIFACT_BUCKET, artifact_bucket_policy(ARTIFACT_BUCKET))
     t.add_output(
         Output(ARTIFACT_BUCKET_OUTPUT, Description="This region's artifact bucket", Value=Ref(ARTIFACT_BUCKET))
     )
@@ -89,22 +82,7 @@ def _add_access_log_bucket(t: Template, cfg: Config) -> None:
     """Where S3 logs every request to the artifact bucket (S3 user guide, "Enabling Amazon S3
     server access logging": SSE-S3 only in the destination, written by the logging service
     principal for the source bucket's ARN and account)."""
-    t.add_resource(
-        s3.Bucket(
-            ARTIFACT_LOG_BUCKET,
-            **private_bucket_properties(),
-            LifecycleConfiguration=access_log_lifecycle(cfg),
-            Metadata=log_bucket_metadata(),
-            # Access logs are audit records: they outlive the stack.
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
-        )
-    )
-    t.add_resource(
-        s3.BucketPolicy(
-            ARTIFACT_LOG_BUCKET_POLICY,
-            Metadata=tls_only_policy_metadata(),
-            Bucket=Ref(ARTIFACT_LOG_BUCKET),
-            PolicyDocument=access_log_bucket_policy(ARTIFACT_LOG_BUCKET, naming.artifact_bucket(cfg).pattern, ARTIFACT_LOG_PREFIX),
-        )
+    add_log_bucket(
+        t, cfg, ARTIFACT_LOG_BUCKET, ARTIFACT_LOG_BUCKET_POLICY,
+        access_log_bucket_policy(ARTIFACT_LOG_BUCKET, naming.artifact_bucket(cfg).pattern, ARTIFACT_LOG_PREFIX),
     )

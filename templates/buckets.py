@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from troposphere import s3
+from troposphere import Ref, Template, s3
 
 from templates.config import Config
 from templates.suppressions import checkov_skip, guard_suppress, merged
@@ -72,3 +72,24 @@ def tls_only_policy_metadata() -> dict:
             "template writes them with Fn::Sub"
         }
     )
+
+
+def add_log_bucket(t: Template, cfg: Config, logical_id: str, policy_id: str, policy) -> None:
+    """An access-log destination (SSE-S3, expiring, kept when the stack goes: access logs are
+    audit records) and its policy ``policy`` (who may write)."""
+    t.add_resource(
+        s3.Bucket(
+            logical_id,
+            **private_bucket_properties(),
+            LifecycleConfiguration=access_log_lifecycle(cfg),
+            Metadata=log_bucket_metadata(),
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+        )
+    )
+    add_tls_only_policy(t, policy_id, logical_id, policy)
+
+
+def add_tls_only_policy(t: Template, policy_id: str, bucket_id: str, policy) -> None:
+    """A bucket policy whose first statement denies every request without TLS."""
+    t.add_resource(s3.BucketPolicy(policy_id, Metadata=tls_only_policy_metadata(), Bucket=Ref(bucket_id), PolicyDocument=policy))

@@ -14,13 +14,13 @@ from pathlib import Path
 
 from troposphere import Equals, GetAtt, Output, Parameter, Ref, Sub, Tags, Template
 from troposphere import applicationautoscaling as autoscaling
-from troposphere import ec2, ecs, iam, logs, s3
+from troposphere import ec2, ecs, iam, logs
 from troposphere import elasticloadbalancingv2 as elb
 
 from policies import arns
 from policies import compute as compute_policies
 from templates import naming
-from templates.buckets import access_log_lifecycle, log_bucket_metadata, private_bucket_properties, tls_only_policy_metadata
+from templates.buckets import add_log_bucket
 from templates.config import Config
 from templates.database import Database
 from templates.network import Network
@@ -127,24 +127,9 @@ def _add_parameters(t: Template, cfg: Config) -> None:
 
 def _add_access_log_bucket(t: Template, cfg: Config) -> None:
     """Per-region bucket for ALB access logs: SSE-S3 (the only encryption ALB logs support)."""
-    t.add_resource(
-        s3.Bucket(
-            ACCESS_LOG_BUCKET,
-            **private_bucket_properties(),
-            LifecycleConfiguration=access_log_lifecycle(cfg),
-            Metadata=log_bucket_metadata(),
-            # Access logs are audit records: they outlive the stack.
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
-        )
-    )
-    t.add_resource(
-        s3.BucketPolicy(
-            ACCESS_LOG_BUCKET_POLICY,
-            Metadata=tls_only_policy_metadata(),
-            Bucket=Ref(ACCESS_LOG_BUCKET),
-            PolicyDocument=compute_policies.access_log_bucket(ACCESS_LOG_BUCKET, ACCESS_LOG_PREFIX, ELB_USES_SERVICE_PRINCIPAL),
-        )
+    add_log_bucket(
+        t, cfg, ACCESS_LOG_BUCKET, ACCESS_LOG_BUCKET_POLICY,
+        compute_policies.access_log_bucket(ACCESS_LOG_BUCKET, ACCESS_LOG_PREFIX, ELB_USES_SERVICE_PRINCIPAL),
     )
 
 
