@@ -15,10 +15,15 @@ Per statement:
    (``cloudwatch:PutMetricData`` takes no resource, but ``cloudwatch:namespace`` scopes it).
    A resource whose Metadata ignores the DR rule E9010 (the same rule, at lint time) for
    a documented reason is exempt from this one.
+4. in the deployment's grants (the execution role's template: its policies and the
+   boundary), an ARN that is every resource of its type in this account (``key/*``) with no
+   condition needs its reason in the resource's Metadata (``policies.scope``): "only this
+   project's resources" is the default, an account-wide grant the explained exception.
 
 And for the StackSet execution role (``prove_deployment``): it allows exactly the actions
 the resource provider schemas list for the resource types of the templates it deploys (less
-``policies.stackset.WITHHELD``, see ``policies.deployment``), no wildcard action, nothing else but
+``policies.stackset.WITHHELD`` and ``policies.scope.UNUSED_ACTIONS``, see ``policies.deployment``),
+no wildcard action, nothing else but
 StackSets' own actions on the project's stack instances.
 
 Which statements are read: identity policies (a role's ``Policies``, ``AWS::IAM::Policy``
@@ -400,7 +405,9 @@ def prove_deployment(directory: Path) -> list[Finding]:
         if "*" in action:
             findings.append(Finding(template, resource, "", action, "", "a wildcard action: name each action"))
     names = {action for action, _ in granted}
-    for action in sorted(set(needs.actions) - names - set(stackset.WITHHELD) - set(UNUSED_ACTIONS)):
+    attaches = any(r.get("Properties", {}).get("ManagedPolicyArns") for d in deployed for r in d.get("Resources", {}).values())
+    withheld = {*stackset.WITHHELD, *UNUSED_ACTIONS, *(() if attaches else stackset.ATTACHING)}
+    for action in sorted(set(needs.actions) - names - withheld):
         users = ", ".join(sorted(needs.actions[action]))
         findings.append(Finding(template, "", "", action, "", f"needed by {users} but not granted: re-render"))
     for action in sorted(names - set(needs.actions) - stack_actions):

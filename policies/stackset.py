@@ -172,7 +172,8 @@ def execution_scoped(
         statements.append(Statement(Sid="ThisProjectsRoles", Effect=Allow, Action=_actions(unbounded), Resource=project_roles(prefix)))
     if typeless:
         statements.append(Statement(Sid="IamReadsWithoutResource", Effect=Allow, Action=_actions(typeless), Resource=["*"]))
-    if attaching := [a for a in needed if a in ATTACHING]:
+    # With no managed policy attached by any rendered role, attaching is not granted at all.
+    if (attaching := [a for a in needed if a in ATTACHING]) and attached:
         # IAM user guide, "IAM: Limits managed policies that can be applied to an IAM user, group, or role"
         # (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_examples_iam_limit-managed.html).
         statements.append(
@@ -184,7 +185,7 @@ def execution_scoped(
                 Condition=Condition(
                     [
                         StringEquals({"iam:PermissionsBoundary": boundary_arn}),
-                        ArnEquals({"iam:PolicyARN": [arns.aws_managed_policy(name) for name in attached] or ["none"]}),
+                        ArnEquals({"iam:PolicyARN": [arns.aws_managed_policy(name) for name in attached]}),
                     ]
                 ),
             )
