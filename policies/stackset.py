@@ -29,7 +29,7 @@ from awacs.aws import (
 )
 from troposphere import Sub
 
-from policies import arns, deployment
+from policies import arns, deployment, scope
 from policies.trust import service_trust
 
 # The StackSet roles' and the boundary's names are PREFIX-stackset-...: the execution role may not touch them.
@@ -50,6 +50,8 @@ STACK_INSTANCE_ACTIONS = (
     "DetectStackResourceDrift", "ExecuteChangeSet", "GetTemplate", "GetTemplateSummary", "ListStackResources",
     "TagResource", "UntagResource", "UpdateStack",
 )
+# Attaching a managed policy: only those the templates attach (iam:PolicyARN), with the boundary.
+ATTACHING = ("iam:AttachRolePolicy", "iam:DetachRolePolicy")
 # A schema permission not granted: removing the boundary would lift the cap on a project role.
 WITHHELD = ("iam:DeleteRolePermissionsBoundary",)
 # Never on the StackSet roles or the boundary, whatever the allows above say.
@@ -125,12 +127,16 @@ def own_resources(prefix: str) -> list[Sub]:
     return [_role(own), arns.arn("iam", f"policy/{own}", regional=False)]
 
 
-def execution_scoped(prefix: str, iam_needed: Iterable[str], boundary_arn: Sub, passed_to: Iterable[str]) -> PolicyDocument:
+def execution_scoped(
+    prefix: str, iam_needed: Iterable[str], boundary_arn: Sub, passed_to: Iterable[str], attached: Iterable[str]
+) -> PolicyDocument:
     """This project's stack instances, and the IAM actions the schemas need (``iam_needed``,
     less ``WITHHELD``) on this project's roles only: every one that IAM lets a permissions
-    boundary condition requires the project's boundary; PassRole only to ``passed_to``."""
+    boundary condition requires the project's boundary; PassRole only to ``passed_to``;
+    managed policies attached or detached only when they are the AWS managed policies the
+    rendered roles attach (``attached``, ``service-role/Name``), by ``iam:PolicyARN``."""
     needed = sorted(set(iam_needed) - set(WITHHELD))
-    special = {"iam:PassRole", "iam:CreateServiceLinkedRole"}
+    special = {"iam:PassRole", "iam:CreateServiceLinkedRole", *ATTACHING}
     typeless = [a for a in needed if a not in special and not deployment.supported_types(a)[0]]
     bounded = [a for a in needed if a not in special and a not in typeless and _takes_boundary_condition(a)]
     unbounded = [a for a in needed if a not in special and a not in typeless and a not in bounded]
@@ -166,6 +172,24 @@ def execution_scoped(prefix: str, iam_needed: Iterable[str], boundary_arn: Sub, 
         statements.append(Statement(Sid="ThisProjectsRoles", Effect=Allow, Action=_actions(unbounded), Resource=project_roles(prefix)))
     if typeless:
         statements.append(Statement(Sid="IamReadsWithoutResource", Effect=Allow, Action=_actions(typeless), Resource=["*"]))
+    # With no managed policy attached by any rendered role, attaching is not granted at all.
+    if (attaching := [a for a in needed if a in ATTACHING]) and attached:
+        # IAM user guide, "IAM: Limits managed policies that can be applied to an IAM user, group, or role"
+        # (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_examples_iam_limit-managed.html).
+        statements.append(
+            Statement(
+                Sid="AttachOnlyTheManagedPoliciesTheTemplatesAttach",
+                Effect=Allow,
+                Action=_actions(attaching),
+                Resource=project_roles(prefix),
+                Condition=Condition(
+                    [
+                        StringEquals({"iam:PermissionsBoundary": boundary_arn}),
+                        ArnEquals({"iam:PolicyARN": [arns.aws_managed_policy(name) for name in attached]}),
+                    ]
+                ),
+            )
+        )
     if "iam:PassRole" in needed:
         statements.append(
             Statement(
@@ -197,10 +221,13 @@ def _takes_boundary_condition(action: str) -> bool:
     return "iam:PermissionsBoundary" in deployment.condition_keys(action)
 
 
-def boundary(role_statements: Iterable[dict], managed_policies: Iterable[str]) -> PolicyDocument:
+def boundary(role_statements: Iterable[dict], managed_policies: Iterable[str], project: scope.Scope) -> deployment.Scoped:
     """The most any project role may do: the actions the rendered roles' policies (and the AWS
-    managed policies they attach) grant. Resources stay each role's own policy's job; a
-    statement on ``"*"`` that a condition scopes (a metric namespace) keeps its condition."""
+    managed policies they attach) grant, each on this project's resources only (``project``,
+    derived as the execution role's grants are): a role the execution role creates, whatever
+    inline policy it is given, reaches no other workload's secrets, tables, queues, functions,
+    keys or clusters. A statement on ``"*"`` that a condition scopes (a metric namespace) keeps
+    its condition."""
     unconditioned: set[str] = set()
     conditioned: dict[str, set[str]] = {}
     for statement in role_statements:
@@ -215,7 +242,8 @@ def boundary(role_statements: Iterable[dict], managed_policies: Iterable[str]) -
         if policy not in MANAGED_POLICY_ACTIONS:
             raise ValueError(f"a role attaches {policy}: add its actions to MANAGED_POLICY_ACTIONS")
         unconditioned.update(MANAGED_POLICY_ACTIONS[policy])
-    statements = [Statement(Sid="WhatTheProjectsRolesDo", Effect=Allow, Action=_actions(sorted(unconditioned)), Resource=["*"])]
+    scoped = deployment.scoped_statements(unconditioned, project, "WhatTheProjectsRolesDo")
+    statements = list(scoped.statements)
     for index, (condition, actions) in enumerate(sorted(conditioned.items())):
         if actions - unconditioned:
             statements.append(
@@ -227,7 +255,7 @@ def boundary(role_statements: Iterable[dict], managed_policies: Iterable[str]) -
                     Condition=Condition([getattr(awacs.aws, op)(values) for op, values in json.loads(condition).items()]),
                 )
             )
-    return PolicyDocument(Version="2012-10-17", Statement=statements)
+    return deployment.Scoped(statements, scoped.reasons)
 
 
 def _literal(condition: dict) -> bool:

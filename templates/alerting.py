@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Output, Ref, Sub, Template
+from troposphere import GetAtt, ImportValue, Output, Ref, Sub, Tags, Template
 from troposphere import awslambda, cloudwatch, sns, sqs
 
 from policies import alerting as alerting_policies
@@ -32,7 +32,7 @@ from templates.config import Config
 from templates.database import DB_CLUSTER
 from templates.regions import IS_SECONDARY, PEER_REGION_PARAMETER, ROUTE53_METRICS_REGION_PARAMETER
 from templates.security import data_key_arn
-from templates.suppressions import cfn_lint_ignore
+from templates.suppressions import IMPORTED_KEY_REASON, cfn_lint_ignore, guard_suppress, merged
 
 ALERTS_TOPIC = "AlertsTopic"
 ALERTS_TOPIC_POLICY = "AlertsTopicPolicy"
@@ -69,13 +69,18 @@ RELAY_BATCH_SIZE = 10
 # An alert older than a day is history, not an alert; failed ones wait two weeks in the DLQ.
 RELAY_RETENTION_SECONDS = 24 * 3600
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
-# cfn-lint-serverless's ES6000 wants a RedrivePolicy on every queue; a dead-letter queue has none.
-DEAD_LETTER_QUEUE = cfn_lint_ignore(
-    {
-        "ES6000": "a dead-letter queue: ES6000 exempts only queues it finds named in another queue's RedrivePolicy "
-        "(not in a GetAtt list, nor SNS subscription or EventBridge target dead-letter queues)"
-    }
+# cfn-lint-serverless's ES6000 (and Control Tower's SQS_DLQ_CHECK) want a RedrivePolicy on every
+# queue; a dead-letter queue has none.
+DEAD_LETTER_QUEUE = merged(
+    cfn_lint_ignore(
+        {
+            "ES6000": "a dead-letter queue: ES6000 exempts only queues it finds named in another queue's RedrivePolicy "
+            "(not in a GetAtt list, nor SNS subscription or EventBridge target dead-letter queues)"
+        }
+    ),
+    guard_suppress({"SQS_DLQ_CHECK": "a dead-letter queue itself: where would its dead letters go"}),
 )
+ENCRYPTED_WITH_IMPORTED_KEY = guard_suppress({"SQS_QUEUE_ENCRYPTED_CHECK": IMPORTED_KEY_REASON})
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,7 @@ def _add_relay(t: Template, cfg: Config, s3_key: str) -> None:
     t.add_resource(
         sqs.Queue(
             RELAY_DEAD_LETTER_QUEUE,
-            Metadata=DEAD_LETTER_QUEUE,
+            Metadata=merged(DEAD_LETTER_QUEUE, ENCRYPTED_WITH_IMPORTED_KEY),
             QueueName=naming.relay_dead_letter_queue(cfg).value(),
             KmsMasterKeyId=data_key_arn(cfg),
             MessageRetentionPeriod=DEAD_LETTER_RETENTION_SECONDS,
@@ -129,6 +134,7 @@ def _add_relay(t: Template, cfg: Config, s3_key: str) -> None:
     t.add_resource(
         sqs.Queue(
             RELAY_QUEUE,
+            Metadata=ENCRYPTED_WITH_IMPORTED_KEY,
             QueueName=naming.relay_queue(cfg).value(),
             KmsMasterKeyId=data_key_arn(cfg),
             MessageRetentionPeriod=RELAY_RETENTION_SECONDS,
@@ -177,6 +183,7 @@ def _add_relay(t: Template, cfg: Config, s3_key: str) -> None:
             BatchSize=RELAY_BATCH_SIZE,
             # Only the messages that failed are retried, not their whole batch.
             FunctionResponseTypes=["ReportBatchItemFailures"],
+            Tags=Tags(**naming.project_tags(cfg)),  # its id is random: IAM finds it by tag
         )
     )
     # No more pollers than the function's reserved concurrency, else throttled invocations
@@ -260,7 +267,8 @@ def add_dead_letter_queue(
     t.add_resource(
         sqs.Queue(
             logical_id,
-            Metadata=DEAD_LETTER_QUEUE,
+            # The regional queues' key is imported; the Route 53 alarms' key is in their template.
+            Metadata=merged(DEAD_LETTER_QUEUE, ENCRYPTED_WITH_IMPORTED_KEY) if isinstance(key_arn, ImportValue) else DEAD_LETTER_QUEUE,
             QueueName=name.value(),
             KmsMasterKeyId=key_arn,
             MessageRetentionPeriod=DEAD_LETTER_RETENTION_SECONDS,

@@ -12,22 +12,22 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from troposphere import Equals, GetAtt, Output, Parameter, Ref, Sub, Template
+from troposphere import Equals, GetAtt, Output, Parameter, Ref, Sub, Tags, Template
 from troposphere import applicationautoscaling as autoscaling
-from troposphere import ec2, ecs, iam, s3
+from troposphere import ec2, ecs, iam
 from troposphere import elasticloadbalancingv2 as elb
 
 from policies import arns
 from policies import compute as compute_policies
 from policies import tracing as tracing_policies
 from templates import naming, protection, tracing
-from templates.buckets import private_bucket_properties
+from templates.buckets import add_log_bucket
 from templates.config import TARGET_HEALTH_CHECK_INTERVAL_SECONDS, TARGET_HEALTHY_THRESHOLD, Config
 from templates.database import Database
 from templates.functions import log_group
 from templates.network import Network
 from templates.security import APP_SECURITY_GROUP, SecurityGroups, data_key_arn
-from templates.suppressions import checkov_skip
+from templates.suppressions import cfripper_ignore, checkov_skip, guard_suppress, log_group_with_imported_key, merged
 
 CLUSTER = "EcsCluster"
 SERVICE = "AppService"
@@ -42,6 +42,10 @@ TARGET_GROUP = "AppTargetGroup"
 # task serves for this long, then ECS stops it (runbook.fence_wait_seconds).
 DEREGISTRATION_DELAY_SECONDS = 30
 HTTPS_LISTENER = "HttpsListener"
+PUBLIC_ENTRY_REASON = (
+    "the trading platform's public entry point: HTTPS (and HTTP, answered with a redirect to HTTPS) from the internet "
+    "is its purpose"
+)
 HTTP_LISTENER = "HttpRedirectListener"
 ACCESS_LOG_BUCKET = "AccessLogBucket"
 ACCESS_LOG_BUCKET_POLICY = "AccessLogBucketPolicy"
@@ -122,39 +126,9 @@ def _add_parameters(t: Template, cfg: Config) -> None:
 
 def _add_access_log_bucket(t: Template, cfg: Config) -> None:
     """Per-region bucket for ALB access logs: SSE-S3 (the only encryption ALB logs support)."""
-    t.add_resource(
-        s3.Bucket(
-            ACCESS_LOG_BUCKET,
-            **private_bucket_properties(),
-            LifecycleConfiguration=s3.LifecycleConfiguration(
-                Rules=[
-                    s3.LifecycleRule(
-                        Id="expire-access-logs",
-                        Status="Enabled",
-                        ExpirationInDays=cfg.logs.access_log_expiration_days,
-                        NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=1),
-                    )
-                ]
-            ),
-            Metadata=checkov_skip(
-                {
-                    "CKV_AWS_18": "This bucket is the ALB's access-log destination; logging access to a log bucket "
-                    "needs yet another log bucket"
-                }
-            ),
-            # Access logs are audit records: they outlive the stack. Retain even when a first create
-            # rolls back: the ALB writes a test object as soon as logging is on, and a bucket that is
-            # not empty cannot be deleted; its generated name does not stop a retry.
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
-        )
-    )
-    t.add_resource(
-        s3.BucketPolicy(
-            ACCESS_LOG_BUCKET_POLICY,
-            Bucket=Ref(ACCESS_LOG_BUCKET),
-            PolicyDocument=compute_policies.access_log_bucket(ACCESS_LOG_BUCKET, ACCESS_LOG_PREFIX, ELB_USES_SERVICE_PRINCIPAL),
-        )
+    add_log_bucket(
+        t, cfg, ACCESS_LOG_BUCKET, ACCESS_LOG_BUCKET_POLICY,
+        compute_policies.access_log_bucket(ACCESS_LOG_BUCKET, ACCESS_LOG_PREFIX, ELB_USES_SERVICE_PRINCIPAL),
     )
 
 
@@ -164,10 +138,14 @@ def _add_load_balancer(t: Template, cfg: Config, network: Network) -> None:
         ec2.SecurityGroup(
             ALB_SECURITY_GROUP,
             GroupDescription=f"{naming.prefix(cfg)} ALB: HTTPS and HTTP (redirect) from the internet",
-            Metadata=checkov_skip(
-                {"CKV_AWS_260": "Port 80 reaches only the listener that answers 301 to HTTPS; no content is served over HTTP"}
+            Metadata=merged(
+                checkov_skip(
+                    {"CKV_AWS_260": "Port 80 reaches only the listener that answers 301 to HTTPS; no content is served over HTTP"}
+                ),
+                cfripper_ignore({"EC2SecurityGroupOpenToWorldRule": PUBLIC_ENTRY_REASON}),
             ),
             VpcId=network.vpc_id,
+            Tags=Tags(**naming.project_tags(cfg)),
             SecurityGroupIngress=[
                 ec2.SecurityGroupRule(Description=f"{name} from the internet", IpProtocol="tcp", FromPort=p, ToPort=p, CidrIp="0.0.0.0/0")
                 for name, p in (("HTTPS", 443), ("HTTP, redirected to HTTPS", 80))
@@ -197,6 +175,7 @@ def _add_load_balancer(t: Template, cfg: Config, network: Network) -> None:
     t.add_resource(
         elb.LoadBalancer(
             LOAD_BALANCER,
+            Metadata=cfripper_ignore({"PublicELBCheckerRule": PUBLIC_ENTRY_REASON}),
             DependsOn=ACCESS_LOG_BUCKET_POLICY,  # ALB checks it may write the logs when they are enabled
             Name=naming.load_balancer(cfg).value(),
             Type="application",
@@ -237,6 +216,12 @@ def _add_load_balancer(t: Template, cfg: Config, network: Network) -> None:
             LoadBalancerArn=Ref(LOAD_BALANCER),
             Port=443,
             Protocol="HTTPS",
+            Metadata=guard_suppress(
+                {
+                    "ELBV2_ACM_CERTIFICATE_REQUIRED_CHECK": "the certificate is ACM's, per region: the CertificateArn "
+                    "parameter only takes an arn:...:acm:... ARN (AllowedPattern), which the rule cannot see through Ref"
+                }
+            ),
             SslPolicy=TLS_POLICY,
             Certificates=[elb.Certificate(CertificateArn=Ref(CERTIFICATE_PARAMETER))],
             DefaultActions=[elb.Action(Type="forward", TargetGroupArn=Ref(TARGET_GROUP))],
@@ -339,6 +324,12 @@ def _add_task_definition(t: Template, cfg: Config, database: Database) -> None:
     t.add_resource(
         ecs.TaskDefinition(
             TASK_DEFINITION,
+            Metadata=guard_suppress(
+                {
+                    "ECS_TASK_DEFINITION_MEMORY_HARD_LIMIT_CHECK": "Fargate caps the task at its Memory (app.task_memory); "
+                    "no container can take more than the task has"
+                }
+            ),
             Family=f"{naming.prefix(cfg)}-app",
             Cpu=str(cfg.app.task_cpu),
             Memory=str(cfg.app.task_memory),
@@ -401,6 +392,7 @@ def _add_service(t: Template, cfg: Config, network: Network, security: SecurityG
             ResourceId=Sub(f"service/${{{CLUSTER}}}/${{{SERVICE}.Name}}"),
             MinCapacity=Ref(MIN_COUNT_PARAMETER),
             MaxCapacity=cfg.app.max_count,
+            Tags=Tags(**naming.project_tags(cfg)),
         )
     )
     t.add_resource(

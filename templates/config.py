@@ -400,9 +400,17 @@ class AlertsConfig:
                 raise ConfigError(name, f"must be a percentage from 1 to 100, not {getattr(self, name)}")
 
 
+# The values CloudWatch Logs accepts for RetentionInDays.
+RetentionDays = Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
+
+
 @dataclass(frozen=True)
 class LogsConfig:
-    retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] = 7
+    # A year by default, every kind: AWS Control Tower's control CT.CLOUDWATCH.PR.2 asks it of every
+    # log group, as PCI DSS v4.0 10.5.1 of audit logs (an incident review or an audit reads them).
+    retention_days: RetentionDays = 365  # the app's, the alert relay's and the readiness function's logs
+    flow_logs_retention_days: RetentionDays = 365
+    runbook_retention_days: RetentionDays = 365  # the state machine's execution history and its steps' logs
     # ALB access logs live in S3 (CloudWatch retention values do not apply).
     access_log_expiration_days: int = 90
 

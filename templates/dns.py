@@ -25,6 +25,7 @@ from templates import naming
 from templates.compute import App
 from templates.config import Config
 from templates.regions import IS_PRIMARY, PEER_REGION_PARAMETER
+from templates.suppressions import guard_suppress
 
 SWITCH_ALARM = "FailoverSwitchAlarm"
 ALB_HEALTH_CHECK = "LoadBalancerHealthCheck"
@@ -62,6 +63,12 @@ def add_failover_switch(t: Template, cfg: Config) -> None:
     t.add_resource(
         cloudwatch.Alarm(
             SWITCH_ALARM,
+            Metadata=guard_suppress(
+                {
+                    "CLOUDWATCH_ALARM_ACTION_CHECK": "the failover switch, not an alert: Route 53's health check follows "
+                    "its data; the health-check alarms tell on-call"
+                }
+            ),
             AlarmName=naming.failover_switch_alarm(cfg).value(),
             AlarmDescription=(
                 "Failover switch: in ALARM, Route 53 treats the other region's PRIMARY record as unhealthy "

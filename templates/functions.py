@@ -13,7 +13,7 @@ from policies.trust import service_trust
 from templates import naming, packaging
 from templates.config import Config
 from templates.security import data_key_arn
-from templates.suppressions import checkov_skip
+from templates.suppressions import checkov_skip, guard_suppress, log_group_with_imported_key, merged, typeless_wildcards
 
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 ARTIFACT_NAME = "runbook"
@@ -34,12 +34,13 @@ def package() -> tuple[bytes, str]:
     return content, packaging.s3_key(ARTIFACT_NAME, sha256)
 
 
-def log_group(t: Template, cfg: Config, logical: str, name) -> None:
+def log_group(t: Template, cfg: Config, logical: str, name, retention_days: int | None = None) -> None:
     t.add_resource(
         logs.LogGroup(
             logical,
+            Metadata=log_group_with_imported_key(),
             LogGroupName=name,
-            RetentionInDays=cfg.logs.retention_days,
+            RetentionInDays=retention_days or cfg.logs.retention_days,
             KmsKeyId=data_key_arn(cfg),
             DeletionPolicy="Delete",
             UpdateReplacePolicy="Delete",
@@ -62,6 +63,7 @@ def add_function(
     timeout: int,
     reserved_concurrency: int,
     dead_letter_reason: str,
+    log_retention_days: int | None = None,
 ) -> GetAtt:
     """Add the function, its role and log group to ``t``; returns the role's ARN.
 
@@ -69,10 +71,13 @@ def add_function(
     ``dead_letter_reason`` says where failed invocations go instead of a Lambda DLQ.
     """
     log_group_name = f"/aws/lambda/{name.pattern}"
-    log_group(t, cfg, f"{function_id}LogGroup", log_group_name)
+    log_group(t, cfg, f"{function_id}LogGroup", log_group_name, log_retention_days)
+    document = policy(log_group_name)
+    on_everything = any("*" in statement.Resource for statement in document.Statement if hasattr(statement, "Resource"))
     role = t.add_resource(
         iam.Role(
             f"{function_id}Role",
+            **({"Metadata": typeless_wildcards()} if on_everything else {}),
             # No aws:SourceArn/aws:SourceAccount: Lambda's execution-role page shows a trust policy
             # without conditions ("Defining Lambda function permissions with an execution role",
             # https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html), and
@@ -80,14 +85,17 @@ def add_function(
             # (https://docs.aws.amazon.com/lambda/latest/dg/permissions-source-function-arn.html) says
             # aws:SourceArn applies only to policies where the function is the target resource.
             AssumeRolePolicyDocument=service_trust("lambda.amazonaws.com", source_account=False),
-            Policies=[iam.Policy(PolicyName=policy_name, PolicyDocument=policy(log_group_name))],
+            Policies=[iam.Policy(PolicyName=policy_name, PolicyDocument=document)],
         )
     )
     t.add_resource(
         awslambda.Function(
             function_id,
             DependsOn=f"{function_id}LogGroup",  # else Lambda creates it, with no retention
-            Metadata=checkov_skip({**COMMON_SUPPRESSIONS, "CKV_AWS_116": dead_letter_reason}),
+            Metadata=merged(
+                checkov_skip({**COMMON_SUPPRESSIONS, "CKV_AWS_116": dead_letter_reason}),
+                guard_suppress({"LAMBDA_INSIDE_VPC_CHECK": COMMON_SUPPRESSIONS["CKV_AWS_117"]}),
+            ),
             FunctionName=name.value(),
             Description=description,
             Runtime=RUNTIME,

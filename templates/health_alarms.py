@@ -66,7 +66,7 @@ def build_health_alarms_template(cfg: Config) -> Template:
             )
         )
         t.add_parameter(Parameter(region_parameter(role), Type="String", Description=f"The {role.lower()} region"))
-    add_key(t, HEALTH_KEY, f"{naming.prefix(cfg)}: Route 53 health alerts topic", health_alerts_key_policy())
+    add_key(t, cfg, HEALTH_KEY, f"{naming.prefix(cfg)}: Route 53 health alerts topic", health_alerts_key_policy())
     t.add_resource(
         sns.Topic(
             HEALTH_TOPIC,

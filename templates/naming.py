@@ -48,6 +48,19 @@ def prefix(cfg: Config) -> str:
     return f"{cfg.project}-{cfg.environment_suffix}"
 
 
+def project_tags(cfg: Config) -> dict[str, str]:
+    """The tags on every resource the templates create whose ARN carries an id AWS generates
+    (VPC, subnet, security group, key...): the execution role and the boundary act on such a
+    resource only while it carries them (``aws:ResourceTag``), or when a create request sets
+    them (``aws:RequestTag``)."""
+    return {"Project": cfg.project, "Environment": cfg.environment_suffix}
+
+
+def log_group_patterns(cfg: Config) -> tuple[str, ...]:
+    """Every log group name the project gives: its own, its functions' and its state machine's."""
+    return (f"/{cfg.project}/{cfg.environment_suffix}/*", f"/aws/lambda/{prefix(cfg)}-*", f"/aws/vendedlogs/states/{prefix(cfg)}-*")
+
+
 def flow_log_group(cfg: Config) -> Name:
     return Name("CloudWatch Logs log group", f"/{cfg.project}/{cfg.environment_suffix}/vpc-flow-logs", 512)
 

@@ -18,6 +18,7 @@ from policies import network as network_policies
 from templates import naming
 from templates.config import SUBNET_EXTRA_BITS, Config
 from templates.security import data_key_arn
+from templates.suppressions import log_group_with_imported_key, typeless_wildcards
 
 VPC = "Vpc"
 INTERNET_GATEWAY = "InternetGateway"
@@ -69,7 +70,7 @@ class Network:
 
 
 def _tags(cfg: Config, name: str) -> Tags:
-    return Tags(Name=naming.sub_if_needed(f"{naming.prefix(cfg)}-{name}"), Project=cfg.project, Environment=cfg.environment_suffix)
+    return Tags(Name=naming.sub_if_needed(f"{naming.prefix(cfg)}-{name}"), **naming.project_tags(cfg))
 
 
 def _add_parameters(t: Template) -> None:
@@ -186,7 +187,7 @@ def _add_isolated_tier(t: Template, cfg: Config) -> tuple[list, ec2.RouteTable]:
     return subnets, route_table
 
 
-def _add_gateway_endpoints(t: Template, route_tables: list[ec2.RouteTable]) -> None:
+def _add_gateway_endpoints(t: Template, cfg: Config, route_tables: list[ec2.RouteTable]) -> None:
     """S3 and DynamoDB traffic stays off the NAT gateways (seed defect 6), from every private table."""
     for logical_id, service in ((S3_ENDPOINT, "s3"), (DYNAMODB_ENDPOINT, "dynamodb")):
         t.add_resource(
@@ -196,6 +197,7 @@ def _add_gateway_endpoints(t: Template, route_tables: list[ec2.RouteTable]) -> N
                 VpcEndpointType="Gateway",
                 ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{service}"),
                 RouteTableIds=[Ref(table) for table in route_tables],
+                Tags=_tags(cfg, f"{service}-endpoint"),
             )
         )
 
@@ -205,8 +207,9 @@ def _add_flow_logs(t: Template, cfg: Config) -> None:
     t.add_resource(
         logs.LogGroup(
             FLOW_LOG_GROUP,
+            Metadata=log_group_with_imported_key(),
             LogGroupName=group_name.value(),
-            RetentionInDays=cfg.logs.retention_days,
+            RetentionInDays=cfg.logs.flow_logs_retention_days,
             KmsKeyId=data_key_arn(cfg),
             # The name is fixed, so a retained group would block re-creating the stack;
             # retention bounds the records anyway.
@@ -217,6 +220,7 @@ def _add_flow_logs(t: Template, cfg: Config) -> None:
     t.add_resource(
         iam.Role(
             FLOW_LOG_ROLE,
+            Metadata=typeless_wildcards(),
             AssumeRolePolicyDocument=network_policies.flow_logs_trust(),
             Policies=[
                 iam.Policy(
@@ -267,7 +271,7 @@ def add_network(t: Template, cfg: Config) -> Network:
     nat_gateways = _add_nat_gateways(t, cfg, public_subnets)
     private_subnets, private_route_tables = _add_private_tier(t, cfg, nat_gateways)
     isolated_subnets, isolated_route_table = _add_isolated_tier(t, cfg)
-    _add_gateway_endpoints(t, [*private_route_tables, isolated_route_table])
+    _add_gateway_endpoints(t, cfg, [*private_route_tables, isolated_route_table])
     _add_flow_logs(t, cfg)
     network = Network(
         vpc_id=Ref(VPC),

@@ -27,6 +27,7 @@ from templates.config import Config
 from templates.database import DB_CLUSTER
 from templates.regions import IS_PRIMARY, PEER_REGION_PARAMETER, PRIMARY, ROLE_PARAMETER, ROUTE53_METRICS_REGION_PARAMETER
 from templates.security import data_key_arn
+from templates.suppressions import typeless_wildcards
 
 TABLE = "RunbookIdempotencyTable"
 STATE_MACHINE = "RunbookStateMachine"
@@ -94,10 +95,11 @@ def region_parameters(cfg: Config, region: str) -> dict[str, str]:
 def _add_state_machine(t: Template, cfg: Config) -> None:
     name = naming.runbook_state_machine(cfg)
     log_group_name = f"/aws/vendedlogs/states/{name.pattern}"
-    functions.log_group(t, cfg, STATE_MACHINE_LOG_GROUP, log_group_name)
+    functions.log_group(t, cfg, STATE_MACHINE_LOG_GROUP, log_group_name, cfg.logs.runbook_retention_days)
     t.add_resource(
         iam.Role(
             STATE_MACHINE_ROLE,
+            Metadata=typeless_wildcards(),
             # aws:SourceAccount and aws:SourceArn as "Creating an IAM role for your state machine in Step
             # Functions", "Prevent cross-service confused deputy issue", shows them
             # (https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html).
@@ -356,6 +358,7 @@ def _add_functions(t: Template, cfg: Config, alerting: Alerting, app: App, s3_ke
             s3_key=s3_key,
             policy_name=step,
             policy=lambda log_group_name, step=step: _step_policy(step, cfg, log_group_name, alerting),
+            log_retention_days=cfg.logs.runbook_retention_days,
             environment={
                 "AWS_ACCOUNT_ID": Ref("AWS::AccountId"),
                 "IDEMPOTENCY_TABLE": Ref(TABLE),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from troposphere import Export, GetAtt, ImportValue, Output, Ref, Template, kms
+from troposphere import Export, GetAtt, ImportValue, Output, Ref, Tags, Template, kms
 from troposphere import ec2
 
 from policies.kms import data_key_policy
@@ -26,18 +26,23 @@ DATA_KEY = "DataKey"
 DATA_KEY_ALIAS = "DataKeyAlias"
 APP_SECURITY_GROUP = "AppSecurityGroup"
 DB_SECURITY_GROUP = "DbSecurityGroup"
+APP_EGRESS_TO_DATABASE = "AppEgressToDatabase"
 POSTGRES_PORT = 5432
+HTTPS_PORT = 443
 
 
-def add_key(t: Template, logical_id: str, description: str, key_policy=None) -> kms.Key:
+def add_key(t: Template, cfg: Config, logical_id: str, description: str, key_policy=None) -> kms.Key:
     """A customer-managed key with rotation and ``key_policy`` (the data key's by default),
-    kept when the stack goes (not when its first create rolls back): snapshots, backups, replicas and messages stay encrypted under it."""
+    kept when the stack goes (not when its first create rolls back): snapshots, backups, replicas and
+    messages stay encrypted under it. Tagged with the project's tags: key ids are random, so IAM finds the
+    project's keys by tag."""
     return t.add_resource(
         kms.Key(
             logical_id,
             Description=description,
             EnableKeyRotation=True,
-            KeyPolicy=key_policy or data_key_policy(),
+            KeyPolicy=key_policy or data_key_policy(naming.log_group_patterns(cfg)),
+            Tags=Tags(**naming.project_tags(cfg)),
             # Not kept by a failed create's rollback, which nothing was encrypted under yet.
             DeletionPolicy="RetainExceptOnCreate",
             UpdateReplacePolicy="Retain",
@@ -47,7 +52,7 @@ def add_key(t: Template, logical_id: str, description: str, key_policy=None) -> 
 
 def add_data_key(t: Template, cfg: Config) -> None:
     """The bootstrap template's customer-managed key for this region."""
-    add_key(t, DATA_KEY, f"{naming.prefix(cfg)}: Aurora, its secret, SNS and logs in this region")
+    add_key(t, cfg, DATA_KEY, f"{naming.prefix(cfg)}: Aurora, its secret, SNS and logs in this region")
     t.add_resource(kms.Alias(DATA_KEY_ALIAS, AliasName=naming.data_key_alias(cfg).value(), TargetKeyId=Ref(DATA_KEY)))
     t.add_output(
         Output(
@@ -77,6 +82,20 @@ def add_security_groups(t: Template, cfg: Config, network: Network) -> SecurityG
             APP_SECURITY_GROUP,
             GroupDescription=f"{naming.prefix(cfg)} app tasks",
             VpcId=network.vpc_id,
+            Tags=Tags(**naming.project_tags(cfg)),
+            # Not all egress: HTTPS for the AWS APIs and the image registry (and ECR's layers in
+            # S3, through the gateway endpoint), the database below. DNS needs no rule: security
+            # groups do not filter traffic to the Amazon DNS server (VPC user guide, "Security
+            # group rules", https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html).
+            SecurityGroupEgress=[
+                ec2.SecurityGroupRule(
+                    Description="HTTPS: AWS APIs and the image registry",
+                    IpProtocol="tcp",
+                    FromPort=HTTPS_PORT,
+                    ToPort=HTTPS_PORT,
+                    CidrIp="0.0.0.0/0",
+                )
+            ],
         )
     )
     t.add_resource(
@@ -84,6 +103,7 @@ def add_security_groups(t: Template, cfg: Config, network: Network) -> SecurityG
             DB_SECURITY_GROUP,
             GroupDescription=f"{naming.prefix(cfg)} Aurora: PostgreSQL from the app only",
             VpcId=network.vpc_id,
+            Tags=Tags(**naming.project_tags(cfg)),
             SecurityGroupIngress=[
                 ec2.SecurityGroupRule(
                     Description="PostgreSQL from the app tasks",
@@ -104,6 +124,18 @@ def add_security_groups(t: Template, cfg: Config, network: Network) -> SecurityG
                     CidrIp="255.255.255.255/32",
                 )
             ],
+        )
+    )
+    # A rule of its own: inline, the two groups would reference each other (a circular dependency).
+    t.add_resource(
+        ec2.SecurityGroupEgress(
+            APP_EGRESS_TO_DATABASE,
+            GroupId=Ref(APP_SECURITY_GROUP),
+            Description="PostgreSQL to the database only",
+            IpProtocol="tcp",
+            FromPort=POSTGRES_PORT,
+            ToPort=POSTGRES_PORT,
+            DestinationSecurityGroupId=Ref(DB_SECURITY_GROUP),
         )
     )
     return SecurityGroups(app=Ref(APP_SECURITY_GROUP), database=Ref(DB_SECURITY_GROUP))

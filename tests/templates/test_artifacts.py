@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from checks.lint import describe, lint
 from templates import naming
-from templates.artifacts import ARTIFACT_BUCKET, ARTIFACT_BUCKET_OUTPUT, ARTIFACT_BUCKET_POLICY, NONCURRENT_VERSION_DAYS
+from templates.artifacts import (
+    ARTIFACT_BUCKET,
+    ARTIFACT_BUCKET_OUTPUT,
+    ARTIFACT_BUCKET_POLICY,
+    ARTIFACT_LOG_BUCKET,
+    ARTIFACT_LOG_BUCKET_POLICY,
+    ARTIFACT_LOG_PREFIX,
+    NONCURRENT_VERSION_DAYS,
+)
+from templates.security import DATA_KEY
 
 
 def _sub_text(value) -> str:
@@ -21,8 +30,10 @@ def test_the_bucket_is_named_per_account_and_region_encrypted_versioned_private_
         and "${AWS::Region}" in naming.artifact_bucket(cfg).pattern
     )
     (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
-    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": {"Fn::GetAtt": [DATA_KEY, "Arn"]}}
+    assert rule["BucketKeyEnabled"] is True
     assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert props["LoggingConfiguration"] == {"DestinationBucketName": {"Ref": ARTIFACT_LOG_BUCKET}, "LogFilePrefix": ARTIFACT_LOG_PREFIX}
     assert (
         set(props["PublicAccessBlockConfiguration"].values()) == {True}
         and len(props["PublicAccessBlockConfiguration"]) == 4
@@ -46,6 +57,20 @@ def test_the_bucket_policy_only_denies_requests_without_tls(bootstrap):
         f"arn:${{AWS::Partition}}:s3:::${{{ARTIFACT_BUCKET}}}",
         f"arn:${{AWS::Partition}}:s3:::${{{ARTIFACT_BUCKET}}}/*",
     ]
+
+
+def test_only_s3_logging_for_the_artifact_bucket_writes_its_sse_s3_log_bucket(bootstrap, cfg):
+    log_bucket = bootstrap["Resources"][ARTIFACT_LOG_BUCKET]
+    (rule,) = log_bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}, "a log destination takes SSE-S3 only"
+    assert log_bucket["DeletionPolicy"] == "Retain"
+    statements = {s["Sid"]: s for s in bootstrap["Resources"][ARTIFACT_LOG_BUCKET_POLICY]["Properties"]["PolicyDocument"]["Statement"]}
+    writer = statements["LoggingServiceWritesArtifactAccessLogs"]
+    assert (writer["Principal"], writer["Action"]) == ({"Service": "logging.s3.amazonaws.com"}, ["s3:PutObject"])
+    assert [_sub_text(arn) for arn in writer["Resource"]] == [f"arn:${{AWS::Partition}}:s3:::${{{ARTIFACT_LOG_BUCKET}}}/{ARTIFACT_LOG_PREFIX}*"]
+    assert _sub_text(writer["Condition"]["ArnLike"]["aws:SourceArn"]) == f"arn:${{AWS::Partition}}:s3:::{naming.artifact_bucket(cfg).pattern}"
+    assert writer["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert statements["DenyInsecureTransport"]["Effect"] == "Deny"
 
 
 def test_the_bootstrap_template_with_the_bucket_lints_clean_in_both_regions(rendered, cfg, tmp_path):

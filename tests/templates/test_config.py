@@ -68,6 +68,8 @@ BAD_CONFIGS = {
     "string for a table": ({"network": "big"}, "network", "must be a table"),
     "unknown choice": ({"network": {"nat_gateways": "two"}}, "network.nat_gateways", "one of 'per-az', 'single'"),
     "retention CloudWatch does not offer": ({"logs": {"retention_days": 8}}, "logs.retention_days", "one of 1, 3"),
+    "flow log retention CloudWatch does not offer": ({"logs": {"flow_logs_retention_days": 366}}, "logs.flow_logs_retention_days", "one of 1, 3"),
+    "runbook retention CloudWatch does not offer": ({"logs": {"runbook_retention_days": 0}}, "logs.runbook_retention_days", "one of 1, 3"),
     "non-positive RPO": ({"objectives": {"rpo_seconds": 0}}, "objectives.rpo_seconds", "positive"),
     "bad e-mail endpoint": (
         {"alerts": {"endpoints": [{"protocol": "email", "endpoint": "nobody"}]}},

@@ -222,8 +222,8 @@ def test_no_string_in_a_rendered_template_looks_like_a_password(rendered, name):
     suspects = [
         value
         for key, value in _keyed_values(document)
-        # Ref / GetAtt targets, IAM actions, AWS policy and metric names are vocabulary, not secrets.
-        if key not in ("Action", "SslPolicy", "MetricName", "Namespace")
+        # Ref / GetAtt targets, IAM actions, AWS policy and metric names, scanners' rule names are vocabulary, not secrets.
+        if key not in ("Action", "SslPolicy", "MetricName", "Namespace", "rule", "SuppressedRules")
         and value.split(".")[0] not in identifiers
         and _looks_like_a_password(value)
     ]

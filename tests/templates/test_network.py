@@ -110,7 +110,7 @@ def test_flow_logs_capture_all_traffic_to_a_retained_log_group(cfg, region_view)
     props = flow_log["Properties"]
     assert (props["ResourceId"], props["TrafficType"], props["LogDestinationType"]) == ("Vpc", "ALL", "cloud-watch-logs")
     group = resolved["Resources"][props["LogGroupName"]]
-    assert group["Properties"]["RetentionInDays"] == cfg.logs.retention_days
+    assert group["Properties"]["RetentionInDays"] == cfg.logs.flow_logs_retention_days >= 365
     role = resolved["Resources"]["VpcFlowLogRole"]["Properties"]
     resources = [
         arn

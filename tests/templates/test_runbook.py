@@ -10,7 +10,7 @@ from cloud_radar.cf.unit import Template as ResolvedTemplate
 
 from template_support import data_key_arn, resolve, resources_of_type
 from templates import alerting, naming, readiness, runbook
-from templates.config import Config, Objectives, RunbookConfig
+from templates.config import Config, LogsConfig, Objectives, RunbookConfig
 from templates.render import artifacts, render
 
 ACCOUNT = ResolvedTemplate.AccountId
@@ -43,7 +43,7 @@ def test_every_function_has_its_own_retained_encrypted_log_group_created_first(c
         group_id = f"{logical}LogGroup"
         group = resolved["Resources"][group_id]["Properties"]
         assert group["LogGroupName"] == f"/aws/lambda/{props['FunctionName']}"
-        assert (group["RetentionInDays"], group["KmsKeyId"]) == (cfg.logs.retention_days, data_key_arn(region))
+        assert (group["RetentionInDays"], group["KmsKeyId"]) == (_retention(cfg, group["LogGroupName"]), data_key_arn(region))
         assert resolved["Resources"][logical]["DependsOn"] == group_id
         assert props["LoggingConfig"]["LogGroup"] == group["LogGroupName"]
 
@@ -55,8 +55,28 @@ def test_every_log_group_in_every_template_has_retention_and_a_key(rendered, cfg
             groups = resources_of_type(resolved, "AWS::Logs::LogGroup").values()
             assert len(groups) == 3 + 1 + len(runbook.STEPS) + 2, "flow logs, app, collector, state machine, each step, relay, readiness"
             for group in groups:
-                assert group["Properties"]["RetentionInDays"] == cfg.logs.retention_days
+                assert group["Properties"]["RetentionInDays"] == _retention(cfg, group["Properties"]["LogGroupName"])
                 assert group["Properties"]["KmsKeyId"] == data_key_arn(region)
+            kinds = {group["Properties"]["RetentionInDays"] for group in groups}
+            assert kinds == {cfg.logs.retention_days, cfg.logs.flow_logs_retention_days, cfg.logs.runbook_retention_days}
+
+
+def test_each_kind_of_log_keeps_its_own_retention():
+    cfg = Config(logs=LogsConfig(retention_days=30, flow_logs_retention_days=400, runbook_retention_days=731))
+    document = json.loads(render(cfg)["regional.json"])
+    groups = [r["Properties"] for r in document["Resources"].values() if r["Type"] == "AWS::Logs::LogGroup"]
+    names = [g["LogGroupName"]["Fn::Sub"] if isinstance(g["LogGroupName"], dict) else g["LogGroupName"] for g in groups]
+    assert {(_retention(cfg, name), g["RetentionInDays"]) for name, g in zip(names, groups)} == {(30, 30), (400, 400), (731, 731)}
+
+
+def _retention(cfg, name: str) -> int:
+    """Each kind of log its own retention: flow logs and the runbook's history are read in an audit."""
+    if name == naming.flow_log_group(cfg).pattern:
+        return cfg.logs.flow_logs_retention_days
+    runbook_names = [f"/aws/lambda/{naming.runbook_function(cfg, step).pattern}" for step in runbook.STEPS]
+    if name in runbook_names or name.startswith("/aws/vendedlogs/states/"):
+        return cfg.logs.runbook_retention_days
+    return cfg.logs.retention_days
 
 
 def test_switch_step_targets_the_dr_regions_switch_from_either_region(cfg, template):

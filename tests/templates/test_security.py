@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
+import json
+
 import pytest
 from cloud_radar.cf.unit import Template as ResolvedTemplate
 
@@ -26,6 +29,19 @@ def test_database_admits_postgres_from_the_app_only(region_view):
     assert not [rule for rule in standalone if rule["Properties"]["GroupId"] == "DbSecurityGroup"]
     (cluster,) = resources_of_type(resolved, "AWS::RDS::DBCluster").values()
     assert cluster["Properties"]["VpcSecurityGroupIds"] == ["DbSecurityGroup"]
+
+
+def test_the_app_reaches_only_the_database_and_https(region_view):
+    _, resolved = region_view
+    group = resolved["Resources"]["AppSecurityGroup"]["Properties"]
+    egress = [(r["IpProtocol"], r["FromPort"], r["ToPort"], r.get("CidrIp") or r.get("DestinationSecurityGroupId")) for r in group["SecurityGroupEgress"]]
+    standalone = [
+        r["Properties"]
+        for r in resources_of_type(resolved, "AWS::EC2::SecurityGroupEgress").values()
+        if r["Properties"]["GroupId"] == "AppSecurityGroup"
+    ]
+    egress += [(r["IpProtocol"], r["FromPort"], r["ToPort"], r.get("CidrIp") or r.get("DestinationSecurityGroupId")) for r in standalone]
+    assert sorted(egress) == [("tcp", 443, 443, "0.0.0.0/0"), ("tcp", 5432, 5432, "DbSecurityGroup")]
 
 
 @pytest.fixture(scope="module", params=["us-east-1", "us-west-2"])
@@ -66,14 +82,17 @@ def test_key_is_usable_only_through_this_regions_data_services(key_view):
     statements = _statements(resolved)
     condition = statements["AccountUsesKeyOnlyThroughDataServices"]["Condition"]["StringEquals"]
     assert sorted(condition["kms:ViaService"]) == sorted(
-        f"{service}.{region}.amazonaws.com" for service in ("rds", "secretsmanager", "sns", "sqs", "dynamodb")
+        f"{service}.{region}.amazonaws.com" for service in ("rds", "secretsmanager", "sns", "sqs", "dynamodb", "s3")
     )
     assert condition["kms:CallerAccount"] == ResolvedTemplate.AccountId
-    logs = statements["CloudWatchLogsEncryptsThisRegionsLogGroups"]
+    logs = statements["CloudWatchLogsEncryptsThisProjectsLogGroups"]
     assert logs["Principal"] == {"Service": f"logs.{region}.amazonaws.com"}
-    assert logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] == (
-        f"arn:aws:logs:{region}:{ResolvedTemplate.AccountId}:log-group:*"
-    )
+    allowed = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert f"arn:aws:logs:{region}:{ResolvedTemplate.AccountId}:log-group:*" not in allowed, "not every log group of the region"
+    for name in _log_group_names(region):
+        arn = f"arn:aws:logs:{region}:{ResolvedTemplate.AccountId}:log-group:{name}"
+        assert any(fnmatch.fnmatchcase(arn, pattern) for pattern in allowed), name
+    assert not any(fnmatch.fnmatchcase(f"arn:aws:logs:{region}:{ResolvedTemplate.AccountId}:log-group:/payments/app", p) for p in allowed)
     publishers = statements["ServicesDeliverToEncryptedTopicsAndQueues"]
     assert publishers["Condition"]["StringEquals"]["aws:SourceAccount"] == ResolvedTemplate.AccountId
     assert sorted(publishers["Principal"]["Service"]) == [
@@ -81,8 +100,23 @@ def test_key_is_usable_only_through_this_regions_data_services(key_view):
         "events.amazonaws.com",
         "sns.amazonaws.com",
     ]
+    grants = statements["GrantsOnlyForAwsServices"]
+    assert (grants["Effect"], grants["Action"], grants["Principal"]) == ("Deny", ["kms:CreateGrant"], {"AWS": "*"})
+    assert grants["Condition"] == {"BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}}
     principals = {s["Sid"]: s["Principal"] for s in statements.values()}
-    assert len(principals) == 4, "no statement beyond the four reviewed here"
+    assert len(principals) == 5, "no statement beyond the five reviewed here"
+
+
+def _log_group_names(region: str) -> list[str]:
+    """Every log group the regional template names, as it resolves in ``region``."""
+    from templates.config import Config
+    from templates.render import render
+
+    document = json.loads(render(Config())["regional.json"])
+    names = [r["Properties"]["LogGroupName"] for r in document["Resources"].values() if r["Type"] == "AWS::Logs::LogGroup"]
+    resolved = [(n["Fn::Sub"] if isinstance(n, dict) else n).replace("${AWS::Region}", region) for n in names]
+    assert resolved
+    return resolved
 
 
 def test_flow_log_group_is_encrypted_with_this_regions_key(region_view):
@@ -100,8 +134,10 @@ def test_the_health_alerts_key_serves_only_its_topic_and_that_topics_dead_letter
     region = cfg.route53_metrics_region
     statements = {s["Sid"]: s for s in resolved["Resources"]["HealthAlertsKey"]["Properties"]["KeyPolicy"]["Statement"]}
     assert set(statements) == {
-        "AccountAdministersKey", "AccountUsesKeyOnlyThroughDataServices", "ServicesDeliverToEncryptedTopicsAndQueues"
+        "AccountAdministersKey", "AccountUsesKeyOnlyThroughDataServices", "GrantsOnlyForAwsServices",
+        "ServicesDeliverToEncryptedTopicsAndQueues",
     }
+    assert statements["GrantsOnlyForAwsServices"]["Effect"] == "Deny"
     via = statements["AccountUsesKeyOnlyThroughDataServices"]["Condition"]["StringEquals"]["kms:ViaService"]
     assert sorted(via) == [f"sns.{region}.amazonaws.com", f"sqs.{region}.amazonaws.com"]
     publishers = statements["ServicesDeliverToEncryptedTopicsAndQueues"]
