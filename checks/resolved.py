@@ -11,7 +11,7 @@ from cfnlint.helpers import AVAILABILITY_ZONES
 from cloud_radar.cf.unit import Template as ResolvedTemplate
 from cloud_radar.cf.unit import functions as cloud_radar_functions
 
-from templates import naming, stack
+from templates import naming, stack, stackset_roles
 from templates.compute import CERTIFICATE_PARAMETER
 from templates.config import Config
 from templates.database import DB_SECRET
@@ -51,6 +51,11 @@ def resolve(template: dict, cfg: Config, region: str, overrides: dict[str, str] 
     # The default configuration has no certificate (it cannot deploy, by design).
     parameters[CERTIFICATE_PARAMETER] = parameters[CERTIFICATE_PARAMETER] or certificate_arn(region)
     return resolver.render(parameters, region=region)
+
+
+def resolve_bootstrap(template: dict, cfg: Config, region: str) -> dict:
+    """The bootstrap template in ``region``, with its parameter file's values."""
+    return ResolvedTemplate(template).render(stackset_roles.key_administrator_parameters(cfg), region=region)
 
 
 def resources_of_type(resolved: dict, resource_type: str) -> dict[str, dict]:

@@ -59,20 +59,27 @@ def _this_key() -> list[str]:
     return ["*"]
 
 
-def data_key_policy(log_groups: tuple[str, ...]) -> PolicyDocument:
+def data_key_policy(log_groups: tuple[str, ...], deployer) -> PolicyDocument:
     """``log_groups``: name patterns of the project's log groups, the only ones CloudWatch Logs
-    may encrypt with the key."""
-    return _key_policy(VIA_SERVICES, ENCRYPTING_SERVICES, log_groups=log_groups)
+    may encrypt with the key; ``deployer``: the StackSet execution role's ARN."""
+    return _key_policy(VIA_SERVICES, ENCRYPTING_SERVICES, log_groups=log_groups, deployer=deployer)
 
 
-def health_alerts_key_policy() -> PolicyDocument:
+def health_alerts_key_policy(deployer) -> PolicyDocument:
     """The Route 53 alarms' key encrypts their topic and its undelivered-alerts queue, nothing
     else: CloudWatch publishes to the topic, SNS writes the queue, the account reads both."""
-    return _key_policy(("sns", "sqs"), ["cloudwatch.amazonaws.com", "sns.amazonaws.com"], log_groups=())
+    return _key_policy(("sns", "sqs"), ["cloudwatch.amazonaws.com", "sns.amazonaws.com"], log_groups=(), deployer=deployer)
 
 
-def _key_policy(via_services, encrypting_services: list[str], *, log_groups: tuple[str, ...]) -> PolicyDocument:
-    account = Principal("AWS", arns.account_root())
+def _key_policy(via_services, encrypting_services: list[str], *, log_groups: tuple[str, ...], deployer) -> PolicyDocument:
+    # The StackSet execution role is named here as well as through the account: its IAM grants
+    # on keys depend on the key's tags, and "it might take up to five minutes for tag and alias
+    # changes to affect KMS key authorization" (KMS developer guide, "Use tags to control access
+    # to KMS keys"), while CloudFormation enables rotation and creates the alias, and the regional
+    # stack's resources use the key, within seconds of its creation. A key policy grant to a
+    # principal of the same account needs no IAM policy.
+    # https://docs.aws.amazon.com/kms/latest/developerguide/tag-authorization.html
+    account = Principal("AWS", [arns.account_root(), deployer])
     return PolicyDocument(
         Version="2012-10-17",
         Statement=[

@@ -238,12 +238,16 @@ def boundary(role_statements: Iterable[dict], managed_policies: Iterable[str], p
             conditioned.setdefault(json.dumps(statement["Condition"], sort_keys=True), set()).update(actions)
         else:
             unconditioned.update(actions)
-    for policy in managed_policies:
+    managed = []
+    for index, policy in enumerate(sorted(set(managed_policies))):
         if policy not in MANAGED_POLICY_ACTIONS:
             raise ValueError(f"a role attaches {policy}: add its actions to MANAGED_POLICY_ACTIONS")
-        unconditioned.update(MANAGED_POLICY_ACTIONS[policy])
+        actions, resources = MANAGED_POLICY_ACTIONS[policy]
+        # On the managed policy's own resources: scoped to the project's, they would be cut off
+        # (RDS writes OS metrics to its own RDSOSMetrics group, not one of ours).
+        managed.append(Statement(Sid=f"WhatAnAwsManagedPolicyDoes{index}", Effect=Allow, Action=_actions(actions), Resource=resources))
     scoped = deployment.scoped_statements(unconditioned, project, "WhatTheProjectsRolesDo")
-    statements = list(scoped.statements)
+    statements = list(scoped.statements) + managed
     for index, (condition, actions) in enumerate(sorted(conditioned.items())):
         if actions - unconditioned:
             statements.append(
@@ -267,12 +271,22 @@ def _literal(condition: dict) -> bool:
 # The AWS managed policies the templates attach, by the ARN's path and name: their actions
 # (AWS managed policy reference, version 1 of each).
 MANAGED_POLICY_ACTIONS = {
+    # AWS managed policy AmazonRDSEnhancedMonitoringRole: these actions on
+    # "arn:aws:logs:*:*:log-group:RDS*" and "...:log-group:RDS*:log-stream:*" (AWS Managed Policy
+    # Reference); RDS writes the OS metrics to the RDSOSMetrics log group.
+    # https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonRDSEnhancedMonitoringRole.html
     "service-role/AmazonRDSEnhancedMonitoringRole": (
-        "logs:CreateLogGroup",
-        "logs:PutRetentionPolicy",
-        "logs:CreateLogStream",
-        "logs:PutLogEvents",
-        "logs:DescribeLogStreams",
-        "logs:GetLogEvents",
+        (
+            "logs:CreateLogGroup",
+            "logs:PutRetentionPolicy",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "logs:DescribeLogStreams",
+            "logs:GetLogEvents",
+        ),
+        [
+            Sub("arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:RDS*"),
+            Sub("arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:RDS*:log-stream:*"),
+        ],
     ),
 }

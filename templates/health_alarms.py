@@ -17,7 +17,7 @@ from policies.kms import health_alerts_key_policy
 from templates import alert_endpoints, naming
 from templates.alerting import add_undelivered_queue
 from templates.config import Config
-from templates.security import add_key
+from templates.security import add_key, deployer_arn
 
 HEALTH_KEY = "HealthAlertsKey"
 HEALTH_TOPIC = "HealthAlertsTopic"
@@ -66,7 +66,7 @@ def build_health_alarms_template(cfg: Config) -> Template:
             )
         )
         t.add_parameter(Parameter(region_parameter(role), Type="String", Description=f"The {role.lower()} region"))
-    add_key(t, cfg, HEALTH_KEY, f"{naming.prefix(cfg)}: Route 53 health alerts topic", health_alerts_key_policy())
+    add_key(t, cfg, HEALTH_KEY, f"{naming.prefix(cfg)}: Route 53 health alerts topic", health_alerts_key_policy(deployer_arn(t)))
     t.add_resource(
         sns.Topic(
             HEALTH_TOPIC,

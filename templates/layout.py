@@ -16,5 +16,9 @@ TRAFFIC_TIMING = f"{METADATA_DIR}/traffic_timing.json"
 ARTIFACTS_DIR = "build"
 
 
+# The bootstrap stack set's parameters: the same in every region.
+BOOTSTRAP_PARAMETERS = f"{PARAMETERS_DIR}/bootstrap.json"
+
+
 def parameters_file(region: str) -> str:
     return f"{PARAMETERS_DIR}/{region}.json"

@@ -7,7 +7,7 @@ from typing import Any
 
 from templates import dns, functions, health_alarms, naming, protection, stack, stackset_roles
 from templates.config import Config, DnsConfig
-from templates.layout import ARTIFACTS_DIR, MANIFEST, PARAMETERS_DIR, TRAFFIC_TIMING, parameters_file
+from templates.layout import ARTIFACTS_DIR, BOOTSTRAP_PARAMETERS, MANIFEST, PARAMETERS_DIR, TRAFFIC_TIMING, parameters_file
 
 BOOTSTRAP_TEMPLATE = "bootstrap.json"
 REGIONAL_TEMPLATE = "regional.json"
@@ -52,7 +52,7 @@ def manifest(cfg: Config, functions_key: str, config_file: str | None = None) ->
                 "name": naming.stack_set(cfg, "bootstrap").pattern,
                 "template": BOOTSTRAP_TEMPLATE,
                 "regions": list(cfg.bootstrap_regions),
-                "parameters": None,
+                "parameters": {region: BOOTSTRAP_PARAMETERS for region in cfg.bootstrap_regions},
                 "capabilities": [],
             },
             {
@@ -121,7 +121,8 @@ def render(cfg: Config, config_file: str | None = None) -> dict[str, bytes]:
     files = {name: to_json(document) for name, document in documents.items()}
     for region in cfg.regions:
         files[parameters_file(region)] = _parameter_list(stack.region_parameters(cfg, region))
-    files[HEALTH_ALARMS_PARAMETERS] = _parameter_list(health_alarms.parameters(cfg))
+    files[BOOTSTRAP_PARAMETERS] = _parameter_list(stackset_roles.key_administrator_parameters(cfg))
+    files[HEALTH_ALARMS_PARAMETERS] = _parameter_list({**health_alarms.parameters(cfg), **stackset_roles.key_administrator_parameters(cfg)})
     files[stackset_roles.ADMINISTRATION_TEMPLATE] = to_json(stackset_roles.build_administration_role_template(cfg).to_dict())
     files[stackset_roles.EXECUTION_TEMPLATE] = to_json(
         stackset_roles.build_execution_role_template(cfg, documents.values()).to_dict()

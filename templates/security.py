@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from troposphere import Export, GetAtt, ImportValue, Output, Ref, Tags, Template, kms
+from troposphere import Export, GetAtt, ImportValue, Output, Parameter, Ref, Sub, Tags, Template, kms
 from troposphere import ec2
 
 from policies.kms import data_key_policy
@@ -31,6 +31,19 @@ POSTGRES_PORT = 5432
 HTTPS_PORT = 443
 
 
+DEPLOYER_PARAMETER = "StackSetExecutionRoleName"
+
+
+def deployer_arn(t: Template) -> Sub:
+    """The StackSet execution role (its name is a parameter: it carries the administration region)."""
+    if DEPLOYER_PARAMETER not in t.parameters:
+        t.add_parameter(Parameter(
+            DEPLOYER_PARAMETER, Type="String", AllowedPattern=r"^[\w+=,.@-]{1,64}$",
+            Description="The StackSet execution role, which the key policy names (it deploys with the key at once)",
+        ))
+    return Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/${{{DEPLOYER_PARAMETER}}}")
+
+
 def add_key(t: Template, cfg: Config, logical_id: str, description: str, key_policy=None) -> kms.Key:
     """A customer-managed key with rotation and ``key_policy`` (the data key's by default),
     kept when the stack goes (not when its first create rolls back): snapshots, backups, replicas and
@@ -41,7 +54,7 @@ def add_key(t: Template, cfg: Config, logical_id: str, description: str, key_pol
             logical_id,
             Description=description,
             EnableKeyRotation=True,
-            KeyPolicy=key_policy or data_key_policy(naming.log_group_patterns(cfg)),
+            KeyPolicy=key_policy or data_key_policy(naming.log_group_patterns(cfg), deployer_arn(t)),
             Tags=Tags(**naming.project_tags(cfg)),
             # Not kept by a failed create's rollback, which nothing was encrypted under yet.
             DeletionPolicy="RetainExceptOnCreate",

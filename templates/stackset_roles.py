@@ -24,6 +24,7 @@ from policies import arns, deployment, scope
 from policies import stackset as policies
 from templates import naming
 from templates.config import Config
+from templates.security import DEPLOYER_PARAMETER
 from templates.suppressions import cfn_lint_ignore, cfripper_ignore, merged, typeless_wildcards
 
 ADMINISTRATION_ROLE = "AdministrationRole"
@@ -52,6 +53,11 @@ def execution_role(cfg: Config) -> naming.Name:
     return naming.Name(
         "IAM role", f"{naming.prefix(cfg)}-{policies.STACKSET_ROLE_INFIX}-execution-${{AWS::Region}}", 64
     )
+
+
+def key_administrator_parameters(cfg: Config) -> dict[str, str]:
+    """The parameter the key policies name the execution role by (templates/security.py)."""
+    return {DEPLOYER_PARAMETER: execution_role(cfg).for_region(cfg.administration_region)}
 
 
 def boundary_name(cfg: Config) -> str:

@@ -29,7 +29,6 @@ from unittest import mock
 
 import boto3
 import botocore.endpoint
-from cloud_radar.cf.unit import Template as ResolvedTemplate
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
@@ -43,7 +42,7 @@ from checks.drill.clock import FunctionTimedOut, SimClock
 from checks.drill.metrics import Metrics
 from checks.drill.network import ANSWERED, FunctionCrashed, Network
 from checks.drill.unknowns import World
-from checks.resolved import ACCOUNT_ID, resolve
+from checks.resolved import ACCOUNT_ID, resolve, resolve_bootstrap
 from templates import dns, naming
 from templates.compute import TARGET_GROUP
 from templates.config import Config
@@ -85,7 +84,7 @@ def _resolved(cfg: Config, region: str) -> tuple[str, str]:
     regional, bootstrap = _rendered(cfg)
     return (
         json.dumps(resolve(regional, cfg, region)),
-        json.dumps(ResolvedTemplate(bootstrap).render(region=region)),
+        json.dumps(resolve_bootstrap(bootstrap, cfg, region)),
     )
 
 

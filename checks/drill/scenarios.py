@@ -14,7 +14,8 @@ from checks.drill.aurora import SWITCHING_OVER, Promotion
 from checks.drill.unknowns import World
 from checks.drill.harness import LAMBDA_UNKNOWN, Drill, Effect, Outcome
 from checks.drill.network import HANG, SERVER_ERROR, THROTTLE, Crash, Fault
-from templates import runbook
+from checks import budget
+from templates import dns, runbook
 from templates.config import Config
 
 
@@ -61,9 +62,13 @@ def _record(drill: Drill, report: Report, label: str, outcome: Outcome) -> None:
     drill.outcomes.append((label, outcome))
 
 
+# The budget's phases from the run's start to the switch's publication (checks/budget.py).
+RUNBOOK_PHASES = ("admit", "fence", "scale", "capacity", "promote", "promotion", "switch", "one error")
+
+
 def _finish(drill: Drill, report: Report) -> None:
     """What every scenario must hold, whatever it did; and where a run took longer to move
-    traffic than the RTO budget gives the runbook (its waits before the switch), by how much.
+    traffic than the RTO budget gives the runbook (its phases up to the switch), by how much.
     Last, the end state: AWS finishes what it was asked, then traffic, writer and capacity agree
     or a readiness check names the split."""
     report.problems += [f"invariant: {text}" for text in drill.violations]
@@ -71,8 +76,8 @@ def _finish(drill: Drill, report: Report) -> None:
     notices = [(e.failover_id, e.key) for e in drill.writes("Publish")]
     if not drill.failed_invocations["runbook.notify"]:
         report.expect(len(notices) == len(set(notices)), f"a run was reported more than once: {notices}")
-    waits = runbook.waits(drill.cfg)
-    machine_budget = sum(waits[phase].wait_seconds for phase in ("fence", "capacity", "promotion", "switch"))
+    phases = budget.for_timing(drill.cfg, dns.timing(drill.cfg)).phases
+    machine_budget = sum(phase.seconds for phase in phases if phase.name in RUNBOOK_PHASES)
     for label, outcome in drill.outcomes:
         failover_id = label.split(" in ")[0]
         moves = [m for m in drill.switch_moves() if m.failover_id == failover_id]

@@ -202,7 +202,9 @@ def test_each_runbook_lists_its_steps_in_order_with_the_regions_each_calls(cfg, 
     assert list(steps)[0] == "AdmitAutomaticRun" and list(steps)[-1] == "NotifyFailure"
     assert list(steps).index("PromoteDatabase") < list(steps).index("SwitchTraffic") < list(steps).index("Notify")
     assert steps["SwitchTraffic"] == dr
-    assert steps["PromoteDatabase"] == f"{primary}, {dr}" and steps["FenceOldPrimary"] == f"{primary}, {dr}"
+    assert steps["PromoteDatabase"] == f"{primary}, {dr}"
+    # The fence asks Route 53's checkers when the old primary's ECS API does not answer.
+    assert steps["FenceOldPrimary"] == f"Route 53 (global), {primary}, {dr}"
     # Route 53's own status of the PRIMARY record is read in Route 53's metrics region.
     assert steps["CheckTraffic"] == "Route 53 (global), " + ", ".join(sorted({cfg.route53_metrics_region, dr}))
     assert _step_regions(picture, primary)["SwitchTraffic"] == f"{primary}, {dr}", "failing back releases the DR switch"

@@ -112,15 +112,15 @@ def test_a_blind_fence_is_the_one_unfenced_promotion_and_it_is_recorded():
 
 
 def test_a_run_slower_than_the_budget_is_reported():
-    """Timeline vs budget: a slow promotion, a scale step that dies and waits out its lease, and
-    a DR service starting from nothing move traffic later than the budget's promotion +
-    capacity phases give the runbook: the drill says so."""
+    """Timeline vs budget: a promotion that outlasts the writer wait (followed, over budget), a
+    scale step that dies and waits out its lease, and a DR service starting from nothing move
+    traffic later than the budget's phases up to the switch give the runbook: the drill says so."""
     from checks.drill.harness import Effect
     from checks.drill.network import Crash
     from checks.drill.scenarios import Report, _finish, _run
 
     report = Report("slow")
-    with Drill(world=World(promotion_seconds=230)) as drill:
+    with Drill(world=World(promotion_seconds=runbook.waits(Config())["promotion"].wait_seconds + 240)) as drill:
         dr = drill.cfg.dr_region
         drill.network.crashes.append(Crash("RegisterScalableTarget"))
         drill.app.task_start_seconds = 100

@@ -14,7 +14,8 @@ from checks.lint import lint
 from checks.pipeline import publish, stale_files, template_files
 from templates import stack
 from templates.config import Config
-from templates.layout import MANIFEST, TRAFFIC_TIMING
+from templates.layout import BOOTSTRAP_PARAMETERS, MANIFEST, TRAFFIC_TIMING
+from templates.security import DEPLOYER_PARAMETER
 from templates.render import render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +35,7 @@ def test_output_holds_templates_parameters_per_region_and_a_manifest(cfg, render
         "regional.json",
         "route53_alarms.json",
         "parameters/route53_alarms.json",
+        BOOTSTRAP_PARAMETERS,
         "stackset_administration_role.json",
         "stackset_execution_role.json",
         MANIFEST,
@@ -57,7 +59,10 @@ def test_output_holds_templates_parameters_per_region_and_a_manifest(cfg, render
     for region in cfg.regions:
         overrides = json.loads(rendered[regional["parameters"][region]])
         assert {item["ParameterKey"] for item in overrides} == set(template["Parameters"]), "overrides must be complete"
-    assert "Parameters" not in json.loads(rendered["bootstrap.json"])
+    # The bootstrap's one parameter names the execution role in its key policy; the same value everywhere.
+    bootstrap = manifest["stack_sets"][0]
+    assert set(json.loads(rendered["bootstrap.json"])["Parameters"]) == {DEPLOYER_PARAMETER}
+    assert {bootstrap["parameters"][region] for region in bootstrap["regions"]} == {BOOTSTRAP_PARAMETERS}
 
 
 def _strings(node):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from cloud_radar.cf.unit import Template as ResolvedTemplate
+
+from checks.resolved import resolve_bootstrap
 from template_support import resolve, resources_of_type
 
 from templates import dns, naming
@@ -77,7 +78,7 @@ def test_alb_check_uses_https_health_path_and_configured_timing(cfg, region_view
 
 @pytest.mark.parametrize("region", ["us-east-1", "us-west-2"])
 def test_switch_alarm_the_primary_follows_exists_in_the_dr_regions_bootstrap(cfg, bootstrap, region):
-    resolved = ResolvedTemplate(bootstrap).render(region=region)
+    resolved = resolve_bootstrap(bootstrap, cfg, region)
     (alarm,) = resources_of_type(resolved, "AWS::CloudWatch::Alarm").values()
     props = alarm["Properties"]
     assert props["AlarmName"] == naming.failover_switch_alarm(cfg).for_region(region)

@@ -8,8 +8,10 @@ import json
 import pytest
 from cloud_radar.cf.unit import Template as ResolvedTemplate
 
+from checks.resolved import resolve_bootstrap
 from template_support import resources_of_type
-from templates import naming
+from templates import naming, stackset_roles
+from templates.config import Config
 
 
 def test_database_admits_postgres_from_the_app_only(region_view):
@@ -47,7 +49,7 @@ def test_the_app_reaches_only_the_database_and_https(region_view):
 @pytest.fixture(scope="module", params=["us-east-1", "us-west-2"])
 def key_view(request, bootstrap):
     region = request.param
-    return region, ResolvedTemplate(bootstrap).render(region=region)
+    return region, resolve_bootstrap(bootstrap, Config(), region)
 
 
 def test_each_region_has_a_rotating_retained_key_with_alias_and_export(cfg, key_view):
@@ -70,10 +72,12 @@ def test_account_administers_but_cannot_use_the_key_directly(key_view):
     statements = _statements(resolved)
     root = f"arn:aws:iam::{ResolvedTemplate.AccountId}:root"
     admin = statements["AccountAdministersKey"]
-    assert admin["Principal"] == {"AWS": root}
+    # The execution role by name too: its IAM grants wait for the key's tags (up to five minutes).
+    deployer = f"arn:aws:iam::{ResolvedTemplate.AccountId}:role/{stackset_roles.execution_role(Config()).for_region(Config().administration_region)}"
+    assert admin["Principal"] == {"AWS": [root, deployer]}
     assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:*"} & set(admin["Action"])
     use = statements["AccountUsesKeyOnlyThroughDataServices"]
-    assert use["Principal"] == {"AWS": root}
+    assert use["Principal"] == {"AWS": [root, deployer]}
     assert "kms:Decrypt" in use["Action"]
 
 

@@ -11,6 +11,8 @@ import pytest
 import yaml
 from cloud_radar.cf.unit import Template as ResolvedTemplate
 
+from checks.resolved import resolve_bootstrap
+
 from template_support import resolve, resources_of_type
 from templates import compute, naming, tracing
 from templates.config import Config, ConfigError, TracingConfig, config_from_mapping
@@ -140,7 +142,7 @@ def test_the_execution_role_pulls_only_this_regions_two_repositories(cfg, region
 
 def test_transaction_search_is_the_bootstrap_stacks_retained_and_left_alone_when_the_account_has_it(cfg, bootstrap, template):
     for region in cfg.regions:
-        resolved = ResolvedTemplate(bootstrap).render(region=region)
+        resolved = resolve_bootstrap(bootstrap, cfg, region)
         (setting,) = resources_of_type(resolved, "AWS::XRay::TransactionSearchConfig").values()
         (policy,) = resources_of_type(resolved, "AWS::Logs::ResourcePolicy").values()
         assert setting["DeletionPolicy"] == policy["DeletionPolicy"] == "Retain", "the account's setting outlives the project"
