@@ -386,8 +386,8 @@ def prove(directory: Path) -> list[Finding]:
 def prove_deployment(directory: Path) -> list[Finding]:
     """The execution role grants exactly what the handlers of the resource types in the
     templates it deploys need (``policies.deployment``), no wildcard action, and nothing else
-    but the StackSet actions on stack instances: a type added to a template without a
-    re-render, or an action no type needs, is a finding."""
+    but what StackSets itself needs (``policies.stackset.stackset_actions``): a type added to
+    a template without a re-render, or an action no type needs, is a finding."""
     from policies import deployment, stackset  # policy_sentry and cfn-lint's schemas: only when proving
 
     manifest_path = directory / MANIFEST
@@ -399,7 +399,7 @@ def prove_deployment(directory: Path) -> list[Finding]:
     needs = deployment.needs(deployment.resource_types(deployed), sorted(regions))
     template = manifest["stackset_roles"]["execution"]["template"]
     granted = _granted(json.loads((directory / template).read_text(encoding="utf-8")))
-    stack_actions = {f"cloudformation:{name}" for name in stackset.STACK_INSTANCE_ACTIONS}
+    stack_actions = stackset.stackset_actions()
     findings = []
     for action, resource in sorted(granted):
         if "*" in action:

@@ -25,6 +25,7 @@ from typing import Any
 
 from ops.errors import EXIT_BAD_INPUT, EXIT_PROBLEM, OpsError
 from ops.rendered import Rendered, StackSetSpec
+from templates.config import region_partition, route53_metrics_region
 from templates.regions import CREATES_DATABASE_PARAMETER
 
 # What holds data (or the keys to it): replacing or deleting one of these loses it.
@@ -59,6 +60,18 @@ PARAMETER_CONSTRAINTS = ("AllowedPattern", "AllowedValues", "MinLength", "MaxLen
 ADDED, REMOVED, MODIFIED, REPLACED = "add", "remove", "modify", "replace"
 # Resource attributes CloudFormation compares besides Properties.
 ATTRIBUTES = ("DeletionPolicy", "UpdateReplacePolicy", "DependsOn", "Metadata", "UpdatePolicy", "CreationPolicy")
+# Resource types a change of which is made (partly) through another region's API, so a deploy of
+# one region alone (``--only-region``) during the other's outage cannot make it:
+# - AWS::SNS::Subscription with ``Region``: CloudFormation subscribes through the topic's region
+#   (AWS::SNS::Subscription, Region: "For cross-region subscriptions, the region in which the topic
+#   resides", https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sns-subscription.html);
+# - Route 53 records and health checks: "Route 53 operates its control plane in the us-east-1
+#   Region" (AWS Fault Isolation Boundaries, "Global services",
+#   https://docs.aws.amazon.com/whitepapers/latest/aws-fault-isolation-boundaries/global-services.html);
+#   the partition's region is the configuration's route53_metrics_region table;
+# - a secret with ``ReplicaRegions``: Secrets Manager creates, updates and removes the replicas there;
+# - the global cluster: its members are in the other regions of the stack set.
+ROUTE53_TYPES = frozenset({"AWS::Route53::RecordSet", "AWS::Route53::HealthCheck"})
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,9 @@ class Change:
     # Why a resource is replaced or removed: the create-only paths, or what took it out.
     reasons: tuple[str, ...] = ()
     deletion_policy: str = "Delete"
+    # Regions other than the plan's that this change needs (set for --only-region), and why.
+    needs: tuple[str, ...] = ()
+    needs_why: str = ""
 
     @property
     def stateful(self) -> bool:
@@ -113,6 +129,11 @@ class Plan:
     regions: tuple[RegionPlan, ...]
     allowed: frozenset[str] = field(default_factory=frozenset)  # REGION:LOGICAL_ID accepted by the operator
 
+    def elsewhere(self) -> list[tuple[RegionPlan, Change]]:
+        """Changes that need another region (found only for ``--only-region``): during that
+        region's outage a deploy of this one alone cannot make them."""
+        return [(plan, change) for plan in self.regions for change in plan.changes if change.needs]
+
     def dangerous(self) -> list[tuple[RegionPlan, Change]]:
         return [(plan, change) for plan in self.regions for change in plan.dangerous]
 
@@ -127,6 +148,12 @@ class Plan:
         return {
             "exit_status": self.exit_status,
             "stateful_replaced_or_deleted": [_danger_line(plan, change) for plan, change in self.dangerous()],
+            "needs_another_region": [
+                {"region": plan.region, "stack_set": plan.stack_set, "logical_id": change.logical_id,
+                 "type": change.resource_type, "action": change.action, "needs": list(change.needs),
+                 "why": change.needs_why, "line": _elsewhere_line(plan, change)}
+                for plan, change in self.elsewhere()
+            ],
             "regions": [
                 {
                     "stack_set": plan.stack_set,
@@ -144,6 +171,7 @@ class Plan:
                             "reasons": list(change.reasons),
                             "stateful": change.stateful,
                             "deletion_policy": change.deletion_policy,
+                            "needs": list(change.needs),
                         }
                         for change in plan.changes
                     ],
@@ -162,6 +190,11 @@ class Plan:
             for plan, change in dangerous:
                 allowed = " (allowed by --allow-replacement)" if (plan, change) not in self.refused() else ""
                 out.append(paint("red", f"!!   {_danger_line(plan, change)}{allowed}"))
+            out.append("")
+        elsewhere = self.elsewhere()
+        if elsewhere:
+            out.append(paint("red", f"!! {len(elsewhere)} change(s) need another region, which may be down (a deploy of one region alone cannot make them then):"))
+            out.extend(paint("red", f"!!   {_elsewhere_line(plan, change)}") for plan, change in elsewhere)
             out.append("")
         for plan in self.regions:
             out.append(paint("bold", f"== {plan.stack_set} in {plan.region}" + ("" if plan.deployed else " (no stack yet)")))
@@ -196,6 +229,13 @@ def _change_line(change: Change) -> str:
     if change.stateful and change.destroys:
         line += f" (DeletionPolicy {change.deletion_policy})"
     return line
+
+
+def _elsewhere_line(plan: RegionPlan, change: Change) -> str:
+    return (
+        f"{plan.region} {change.logical_id} {change.resource_type} ({change.action}): "
+        f"needs {', '.join(change.needs)}, which may be down: {change.needs_why}"
+    )
 
 
 def _danger_line(plan: RegionPlan, change: Change) -> str:
@@ -327,14 +367,43 @@ def compare(old: dict[str, Any] | None, new: dict[str, Any], region: str, declar
     return list(changes.values())
 
 
-def plan_region(stack_set: str, region: str, now: Side | None, after: Side, notes: Iterable[str] = ()) -> RegionPlan:
-    """Resolve both sides for ``region`` and compare them."""
+def needed_regions(change: Change, bodies: Iterable[dict[str, Any]], region: str, peers: Iterable[str]) -> tuple[tuple[str, ...], str]:
+    """(regions other than ``region`` that making ``change`` calls, why), from the resource's
+    resolved bodies (before and after); ``peers``: the stack set's other regions."""
+    properties = [body.get("Properties", {}) for body in bodies]
+    if change.resource_type == "AWS::SNS::Subscription":
+        found = [p["Region"] for p in properties if isinstance(p.get("Region"), str) and p["Region"] != region]
+        return tuple(dict.fromkeys(found)), "the subscription's topic is there (CloudFormation subscribes through its region)"
+    if change.resource_type in ROUTE53_TYPES:
+        control = route53_metrics_region(region_partition(region))
+        return ((control,), "Route 53's control plane is there") if control and control != region else ((), "")
+    if change.resource_type == "AWS::SecretsManager::Secret":
+        found = [r["Region"] for p in properties for r in p.get("ReplicaRegions") or [] if isinstance(r.get("Region"), str) and r["Region"] != region]
+        return tuple(dict.fromkeys(found)), "Secrets Manager replicates the secret there"
+    if change.resource_type == "AWS::RDS::GlobalCluster":
+        return tuple(peer for peer in peers if peer != region), "the global database's other members are there"
+    return (), ""
+
+
+def _with_needs(change: Change, old: dict[str, Any] | None, new: dict[str, Any], region: str, peers: tuple[str, ...]) -> Change:
+    bodies = [side["Resources"][change.logical_id] for side in (old, new) if side and change.logical_id in side.get("Resources", {})]
+    needs, why = needed_regions(change, bodies, region, peers)
+    return replace(change, needs=needs, needs_why=why) if needs else change
+
+
+def plan_region(
+    stack_set: str, region: str, now: Side | None, after: Side, notes: Iterable[str] = (), peers: Iterable[str] | None = None
+) -> RegionPlan:
+    """Resolve both sides for ``region`` and compare them; with ``peers`` (the stack set's
+    regions, for a plan of one region alone) each change names the other regions it needs."""
     old = resolve(now, region) if now is not None else None
     new = resolve(after, region)
     changes = compare(old, new, region, after.template.get("Resources", {}))
     # A resource whose create-only property refers to one being replaced is replaced too
     # (it gets the new physical id); a logical id renamed is one deleted and one added.
     changes = _propagate(changes, new.get("Resources", {}), region)
+    if peers is not None:
+        changes = [_with_needs(change, old, new, region, tuple(peers)) for change in changes]
     before = now.parameters if now is not None else {}
     parameters = {
         name: (before.get(name), after.parameters.get(name))
@@ -404,6 +473,11 @@ def _only(rendered: Rendered, only_region: str | None) -> list[tuple[StackSetSpe
     ]
 
 
+def _peers(spec: StackSetSpec, only_region: str | None) -> tuple[str, ...] | None:
+    """The stack set's regions when one region is planned alone (what may be down), else None."""
+    return spec.regions if only_region is not None else None
+
+
 def plan_against(rendered: Rendered, other: Rendered, only_region: str | None = None) -> Plan:
     """Compare ``rendered`` with another render on disk (``other`` is what runs now), offline.
 
@@ -420,7 +494,7 @@ def plan_against(rendered: Rendered, other: Rendered, only_region: str | None = 
                 f"{old_spec.name} running; its resources are compared as if replaced"
             )
         now = _sides(other, old_spec, region, {}) if old_spec is not None and region in old_spec.regions else None
-        plans.append(plan_region(spec.name, region, now, _sides(rendered, spec, region, {}), notes))
+        plans.append(plan_region(spec.name, region, now, _sides(rendered, spec, region, {}), notes, _peers(spec, only_region)))
     for spec in other.stack_sets:
         left = [region for region in spec.regions if only_region in (None, region)]
         current = next((s for s in rendered.stack_sets if s.template == spec.template), None)
@@ -450,7 +524,7 @@ def plan_deployed(stack_sets, rendered: Rendered, only_region: str | None = None
             now = Side(json.loads(current["TemplateBody"]), values)
         after = _sides(rendered, spec, region, now.parameters if now is not None else {})
         notes = [] if current is not None else ["the stack set does not exist yet: deploy creates it"]
-        plans.append(plan_region(spec.name, region, now, after, notes))
+        plans.append(plan_region(spec.name, region, now, after, notes, _peers(spec, only_region)))
     return Plan(tuple(plans))
 
 

@@ -41,15 +41,35 @@ SERVICE_LINKED_ROLES = (
     "elasticloadbalancing.amazonaws.com",
     "rds.amazonaws.com",
 )
-# What StackSets does with a stack instance (create, update, delete, drift detection), on
-# this project's stack instances only. Not from a schema: CloudFormation itself has none.
-STACK_INSTANCE_ACTIONS = (
-    "CancelUpdateStack", "ContinueUpdateRollback", "CreateChangeSet", "CreateStack", "DeleteChangeSet",
-    "DeleteStack", "DescribeChangeSet", "DescribeStackEvents", "DescribeStackResource",
-    "DescribeStackResourceDrifts", "DescribeStackResources", "DescribeStacks", "DetectStackDrift",
-    "DetectStackResourceDrift", "ExecuteChangeSet", "GetTemplate", "GetTemplateSummary", "ListStackResources",
-    "TagResource", "UntagResource", "UpdateStack",
-)
+# What StackSets itself needs of the execution role, beyond the resource handlers. CloudFormation
+# user guide, "Grant self-managed permissions"
+# (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html):
+# "Your target account always needs full AWS CloudFormation permissions, which include permissions
+# to create, update, delete, and describe stacks", and its minimum execution-role policy is
+# "cloudformation:*" and "s3:*" on "*" (the SNS grant it once listed, "sns:*", is gone from it):
+# "You must add the S3 service action and resources to AWSCloudFormationStackSetExecutionRole
+# policy statement for each target account for StackSets to work."
+# Scoped here: every CloudFormation action that takes a stack (what "cloudformation:*" grants on
+# a stack ARN, spelled out from the Service Authorization Reference: the IAM proof allows no
+# wildcard action) on this project's stack instances only; the one typeless CloudFormation read
+# a stack operation of this project polls (stack-set drift detection); S3 only to read templates
+# by TemplateURL from the project's artifact buckets. No SNS action beyond the handlers'.
+STACK_TYPE = "cloudformation:stack"
+TYPELESS_STACK_READS = ("cloudformation:DescribeStackDriftDetectionStatus",)
+TEMPLATE_READS = ("s3:GetObject",)
+
+
+def stack_instance_actions() -> tuple[str, ...]:
+    """Every CloudFormation action IAM authorizes on a stack: ``cloudformation:*`` on the stacks."""
+    names = deployment.iam_service("cloudformation")["privileges"]
+    return tuple(sorted(f"cloudformation:{name}" for name in names if STACK_TYPE in deployment.supported_types(f"cloudformation:{name}")[0]))
+
+
+def stackset_actions() -> set[str]:
+    """What the execution role is granted for StackSets itself, not for a resource handler."""
+    return {*stack_instance_actions(), *TYPELESS_STACK_READS, *TEMPLATE_READS}
+
+
 # Attaching a managed policy: only those the templates attach (iam:PolicyARN), with the boundary.
 ATTACHING = ("iam:AttachRolePolicy", "iam:DetachRolePolicy")
 # A schema permission not granted: removing the boundary would lift the cap on a project role.
@@ -128,9 +148,15 @@ def own_resources(prefix: str) -> list[Sub]:
 
 
 def execution_scoped(
-    prefix: str, iam_needed: Iterable[str], boundary_arn: Sub, passed_to: Iterable[str], attached: Iterable[str]
+    prefix: str,
+    iam_needed: Iterable[str],
+    boundary_arn: Sub,
+    passed_to: Iterable[str],
+    attached: Iterable[str],
+    artifact_bucket: str,
 ) -> PolicyDocument:
-    """This project's stack instances, and the IAM actions the schemas need (``iam_needed``,
+    """This project's stack instances and templates (``artifact_bucket``: the buckets' name
+    pattern, ``${AWS::Region}`` in it), and the IAM actions the schemas need (``iam_needed``,
     less ``WITHHELD``) on this project's roles only: every one that IAM lets a permissions
     boundary condition requires the project's boundary; PassRole only to ``passed_to``;
     managed policies attached or detached only when they are the AWS managed policies the
@@ -144,8 +170,20 @@ def execution_scoped(
         Statement(
             Sid="ThisProjectsStackInstances",
             Effect=Allow,
-            Action=[Action("cloudformation", name) for name in STACK_INSTANCE_ACTIONS],
+            Action=_actions(stack_instance_actions()),
             Resource=[_in_every_region("cloudformation", f"stack/StackSet-{prefix}-*/*")],
+        ),
+        Statement(
+            Sid="StackSetDriftDetectionStatusHasNoResource",
+            Effect=Allow,
+            Action=_actions(TYPELESS_STACK_READS),
+            Resource=["*"],
+        ),
+        Statement(
+            Sid="TemplatesByUrlFromTheArtifactBuckets",
+            Effect=Allow,
+            Action=_actions(TEMPLATE_READS),
+            Resource=[arns.bucket(artifact_bucket.replace("${AWS::Region}", "*") + "/*")],
         ),
         Statement(
             Sid="ThisProjectsRolesOnlyWithTheBoundary",

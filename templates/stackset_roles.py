@@ -187,6 +187,7 @@ def build_execution_role_template(cfg: Config, deployed: Iterable[dict]) -> Temp
                         boundary_arn(cfg),
                         _trusted_services(roles),
                         sorted({_managed_policy_name(arn) for role in roles for arn in role.get("ManagedPolicyArns", [])}),
+                        naming.artifact_bucket(cfg).pattern,
                     ),
                 )
             ],

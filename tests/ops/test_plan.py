@@ -22,7 +22,7 @@ from ops.errors import OpsError
 from ops.operations import StackSets
 from ops.plan import REPLACEMENT_EXTRAS, _matches, plan_against, plan_deployed
 from ops.rendered import load
-from templates.config import Config
+from templates.config import AlertEndpoint, Config
 from templates.render import render
 
 BASE = Config()
@@ -175,6 +175,54 @@ def test_a_parameter_only_change_lists_the_parameter_and_what_it_switches_on(tmp
 def test_only_region_plans_that_region_alone(tmp_path, base_dir):
     plan = _plan(tmp_path, base_dir, BASE, only_region=DR)
     assert {p.region for p in plan.regions} == {DR}
+
+
+def test_a_dr_only_plan_flags_a_health_check_change_as_needing_route53s_control_plane_region(tmp_path, base_dir, capsys):
+    """Route 53's control plane is in the partition's first region (the primary here): during its
+    outage a DR-only deploy cannot replace the DR health check; the primary's own plan needs nothing else."""
+    new = _render(tmp_path / "new", _with("dns", health_check_interval_seconds=30))
+    assert build.main(["plan", "--out", str(new), "--against", str(base_dir), "--only-region", DR]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("!! 1 change(s) need another region, which may be down")
+    assert f"{DR} LoadBalancerHealthCheck AWS::Route53::HealthCheck (replace): needs {PRIMARY}, which may be down" in text
+    assert build.main(["plan", "--out", str(new), "--against", str(base_dir), "--only-region", DR, "--json"]) == 0
+    (flagged,) = json.loads(capsys.readouterr().out)["needs_another_region"]
+    assert (flagged["region"], flagged["logical_id"], flagged["needs"]) == (DR, "LoadBalancerHealthCheck", [PRIMARY])
+    assert not plan_against(load(new), load(base_dir), only_region=PRIMARY).elsewhere()
+    assert not plan_against(load(new), load(base_dir)).elsewhere(), "only a plan of one region alone asks"
+
+
+def test_a_dr_only_plan_flags_a_change_to_the_subscription_of_the_primarys_topic(tmp_path, base_dir, capsys):
+    """The DR stack owns the subscription to the primary's topic (``Region``: the topic's region)."""
+    new = _render(tmp_path / "new", BASE)
+    path = new / "regional.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["Resources"]["PeerAlertsIntoThisRegion"]["Properties"]["RawMessageDelivery"] = True
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert build.main(["plan", "--out", str(new), "--against", str(base_dir), "--only-region", DR, "--json"]) == 0
+    (flagged,) = json.loads(capsys.readouterr().out)["needs_another_region"]
+    assert (flagged["logical_id"], flagged["action"], flagged["needs"]) == ("PeerAlertsIntoThisRegion", "modify", [PRIMARY])
+    assert "topic" in flagged["why"]
+
+
+def test_a_changed_alert_endpoint_needs_no_other_region(tmp_path, base_dir):
+    """On-call endpoints subscribe each region's own topic: a DR-only deploy can change them."""
+    endpoints = (AlertEndpoint("email", "oncall@example.com"),)
+    plan = _plan(tmp_path, base_dir, _with("alerts", endpoints=endpoints), only_region=DR)
+    changes, _ = _changes(plan, DR)
+    assert changes and not plan.elsewhere()
+
+
+def test_a_primary_only_plan_flags_the_replicated_secret_and_the_global_cluster(tmp_path, base_dir):
+    """During a DR outage the primary's secret replica and global cluster changes need the DR region."""
+    new = _render(tmp_path / "new", BASE)
+    path = new / "regional.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["Resources"]["DbMasterSecret"]["Properties"]["Description"] = "changed"
+    document["Resources"]["GlobalCluster"]["Properties"]["DeletionProtection"] = False
+    path.write_text(json.dumps(document), encoding="utf-8")
+    plan = plan_against(load(new), load(base_dir), only_region=PRIMARY)
+    assert {(change.logical_id, change.needs) for _, change in plan.elsewhere()} == {("DbMasterSecret", (DR,)), ("GlobalCluster", (DR,))}
 
 
 def test_the_command_prints_json_and_exits_1_without_colour_off_a_terminal(tmp_path, base_dir, capsys):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+from pathlib import Path
 
 import pytest
 from cfnlint.helpers import AVAILABILITY_ZONES
@@ -27,8 +28,10 @@ from templates.stackset_roles import (
     build_execution_role_template,
     execution_role,
     manifest_entry,
+    stack_set_regions,
 )
 
+DR_TEMPLATES = Path(__file__).resolve().parents[2] / "dr_templates"
 DEPLOYED = ("bootstrap.json", "regional.json", "route53_alarms.json")
 
 
@@ -59,15 +62,19 @@ def _arn(name: str) -> str:
     return f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{name}"
 
 
-def _allowed(execution: dict) -> set[str]:
-    """Every action the execution role is allowed (inline and attached managed policies)."""
+def _allows(execution: dict) -> list[dict]:
+    """Every Allow statement of the execution role (inline and attached managed policies)."""
     documents = [p["PolicyDocument"] for p in execution["Resources"][EXECUTION_ROLE]["Properties"]["Policies"]]
     documents += [
         r["Properties"]["PolicyDocument"]
         for r in execution["Resources"].values()
         if r["Type"] == "AWS::IAM::ManagedPolicy" and "Roles" in r["Properties"]
     ]
-    return {a for d in documents for s in d["Statement"] if s["Effect"] == "Allow" for a in s["Action"]}
+    return [s for d in documents for s in d["Statement"] if s["Effect"] == "Allow"]
+
+
+def _allowed(execution: dict) -> set[str]:
+    return {a for s in _allows(execution) for a in s["Action"]}
 
 
 def test_both_templates_lint_clean_with_only_the_boundarys_reasoned_exceptions(administration, execution, cfg, tmp_path):
@@ -222,6 +229,36 @@ def test_the_execution_role_follows_the_resource_types_of_the_templates(cfg, dep
         {"Resources": {k: r for k, r in d["Resources"].items() if r["Type"] != "AWS::SQS::Queue"}} for d in deployed
     ]
     assert "sqs:CreateQueue" not in _allowed(build_execution_role_template(cfg, without_queues).to_dict())
+
+
+def test_the_committed_execution_role_has_what_the_stacksets_guide_requires_on_this_projects_stacks_and_templates(cfg, deployed):
+    """CloudFormation user guide, "Grant self-managed permissions": the execution role always
+    needs full CloudFormation permissions and S3 (minimum policy "cloudformation:*", "s3:*"; SNS
+    no longer listed). Scoped: every action IAM authorizes on a stack, on this project's stack
+    instances only, in every region; the artifact buckets' objects readable (TemplateURL) in
+    every region a stack set reaches; no SNS action the resource handlers do not need."""
+    execution = json.loads((DR_TEMPLATES / "stackset_execution_role.json").read_text(encoding="utf-8"))
+    privileges = deployment.iam_service("cloudformation")["privileges"]
+    on_stacks = {f"cloudformation:{name}" for name, data in privileges.items() if "stack" in data["resource_types"]}
+    assert {"cloudformation:CreateStack", "cloudformation:UpdateStack", "cloudformation:DeleteStack", "cloudformation:DescribeStacks"} <= on_stacks
+    stacks = f"arn:${{AWS::Partition}}:cloudformation:*:${{AWS::AccountId}}:stack/StackSet-{naming.prefix(cfg)}-*/*"
+    granted: dict[str, set[str]] = {}
+    for statement in _allows(execution):
+        for action in statement["Action"]:
+            granted.setdefault(action, set()).update(_text(r) for r in statement["Resource"])
+    assert {a for a in granted if a.startswith("cloudformation:")} == on_stacks | {"cloudformation:DescribeStackDriftDetectionStatus"}
+    assert all(granted[action] == {stacks} for action in on_stacks)
+    assert granted["cloudformation:DescribeStackDriftDetectionStatus"] == {"*"}  # takes no resource type
+    another_stack = f"arn:${{AWS::Partition}}:cloudformation:{cfg.primary_region}:${{AWS::AccountId}}:stack/StackSet-other/id"
+    assert not fnmatch.fnmatchcase(another_stack, stacks)
+
+    bucket = naming.artifact_bucket(cfg).pattern
+    objects = [f"arn:${{AWS::Partition}}:s3:::{bucket.replace('${AWS::Region}', r)}/regional.json" for r in stack_set_regions(cfg)]
+    assert all(any(fnmatch.fnmatchcase(o, pattern) for pattern in granted["s3:GetObject"]) for o in objects)
+
+    needs = deployment.needs(deployment.resource_types(deployed), cfg.regions)
+    assert {a for a in granted if a.startswith("sns:")} <= needs.of_services(["sns"])
+    assert "sns:*" not in granted
 
 
 def test_the_execution_roles_managed_policies_fit_iams_quotas(execution):
