@@ -59,19 +59,19 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(table([report])), flush=True)
     explored, broken = [0], []
 
-    @seed(args.seed)
-    @settings(max_examples=args.examples, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-    @given(schedules)
-    def search(schedule):
-        explored[0] += 1
-        with contextlib.redirect_stdout(io.StringIO()):
-            problems = check_schedule(schedule)
-        if problems:
-            broken.append((schedule, problems))
-        if explored[0] % 20 == 0:
-            print(f"  {explored[0]} worlds and fault schedules explored ...", file=sys.stderr, flush=True)
-
     if args.examples:
+        @seed(args.seed)
+        @settings(max_examples=args.examples, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @given(schedules)
+        def search(schedule):
+            explored[0] += 1
+            with contextlib.redirect_stdout(io.StringIO()):
+                problems = check_schedule(schedule)
+            if problems:
+                broken.append((schedule, problems))
+            if explored[0] % 20 == 0:
+                print(f"  {explored[0]} worlds and fault schedules explored ...", file=sys.stderr, flush=True)
+
         search()
     print(f"scenarios: {len(SCENARIOS)}, {failed} failed; property search (seed {args.seed}): {explored[0]} worlds and fault "
           f"schedules explored, {len(broken)} broke what must hold")
