@@ -38,6 +38,7 @@ def settings(cfg: Config, region: str, state_machine_arn: str) -> dict[str, str]
         "RUNBOOK_BUDGET_SECONDS": str(cfg.objectives.rto_seconds),
         "METRICS_NAMESPACE": naming.readiness_namespace(cfg),
         **readiness_template.switch_settings(cfg),
+        **readiness_template.concurrency_settings(cfg),
     }
 
 

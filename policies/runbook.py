@@ -205,7 +205,7 @@ def start_runbook(state_machine_arn) -> PolicyDocument:
 
 def readiness(
     log_group: str, global_cluster_id: str, member_cluster_arns: list, secret_arns: list, service_arn, repository_arns: list, quota_arn,
-    switch_alarm_arn, state_machine: str, namespace: str, switch_namespace: str,
+    switch_alarm_arn, state_machine: str, namespace: str, switch_namespace: str, reads_account_concurrency: bool,
 ) -> PolicyDocument:
     """Read what a failover depends on, in this region (and the switch and the primary copy
     of the secret, which live in one region each; both clusters' engine versions); publish
@@ -226,6 +226,9 @@ def readiness(
         Statement(Sid="ReadTaskImages", Effect=Allow, Action=[ecs.DescribeTaskDefinition], Resource=["*"]),
         Statement(Sid="FindImagesHere", Effect=Allow, Action=[ecr.DescribeImages, ecr.DescribeRepositories], Resource=repository_arns),
         Statement(Sid="ReadFargateQuota", Effect=Allow, Action=[servicequotas.GetServiceQuota], Resource=[quota_arn]),
+        # Without reservations, the account's unreserved concurrency (GetAccountSettings: no resource type).
+        *([Statement(Sid="ReadLambdaConcurrency", Effect=Allow, Action=[awacs_lambda.GetAccountSettings], Resource=["*"])]
+          if reads_account_concurrency else []),
         Statement(Sid="ReadSwitch", Effect=Allow, Action=[cloudwatch.DescribeAlarms], Resource=[switch_alarm_arn]),
         # The Service Authorization Reference requires both types for ListExecutions (a state
         # machine's runs, or a map run's): the map runs named are this machine's own.

@@ -201,7 +201,8 @@ def readiness_namespace(cfg: Config) -> str:
 READY_METRIC = "Ready"
 READINESS_CHECK_DIMENSION = "Check"
 READINESS_CHECKS = (
-    "DatabaseRole", "ReplicationLag", "EngineVersion", "SecretReplica", "ServiceCapacity", "Images", "FargateQuota", "SwitchPosition", "Runbook",
+    "DatabaseRole", "ReplicationLag", "EngineVersion", "SecretReplica", "ServiceCapacity", "Images", "FargateQuota", "LambdaConcurrency", "SwitchPosition",
+    "Runbook",
 )
 
 

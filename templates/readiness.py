@@ -12,7 +12,7 @@ from troposphere import GetAtt, If, Ref, Sub, Template, iam, scheduler
 from policies import arns
 from policies import runbook as runbook_policies
 from policies.trust import service_trust
-from templates import dns, functions, naming
+from templates import dns, functions, naming, runbook
 from templates.alerting import dimensions, metric_alarm
 from templates.config import Config
 from templates.database import DB_CLUSTER
@@ -60,6 +60,15 @@ def settings(cfg: Config, state_machine_arn) -> dict:
         "METRICS_NAMESPACE": naming.readiness_namespace(cfg),
         # The thrown switch is republished every period (from the DR region, where it lives).
         **switch_settings(cfg),
+        **concurrency_settings(cfg),
+    }
+
+
+def concurrency_settings(cfg: Config) -> dict[str, str]:
+    """What the runbook's functions reserve, and whether they do (the LambdaConcurrency check)."""
+    return {
+        "RESERVE_CONCURRENCY": str(cfg.runbook.reserve_concurrency).lower(),
+        "RUNBOOK_CONCURRENCY": str(len(runbook.STEPS) * runbook.RESERVED_CONCURRENCY),
     }
 
 
@@ -90,6 +99,7 @@ def _policy(cfg: Config, log_group: str, state_machine_arn):
         naming.runbook_state_machine(cfg).pattern,
         naming.readiness_namespace(cfg),
         dns.switch_namespace(cfg),
+        not cfg.runbook.reserve_concurrency,
     )
 
 

@@ -209,6 +209,21 @@ def fargate_quota(ctx: Context, facts: dict) -> Finding:
     return Finding("FargateQuota", room >= needed, observed if room >= needed else f"{observed}: raise the quota")
 
 
+def lambda_concurrency(ctx: Context, facts: dict) -> Finding:
+    """The runbook can run: with reservations (``runbook.reserve_concurrency``) its functions hold
+    their own concurrency; without (an account whose quota could not take them), the account's
+    unreserved concurrency must leave the runbook what it would have reserved, or a busy account
+    throttles the failover. ("You can reserve up to the Unreserved account concurrency value
+    minus 100", Lambda developer guide, "Configuring reserved concurrency for a function".)
+    https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html"""
+    needed = ctx.integer("RUNBOOK_CONCURRENCY")
+    if ctx.settings["RESERVE_CONCURRENCY"] == "true":
+        return Finding("LambdaConcurrency", True, f"the runbook's functions reserve {needed} concurrent executions")
+    unreserved = ctx.call("lambda", "get_account_settings")["AccountLimit"]["UnreservedConcurrentExecutions"]
+    observed = f"no reservations; the account's unreserved concurrency is {unreserved}, the runbook needs {needed}"
+    return Finding("LambdaConcurrency", unreserved >= needed, observed if unreserved >= needed else f"{observed}: raise the quota (L-B99A9384)")
+
+
 def switch_position(ctx: Context, facts: dict) -> Finding:
     """The failover switch (in the DR region) is thrown exactly when the DR cluster is the writer."""
     name, dr, is_writer = ctx.settings["SWITCH_ALARM_NAME"], ctx.settings["DR_REGION"], facts.get("is_writer")
@@ -324,6 +339,7 @@ CHECKS = (
     ("ServiceCapacity", service_capacity),
     ("Images", images),
     ("FargateQuota", fargate_quota),
+    ("LambdaConcurrency", lambda_concurrency),
     ("SwitchPosition", switch_position),
     ("Runbook", runbook_state),
 )

@@ -49,6 +49,7 @@ def settings(region: str) -> dict[str, str]:
         "STATE_MACHINE_ARN": MACHINE, "RUNBOOK_BUDGET_SECONDS": str(CFG.objectives.rto_seconds),
         "METRICS_NAMESPACE": naming.readiness_namespace(CFG),
         **readiness.switch_settings(CFG),
+        **readiness.concurrency_settings(CFG),
     }
 
 
@@ -336,8 +337,9 @@ def test_an_api_that_does_not_answer_makes_its_check_not_ready_not_the_run_fail(
     world.dead.add(DR)
     found = findings(world)
     assert set(found) == set(naming.READINESS_CHECKS)
-    # Only the secret's replication status comes from the other region, which answers.
-    assert {name for name, f in found.items() if f.ready is False} == set(naming.READINESS_CHECKS) - {"SecretReplica"}
+    # Only the secret's replication status comes from the other region, which answers; with
+    # reservations the concurrency check asks nothing.
+    assert {name for name, f in found.items() if f.ready is False} == set(naming.READINESS_CHECKS) - {"SecretReplica", "LambdaConcurrency"}
 
 
 def run_handler(world: World, monkeypatch) -> dict:
