@@ -40,6 +40,8 @@ SERVICE_LINKED_ROLES = (
     "ecs.application-autoscaling.amazonaws.com",
     "elasticloadbalancing.amazonaws.com",
     "rds.amazonaws.com",
+    # Transaction Search's handler (the "Enable transaction search" prerequisites).
+    "application-signals.cloudwatch.amazonaws.com",
 )
 # What StackSets itself needs of the execution role, beyond the resource handlers. CloudFormation
 # user guide, "Grant self-managed permissions"

@@ -25,6 +25,26 @@ def task_role() -> PolicyDocument:
     return document(export_traces())
 
 
+def deploy_transaction_search() -> PolicyDocument:
+    """What CloudFormation's handler of AWS::XRay::TransactionSearchConfig does with the StackSet
+    execution role's credentials: create and keep Transaction Search's own log groups (the
+    prerequisites of "Enable transaction search", CloudWatch user guide: logs:CreateLogGroup,
+    logs:CreateLogStream and logs:PutRetentionPolicy on aws/spans and
+    /aws/application-signals/data). AWS owns their names, so the project's name scope cannot
+    cover them; in every region the bootstrap stack set reaches.
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Enable-TransactionSearch.html"""
+    return document(
+        Statement(
+            Sid="TransactionSearchLogGroups",
+            Effect=Allow,
+            Action=[logs.CreateLogGroup, logs.CreateLogStream, logs.PutRetentionPolicy],
+            Resource=[
+                arns.arn("logs", f"log-group:{group}{suffix}", region="*") for group in SPAN_LOG_GROUPS for suffix in ("", ":log-stream:*")
+            ],
+        )
+    )
+
+
 def transaction_search_logs() -> PolicyDocument:
     """X-Ray (for this account and region only) may write spans to Transaction Search's log groups
     ("Using Transaction Search with AWS CloudFormation", CloudWatch user guide). Plain ``${...}``

@@ -21,6 +21,7 @@ from awacs.aws import PolicyDocument
 from troposphere import GetAtt, Output, Parameter, Ref, Template, iam
 
 from policies import arns, deployment, scope
+from policies import tracing as tracing_policies
 from policies import stackset as policies
 from templates import naming
 from templates.config import Config
@@ -189,7 +190,9 @@ def build_execution_role_template(cfg: Config, deployed: Iterable[dict]) -> Temp
                         sorted({_managed_policy_name(arn) for role in roles for arn in role.get("ManagedPolicyArns", [])}),
                         naming.artifact_bucket(cfg).pattern,
                     ),
-                )
+                ),
+                *([iam.Policy(PolicyName="transaction-search", PolicyDocument=tracing_policies.deploy_transaction_search())]
+                  if cfg.tracing.enable_transaction_search else []),
             ],
         )
     )

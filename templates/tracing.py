@@ -155,7 +155,8 @@ def add_transaction_search(t: Template, cfg: Config) -> None:
     the spans ("Using Transaction Search with AWS CloudFormation",
     https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch-Transaction-Search-Cloudformation.html).
     Both are retained on delete: the setting is the account's, and other workloads' spans go
-    through it too.
+    through it too; but not when the first create rolls back (RetainExceptOnCreate), or the
+    retry would find Transaction Search on and the policy's fixed name taken.
     """
     if not cfg.tracing.enable_transaction_search:
         return
@@ -164,7 +165,7 @@ def add_transaction_search(t: Template, cfg: Config) -> None:
             TRANSACTION_SEARCH_LOGS_POLICY,
             PolicyName=naming.transaction_search_logs_policy(cfg).value(),
             PolicyDocument=Sub(tracing_policies.transaction_search_logs().to_json(indent=None)),
-            DeletionPolicy="Retain",
+            DeletionPolicy="RetainExceptOnCreate",
             UpdateReplacePolicy="Retain",
         )
     )
@@ -172,7 +173,7 @@ def add_transaction_search(t: Template, cfg: Config) -> None:
         xray_resources.TransactionSearchConfig(
             TRANSACTION_SEARCH,
             DependsOn=TRANSACTION_SEARCH_LOGS_POLICY,
-            DeletionPolicy="Retain",
+            DeletionPolicy="RetainExceptOnCreate",
             UpdateReplacePolicy="Retain",
         )
     )

@@ -145,7 +145,9 @@ def test_transaction_search_is_the_bootstrap_stacks_retained_and_left_alone_when
         resolved = resolve_bootstrap(bootstrap, cfg, region)
         (setting,) = resources_of_type(resolved, "AWS::XRay::TransactionSearchConfig").values()
         (policy,) = resources_of_type(resolved, "AWS::Logs::ResourcePolicy").values()
-        assert setting["DeletionPolicy"] == policy["DeletionPolicy"] == "Retain", "the account's setting outlives the project"
+        # The account's setting outlives the project, but not a failed first create (its retry would
+        # find Transaction Search on and the policy's name taken).
+        assert setting["DeletionPolicy"] == policy["DeletionPolicy"] == "RetainExceptOnCreate"
         assert setting["DependsOn"] == tracing.TRANSACTION_SEARCH_LOGS_POLICY
         (statement,) = json.loads(policy["Properties"]["PolicyDocument"])["Statement"]
         assert statement["Principal"] == {"Service": "xray.amazonaws.com"} and statement["Action"] == ["logs:PutLogEvents"]
@@ -170,3 +172,15 @@ def test_a_region_without_transaction_search_in_cloudformation_needs_it_enabled_
     assert refused.value.field_path == "dr_region" and "tracing.enable_transaction_search = false" in refused.value.rule
     cfg = config_from_mapping({**pair, "tracing": {"enable_transaction_search": False}})
     assert json.loads(render(cfg)["regional.json"])["Resources"]
+
+
+def test_the_execution_role_may_create_transaction_searchs_own_log_groups(rendered, cfg):
+    """The handler of AWS::XRay::TransactionSearchConfig creates aws/spans and
+    /aws/application-signals/data with the deployer's credentials ("Enable transaction search"
+    prerequisites): names AWS owns, outside the project's name scope."""
+    role = json.loads(rendered["stackset_execution_role.json"])["Resources"]["ExecutionRole"]["Properties"]
+    (policy,) = [p for p in role["Policies"] if p["PolicyName"] == "transaction-search"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert set(statement["Action"]) == {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutRetentionPolicy"}
+    text = json.dumps(statement["Resource"])
+    assert "log-group:aws/spans" in text and "log-group:/aws/application-signals/data" in text
