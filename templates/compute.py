@@ -175,7 +175,10 @@ def _add_load_balancer(t: Template, cfg: Config, network: Network) -> None:
     t.add_resource(
         elb.LoadBalancer(
             LOAD_BALANCER,
-            Metadata=cfripper_ignore({"PublicELBCheckerRule": PUBLIC_ENTRY_REASON}),
+            Metadata=merged(
+                cfripper_ignore({"PublicELBCheckerRule": PUBLIC_ENTRY_REASON}),
+                guard_suppress({"ELBV2_DELETION_PROTECTION_ENABLED_CHECK": protection.FIRST_CREATE_REASON}),
+            ),
             DependsOn=ACCESS_LOG_BUCKET_POLICY,  # ALB checks it may write the logs when they are enabled
             Name=naming.load_balancer(cfg).value(),
             Type="application",

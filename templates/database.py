@@ -22,7 +22,7 @@ from templates.config import Config
 from templates.network import Network
 from templates.regions import CREATES_DATABASE, PEER_REGION_PARAMETER
 from templates.security import POSTGRES_PORT, SecurityGroups, data_key_arn
-from templates.suppressions import cfripper_ignore
+from templates.suppressions import cfripper_ignore, guard_suppress, merged
 
 ENGINE = "aurora-postgresql"
 GLOBAL_CLUSTER = "GlobalCluster"
@@ -158,11 +158,14 @@ def _add_cluster(t: Template, cfg: Config, network: Network, security: SecurityG
     t.add_resource(
         rds.DBCluster(
             DB_CLUSTER,
-            Metadata=cfripper_ignore(
-                {
-                    "HardcodedRDSPasswordRule": "the password is a Secrets Manager dynamic reference to the generated "
-                    "secret, resolved by CloudFormation; no parameter or literal holds it"
-                }
+            Metadata=merged(
+                cfripper_ignore(
+                    {
+                        "HardcodedRDSPasswordRule": "the password is a Secrets Manager dynamic reference to the generated "
+                        "secret, resolved by CloudFormation; no parameter or literal holds it"
+                    }
+                ),
+                guard_suppress({"RDS_CLUSTER_DELETION_PROTECTION_ENABLED_CHECK": protection.FIRST_CREATE_REASON}),
             ),
             DBClusterIdentifier=naming.db_cluster(cfg).value(),
             Engine=ENGINE,
@@ -215,6 +218,10 @@ def _add_instances(t: Template, cfg: Config) -> None:
             rds.DBInstance(
                 db_instance(index),
                 **({"Condition": db_instance_condition(index)} if index > 1 else {}),
+                Metadata=guard_suppress({
+                    "RDS_INSTANCE_AUTOMATIC_MINOR_VERSION_UPGRADE_ENABLED_CHECK": "AWS applies no automatic minor version "
+                    "upgrade to a global database member; the global cluster is upgraded (README, Patching the database)",
+                }),
                 DBClusterIdentifier=Ref(DB_CLUSTER),
                 DBInstanceClass=cfg.database.instance_class,
                 Engine=ENGINE,

@@ -49,3 +49,11 @@ def region_parameters(cfg: Config, region: str) -> dict[str, str]:
 def first_create_parameters(cfg: Config) -> dict[str, str]:
     """What a stack instance's first create uses instead of the parameter file's values."""
     return {PARAMETER: "false"} if _wanted(cfg) else {}
+
+
+# Deletion protection is this parameter: off only during a stack instance's first create, so a
+# failed create can roll back; deploy turns it on as soon as the instance is CURRENT.
+FIRST_CREATE_REASON = (
+    "deletion protection is the DeletionProtection parameter: false only during a stack instance's first "
+    "create (so a failed create can roll back), true from then on (deploy applies it once the instance is CURRENT)"
+)
