@@ -146,6 +146,8 @@ class Outcome:
     seconds: float
     started_at: float
     task_errors: list[str]  # each failed task attempt's error, in order (retried or not)
+    request: dict = field(default_factory=dict)  # the execution's input
+    history: list[dict] = field(default_factory=list)  # GetExecutionHistory's events: the failover report reads them
 
 
 @dataclass
@@ -524,6 +526,8 @@ class Drill:
             seconds=self.clock.now() - started,
             started_at=started,
             task_errors=[e["taskFailedEventDetails"]["error"] for e in history if "taskFailedEventDetails" in e],
+            request=json.loads(described.get("input") or "{}"),
+            history=history,
         )
 
     def run(self, region: str, request: dict, name: str | None = None) -> Outcome:
