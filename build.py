@@ -278,7 +278,9 @@ def parser() -> argparse.ArgumentParser:
     def command(name: str, handler, help_text: str, out_help: str | None = READS_OUT) -> argparse.ArgumentParser:
         """A subcommand; ``out_help`` None: its --out is its own, the render read is dr_templates/."""
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.add_argument("--config", type=Path, metavar="FILE", help=CONFIG_HELP[name in USES_CONFIG])
+        config_help = CONFIG_HELP[name in USES_CONFIG]
+        sub.add_argument("--config", type=Path, metavar="FILE",
+                         help=config_help if out_help is not None else config_help.replace("DIR's", "dr_templates/'s"))
         if out_help is not None:
             sub.add_argument(
                 "--out", type=Path, default=DEFAULT_OUT, metavar="DIR", help=f"{out_help} (default: dr_templates/)"

@@ -27,7 +27,11 @@ PHASES = {
     "switch": (("SwitchTraffic", "CheckSwitch"), ("switch", "switch seen")),
     "traffic seen": (("CheckTraffic",), ("traffic seen",)),
 }
-UNMEASURED = ("detection", "decision", "traffic", "one error")
+# Budget phases outside the execution (before it starts; Route 53 after the switch): the
+# history cannot measure them, the RTO verdict counts them at their budgets.
+OUTSIDE = ("detection", "decision", "traffic")
+# ... and the phase no state maps to (one transient error is spread over the retried step).
+UNMEASURED = (*OUTSIDE, "one error")
 # The states that report a run's end, not a step of it: where a run stopped is the step before.
 REPORTING = ("Notify", "NotifyFailure")
 SWITCH_STATE = "SwitchTraffic"
@@ -76,14 +80,15 @@ def _entered(history: list[dict]) -> list[str]:
     return [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
 
 
-def _stopped_at(history: list[dict], steps: list[dict]) -> str | None:
-    """The last step entered before the failure report (None for a run that did not fail)."""
-    entered = _entered(history)
-    if "NotifyFailure" not in entered:
+def _stopped_at(history: list[dict], steps: list[dict], status: str) -> str | None:
+    """Where a run that did not succeed stopped: the last step entered before its failure report
+    (or its end), else the last state (a refusal before any step); None for a run that succeeded."""
+    if status in ("SUCCEEDED", "RUNNING"):
         return None
-    before = entered[: entered.index("NotifyFailure")]
-    task_states = {s["state"] for s in steps}
-    return next((name for name in reversed(before) if name in task_states and name not in REPORTING), None)
+    entered = _entered(history)
+    before = entered[: entered.index("NotifyFailure")] if "NotifyFailure" in entered else entered
+    task_states = {s["state"] for s in steps} - set(REPORTING)
+    return next((name for name in reversed(before) if name in task_states), before[-1] if before else None)
 
 
 def _end(history: list[dict]) -> tuple[str, datetime, str | None, str | None]:
@@ -106,7 +111,7 @@ def build(history: list[dict], request: dict, plan: Budget, region: str = "") ->
     steps = _steps(history, start)
     by_state = {s["state"]: s for s in steps}
     status, ended, error, cause = _end(history)
-    stopped = _stopped_at(history, steps)
+    stopped = _stopped_at(history, steps, status)
     budgets = {p.name: p for p in (*plan.phases, *plan.after_serving)}
     phases = []
     for name, (states, covers) in PHASES.items():
@@ -125,6 +130,7 @@ def build(history: list[dict], request: dict, plan: Budget, region: str = "") ->
         })
     switch = by_state.get(SWITCH_STATE)
     serving = switch["end"] if switch and switch["end"] is not None and switch["result"] else None
+    outside = sum(p.seconds for p in plan.phases if p.name in OUTSIDE)
     promote = by_state.get("PromoteDatabase", {}).get("result") or {}
     lag_ms = promote.get("accepted_lag_ms")
     return {
@@ -149,8 +155,8 @@ def build(history: list[dict], request: dict, plan: Budget, region: str = "") ->
             "budget_seconds": plan.serving_seconds,
             # The execution's part of serving: its start to the switch's publication.
             "runbook_to_switch_seconds": serving,
-            "runbook_budget_seconds": sum(p.seconds for p in plan.phases if p.name not in UNMEASURED),
-            "within_objective": None if serving is None else serving + sum(p.seconds for p in plan.phases if p.name in UNMEASURED[:2] + ("traffic",)) <= plan.rto_objective,
+            "runbook_budget_seconds": sum(p.seconds for p in plan.phases if p.name not in OUTSIDE),
+            "within_objective": None if serving is None else serving + outside <= plan.rto_objective,
         },
         "rpo": {
             "objective_seconds": plan.rpo_objective,
