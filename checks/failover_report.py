@@ -183,7 +183,7 @@ def _svg(report: dict) -> str:
     span = max([report["seconds"], *(p["start"] + p["budget_seconds"] for p in phases), 1])
     scale = CHART_WIDTH / span
     rows = len(phases) + len(steps) + 2
-    height, width = rows * ROW + 30, LABEL_WIDTH + CHART_WIDTH + 170
+    height, width = rows * ROW + 40, LABEL_WIDTH + CHART_WIDTH + 170
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
              f'aria-label="timeline of failover {_e(report["failover_id"])}" font-family="sans-serif" font-size="12">',
              f'<title>Failover {_e(report["failover_id"])}: phases against their budgets, steps beneath</title>',
@@ -196,8 +196,8 @@ def _svg(report: dict) -> str:
             f'<text x="0" y="{y + 15}">{_e(p["name"])}</text>',
             f'<rect class="budget" x="{x:.1f}" y="{y + 2}" width="{max(p["budget_seconds"] * scale, 1):.1f}" height="{ROW - 4}" fill="{BUDGET_COLOUR}"/>',
             f'<rect class="phase" data-phase="{_e(p["name"])}" x="{x:.1f}" y="{y + 6}" width="{max(p["seconds"] * scale, 1):.1f}" '
-            f'height="{ROW - 12}" fill="{colour}"><title>{_e(p["name"])}: {p["seconds"]:g} s of {p["budget_seconds"]} s{mark}</title></rect>',
-            f'<text x="{LABEL_WIDTH + CHART_WIDTH + 8}" y="{y + 15}">{p["seconds"]:g} / {p["budget_seconds"]} s{mark}</text>',
+            f'height="{ROW - 12}" fill="{colour}"><title>{_e(p["name"])}: {p["seconds"]:.1f} s of {p["budget_seconds"]} s{mark}</title></rect>',
+            f'<text x="{LABEL_WIDTH + CHART_WIDTH + 8}" y="{y + 15}">{p["seconds"]:.1f} / {p["budget_seconds"]} s{mark}</text>',
         ]
         y += ROW
     parts.append(f'<text x="0" y="{y + 16}" font-weight="bold">Steps</text>')
@@ -211,9 +211,15 @@ def _svg(report: dict) -> str:
             f'<text x="0" y="{y + 15}">{_e(s["state"])}</text>',
             f'<rect class="step" x="{LABEL_WIDTH + s["start"] * scale:.1f}" y="{y + 6}" width="{max((end - s["start"]) * scale, 2):.1f}" '
             f'height="{ROW - 12}" fill="{FAIL_COLOUR if failed else OVER_COLOUR if retried else OK_COLOUR}"/>',
-            f'<text x="{LABEL_WIDTH + CHART_WIDTH + 8}" y="{y + 15}">{end - s["start"]:g} s, x{s["entered"]}{_e(mark)}</text>',
+            f'<text x="{LABEL_WIDTH + CHART_WIDTH + 8}" y="{y + 15}">{end - s["start"]:.1f} s, x{s["entered"]}{_e(mark)}</text>',
         ]
         y += ROW
+    # A time axis: seconds after the execution started.
+    parts.append(f'<line x1="{LABEL_WIDTH}" y1="{y + 4}" x2="{LABEL_WIDTH + CHART_WIDTH}" y2="{y + 4}" stroke="#555"/>')
+    for tick in (0, span / 4, span / 2, 3 * span / 4, span):
+        x = LABEL_WIDTH + tick * scale
+        parts += [f'<line x1="{x:.1f}" y1="{y}" x2="{x:.1f}" y2="{y + 8}" stroke="#555"/>',
+                  f'<text x="{x:.1f}" y="{y + 20}" text-anchor="middle">{tick:.0f} s</text>']
     parts.append("</svg>")
     return "\n".join(parts)
 
