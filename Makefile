@@ -51,7 +51,7 @@ check: $(INSTALLED) ## fail when dr_templates/ differs from a fresh render
 test: $(INSTALLED) ## run the whole test suite
 	$(PY) -m pytest
 
-drill: $(INSTALLED) ## failover drills offline: the unknowns drawn, every scenario as a table, a 200-draw search of worlds and faults (fixed seed)
+drill: $(INSTALLED) ## failover drills offline: the unknowns drawn, every scenario as a table and a failover report (build/drill-reports/), a 200-draw search of worlds and faults (fixed seed)
 	$(PY) scripts/drill.py
 
 configs: $(INSTALLED) ## sample 300 configurations: whatever validates renders and passes the gate (counts reported)

@@ -130,6 +130,12 @@ def _status(args: argparse.Namespace, cfg) -> int:
     return run_status(cfg, session=_session(args))
 
 
+def _failover_report(args: argparse.Namespace, cfg) -> int:
+    from ops.report import run_report
+
+    return run_report(cfg, args.failover_id, args.region, args.reports, session=_session(args))
+
+
 def _session(args: argparse.Namespace):
     import boto3
     import botocore.exceptions
@@ -269,13 +275,17 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="build.py", description=__doc__.splitlines()[0])
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, handler, help_text: str, out_help: str = READS_OUT) -> argparse.ArgumentParser:
+    def command(name: str, handler, help_text: str, out_help: str | None = READS_OUT) -> argparse.ArgumentParser:
+        """A subcommand; ``out_help`` None: its --out is its own, the render read is dr_templates/."""
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.add_argument("--config", type=Path, metavar="FILE", help=CONFIG_HELP[name in USES_CONFIG])
-        sub.add_argument(
-            "--out", type=Path, default=DEFAULT_OUT, metavar="DIR", help=f"{out_help} (default: dr_templates/)"
-        )
-        sub.set_defaults(handler=handler)
+        config_help = CONFIG_HELP[name in USES_CONFIG]
+        sub.add_argument("--config", type=Path, metavar="FILE",
+                         help=config_help if out_help is not None else config_help.replace("DIR's", "dr_templates/'s"))
+        if out_help is not None:
+            sub.add_argument(
+                "--out", type=Path, default=DEFAULT_OUT, metavar="DIR", help=f"{out_help} (default: dr_templates/)"
+            )
+        sub.set_defaults(handler=handler, out=DEFAULT_OUT)
         return sub
 
     render = command("render", _render, "render the templates, gate them (limits, cfn-lint), then replace DIR",
@@ -299,6 +309,12 @@ def parser() -> argparse.ArgumentParser:
     failover.add_argument("--profile", metavar="NAME", help="AWS profile to use")
     status = command("status", _status, "which region is the writer, where traffic goes, and each region's capacity")
     status.add_argument("--profile", metavar="NAME", help="AWS profile to use")
+    report = command("report", _failover_report, "the failover report (JSON and HTML) of a runbook execution, from its history", None)
+    report.add_argument("failover_id", metavar="FAILOVER_ID", help="the execution's name (build.py failover prints it)")
+    report.add_argument("--region", metavar="REGION", help="the region it ran in (default: the DR region, then the primary)")
+    report.add_argument("--out", dest="reports", type=Path, default=ROOT / "build" / "reports", metavar="DIR",
+                        help="where the report goes (default: build/reports/)")
+    report.add_argument("--profile", metavar="NAME", help="AWS profile to use")
     command("security", _security, "checkov (own virtualenv), cfn-guard (Control Tower rules), cfripper on the templates in DIR; fail on any finding")
     command("iam-proof", _iam_proof, "every IAM policy in DIR: actions exist, ARNs of the types they take, '*' only where none")
     command("diagram", _diagram, "incident.dot and architecture.dot (and .svg with Graphviz) from DIR",

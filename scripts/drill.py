@@ -20,10 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 
 from checks.drill import unknowns  # noqa: E402
-from checks.drill.scenarios import SCENARIOS, table  # noqa: E402
+from checks.drill.scenarios import SCENARIOS, table, write_reports  # noqa: E402
 from checks.drill.search import check_schedule, from_replay, replayable, schedules  # noqa: E402
 from templates.config import Config  # noqa: E402
 
+REPORTS_DIR = Path(__file__).resolve().parent.parent / "build" / "drill-reports"
 DEFAULT_SEED = 20  # fixed: a red drill is red on every machine until it is fixed
 
 
@@ -44,19 +45,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples", type=int, default=200, help="worlds and fault schedules the property search explores (default 200)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"the search's seed (default {DEFAULT_SEED}); another explores other schedules")
     parser.add_argument("--replay", metavar="JSON", help="run one schedule the search printed, and nothing else")
+    parser.add_argument("--reports", type=Path, default=REPORTS_DIR, metavar="DIR",
+                        help="where each scenario run's failover report goes, with an index.html (default build/drill-reports/)")
     args = parser.parse_args(argv)
     if args.examples < 0:
         parser.error("--examples must be 0 or more")
     if args.replay is not None:
         return replay(args.replay)
     print("\n".join(unknowns.table(Config())), flush=True)
-    failed = 0
+    failed, reports = 0, []
     for name, scenario in SCENARIOS.items():
         print(f"running {name} ...", file=sys.stderr, flush=True)
         with contextlib.redirect_stdout(io.StringIO()):  # the functions' JSON logs
             report = scenario()
         failed += bool(report.problems)
+        reports.append(report)
         print("\n".join(table([report])), flush=True)
+    try:
+        index = write_reports(reports, args.reports)
+    except OSError as error:
+        print(f"error: cannot write the failover reports to {args.reports}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    print(f"failover reports: {index}", flush=True)
     explored, broken = [0], []
 
     if args.examples:

@@ -85,6 +85,20 @@ def test_failover_refuses_bad_input_before_any_aws_call(capsys, monkeypatch):
     assert "--profile" in capsys.readouterr().err
 
 
+def test_report_refuses_bad_input_in_one_line_and_writes_into_its_own_out(capsys, tmp_path, monkeypatch):
+    """report's --out is where the report goes (the render it reads is dr_templates/)."""
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    out = tmp_path / "reports"
+    assert build.main(["report", "no spaces", "--out", str(out)]) == 2
+    assert build.main(["report", "ok", "--region", "eu-west-9", "--out", str(out)]) == 2
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and "failover id 'no spaces'" in lines[0] and "--region eu-west-9" in lines[1]
+    assert not out.exists()
+    with pytest.raises(SystemExit):
+        build.main(["report", "--help"])
+    assert "where the report goes (default: build/reports/)" in " ".join(capsys.readouterr().out.split())
+
+
 def test_deploy_only_region_outside_the_render_is_bad_input(capsys):
     assert build.main(["deploy", "--only-region", "eu-west-1"]) == 2
     err = capsys.readouterr().err

@@ -146,6 +146,10 @@ class Outcome:
     seconds: float
     started_at: float
     task_errors: list[str]  # each failed task attempt's error, in order (retried or not)
+    request: dict = field(default_factory=dict)  # the execution's input
+    history: list[dict] = field(default_factory=list)  # GetExecutionHistory's events: the failover report reads them
+    region: str = ""
+    cfg: Config | None = None  # the configuration drilled: its budget measures the run
 
 
 @dataclass
@@ -524,6 +528,10 @@ class Drill:
             seconds=self.clock.now() - started,
             started_at=started,
             task_errors=[e["taskFailedEventDetails"]["error"] for e in history if "taskFailedEventDetails" in e],
+            request=json.loads(described.get("input") or "{}"),
+            history=history,
+            region=region,
+            cfg=self.cfg,
         )
 
     def run(self, region: str, request: dict, name: str | None = None) -> Outcome:

@@ -9,12 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import math
+from pathlib import Path
 
 from checks.drill.aurora import SWITCHING_OVER, Promotion
 from checks.drill.unknowns import World
 from checks.drill.harness import LAMBDA_UNKNOWN, Drill, Effect, Outcome
 from checks.drill.network import HANG, SERVER_ERROR, THROTTLE, Crash, Fault
-from checks import budget
+from checks import budget, failover_report
 from templates import dns, runbook
 from templates.config import Config
 
@@ -391,6 +392,27 @@ def table(reports: list[Report]) -> list[str]:
             ))
         lines += [f"  problem: {problem}" for problem in report.problems]
     return lines
+
+
+def run_report(outcome: Outcome) -> dict:
+    """A drilled run's failover report, measured against the drilled configuration's budget."""
+    cfg = outcome.cfg or Config()
+    return failover_report.build(outcome.history, outcome.request, budget.for_timing(cfg, dns.timing(cfg)), outcome.region)
+
+
+def write_reports(reports: list[Report], out_dir: Path) -> Path:
+    """Every run's report (JSON + HTML) in ``out_dir``, named scenario-run-failover id, and an
+    ``index.html`` linking them by scenario; returns the index's path."""
+    entries = []
+    for report in reports:
+        for n, (label, outcome) in enumerate(report.runs, 1):
+            run = run_report(outcome)
+            _, page = failover_report.write(run, out_dir, failover_report.safe_name(f"{report.name}-{n}-{run['failover_id']}"))
+            stopped = f" at {run['stopped_at']}" if run["stopped_at"] else ""
+            entries.append((page.name, f"{report.name} ({report.verdict}): {label}", f"{run['outcome']}{stopped} {run['error'] or ''}".strip()))
+    path = out_dir / "index.html"
+    path.write_text(failover_report.index(entries, "Drill failover reports"), encoding="utf-8")
+    return path
 
 
 # --- the second review's findings (issue 20): each failed before its fix --------------------

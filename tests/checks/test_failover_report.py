@@ -1,0 +1,246 @@
+"""Failover reports (checks/failover_report.py) from drilled runs, the drill's report folder,
+and ``build.py report`` against botocore Stubbers serving a drilled run's real history.
+
+The drills run once for the module: a planned run there and back (succeeds) and a DR service
+that cannot serve (fails at its capacity check).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html.parser
+import io
+import json
+from datetime import datetime, timedelta, timezone
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from checks import budget, failover_report
+from checks.drill.scenarios import SCENARIOS, run_report, write_reports
+from ops import report as report_cli
+from ops.errors import EXIT_BAD_INPUT, EXIT_PROBLEM
+from ops.failover import runbook_arn
+from templates import dns
+from templates.config import Config
+
+CFG = Config()
+ACCOUNT = "111122223333"
+
+
+@pytest.fixture(scope="module")
+def drilled():
+    with contextlib.redirect_stdout(io.StringIO()):  # the functions' JSON logs
+        reports = {name: SCENARIOS[name]() for name in ("planned_there_and_back", "dr_service_cannot_serve")}
+    for report in reports.values():
+        assert not report.problems, report.problems
+    return reports
+
+
+def _outcome(drilled, scenario: str, run: int = 0):
+    return drilled[scenario].runs[run][1]
+
+
+def _span(outcome, first: str, states: tuple[str, ...]) -> float:
+    """Simulated seconds from ``first`` entered to the last of ``states`` exited, from the
+    harness's own per-state durations (the loop's states run back to back)."""
+    return sum(seconds for name, _, seconds in outcome.states if name in (first, *states))
+
+
+class Page(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.classes, self.text = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.classes.append((tag, dict(attrs).get("class")))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _parse(text: str) -> Page:
+    page = Page()
+    page.feed(text)
+    page.close()
+    return page
+
+
+def test_a_drilled_runs_phases_match_the_simulated_timeline(drilled):
+    outcome = _outcome(drilled, "planned_there_and_back")
+    report = run_report(outcome)
+    phases = {p["name"]: p for p in report["phases"]}
+    promotion_loop = ("CheckWriter", "WriterReady?", "CountWriterCheck", "WriterWaitedTooLong?", "WaitBeforeWriterCheck", "RememberWriterPolls")
+    # The drill's Aurora fake takes a minute to switch over: the loop waits it out.
+    assert phases["promotion"]["seconds"] == pytest.approx(_span(outcome, "PromoteDatabase", promotion_loop), abs=0.01)
+    assert phases["promotion"]["seconds"] >= 60
+    assert phases["capacity"]["seconds"] == pytest.approx(_span(outcome, "ScaleService", ("CheckCapacity", "CapacityReady?")), abs=0.01)
+    assert phases["promotion"]["budget_seconds"] == sum(
+        p.seconds for p in budget.for_timing(CFG, dns.timing(CFG)).phases if p.name in ("promote", "promotion"))
+    # Serving, as far as the runbook goes: its start to the switch published (SwitchTraffic done).
+    steps = {s["state"]: s for s in report["steps"]}
+    assert report["rto"]["runbook_to_switch_seconds"] == steps["SwitchTraffic"]["end"]
+    assert steps["SwitchTraffic"]["end"] - phases["switch"]["start"] == pytest.approx(_span(outcome, "SwitchTraffic", ()), abs=0.01)
+    assert report["rto"]["within_objective"] is True
+    assert (report["outcome"], report["stopped_at"], report["mode"], report["trigger"]) == ("SUCCEEDED", None, "planned", "operator")
+    assert report["lag_accepted_ms"] == 0 and report["rpo"]["within_objective"] is True
+    assert report["seconds"] == pytest.approx(outcome.seconds, abs=0.5)
+    assert steps["CheckWriter"]["entered"] == dict((n, c) for n, c, _ in outcome.states)["CheckWriter"]
+    assert steps["PromoteDatabase"]["result"]["accepted_lag_ms"] == 0
+
+
+def test_a_failed_run_shows_where_it_stopped_and_why(drilled):
+    report = run_report(_outcome(drilled, "dr_service_cannot_serve"))
+    assert (report["outcome"], report["error"], report["stopped_at"]) == ("FAILED", "CapacityNotReady", "CheckCapacity")
+    assert "no healthy target" in report["cause"]
+    (failed,) = [p for p in report["phases"] if p["failed"]]
+    assert failed["name"] == "capacity"
+    assert "promotion" not in {p["name"] for p in report["phases"]}  # it stopped before promoting
+    assert report["rto"]["runbook_to_switch_seconds"] is None and report["rpo"]["data_loss_seconds"] is None
+    page = failover_report.page(report)
+    assert "FAILED" in "".join(_parse(page).text) and "CapacityNotReady" in page
+
+
+def test_the_page_is_html_with_one_svg_bar_per_phase(drilled):
+    for scenario in drilled:
+        report = run_report(_outcome(drilled, scenario))
+        page = _parse(failover_report.page(report))
+        assert page.tags.count("svg") == 1
+        assert page.classes.count(("rect", "phase")) == len(report["phases"]) > 0
+        assert page.classes.count(("rect", "step")) == len(report["steps"])
+        assert not {"script", "link", "img", "iframe"} & set(page.tags)
+
+
+def test_every_string_in_the_page_is_escaped(drilled):
+    outcome = _outcome(drilled, "dr_service_cannot_serve")
+    hostile = '<script>alert("x")</script>&'
+    report = run_report(outcome)
+    report["failover_id"] = hostile
+    report["cause"] = hostile
+    report["steps"][0]["errors"].append({"at": 0, "error": hostile, "cause": hostile})
+    report["steps"][0]["state"] = hostile
+    page = failover_report.page(report)
+    assert "<script" not in page and "&lt;script&gt;" in page
+    assert "script" not in _parse(page).tags
+
+
+def test_the_drill_writes_every_runs_report_and_an_index(drilled, tmp_path):
+    index = write_reports(list(drilled.values()), tmp_path)
+    runs = sum(len(r.runs) for r in drilled.values())
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".html"] * (runs + 1) + [".json"] * runs
+    links = [v for tag, v in _parse(index.read_text()).classes if tag == "a"]
+    assert len(links) == runs
+    text = index.read_text()
+    assert "dr_service_cannot_serve" in text and "FAILED at CheckCapacity CapacityNotReady" in text
+    for path in tmp_path.glob("*.json"):
+        assert json.loads(path.read_text())["phases"]
+
+
+# --- build.py report ---------------------------------------------------------------------
+
+
+class StubbedSession:
+    """Stands in for boto3.Session: one Stubber-backed client per (service, region)."""
+
+    def __init__(self):
+        self._boto = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
+        self.stubbers: dict[tuple[str, str], Stubber] = {}
+        self.clients = {}
+
+    def stub(self, service: str, region: str) -> Stubber:
+        client = self._boto.client(service, region_name=region)
+        self.clients[service, region] = client
+        self.stubbers[service, region] = Stubber(client)
+        self.stubbers[service, region].activate()
+        return self.stubbers[service, region]
+
+    def client(self, service, region_name, config=None):
+        return self.clients[service, region_name]
+
+
+def _served(session: StubbedSession, region: str, failover_id: str, outcome=None) -> str:
+    """STS and DescribeExecution in ``region``; with an outcome, its history in two pages."""
+    session.stub("sts", region).add_response("get_caller_identity", {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/x", "UserId": "x"})
+    sfn = session.stub("stepfunctions", region)
+    arn = runbook_arn(CFG, region, ACCOUNT).replace(":stateMachine:", ":execution:") + f":{failover_id}"
+    if outcome is None:
+        sfn.add_client_error("describe_execution", "ExecutionDoesNotExist", "Execution Does Not Exist", expected_params={"executionArn": arn})
+        return arn
+    history = outcome.history
+    start = history[0]["timestamp"]
+    sfn.add_response("describe_execution", {
+        "executionArn": arn, "stateMachineArn": runbook_arn(CFG, region, ACCOUNT), "name": failover_id, "status": outcome.status,
+        "startDate": start, "stopDate": start + timedelta(seconds=outcome.seconds), "input": json.dumps(outcome.request),
+    }, {"executionArn": arn})
+    half = len(history) // 2
+    sfn.add_response("get_execution_history", {"events": history[:half], "nextToken": "page-2"}, {"executionArn": arn, "maxResults": 1000})
+    sfn.add_response("get_execution_history", {"events": history[half:]}, {"executionArn": arn, "maxResults": 1000, "nextToken": "page-2"})
+    return arn
+
+
+def test_report_builds_from_the_paginated_history_what_the_drill_built(drilled, tmp_path):
+    outcome = _outcome(drilled, "dr_service_cannot_serve")
+    session, lines = StubbedSession(), []
+    _served(session, CFG.dr_region, "drill-unhealthy", outcome)
+
+    code = report_cli.run_report(CFG, "drill-unhealthy", CFG.dr_region, tmp_path / "reports", session=session, out=lines.append)
+
+    assert code == 0, lines
+    for stubber in session.stubbers.values():
+        stubber.assert_no_pending_responses()
+    written = json.loads((tmp_path / "reports" / "drill-unhealthy.json").read_text())
+    assert written == json.loads(json.dumps(run_report(outcome)))
+    assert (tmp_path / "reports" / "drill-unhealthy.html").is_file()
+    assert lines == [f"FAILED at CheckCapacity: {tmp_path / 'reports' / 'drill-unhealthy.html'} and drill-unhealthy.json"]
+
+
+def test_report_without_region_asks_the_dr_region_then_the_primary(drilled, tmp_path):
+    session = StubbedSession()
+    _served(session, CFG.dr_region, "drill-back")
+    _served(session, CFG.primary_region, "drill-back", _outcome(drilled, "planned_there_and_back", 1))
+    assert report_cli.run_report(CFG, "drill-back", None, tmp_path, session=session, out=[].append) == 0
+    assert json.loads((tmp_path / "drill-back.json").read_text())["region"] == CFG.primary_region
+
+
+def test_report_of_an_execution_that_does_not_exist_exits_1_in_one_line(tmp_path):
+    session, lines = StubbedSession(), []
+    _served(session, CFG.dr_region, "nope")
+    _served(session, CFG.primary_region, "nope")
+    assert report_cli.run_report(CFG, "nope", None, tmp_path / "r", session=session, out=lines.append) == EXIT_PROBLEM
+    assert lines == [f"error: no runbook execution named nope in {CFG.dr_region} or {CFG.primary_region}"]
+    assert not (tmp_path / "r").exists()
+
+
+def test_report_of_an_unreachable_region_exits_1_in_one_line(tmp_path):
+    session, lines = StubbedSession(), []
+    session.stub("sts", CFG.dr_region).add_client_error("get_caller_identity", "ServiceUnavailable", "down", http_status_code=503)
+    assert report_cli.run_report(CFG, "x", CFG.dr_region, tmp_path, session=session, out=lines.append) == EXIT_PROBLEM
+    assert len(lines) == 1 and lines[0].startswith("error: GetCallerIdentity in") and "ServiceUnavailable" in lines[0]
+
+
+@pytest.mark.parametrize("failover_id, region, problem", [
+    ("bad id!", None, "failover id 'bad id!'"),
+    ("x" * 81, None, "1 to 80"),
+    ("ok", "eu-north-9", "--region eu-north-9: not a region of this configuration"),
+])
+def test_report_bad_input_exits_2_before_any_call(failover_id, region, problem, tmp_path):
+    lines = []
+    assert report_cli.run_report(CFG, failover_id, region, tmp_path, session=object(), out=lines.append) == EXIT_BAD_INPUT
+    assert len(lines) == 1 and problem in lines[0]
+
+
+def test_a_run_refused_before_any_step_stopped_at_the_refusal():
+    start = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    events = [("ExecutionStarted", {}), ("PassStateEntered", {"name": "Start"}), ("ChoiceStateEntered", {"name": "RequestRefused?"}),
+              ("PassStateEntered", {"name": "DataLossNotAccepted"}), ("TaskStateEntered", {"name": "NotifyFailure"}),
+              ("TaskStateExited", {"name": "NotifyFailure"}), ("ExecutionFailed", {"error": "DataLossNotAccepted", "cause": "no"})]
+    history = [{"id": n, "timestamp": start + timedelta(seconds=n), "type": kind,
+                ("stateEnteredEventDetails" if "Entered" in kind else "stateExitedEventDetails" if "Exited" in kind else "details"): details}
+               for n, (kind, details) in enumerate(events)]
+    history[-1]["executionFailedEventDetails"] = history[-1].pop("details")
+    report = failover_report.build(history, {"failover_id": "r", "mode": "unplanned"}, budget.for_timing(CFG, dns.timing(CFG)))
+    assert (report["outcome"], report["error"], report["stopped_at"], report["phases"]) == ("FAILED", "DataLossNotAccepted", "DataLossNotAccepted", [])
+    assert report["seconds"] == 6
+    assert _parse(failover_report.page(report)).tags.count("svg") == 1
