@@ -504,8 +504,8 @@ class RunbookConfig:
     readiness_period_minutes: int = 5
     # A promotion towards this region that outlasts the writer wait is still followed this
     # long (over budget, reported), then the run ends with the split alarmed: AWS finishes a
-    # promotion the runbook stopped waiting for ("the larger the lag value, the longer the
-    # switchover will take"), so giving up must not strand the writer away from traffic.
+    # promotion the runbook stopped waiting for (AWS bounds it only as "in the order of
+    # minutes"), so giving up must not strand the writer away from traffic.
     follow_promotion_minutes: int = 60
     # Reserved concurrency keeps other functions of the account from starving the runbook, the
     # relay and readiness (19 per region). Lambda keeps 100 of the account's quota unreserved, so

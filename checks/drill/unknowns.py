@@ -28,18 +28,15 @@ class Unknown:
     late: Callable[[Config], float]  # past every bound of ours that meets it (seconds)
 
 
-def _waits(cfg: Config) -> dict:
-    return runbook.waits(cfg)
-
-
 UNKNOWNS = (
     Unknown(
         "promotion_seconds",
         "a switchover or failover, from the request until the target is the available writer",
-        '"typically within a few minutes" ... "the larger the lag value, the longer the switchover will take"',
+        '"For Aurora Global Database, RTO can be in the order of minutes" (no upper bound; the operation runs on '
+        'after the request returns, whether or not anyone waits)',
         "https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-disaster-recovery.html",
         # After the writer wait and the over-budget follow: the runbook has given up.
-        lambda cfg: _waits(cfg)["promotion"].wait_seconds + _waits(cfg)["follow"].wait_seconds + 2 * cfg.runbook.writer_poll_seconds,
+        lambda cfg: runbook.waits(cfg)["promotion"].wait_seconds + runbook.waits(cfg)["follow"].wait_seconds + 2 * cfg.runbook.writer_poll_seconds,
     ),
     Unknown(
         "resync_seconds",
@@ -54,7 +51,7 @@ UNKNOWNS = (
         "PutMetricData's point readable by GetMetricData (the switch, its confirmation, readiness)",
         'no read-after-write bound; the CLI reference: "it can take up to two minutes" for statistics of a new metric',
         "https://docs.aws.amazon.com/cli/latest/reference/cloudwatch/put-metric-data.html",
-        lambda cfg: _waits(cfg)["switch"].wait_seconds + 60,
+        lambda cfg: runbook.waits(cfg)["switch"].wait_seconds + 60,
     ),
     Unknown(
         "drain_seconds",
@@ -62,7 +59,7 @@ UNKNOWNS = (
         '"the target is deregistered ... connection draining" for the deregistration delay, then SIGTERM and, after '
         'the stop timeout, SIGKILL',
         "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html",
-        lambda cfg: _waits(cfg)["fence"].wait_seconds + 2 * cfg.runbook.health_poll_seconds,
+        lambda cfg: runbook.waits(cfg)["fence"].wait_seconds + 2 * cfg.runbook.health_poll_seconds,
     ),
     Unknown(
         "route53_status_lag_seconds",
@@ -70,14 +67,14 @@ UNKNOWNS = (
         "health checkers report every interval; the metric is published every minute; no bound on a calculated "
         "check's propagation",
         "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-determining-health-of-endpoints.html",
-        lambda cfg: _waits(cfg)["traffic"].wait_seconds + 3 * 60,
+        lambda cfg: runbook.waits(cfg)["traffic"].wait_seconds + 3 * 60,
     ),
     Unknown(
         "task_start_seconds",
         "a new Fargate task running and passing the target group's health checks",
         "no published bound (image pull, ENI attach, health check threshold)",
         "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html",
-        lambda cfg: _waits(cfg)["capacity"].wait_seconds + 2 * cfg.runbook.health_poll_seconds,
+        lambda cfg: runbook.waits(cfg)["capacity"].wait_seconds + 2 * cfg.runbook.health_poll_seconds,
     ),
 )
 

@@ -30,7 +30,8 @@ def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     if runtime.setting("REGION_ROLE") == "primary":
         runtime.log("automatic run refused: failing back is an operator's decision")
         return {"admitted": False, "reason": "an alarm never starts a failback"}
-    impaired, evidence = primary_impaired(runtime)
+    found = primary_impaired(runtime)
+    impaired, evidence = found.impaired, found.why
     if not impaired:
         runtime.log("automatic run refused: no evidence the primary region is impaired", evidence=evidence)
         return {"admitted": False, "reason": f"no evidence the primary region is impaired: {evidence}"}

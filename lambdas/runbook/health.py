@@ -9,13 +9,12 @@ https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-determini
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from .runtime import Runtime, is_unreachable
 
 HEALTHY_FRACTION = 0.18
-# The evidence that leaves the application's state unknown (Route 53 itself is down with the region).
-ROUTE53_SILENT = "Route 53's API, in the primary region, does not answer"
 
 
 def checkers_healthy(observations: list[dict[str, Any]]) -> tuple[bool, int]:
@@ -45,24 +44,34 @@ def health_check_named(route53, name: str) -> str | None:
     return None
 
 
-def primary_impaired(runtime: Runtime) -> tuple[bool, str]:
+@dataclass(frozen=True)
+class Evidence:
+    """Whether the primary region's application is down, why, and whether Route 53 answered at
+    all (when it did not, nobody can tell an outage from a partition)."""
+
+    impaired: bool
+    why: str
+    route53_answered: bool = True
+
+
+def primary_impaired(runtime: Runtime) -> Evidence:
     """Evidence that the primary region's application is down (the automatic trigger's
     admission, and the fence when the primary's ECS API does not answer): Route 53's checkers
     see its load balancer unhealthy, or Route 53's API does not answer while it lives in the
-    primary region. (False, why) otherwise: it may still be serving."""
+    primary region. Not impaired otherwise: it may still be serving."""
     route53 = runtime.client("route53")
     name = runtime.setting("PEER_HEALTH_CHECK_NAME")
     try:
         check = health_check_named(route53, name)
         if check is None:
-            return False, f"no Route 53 health check is named {name}"
+            return Evidence(False, f"no Route 53 health check is named {name}")
         impaired = not checkers_healthy(route53.get_health_check_status(HealthCheckId=check)["HealthCheckObservations"])[0]
     except Exception as error:
         if not is_unreachable(error):
             raise
-        if runtime.setting("PEER_HOSTS_ROUTE53_API") == "true":
-            return True, f"{ROUTE53_SILENT} ({type(error).__name__})"
-        return False, f"Route 53's API does not answer ({type(error).__name__})"
+        hosted_there = runtime.setting("PEER_HOSTS_ROUTE53_API") == "true"
+        where = ", in the primary region," if hosted_there else ""
+        return Evidence(hosted_there, f"Route 53's API{where} does not answer ({type(error).__name__})", route53_answered=False)
     if impaired:
-        return True, "Route 53's checkers see the primary's load balancer unhealthy"
-    return False, "Route 53's checkers see the primary's load balancer healthy"
+        return Evidence(True, "Route 53's checkers see the primary's load balancer unhealthy")
+    return Evidence(False, "Route 53's checkers see the primary's load balancer healthy")

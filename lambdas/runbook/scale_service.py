@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .health import ROUTE53_SILENT, primary_impaired
+from .health import primary_impaired
 from .idempotency import once
 from .runtime import Runtime, StepError, is_unreachable, lambda_runtime, now
 
@@ -58,17 +58,17 @@ def _converge(direction: str, runtime: Runtime) -> dict[str, Any]:
             raise
         # An API that does not answer is not an application that does not serve: Route 53's
         # checkers say which (a drill found promotions while the old primary still served).
-        impaired, evidence = primary_impaired(runtime)
-        if not impaired:
+        evidence = primary_impaired(runtime)
+        if not evidence.impaired:
             raise FenceNotConfirmed(
-                f"the old primary's ECS API did not answer ({type(error).__name__}) and {evidence}: it may still take writes, "
+                f"the old primary's ECS API did not answer ({type(error).__name__}) and {evidence.why}: it may still take writes, "
                 "so nothing was promoted; fence it by hand (its service to 0) and run again"
             ) from None
-        runtime.log("the old primary's region did not answer and is impaired: down, which fences it", error=type(error).__name__, evidence=evidence)
+        runtime.log("the old primary's region did not answer and is impaired: down, which fences it", error=type(error).__name__, evidence=evidence.why)
         return {"direction": FENCE, "region": runtime.setting("PEER_REGION"), "fenced": False,
-                "reason": f"the region did not answer ({type(error).__name__}): {evidence}",
+                "reason": f"the region did not answer ({type(error).__name__}): {evidence.why}",
                 # Route 53's API itself did not answer: nobody could tell whether it still serves.
-                "seen_by_route53": not evidence.startswith(ROUTE53_SILENT)}
+                "seen_by_route53": evidence.route53_answered}
 
 
 def _scale(direction: str, runtime: Runtime) -> dict[str, Any]:

@@ -10,8 +10,9 @@ again"), so an unplanned run is ready once this region's cluster is the writer a
 available, whatever ``FailoverState`` still says.
 
 ``promotion_here`` tells the state machine that a promotion towards this region is still
-under way when its writer wait runs out: AWS completes it anyway ("the larger the lag value,
-the longer the switchover will take", Aurora user guide), so the run keeps following it.
+under way when its writer wait runs out: the promotion runs on in AWS after the request
+returned, whether or not the runbook still waits (the user guide gives RTO only as "in the
+order of minutes"), so the run keeps following it.
 """
 
 from __future__ import annotations
