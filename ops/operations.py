@@ -246,16 +246,16 @@ STUCK_STATUSES = {
 
 
 def stuck_stack_help(stack_set: str, account: str, region: str, admin_region: str, stack_id: str, status: str) -> list[str]:
-    """Step-by-step recovery for a stack in a ``STUCK_STATUSES`` state (README "The first deploy")."""
+    """Step-by-step recovery for a stack in a ``STUCK_STATUSES`` state (docs/operating.md "The first deploy")."""
     if status not in STUCK_STATUSES:
         return []
     return [
         f"the stack in {region} is {status}: {STUCK_STATUSES[status]}; StackSets cannot update it. To recover "
-        '(README "The first deploy", "When it fails"):',
+        '(docs/operating.md "The first deploy", "When it fails"):',
         f"  1. what was not deleted: aws cloudformation describe-stack-events --region {region} --stack-name {stack_id} "
         "(its DELETE_FAILED events)",
         "  2. remove what stopped each deletion (deletion protection, a bucket that is not empty, a DR cluster "
-        "still in the global database), as the README says",
+        "still in the global database), as docs/operating.md says",
         f"  3. aws cloudformation delete-stack-instances --region {admin_region} --stack-set-name {stack_set} "
         f"--accounts {account} --regions {region} --no-retain-stacks",
         "  4. build.py deploy again",

@@ -54,7 +54,7 @@ REPLACEMENT_EXTRAS: Mapping[str, tuple[str, ...]] = {
 
 CREATES_DATABASE_HINT = (
     "CreatesGlobalDatabase changes here: if the regions' roles were swapped, set database.created_in to the "
-    "region that created the global database (README: After a lost primary)"
+    "region that created the global database (docs/operating.md: After a lost primary)"
 )
 PARAMETER_CONSTRAINTS = ("AllowedPattern", "AllowedValues", "MinLength", "MaxLength", "MinValue", "MaxValue")
 ADDED, REMOVED, MODIFIED, REPLACED = "add", "remove", "modify", "replace"

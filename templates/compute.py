@@ -308,7 +308,7 @@ def _add_task_definition(t: Template, cfg: Config, database: Database) -> None:
         ],
         # No container health check: it would run a command inside the image (curl, which a distroless
         # image lacks, so every task would be killed as unhealthy). Health is the load balancer's
-        # HTTP check of app.health_check_path (README "The app's contract"); ECS replaces a task
+        # HTTP check of app.health_check_path (docs/operating.md "The app's contract"); ECS replaces a task
         # the target group reports unhealthy ("Health checks for Application Load Balancer target
         # groups" / the service's HealthCheckGracePeriodSeconds), and the circuit breaker counts it.
         LogConfiguration=_log_configuration(APP_CONTAINER),
@@ -319,7 +319,7 @@ def _add_task_definition(t: Template, cfg: Config, database: Database) -> None:
         # the containerPath ... the data in the VOLUME directive path is copied to the data volume"
         # ("Use bind mounts with Amazon ECS", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html),
         # its ownership with it (aws/containers-roadmap#938). So the image must declare
-        # VOLUME app.writable_path owned by app.container_user (README "The app's contract").
+        # VOLUME app.writable_path owned by app.container_user (docs/operating.md "The app's contract").
         MountPoints=[ecs.MountPoint(SourceVolume=WRITABLE_VOLUME, ContainerPath=cfg.app.writable_path, ReadOnly=False)]
         if cfg.app.writable_path
         else [],

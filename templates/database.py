@@ -220,7 +220,7 @@ def _add_instances(t: Template, cfg: Config) -> None:
                 **({"Condition": db_instance_condition(index)} if index > 1 else {}),
                 Metadata=guard_suppress({
                     "RDS_INSTANCE_AUTOMATIC_MINOR_VERSION_UPGRADE_ENABLED_CHECK": "AWS applies no automatic minor version "
-                    "upgrade to a global database member; the global cluster is upgraded (README, Patching the database)",
+                    "upgrade to a global database member; the global cluster is upgraded (docs/operating.md, Patching the database)",
                 }),
                 DBClusterIdentifier=Ref(DB_CLUSTER),
                 DBInstanceClass=cfg.database.instance_class,
@@ -232,7 +232,7 @@ def _add_instances(t: Template, cfg: Config) -> None:
                 # rds-automatic-minor-version-upgrade-enabled lists global database clusters as
                 # unsupported). Minor upgrades go secondaries first ("Upgrading an Amazon Aurora global
                 # database", https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-upgrade.html):
-                # README "Patching the database".
+                # docs/operating.md "Patching the database".
                 AutoMinorVersionUpgrade=False,
                 EnablePerformanceInsights=True,
                 PerformanceInsightsKMSKeyId=data_key_arn(cfg),

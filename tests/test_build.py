@@ -206,24 +206,33 @@ def test_out_help_says_which_commands_only_read_it(capsys):
     assert "only read" not in capsys.readouterr().out
 
 
-def test_readme_links_stay_in_the_repository_and_exist():
-    """README is self-contained: every relative link and image resolves to a file of the repository."""
+@pytest.mark.parametrize("document", ["README.md", *sorted(p.name for p in (ROOT / "docs").glob("*.md"))])
+def test_document_links_stay_in_the_repository_and_exist(document):
+    """README and the guides are self-contained: every relative link and image resolves to a file of the repository."""
     import re
 
-    readme = (ROOT / "README.md").read_text()
-    targets = re.findall(r"\]\(([^)#]+)\)", readme)
-    assert targets, "README links to its docs"
+    path = ROOT / document if document == "README.md" else ROOT / "docs" / document
+    targets = re.findall(r"\]\(([^)#]+)\)", path.read_text())
+    assert targets or document != "README.md", "README links to its guides"
     for target in targets:
         if "://" in target:
             continue
-        path = (ROOT / target).resolve()
-        assert path.is_relative_to(ROOT) and path.exists(), target
+        resolved = (path.parent / target).resolve()
+        assert resolved.is_relative_to(ROOT) and resolved.exists(), f"{document}: {target}"
+
+
+def test_readme_is_what_a_newcomer_reads_and_links_every_guide():
+    """The reference lives in docs/: README stays short and links each guide."""
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.split()) < 2500
+    for guide in ("docs/operating.md", "docs/security.md", "docs/design.md"):
+        assert f"]({guide})" in readme, guide
 
 
 def test_readme_states_the_outage_limits_the_code_uses():
     from ops import failover
 
-    readme = " ".join((ROOT / "README.md").read_text().split())
+    readme = " ".join((ROOT / "docs" / "operating.md").read_text().split())
     config = failover.OBSERVED_CLIENT_CONFIG
     assert f"a {config.connect_timeout} s connect and a {config.read_timeout} s read timeout" in readme
     assert f"given up after at most {failover.OBSERVED_CALL_SECONDS} s" in readme

@@ -408,7 +408,7 @@ class Drill:
             # Writes the old primary accepts after this are lost (Aurora's fencing is best effort):
             # a task still draining takes them too. The one case the runbook cannot see (its ECS
             # API and Route 53's both silent while it serves: a partition) is allowed only when
-            # the run recorded exactly that (README: the residual risk of an unplanned failover).
+            # the run recorded exactly that (docs/operating.md: the residual risk of an unplanned failover).
             if effect.running.get(effect.writer) and not self._recorded_blind_fence(effect):
                 self._violation(f"the old primary in {effect.writer} still ran {effect.running[effect.writer]} tasks when the unplanned failover began")
         for effect in self.switch_moves():

@@ -78,7 +78,7 @@ REFUSALS = ("InvalidGlobalClusterStateFault", "InvalidDBClusterStateFault")
 def last_resort(runtime: Runtime, identifier: str, local_arn: str) -> str:
     """The manual failover AWS leaves when a managed one is refused: detach and promote."""
     return (
-        f"last resort (ends the global database; rebuild it afterwards, README 'Last resort'): aws rds remove-from-global-cluster "
+        f"last resort (ends the global database; rebuild it afterwards, docs/operating.md, 'After a lost primary'): aws rds remove-from-global-cluster "
         f"--region {runtime.setting('AWS_REGION')} --global-cluster-identifier {identifier} --db-cluster-identifier {local_arn}"
     )
 

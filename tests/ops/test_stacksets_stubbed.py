@@ -368,11 +368,11 @@ def test_a_failed_operation_reports_each_regions_reason_and_the_stack_events_beh
     help_lines = (
         [
             f"  the stack in {DR} is ROLLBACK_FAILED: its first create failed and the rollback could not delete "
-            'everything it created; StackSets cannot update it. To recover (README "The first deploy", "When it fails"):',
+            'everything it created; StackSets cannot update it. To recover (docs/operating.md "The first deploy", "When it fails"):',
             f"    1. what was not deleted: aws cloudformation describe-stack-events --region {DR} --stack-name {stack_id} "
             "(its DELETE_FAILED events)",
             "    2. remove what stopped each deletion (deletion protection, a bucket that is not empty, a DR cluster "
-            "still in the global database), as the README says",
+            "still in the global database), as docs/operating.md says",
             f"    3. aws cloudformation delete-stack-instances --region {PRIMARY} --stack-set-name {REGIONAL} "
             f"--accounts {ACCOUNT} --regions {DR} --no-retain-stacks",
             "    4. build.py deploy again",
