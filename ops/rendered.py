@@ -52,7 +52,6 @@ class RoleSpec:
     name: str
     template: str
     stack_name: str
-    parameters: dict[str, str]  # the stack's parameter values (the administration role's regions)
 
 
 @dataclass(frozen=True)
@@ -145,7 +144,6 @@ def _role(entry: dict[str, Any]) -> RoleSpec:
         name=entry["role_name"],
         template=entry["template"],
         stack_name=entry["stack_name"],
-        parameters=entry.get("parameters", {}),
     )
 
 

@@ -11,13 +11,12 @@ from ops.stacksets import Roles
 
 
 def role_commands(rendered: Rendered, roles: list[RoleSpec] | None = None) -> list[str]:
-    """The one-time commands that create (or update) the StackSet roles, from the manifest: its
-    administration region and every region its stack sets reach (``build.py roles``)."""
+    """The one-time commands that create (or update) the StackSet roles in the manifest's
+    administration region (``build.py roles``)."""
     chosen = roles if roles is not None else [rendered.roles.administration, rendered.roles.execution]
     return [
         f"aws cloudformation deploy --region {rendered.roles.administration_region} --stack-name {role.stack_name} "
         f"--template-file {rendered.directory / role.template} --capabilities CAPABILITY_NAMED_IAM"
-        + "".join(f" --parameter-overrides {key}={value}" for key, value in role.parameters.items())
         for role in chosen
     ]
 

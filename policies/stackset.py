@@ -104,18 +104,19 @@ def administration_trust(prefix: str) -> PolicyDocument:
     )
 
 
-def administration(execution_role_name: str, regions) -> PolicyDocument:
-    """Assume the execution role, through STS in ``regions`` only (the stack sets' regions, a
-    list parameter: StackSets assumes it in each target region, the administration one among them)."""
+def administration(execution_role_name: str) -> PolicyDocument:
+    """Assume the execution role, and nothing else. No ``aws:RequestedRegion`` condition: AWS
+    does not say which STS endpoint StackSets calls, and its own sample administration role
+    ("AWSCloudFormationStackSetAdministrationRole.yml", StackSets user guide, "Grant
+    self-managed permissions") has none; the execution role's trust names this role alone."""
     return PolicyDocument(
         Version="2012-10-17",
         Statement=[
             Statement(
-                Sid="AssumeThisProjectsExecutionRoleInItsRegions",
+                Sid="AssumeThisProjectsExecutionRole",
                 Effect=Allow,
                 Action=[sts.AssumeRole],
                 Resource=[_role(execution_role_name)],
-                Condition=Condition(StringEquals({"aws:RequestedRegion": regions})),
             )
         ],
     )

@@ -32,7 +32,6 @@ ADMINISTRATION_ROLE = "AdministrationRole"
 EXECUTION_ROLE = "ExecutionRole"
 EXECUTION_PERMISSIONS = "ExecutionPermissions"  # + a number: one managed policy per 6,144 characters
 PERMISSIONS_BOUNDARY = "PermissionsBoundary"
-REGIONS_PARAMETER = "StackSetRegions"
 ADMINISTRATION_TEMPLATE = "stackset_administration_role.json"
 EXECUTION_TEMPLATE = "stackset_execution_role.json"
 ESCALATION_REASON = (
@@ -134,13 +133,6 @@ def _template(cfg: Config, purpose: str) -> Template:
 def build_administration_role_template(cfg: Config) -> Template:
     """The role CloudFormation assumes to run this project's stack set operations."""
     t = _template(cfg, "StackSet administration role")
-    t.add_parameter(
-        Parameter(
-            REGIONS_PARAMETER,
-            Type="CommaDelimitedList",
-            Description="Every region of this project's stack sets (the manifest lists them; a parameter, no region literal)",
-        )
-    )
     t.add_resource(
         iam.Role(
             ADMINISTRATION_ROLE,
@@ -150,7 +142,7 @@ def build_administration_role_template(cfg: Config) -> Template:
             Policies=[
                 iam.Policy(
                     PolicyName="assume-execution-role",
-                    PolicyDocument=policies.administration(execution_role(cfg).pattern, Ref(REGIONS_PARAMETER)),
+                    PolicyDocument=policies.administration(execution_role(cfg).pattern),
                 )
             ],
         )
@@ -262,7 +254,6 @@ def manifest_entry(cfg: Config) -> dict:
             "role_name": administration_role(cfg).for_region(region),
             "template": ADMINISTRATION_TEMPLATE,
             "stack_name": f"{naming.prefix(cfg)}-stackset-administration-role",
-            "parameters": {REGIONS_PARAMETER: ",".join(stack_set_regions(cfg))},
         },
         "execution": {
             "role_name": execution_role(cfg).for_region(region),

@@ -20,7 +20,6 @@ from templates.stackset_roles import (
     ADMINISTRATION_ROLE,
     EXECUTION_ROLE,
     PERMISSIONS_BOUNDARY,
-    REGIONS_PARAMETER,
     administration_role,
     boundary_arn,
     boundary_name,
@@ -106,15 +105,12 @@ def test_only_cloudformation_for_this_projects_stack_sets_assumes_the_administra
     )
 
 
-def test_the_administration_role_assumes_only_the_execution_role_in_the_stack_sets_regions(administration, rendered, cfg):
+def test_the_administration_role_assumes_only_the_execution_role(administration, cfg):
+    """No region condition (AWS does not say which STS endpoint StackSets calls) and no parameter."""
     (only,) = _statements(administration["Resources"][ADMINISTRATION_ROLE]).values()
     assert (only["Effect"], only["Action"]) == ("Allow", ["sts:AssumeRole"])
     assert [_text(arn) for arn in only["Resource"]] == [_arn(execution_role(cfg).pattern)]
-    assert only["Condition"] == {"StringEquals": {"aws:RequestedRegion": {"Ref": REGIONS_PARAMETER}}}
-    manifest = json.loads(rendered[MANIFEST])
-    used = {region for stack_set in manifest["stack_sets"] for region in stack_set["regions"]}
-    passed = manifest["stackset_roles"]["administration"]["parameters"][REGIONS_PARAMETER].split(",")
-    assert set(passed) == used | {manifest["stackset_roles"]["administration_region"]} and len(passed) == len(set(passed))
+    assert "Condition" not in only and "Parameters" not in administration
 
 
 def test_only_the_administration_role_assumes_the_execution_role(execution, cfg):
