@@ -18,7 +18,7 @@ from ops.preflight import check_deployable
 from ops.quotas import check_quotas
 from ops.rendered import Rendered, StackSetSpec
 from ops.roles import check_stackset_roles
-from ops.stacksets import deploy_stack_set
+from ops.stacksets import deploy_stack_set, failed_first_create
 
 
 @translates_aws_errors
@@ -97,15 +97,9 @@ def _first_create(
 
 
 def _never_created(stack_sets: StackSets, name: str, region: str, instance: dict | None) -> bool:
-    """No instance, or one whose only create failed and rolled back (its stack ROLLBACK_COMPLETE, or
-    none): its retry is still a first create. An instance that once succeeded keeps its protection
-    even when a later update failed."""
-    if instance is None:
-        return True
-    if instance.get("StackInstanceStatus", {}).get("DetailedStatus") != "FAILED":
-        return False
-    found = stack_sets.stack_status(name, region)
-    return found is None or found[1] == "ROLLBACK_COMPLETE"
+    """No instance, or one whose only create failed and rolled back: its retry is still a first
+    create. An instance that once succeeded keeps its protection even when a later update failed."""
+    return instance is None or failed_first_create(stack_sets, name, region, instance)
 
 
 def _parameters(stack_sets: StackSets, rendered: Rendered, spec: StackSetSpec, region: str) -> dict[str, str]:

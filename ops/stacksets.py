@@ -77,7 +77,7 @@ def deploy_stack_set(
             or current.get("AdministrationRoleARN") != roles.administration_arn
             or current.get("ExecutionRoleName") != roles.execution_name
         )
-    _refuse_stuck_stacks(stack_sets, name, instances, regions)
+    _recover_failed_instances(stack_sets, rendered, name, instances, regions)
     for region in sorted(set(instances) - set(spec.regions)):
         stack_sets.progress(f"{name}: the stack instance in {region} is not in the manifest; left alone")
     existing = [region for region in regions if region in instances]
@@ -122,20 +122,56 @@ def deploy_stack_set(
     return True
 
 
-def _refuse_stuck_stacks(stack_sets: StackSets, name: str, instances: Mapping[str, dict[str, Any]], regions: list[str]) -> None:
-    """An instance whose last operation failed may have left its stack ROLLBACK_FAILED, which no
-    StackSets operation can update: say so, and how to recover, before sending anything."""
-    for region in regions:
-        instance = instances.get(region)
-        if not instance or instance.get("StackInstanceStatus", {}).get("DetailedStatus") != "FAILED":
-            continue
-        found = stack_sets.stack_status(name, region)
-        if found and found[1] in STUCK_STATUSES:
-            stack_id, status = found
+def failed_first_create(stack_sets: StackSets, name: str, region: str, instance: Mapping[str, Any]) -> bool:
+    """An instance whose only create failed and rolled back: its stack ROLLBACK_COMPLETE, or none."""
+    failed = _failed_stack(stack_sets, name, region, instance)
+    return failed is not None and failed[1] in (None, "ROLLBACK_COMPLETE")
+
+
+def _failed_stack(stack_sets: StackSets, name: str, region: str, instance: Mapping[str, Any]) -> tuple | None:
+    """(stack id, status) behind an instance whose last operation failed, (None, None) when it has
+    no stack; None when its last operation did not fail."""
+    if instance.get("StackInstanceStatus", {}).get("DetailedStatus") != "FAILED":
+        return None
+    return stack_sets.stack_status(name, region) or (None, None)
+
+
+def _recover_failed_instances(
+    stack_sets: StackSets, rendered: Rendered, name: str, instances: dict[str, dict[str, Any]], regions: list[str]
+) -> None:
+    """Instances whose last operation failed, before anything is sent.
+
+    A stack left ROLLBACK_FAILED (or DELETE_FAILED) takes no StackSets operation: say so, and how
+    to recover. A stack left ROLLBACK_COMPLETE takes no update either: "This status exists only
+    after a failed stack creation ... When in this state, only a delete operation can be performed"
+    ("Stack status codes", https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html).
+    Such an instance is deleted with its stack (which holds nothing: the create rolled back),
+    and the plan then creates it again, still a first create."""
+    failed = {
+        region: found
+        for region in regions
+        if region in instances and (found := _failed_stack(stack_sets, name, region, instances[region]))
+    }
+    for region, (stack_id, status) in failed.items():
+        if status in STUCK_STATUSES:
             raise OpsError(
                 f"{name}: the stack instance in {region} cannot be deployed: its stack is {status}",
                 details=stuck_stack_help(name, stack_sets.account, region, stack_sets.aws.home_region, stack_id, status),
             )
+    for region, (_, status) in failed.items():
+        if status not in (None, "ROLLBACK_COMPLETE"):
+            continue
+        stack_sets.progress(f"{name}: the stack instance in {region} never got past its first create; deleting it to create it again")
+        stack_sets.run(
+            "delete_stack_instances",
+            name,
+            f"{name} delete {region}",
+            Accounts=[stack_sets.account],
+            Regions=[region],
+            RetainStacks=False,
+            OperationPreferences=rendered.preferences([region]),
+        )
+        del instances[region]
 
 
 def _run_on_instances(

@@ -566,3 +566,59 @@ def test_a_retried_failed_create_is_still_a_first_create_but_a_failed_update_kee
     assert first[PRIMARY] == region_values()[PRIMARY], "created and CURRENT: protected"
     assert (first[DR]["QueueRetentionSeconds"] == "60") is unprotected
     stubbed.verify()
+
+
+@pytest.mark.parametrize("stack_status", ["ROLLBACK_COMPLETE", None])
+def test_an_instance_whose_first_create_rolled_back_is_deleted_then_created_again(
+    stubbed, dr_templates, fake_clock, stack_status
+):
+    """A ROLLBACK_COMPLETE stack takes only a delete (CloudFormation's stack status codes): the
+    instance goes with its empty stack, then is created again; no update is ever sent to it."""
+    cloudformation = stubbed.stub("cloudformation")
+    spec = dr_templates.stack_sets[1]
+    cloudformation.add_response(
+        "describe_stack_set",
+        {
+            "StackSet": {
+                "StackSetName": REGIONAL,
+                "TemplateBody": compact(dr_templates.template(spec)),
+                "Parameters": _parameters(PRIMARY),
+                "AdministrationRoleARN": ROLES.administration_arn,
+                "ExecutionRoleName": ROLES.execution_name,
+            }
+        },
+    )
+    summaries = [
+        {"Account": ACCOUNT, "Region": PRIMARY, "Status": "CURRENT"},
+        {"Account": ACCOUNT, "Region": DR, "Status": "OUTDATED", "StackInstanceStatus": {"DetailedStatus": "FAILED"}},
+    ]
+    cloudformation.add_response("list_stack_instances", {"Summaries": summaries})
+    stack_id = f"arn:aws:cloudformation:{DR}:{ACCOUNT}:stack/StackSet-{REGIONAL}-1/1"
+    instance = {"Account": ACCOUNT, "Region": DR, **({"StackId": stack_id} if stack_status else {})}
+    where = {"StackSetName": REGIONAL, "StackInstanceAccount": ACCOUNT, "StackInstanceRegion": DR}
+    cloudformation.add_response("describe_stack_instance", {"StackInstance": instance}, where)
+    if stack_status:
+        stubbed.stub("cloudformation", DR).add_response("describe_stacks", _stack(stack_id, stack_status), {"StackName": stack_id})
+    cloudformation.add_response(
+        "delete_stack_instances",
+        {"OperationId": "delete-dr"},
+        {
+            "StackSetName": REGIONAL,
+            "Accounts": [ACCOUNT],
+            "Regions": [DR],
+            "RetainStacks": False,
+            "OperationPreferences": {**EXACT_PREFERENCES, "RegionOrder": [DR]},
+        },
+    )
+    _expect_operation(cloudformation, REGIONAL, "delete-dr", ("SUCCEEDED", [(DR, "SUCCEEDED", None)]))
+    cloudformation.add_response(
+        "describe_stack_instance",
+        {"StackInstance": {"Account": ACCOUNT, "Region": PRIMARY, "ParameterOverrides": _parameters(PRIMARY)}},
+        {**where, "StackInstanceRegion": PRIMARY},
+    )
+    _expect_instances(cloudformation, "create_stack_instances", DR)
+    lines: list[str] = []
+
+    assert deploy_stack_set(_stack_sets(stubbed, lines, fake_clock), dr_templates, spec, region_values(), inline, ROLES)
+    assert f"{REGIONAL}: the stack instance in {DR} never got past its first create; deleting it to create it again" in lines
+    stubbed.verify()
