@@ -35,6 +35,8 @@ from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+from moto.stepfunctions.parser.asl.parse import asl_parser
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 
 from checks.drill.app import AppTier
 from checks.drill.aurora import AuroraGlobalDatabase
@@ -49,6 +51,23 @@ from templates.config import Config
 from templates.render import render
 
 REAL_SLEEP = time.sleep
+# How often ``wait`` asks whether a run ended: each DescribeExecution takes the interpreter's
+# thread's time (one GIL), so the poll backs off to this.
+LONGEST_POLL_SECONDS = 0.05
+_PARSE_ASL = asl_parser.AmazonStateLanguageParser.parse
+
+
+@lru_cache(maxsize=8)
+def _asl_tree(definition: str):
+    return _PARSE_ASL(definition)[1]
+
+
+def _parse_asl_once(definition: str):
+    """moto's interpreter parses the whole definition with ANTLR on every CreateStateMachine and
+    every execution (about 1.4 s for the runbook): parse each definition once, and build fresh
+    evaluation components from its syntax tree each time, as the parser itself does after parsing."""
+    tree = _asl_tree(definition)
+    return Preprocessor().visit(tree), tree
 # Step Functions reports a Lambda function's unhandled failures, timeouts and crashes
 # included, as Lambda.Unknown (Step Functions developer guide, "Handling transient Lambda
 # service exceptions": "These include out-of-memory errors and function timeouts").
@@ -249,6 +268,7 @@ class Drill:
         }))
         stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
         stack.enter_context(mock.patch.object(BotocoreStubber, "__call__", _unless_answered(BotocoreStubber.__call__)))
+        stack.enter_context(mock.patch.object(asl_parser.AmazonStateLanguageParser, "parse", staticmethod(_parse_asl_once)))
         self._simulate_time(stack)
         stack.enter_context(mock.patch.object(lambda_eval_utils, "_invoke_lambda_function", self._invoke))
         stack.enter_context(mock.patch.object(EventManager, "add_event", self._observing(EventManager.add_event)))
@@ -514,10 +534,12 @@ class Drill:
         sfn = self.client("stepfunctions", region)
         started = self._started.get(execution_arn, self.clock.now())
         deadline = time.monotonic() + real_seconds
+        poll = 0.005
         while (described := sfn.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
             if time.monotonic() > deadline:
                 raise DrillError(f"{execution_arn} still running after {real_seconds} s of real time")
-            REAL_SLEEP(0.005)
+            REAL_SLEEP(poll)
+            poll = min(poll * 2, LONGEST_POLL_SECONDS)
         history = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
         return Outcome(
             status=described["status"],
