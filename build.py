@@ -374,6 +374,10 @@ def main(argv: list[str] | None = None) -> int:
             named = (_rendered_from(args.out) or (None, None))[1]
             args.config = (args.out / named) if named else None
         cfg = load_config(args.config)
+        if args.config is not None:
+            from checks.budget import refuse
+
+            refuse(cfg)  # an objective the design cannot meet: refused before anything is read or written
         if args.command != "render":
             _check_render_matches(args, cfg)
         return args.handler(args, cfg)

@@ -62,7 +62,7 @@ def test_bad_config_exits_2_names_the_field_and_writes_nothing(tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode == 2
-    assert result.stderr == "error: invalid configuration: network.az_count: must be 2 or 3, not 7\n"
+    assert result.stderr == "error: invalid configuration: network.az_count: must be from 2 to 3, not 7\n"
     assert "Traceback" not in result.stdout + result.stderr
     assert list(tmp_path.iterdir()) == [config]
 
