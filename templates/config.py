@@ -207,9 +207,10 @@ class NetworkConfig(Section):
                                    feeds=("AWS::EC2::VPC.CidrBlock", "AWS::EC2::Subnet.CidrBlock"),
                                    source="as primary_vpc_cidr")
     az_count: int = setting(3, "Availability zones used per region (at most the region's).", ge=2, le=3,
+                            feeds=("Parameter PrivateSubnetCidrs", "AWS::EC2::VPCEndpoint.RouteTableIds"),
                             source="the subnet layout: a quarter of each tier per AZ, one spare")
     nat_gateways: Literal["per-az", "single"] = setting("per-az", "One NAT gateway per AZ, or a single one (cheaper, "
-                                                        "one AZ's outage cuts egress).")
+                                                        "one AZ's outage cuts egress).", feeds=("AWS::EC2::Route.NatGatewayId",))
 
     @model_validator(mode="after")
     def _ranges(self) -> NetworkConfig:
@@ -301,7 +302,7 @@ class TracingConfig(Section):
     enable_transaction_search: bool = setting(
         True, "CloudWatch Transaction Search is one setting per account and region, and AWS requires it disabled before "
         "CloudFormation enables it: false when the account already has it, so the bootstrap stack neither creates "
-        "nor ever removes it.")
+        "nor ever removes it.", feeds=("AWS::XRay::TransactionSearchConfig", "AWS::IAM::Role.Policies"))
 
 
 class AppConfig(Section):
@@ -315,22 +316,27 @@ class AppConfig(Section):
         8080, "The app's port (not the collector's 4317, 4318 or 13133).", ge=1024, le=65535,
         feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.PortMappings.ContainerPort", "AWS::ElasticLoadBalancingV2::TargetGroup.Port"),
         source="AWS::ElasticLoadBalancingV2::TargetGroup Port: up to 65535; below 1024 needs root")
-    health_check_path: Annotated[str, Field(pattern=HEALTH_PATH_PATTERN, max_length=1024), Rule("must be a URL path starting with /")] = setting(
-        "/health", "The target group's health check path.", feeds=("AWS::ElasticLoadBalancingV2::TargetGroup.HealthCheckPath",),
-        source="AWS::ElasticLoadBalancingV2::TargetGroup HealthCheckPath (cfn-lint provider schema): 1-1024 characters")
+    health_check_path: Annotated[str, Field(pattern=HEALTH_PATH_PATTERN, max_length=255), Rule("must be a URL path starting with /")] = setting(
+        "/health", "The path the target group and Route 53 check.",
+        feeds=("AWS::ElasticLoadBalancingV2::TargetGroup.HealthCheckPath", "AWS::Route53::HealthCheck.HealthCheckConfig.ResourcePath"),
+        source="AWS::Route53::HealthCheck ResourcePath (cfn-lint provider schema): at most 255 characters "
+        "(the target group's HealthCheckPath takes 1024)")
     task_cpu: Annotated[Literal[256, 512, 1024, 2048, 4096, 8192, 16384], Rule("Fargate sizes")] = setting(
         1024, "CPU units per task.", feeds=("AWS::ECS::TaskDefinition.Cpu",),
         source="ECS API reference, RegisterTaskDefinition cpu: the Fargate sizes")
     task_memory: int = setting(2048, "Memory (MiB) per task: one of the Fargate sizes for task_cpu.", ge=512, le=122880,
                                feeds=("AWS::ECS::TaskDefinition.Memory",), source="ECS API reference, RegisterTaskDefinition memory")
-    primary_desired_count: int = _count(3, "Tasks the serving region runs.", ("AWS::ECS::Service.DesiredCount",))
+    primary_desired_count: int = _count(3, "Tasks the serving region runs.", ("Parameter AppMinCount",))
     dr_desired_count: int = _count(1, "Tasks the DR region runs as a warm standby, until the runbook scales it to "
-                                   "failover_desired_count.", ("AWS::ECS::Service.DesiredCount",))
-    failover_desired_count: int = _count(3, "Tasks the runbook scales the new primary to.", ())
+                                   "failover_desired_count.", ("Parameter AppMinCount",))
+    failover_desired_count: int = _count(3, "Tasks the runbook scales the new primary to.",
+                                         ("AWS::Lambda::Function.Environment.Variables.FAILOVER_DESIRED_COUNT",))
     max_count: int = _count(12, "The service's auto scaling ceiling.", ("AWS::ApplicationAutoScaling::ScalableTarget.MaxCapacity",))
     cpu_target_percent: int = setting(60, "Target tracking's CPU utilisation.", ge=10, le=90,
+                                      feeds=("AWS::ApplicationAutoScaling::ScalingPolicy.TargetTrackingScalingPolicyConfiguration.TargetValue",),
                                       source="this project: headroom for a region's load to move in")
-    load_balancer_deletion_protection: bool = setting(True, "Protect the load balancer from deletion.")
+    load_balancer_deletion_protection: bool = setting(True, "Protect the load balancer from deletion.",
+                                                      feeds=("AWS::ElasticLoadBalancingV2::LoadBalancer.LoadBalancerAttributes",))
     container_user: Annotated[str, Field(pattern=CONTAINER_USER_PATTERN), Rule("must be a non-root uid or uid:gid")] = setting(
         "1000:1000", "The app runs as this non-root uid[:gid] on a read-only root filesystem.",
         feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.User",))
@@ -403,7 +409,7 @@ class Objectives(Section):
         source="AWS::Events::Rule RetryPolicy MaximumEventAgeInSeconds (cfn-lint provider schema): 60-86400")
     task_start_seconds: int = setting(
         120, "Fargate's time to start a task and pass the target group's health checks; AWS publishes no bound, so "
-        "measure yours in a drill.", ge=TASK_START_FLOOR_SECONDS, le=3600,
+        "measure yours in a drill.", ge=TASK_START_FLOOR_SECONDS, le=3600, feeds=("AWS::StepFunctions::StateMachine.Definition",),
         source=f"floor: placement, network interface, image pull and start (40 s) plus {TARGET_HEALTHY_THRESHOLD} health "
         f"checks {TARGET_HEALTH_CHECK_INTERVAL_SECONDS} s apart")
 
@@ -523,9 +529,11 @@ class DatabaseConfig(Section):
         "db.r6g.large", "Offered in both regions (AWS's pricing data, templates/data/db_instance_classes.json).",
         feeds=("AWS::RDS::DBInstance.DBInstanceClass",))
     primary_instances: int = setting(2, "Writer plus readers in the primary region.", ge=1, le=MAX_DB_INSTANCES,
+                                     feeds=("Parameter DbInstanceCount", "AWS::RDS::DBInstance"),
                                      source="the templates: a writer and up to two readers across the AZs")
     dr_instances: int = setting(1, "Instances in the DR region; one becomes the writer after a failover (a global "
-                                "database's secondary needs at least one).", ge=1, le=MAX_DB_INSTANCES, source="as primary_instances")
+                                "database's secondary needs at least one).", ge=1, le=MAX_DB_INSTANCES, source="as primary_instances",
+                                feeds=("Parameter DbInstanceCount", "AWS::RDS::DBInstance"))
     backup_retention_days: int = setting(7, "Automated backups kept this long.", ge=7, le=35,
                                          feeds=("AWS::RDS::DBCluster.BackupRetentionPeriod",),
                                          source="AWS::RDS::DBCluster BackupRetentionPeriod (cfn-lint provider schema): "
@@ -565,8 +573,9 @@ class DatabaseConfig(Section):
 class RunbookConfig(Section):
     automatic_trigger: bool = setting(
         False, "Off: a person decides to fail over. On: the composite \"peer region impaired\" alarm starts an "
-        "UNPLANNED failover that accepts data loss.")
+        "UNPLANNED failover that accepts data loss.", feeds=("Parameter AutomaticFailover",))
     min_minutes_between_automatic_runs: int = setting(60, "The automatic trigger's cool-down.", ge=5, le=1440,
+                                                      feeds=("AWS::Lambda::Function.Environment.Variables.MIN_INTERVAL_SECONDS",),
                                                       source="this project: five minutes to a day")
     writer_poll_seconds: int = setting(20, "How often the runbook checks the promoted writer.", ge=5, le=300,
                                        feeds=("AWS::StepFunctions::StateMachine.Definition",), source="this project")
@@ -583,7 +592,7 @@ class RunbookConfig(Section):
         "a dead step's lease short enough to retry within a failover")
     readiness_period_minutes: int = setting(
         5, "How often each region's readiness function checks that a failover would work; its alarm turns within two "
-        "periods of a check failing.", ge=1, le=60, feeds=("AWS::Events::Rule.ScheduleExpression", "AWS::CloudWatch::Alarm.Period"),
+        "periods of a check failing.", ge=1, le=60, feeds=("AWS::Scheduler::Schedule.ScheduleExpression", "AWS::CloudWatch::Alarm.Period"),
         source="this project: at least every hour")
     follow_promotion_minutes: int = setting(
         60, "A promotion that outlasts the writer wait is still followed this long (over budget, reported); AWS "
