@@ -200,11 +200,11 @@ class Section(BaseModel):
 
 class NetworkConfig(Section):
     primary_vpc_cidr: VpcCidr = setting("10.10.0.0/16", "The primary region's VPC range (RFC 1918, /16 to /22).",
-                                        feeds=("AWS::EC2::VPC.CidrBlock", "AWS::EC2::Subnet.CidrBlock"),
+                                        feeds=("Parameter VpcCidr", "Parameter PrivateSubnetCidrs"),
                                         source="Amazon VPC User Guide, VPC CIDR blocks: /16 to /28, RFC 1918; "
                                         "/22 so each of the 16 subnets is a /26")
     dr_vpc_cidr: VpcCidr = setting("10.20.0.0/16", "The DR region's VPC range, disjoint from the primary's.",
-                                   feeds=("AWS::EC2::VPC.CidrBlock", "AWS::EC2::Subnet.CidrBlock"),
+                                   feeds=("Parameter VpcCidr", "Parameter PrivateSubnetCidrs"),
                                    source="as primary_vpc_cidr")
     az_count: int = setting(3, "Availability zones used per region (at most the region's).", ge=2, le=3,
                             feeds=("Parameter PrivateSubnetCidrs", "AWS::EC2::VPCEndpoint.RouteTableIds"),
@@ -214,6 +214,7 @@ class NetworkConfig(Section):
 
     @model_validator(mode="after")
     def _ranges(self) -> NetworkConfig:
+        """Each VPC range is within RFC 1918, clear of 172.17.0.0/16 (AWS services use it), /16 to /22; the two are disjoint."""
         primary = _vpc_network("primary_vpc_cidr", self.primary_vpc_cidr)
         dr = _vpc_network("dr_vpc_cidr", self.dr_vpc_cidr)
         if primary.overlaps(dr):
@@ -250,8 +251,9 @@ class DnsConfig(Section):
         source="AWS::Route53::HostedZone Id: 32 characters at most")
     primary_certificate_arn: CertificateArn = setting(
         "", "ACM certificate for domain_name in the primary region (ACM certificates are regional). Empty renders but "
-        "cannot deploy (the CertificateArn parameter's pattern refuses it).")
-    dr_certificate_arn: CertificateArn = setting("", "ACM certificate for domain_name in the DR region.")
+        "cannot deploy (the CertificateArn parameter's pattern refuses it).", feeds=("Parameter CertificateArn",))
+    dr_certificate_arn: CertificateArn = setting("", "ACM certificate for domain_name in the DR region.",
+                                                 feeds=("Parameter CertificateArn",))
     health_check_interval_seconds: Literal[10, 30] = setting(
         10, "Route 53 checks each region's endpoint this often.", feeds=("AWS::Route53::HealthCheck.HealthCheckConfig.RequestInterval",),
         source="Route 53 API, HealthCheckConfig RequestInterval: 10 or 30")
@@ -347,6 +349,7 @@ class AppConfig(Section):
 
     @model_validator(mode="after")
     def _sizes(self) -> AppConfig:
+        """task_memory is a Fargate size for task_cpu; dr_desired_count <= primary_desired_count <= failover_desired_count <= max_count; a non-root user; not a collector port."""
         if self.container_user.split(":")[0] == "0":
             raise ConfigError("container_user", f"{self.container_user!r} must be a non-root uid or uid:gid")
         if self.container_port in COLLECTOR_PORTS:
@@ -432,6 +435,7 @@ class AlertEndpoint(Section):
 
     @model_validator(mode="after")
     def _endpoint(self) -> AlertEndpoint:
+        """The endpoint is what its protocol takes; an e-mail address or URL holds no account id or region name."""
         pattern, description = ENDPOINT_RULES[self.protocol]
         if not pattern.match(self.endpoint):
             raise ConfigError("endpoint", f"{self.endpoint!r} is not {description}")
@@ -480,6 +484,7 @@ class AlertsConfig(Section):
 
     @model_validator(mode="after")
     def _distinct(self) -> AlertsConfig:
+        """No endpoint twice (a repeated subscription; cfn-lint I3037)."""
         # A repeated endpoint would be a repeated subscription: the gate refuses it (cfn-lint I3037).
         for index, endpoint in enumerate(self.endpoints):
             if endpoint in self.endpoints[:index]:
@@ -541,9 +546,9 @@ class DatabaseConfig(Section):
     deletion_protection: bool = setting(True, "Off only for throw-away test environments: it stops the cluster from "
                                         "being deleted.", feeds=("AWS::RDS::DBCluster.DeletionProtection",))
     master_username: Identifier = setting("dbadmin", "The master user (not a PostgreSQL reserved role name).",
-                                          feeds=("AWS::RDS::DBCluster.MasterUsername",),
+                                          feeds=("AWS::SecretsManager::Secret.GenerateSecretString.SecretStringTemplate",),
                                           source="RDS CreateDBCluster MasterUsername: 1-63, a letter first")
-    database_name: Identifier = setting("trading", "The database created in the cluster.", feeds=("AWS::RDS::DBCluster.DatabaseName",),
+    database_name: Identifier = setting("trading", "The database created in the cluster.", feeds=("AWS::RDS::DBCluster.DatabaseName", "AWS::ECS::TaskDefinition.ContainerDefinitions.Environment"),
                                         source="RDS CreateDBCluster DatabaseName: 1-63, a letter first")
     global_writer_endpoint: Annotated[str, Field(pattern=GLOBAL_WRITER_ENDPOINT_PATTERN), AfterValidator(_portable),
                                       Rule("is not a global writer endpoint (NAME.global-ID.global.rds.amazonaws.com)")] = setting(
@@ -553,10 +558,11 @@ class DatabaseConfig(Section):
         feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.Environment",))
     created_in: OptionalRegion = setting(
         "", "The region whose stack instance created the global database (\"\" = primary_region). It never changes: "
-        "after the primary region is lost for good, it keeps naming the lost region.")
+        "after the primary region is lost for good, it keeps naming the lost region.", feeds=("Parameter CreatesGlobalDatabase",))
 
     @model_validator(mode="after")
     def _reserved(self) -> DatabaseConfig:
+        """The master user is not a role name PostgreSQL reserves."""
         if self.master_username in RESERVED_DB_USERNAMES:
             raise ConfigError("master_username", f"{self.master_username!r} must be a lower-case PostgreSQL identifier "
                               "and not a reserved role name")
@@ -604,6 +610,7 @@ class RunbookConfig(Section):
 
     @model_validator(mode="after")
     def _writer_wait(self) -> RunbookConfig:
+        """writer_poll_seconds x writer_max_polls is at least 120 s: AWS describes a promotion as taking minutes."""
         if self.writer_wait_seconds < WRITER_WAIT_FLOOR_SECONDS:
             raise ConfigError(
                 "writer_max_polls",
@@ -625,11 +632,12 @@ class Config(Section):
     environment_suffix: NamePart = setting("dev", "The last part of every name (dev, prod, pr-42).",
                                            feeds=("AWS::RDS::DBCluster.DBClusterIdentifier",),
                                            source="the shortest name limit of the derived names (templates/naming.py)")
-    primary_region: Region = setting("us-east-1", "The region that serves.")
-    dr_region: Region = setting("us-west-2", "The standby region, of the same partition.")
+    primary_region: Region = setting("us-east-1", "The region that serves.", feeds=("Parameter PeerRegion",))
+    dr_region: Region = setting("us-west-2", "The standby region, of the same partition.", feeds=("Parameter PeerRegion",))
     stackset_administration_region: OptionalRegion = setting(
         "", "Where the stack sets are administered (\"\" = the primary region). Administered from the primary, nothing "
-        "can change the DR region while the primary is down: a third region of the partition avoids that.")
+        "can change the DR region while the primary is down: a third region of the partition avoids that.",
+        feeds=("Parameter StackSetExecutionRoleName",))
     network: NetworkConfig = setting(NetworkConfig(), "[network]: the VPCs.")
     dns: DnsConfig = setting(DnsConfig(), "[dns]: the name, the zone, the certificates and Route 53's checks.")
     database: DatabaseConfig = setting(DatabaseConfig(), "[database]: the Aurora PostgreSQL global database.")
@@ -642,6 +650,7 @@ class Config(Section):
 
     @model_validator(mode="after")
     def _across_sections(self) -> Config:
+        """Known regions of one partition (Route 53 metrics documented there), CloudFormation offering every resource type and the DB instance class in both, enough AZs; ARNs of this partition, certificates of their region; every derived name within AWS's limit."""
         for name in ("primary_region", "dr_region", "stackset_administration_region", "database.created_in"):
             region = self._get(name)
             if region and region not in AVAILABILITY_ZONES:
