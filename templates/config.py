@@ -157,7 +157,8 @@ NamePart = Annotated[str, Field(pattern=NAME_PART_PATTERN), AfterValidator(_port
     "must start with a lower-case letter and hold only lower-case letters, digits and single hyphens "
     "(it goes into RDS, ALB and S3 names)")]
 VpcCidr = Annotated[str, Field(pattern=IPV4_CIDR_PATTERN), Rule("is not a valid IPv4 CIDR block (like '10.10.0.0/16')")]
-CertificateArn = Annotated[str, Field(pattern=f"^$|{CERTIFICATE_ARN_PATTERN.pattern}"), Rule("is not an ACM certificate ARN")]
+CertificateArn = Annotated[str, Field(pattern=f"^$|{CERTIFICATE_ARN_PATTERN.pattern}"),
+        Rule("is not an ACM certificate ARN")]
 # ECR's repository name (AWS::ECR::Repository RepositoryName in cfn-lint's provider schema:
 # 2-256 characters, this pattern). A registry host before it (ACCOUNT.dkr.ecr.REGION.amazonaws.com/)
 # also matches the pattern, and then holds the literal account and region the gate refuses.
@@ -210,11 +211,13 @@ class NetworkConfig(Section):
                             feeds=("Parameter PrivateSubnetCidrs", "AWS::EC2::VPCEndpoint.RouteTableIds"),
                             source="the subnet layout: a quarter of each tier per AZ, one spare")
     nat_gateways: Literal["per-az", "single"] = setting("per-az", "One NAT gateway per AZ, or a single one (cheaper, "
-                                                        "one AZ's outage cuts egress).", feeds=("AWS::EC2::Route.NatGatewayId",))
+                                                        "one AZ's outage cuts egress).",
+                                                                feeds=("AWS::EC2::Route.NatGatewayId",))
 
     @model_validator(mode="after")
     def _ranges(self) -> NetworkConfig:
-        """Each VPC range is within RFC 1918, clear of 172.17.0.0/16 (AWS services use it), /16 to /22; the two are disjoint."""
+        """Each VPC range is within RFC 1918, clear of 172.17.0.0/16 (AWS services use it), /16 to /22; the two are
+        disjoint."""
         primary = _vpc_network("primary_vpc_cidr", self.primary_vpc_cidr)
         dr = _vpc_network("dr_vpc_cidr", self.dr_vpc_cidr)
         if primary.overlaps(dr):
@@ -242,12 +245,15 @@ def _vpc_network(field_path: str, cidr: str) -> ipaddress.IPv4Network:
 
 
 class DnsConfig(Section):
-    domain_name: Annotated[str, Field(pattern=DOMAIN_PATTERN), AfterValidator(_portable), Rule("is not a lower-case DNS name")] = setting(
+    domain_name: Annotated[str, Field(pattern=DOMAIN_PATTERN), AfterValidator(_portable),
+            Rule("is not a lower-case DNS name")] = setting(
         "trading.example.com", "The name clients use; a failover record set in hosted_zone_id. example.com is reserved "
         "for documentation (RFC 2606): set both for a real deployment.",
         feeds=("AWS::Route53::RecordSet.Name",), source="RFC 1035: 253 characters, 63 per label")
-    hosted_zone_id: Annotated[str, Field(pattern=HOSTED_ZONE_ID_PATTERN), Rule("is not a Route 53 hosted zone id (Z...)")] = setting(
-        "Z00000000EXAMPLE", "The public hosted zone holding domain_name.", feeds=("AWS::Route53::RecordSet.HostedZoneId",),
+    hosted_zone_id: Annotated[str, Field(pattern=HOSTED_ZONE_ID_PATTERN),
+            Rule("is not a Route 53 hosted zone id (Z...)")] = setting(
+        "Z00000000EXAMPLE", "The public hosted zone holding domain_name.",
+                feeds=("AWS::Route53::RecordSet.HostedZoneId",),
         source="AWS::Route53::HostedZone Id: 32 characters at most")
     primary_certificate_arn: CertificateArn = setting(
         "", "ACM certificate for domain_name in the primary region (ACM certificates are regional). Empty renders but "
@@ -255,7 +261,8 @@ class DnsConfig(Section):
     dr_certificate_arn: CertificateArn = setting("", "ACM certificate for domain_name in the DR region.",
                                                  feeds=("Parameter CertificateArn",))
     health_check_interval_seconds: Literal[10, 30] = setting(
-        10, "Route 53 checks each region's endpoint this often.", feeds=("AWS::Route53::HealthCheck.HealthCheckConfig.RequestInterval",),
+        10, "Route 53 checks each region's endpoint this often.",
+                feeds=("AWS::Route53::HealthCheck.HealthCheckConfig.RequestInterval",),
         source="Route 53 API, HealthCheckConfig RequestInterval: 10 or 30")
     health_check_failure_threshold: int = setting(
         3, "Consecutive failed checks before Route 53 counts a region unhealthy.", ge=1, le=10,
@@ -297,7 +304,8 @@ class TracingConfig(Section):
         "aws-otel-collector", "The AWS Distro for OpenTelemetry collector, copied from ECR Public "
         "(public.ecr.aws/aws-observability/aws-otel-collector) into this repository in EACH region (replicated like "
         "the app's, tags immutable): a DR region must not pull from elsewhere.",
-        feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.Image",), source="AWS::ECR::Repository RepositoryName (cfn-lint provider schema)")
+        feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.Image",),
+        source="AWS::ECR::Repository RepositoryName (cfn-lint provider schema)")
     collector_image_tag: ImageTag = setting("v0.49.0", "The collector's version tag or digest.",
                                             feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.Image",),
                                             source="ECR image tags: 128 characters at most")
@@ -311,14 +319,17 @@ class AppConfig(Section):
     image_repository: EcrRepository = setting(
         "trading-app", "The app's ECR repository NAME in each region's own registry (replicate it to both regions): "
         "a DR region that pulls from the primary's registry fails exactly when it is needed.",
-        feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.Image",), source="AWS::ECR::Repository RepositoryName (cfn-lint provider schema)")
+        feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.Image",),
+        source="AWS::ECR::Repository RepositoryName (cfn-lint provider schema)")
     image_tag: ImageTag = setting("1.0.0", "The app's version tag or digest (never a moving tag like latest).",
-                                  feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.Image",), source="ECR image tags: 128 characters at most")
+                                  feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.Image",),
+                                  source="ECR image tags: 128 characters at most")
     container_port: int = setting(
         8080, "The app's port (not the collector's 4317, 4318 or 13133).", ge=1024, le=65535,
         feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.PortMappings.ContainerPort", "AWS::ElasticLoadBalancingV2::TargetGroup.Port"),
         source="AWS::ElasticLoadBalancingV2::TargetGroup Port: up to 65535; below 1024 needs root")
-    health_check_path: Annotated[str, Field(pattern=HEALTH_PATH_PATTERN, max_length=255), Rule("must be a URL path starting with /")] = setting(
+    health_check_path: Annotated[str, Field(pattern=HEALTH_PATH_PATTERN, max_length=255),
+            Rule("must be a URL path starting with /")] = setting(
         "/health", "The path the target group and Route 53 check.",
         feeds=("AWS::ElasticLoadBalancingV2::TargetGroup.HealthCheckPath", "AWS::Route53::HealthCheck.HealthCheckConfig.ResourcePath"),
         source="AWS::Route53::HealthCheck ResourcePath (cfn-lint provider schema): at most 255 characters "
@@ -327,7 +338,8 @@ class AppConfig(Section):
         1024, "CPU units per task.", feeds=("AWS::ECS::TaskDefinition.Cpu",),
         source="ECS API reference, RegisterTaskDefinition cpu: the Fargate sizes")
     task_memory: int = setting(2048, "Memory (MiB) per task: one of the Fargate sizes for task_cpu.", ge=512, le=122880,
-                               feeds=("AWS::ECS::TaskDefinition.Memory",), source="ECS API reference, RegisterTaskDefinition memory")
+                               feeds=("AWS::ECS::TaskDefinition.Memory",),
+                               source="ECS API reference, RegisterTaskDefinition memory")
     primary_desired_count: int = _count(3, "Tasks the serving region runs.", ("Parameter AppMinCount",))
     dr_desired_count: int = _count(1, "Tasks the DR region runs as a warm standby, until the runbook scales it to "
                                    "failover_desired_count.", ("Parameter AppMinCount",))
@@ -339,7 +351,8 @@ class AppConfig(Section):
                                       source="this project: headroom for a region's load to move in")
     load_balancer_deletion_protection: bool = setting(True, "Protect the load balancer from deletion.",
                                                       feeds=("AWS::ElasticLoadBalancingV2::LoadBalancer.LoadBalancerAttributes",))
-    container_user: Annotated[str, Field(pattern=CONTAINER_USER_PATTERN), Rule("must be a non-root uid or uid:gid")] = setting(
+    container_user: Annotated[str, Field(pattern=CONTAINER_USER_PATTERN),
+            Rule("must be a non-root uid or uid:gid")] = setting(
         "1000:1000", "The app runs as this non-root uid[:gid] on a read-only root filesystem.",
         feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.User",))
     writable_path: Annotated[str, Field(pattern=WRITABLE_PATH_PATTERN), AfterValidator(_portable),
@@ -349,7 +362,8 @@ class AppConfig(Section):
 
     @model_validator(mode="after")
     def _sizes(self) -> AppConfig:
-        """task_memory is a Fargate size for task_cpu; dr_desired_count <= primary_desired_count <= failover_desired_count <= max_count; a non-root user; not a collector port."""
+        """task_memory is a Fargate size for task_cpu; dr_desired_count <= primary_desired_count <=
+        failover_desired_count <= max_count; a non-root user; not a collector port."""
         if self.container_user.split(":")[0] == "0":
             raise ConfigError("container_user", f"{self.container_user!r} must be a non-root uid or uid:gid")
         if self.container_port in COLLECTOR_PORTS:
@@ -402,7 +416,8 @@ class Objectives(Section):
         "deciding, about 810 s with the automatic trigger.", ge=1, le=A_DAY,
         feeds=("AWS::Lambda::Function.Environment.Variables",), source="this project: a failover within a day")
     rpo_seconds: int = setting(
-        60, "Recovery point objective: the replication lag a failover may lose.", ge=LAG_METRIC_PERIOD_SECONDS, le=A_DAY,
+        60, "Recovery point objective: the replication lag a failover may lose.",
+                ge=LAG_METRIC_PERIOD_SECONDS, le=A_DAY,
         feeds=("AWS::CloudWatch::Alarm.Threshold",),
         source="Aurora's lag metrics, alarmed over one-minute periods, cannot observe a shorter one")
     decision_seconds: int = setting(
@@ -412,7 +427,8 @@ class Objectives(Section):
         source="AWS::Events::Rule RetryPolicy MaximumEventAgeInSeconds (cfn-lint provider schema): 60-86400")
     task_start_seconds: int = setting(
         120, "Fargate's time to start a task and pass the target group's health checks; AWS publishes no bound, so "
-        "measure yours in a drill.", ge=TASK_START_FLOOR_SECONDS, le=3600, feeds=("AWS::StepFunctions::StateMachine.Definition",),
+        "measure yours in a drill.", ge=TASK_START_FLOOR_SECONDS, le=3600,
+                feeds=("AWS::StepFunctions::StateMachine.Definition",),
         source=f"floor: placement, network interface, image pull and start (40 s) plus {TARGET_HEALTHY_THRESHOLD} health "
         f"checks {TARGET_HEALTH_CHECK_INTERVAL_SECONDS} s apart")
 
@@ -431,7 +447,8 @@ ARN_PROTOCOLS = ("sqs", "lambda")
 class AlertEndpoint(Section):
     protocol: Literal["email", "https", "sqs", "lambda"] = Field(description="How SNS delivers to on-call.")
     endpoint: str = Field(description="An e-mail address, an https:// URL, or an SQS queue or Lambda function ARN "
-                          "(of this deployment's partition), by protocol.", json_schema_extra={"feeds": ["AWS::SNS::Subscription.Endpoint"]})
+                          "(of this deployment's partition), by protocol.",
+                                  json_schema_extra={"feeds": ["AWS::SNS::Subscription.Endpoint"]})
 
     @model_validator(mode="after")
     def _endpoint(self) -> AlertEndpoint:
@@ -468,7 +485,8 @@ class AlertsConfig(Section):
         "objective is breached.", ge=0.1, lt=1, feeds=("AWS::CloudWatch::Alarm.Threshold",),
         source="this project: alert before the RPO is breached")
     alb_5xx_per_minute: int = setting(10, "5xx responses per minute that page.", ge=1, le=1_000_000,
-                                      feeds=("AWS::CloudWatch::Alarm.Threshold",), source="this project: a count per minute")
+                                      feeds=("AWS::CloudWatch::Alarm.Threshold",),
+                                      source="this project: a count per minute")
     p99_latency_seconds: float = setting(1.0, "p99 target response time that pages.", gt=0, le=60,
                                          feeds=("AWS::CloudWatch::Alarm.Threshold",),
                                          source="ALB idle timeout default 60 s: a slower response is cut")
@@ -503,10 +521,12 @@ RETENTION_SOURCE = "AWS::Logs::LogGroup RetentionInDays (cfn-lint provider schem
 class LogsConfig(Section):
     retention_days: RetentionDays = setting(365, "The app's, the alert relay's and the readiness function's logs.",
                                             feeds=("AWS::Logs::LogGroup.RetentionInDays",), source=RETENTION_SOURCE)
-    flow_logs_retention_days: RetentionDays = setting(365, "VPC flow logs.", feeds=("AWS::Logs::LogGroup.RetentionInDays",),
+    flow_logs_retention_days: RetentionDays = setting(365, "VPC flow logs.",
+            feeds=("AWS::Logs::LogGroup.RetentionInDays",),
                                                       source=RETENTION_SOURCE)
     runbook_retention_days: RetentionDays = setting(365, "The state machine's execution history and its steps' logs.",
-                                                    feeds=("AWS::Logs::LogGroup.RetentionInDays",), source=RETENTION_SOURCE)
+                                                    feeds=("AWS::Logs::LogGroup.RetentionInDays",),
+                                                    source=RETENTION_SOURCE)
     access_log_expiration_days: int = setting(
         90, "ALB access logs live in S3 this long (CloudWatch retention values do not apply).", ge=1, le=3653,
         feeds=("AWS::S3::Bucket.LifecycleConfiguration.Rules.ExpirationInDays",),
@@ -528,16 +548,20 @@ Identifier = Annotated[str, Field(pattern=DB_USERNAME_PATTERN), AfterValidator(_
 
 
 class DatabaseConfig(Section):
-    engine_version: Annotated[str, Field(pattern=ENGINE_VERSION_PATTERN), Rule("is not an Aurora PostgreSQL version like '16.8'")] = setting(
-        "16.8", "Aurora PostgreSQL version (one that supports global databases).", feeds=("AWS::RDS::DBCluster.EngineVersion",))
-    instance_class: Annotated[str, Field(pattern=INSTANCE_CLASS_PATTERN), Rule("is not a DB instance class like 'db.r6g.large'")] = setting(
+    engine_version: Annotated[str, Field(pattern=ENGINE_VERSION_PATTERN),
+            Rule("is not an Aurora PostgreSQL version like '16.8'")] = setting(
+        "16.8", "Aurora PostgreSQL version (one that supports global databases).",
+                feeds=("AWS::RDS::DBCluster.EngineVersion",))
+    instance_class: Annotated[str, Field(pattern=INSTANCE_CLASS_PATTERN),
+            Rule("is not a DB instance class like 'db.r6g.large'")] = setting(
         "db.r6g.large", "Offered in both regions (AWS's pricing data, templates/data/db_instance_classes.json).",
         feeds=("AWS::RDS::DBInstance.DBInstanceClass",))
     primary_instances: int = setting(2, "Writer plus readers in the primary region.", ge=1, le=MAX_DB_INSTANCES,
                                      feeds=("Parameter DbInstanceCount", "AWS::RDS::DBInstance"),
                                      source="the templates: a writer and up to two readers across the AZs")
     dr_instances: int = setting(1, "Instances in the DR region; one becomes the writer after a failover (a global "
-                                "database's secondary needs at least one).", ge=1, le=MAX_DB_INSTANCES, source="as primary_instances",
+                                "database's secondary needs at least one).", ge=1, le=MAX_DB_INSTANCES,
+                                        source="as primary_instances",
                                 feeds=("Parameter DbInstanceCount", "AWS::RDS::DBInstance"))
     backup_retention_days: int = setting(7, "Automated backups kept this long.", ge=7, le=35,
                                          feeds=("AWS::RDS::DBCluster.BackupRetentionPeriod",),
@@ -548,7 +572,8 @@ class DatabaseConfig(Section):
     master_username: Identifier = setting("dbadmin", "The master user (not a PostgreSQL reserved role name).",
                                           feeds=("AWS::SecretsManager::Secret.GenerateSecretString.SecretStringTemplate",),
                                           source="RDS CreateDBCluster MasterUsername: 1-63, a letter first")
-    database_name: Identifier = setting("trading", "The database created in the cluster.", feeds=("AWS::RDS::DBCluster.DatabaseName", "AWS::ECS::TaskDefinition.ContainerDefinitions.Environment"),
+    database_name: Identifier = setting("trading", "The database created in the cluster.",
+            feeds=("AWS::RDS::DBCluster.DatabaseName", "AWS::ECS::TaskDefinition.ContainerDefinitions.Environment"),
                                         source="RDS CreateDBCluster DatabaseName: 1-63, a letter first")
     global_writer_endpoint: Annotated[str, Field(pattern=GLOBAL_WRITER_ENDPOINT_PATTERN), AfterValidator(_portable),
                                       Rule("is not a global writer endpoint (NAME.global-ID.global.rds.amazonaws.com)")] = setting(
@@ -558,7 +583,8 @@ class DatabaseConfig(Section):
         feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.Environment",))
     created_in: OptionalRegion = setting(
         "", "The region whose stack instance created the global database (\"\" = primary_region). It never changes: "
-        "after the primary region is lost for good, it keeps naming the lost region.", feeds=("Parameter CreatesGlobalDatabase",))
+        "after the primary region is lost for good, it keeps naming the lost region.",
+                feeds=("Parameter CreatesGlobalDatabase",))
 
     @model_validator(mode="after")
     def _reserved(self) -> DatabaseConfig:
@@ -598,7 +624,8 @@ class RunbookConfig(Section):
         "a dead step's lease short enough to retry within a failover")
     readiness_period_minutes: int = setting(
         5, "How often each region's readiness function checks that a failover would work; its alarm turns within two "
-        "periods of a check failing.", ge=1, le=60, feeds=("AWS::Scheduler::Schedule.ScheduleExpression", "AWS::CloudWatch::Alarm.Period"),
+        "periods of a check failing.", ge=1, le=60,
+                feeds=("AWS::Scheduler::Schedule.ScheduleExpression", "AWS::CloudWatch::Alarm.Period"),
         source="this project: at least every hour")
     follow_promotion_minutes: int = setting(
         60, "A promotion that outlasts the writer wait is still followed this long (over budget, reported); AWS "
@@ -606,7 +633,8 @@ class RunbookConfig(Section):
         feeds=("AWS::StepFunctions::StateMachine.Definition",), source="this project")
     reserve_concurrency: bool = setting(
         True, "Reserve Lambda concurrency for the runbook, the relay and readiness (19 per region); false deploys "
-        "without reservations until the account's quota is raised.", feeds=("AWS::Lambda::Function.ReservedConcurrentExecutions",))
+        "without reservations until the account's quota is raised.",
+                feeds=("AWS::Lambda::Function.ReservedConcurrentExecutions",))
 
     @model_validator(mode="after")
     def _writer_wait(self) -> RunbookConfig:
@@ -627,13 +655,15 @@ class RunbookConfig(Section):
 
 
 class Config(Section):
-    project: NamePart = setting("trading", "The first part of every name.", feeds=("AWS::RDS::DBCluster.DBClusterIdentifier",),
+    project: NamePart = setting("trading", "The first part of every name.",
+            feeds=("AWS::RDS::DBCluster.DBClusterIdentifier",),
                                 source="the shortest name limit of the derived names (templates/naming.py)")
     environment_suffix: NamePart = setting("dev", "The last part of every name (dev, prod, pr-42).",
                                            feeds=("AWS::RDS::DBCluster.DBClusterIdentifier",),
                                            source="the shortest name limit of the derived names (templates/naming.py)")
     primary_region: Region = setting("us-east-1", "The region that serves.", feeds=("Parameter PeerRegion",))
-    dr_region: Region = setting("us-west-2", "The standby region, of the same partition.", feeds=("Parameter PeerRegion",))
+    dr_region: Region = setting("us-west-2", "The standby region, of the same partition.",
+            feeds=("Parameter PeerRegion",))
     stackset_administration_region: OptionalRegion = setting(
         "", "Where the stack sets are administered (\"\" = the primary region). Administered from the primary, nothing "
         "can change the DR region while the primary is down: a third region of the partition avoids that.",
@@ -650,7 +680,9 @@ class Config(Section):
 
     @model_validator(mode="after")
     def _across_sections(self) -> Config:
-        """Known regions of one partition (Route 53 metrics documented there), CloudFormation offering every resource type and the DB instance class in both, enough AZs; ARNs of this partition, certificates of their region; every derived name within AWS's limit."""
+        """Known regions of one partition (Route 53 metrics documented there), CloudFormation offering every resource
+        type and the DB instance class in both, enough AZs; ARNs of this partition, certificates of their region;
+        every derived name within AWS's limit."""
         for name in ("primary_region", "dr_region", "stackset_administration_region", "database.created_in"):
             region = self._get(name)
             if region and region not in AVAILABILITY_ZONES:
