@@ -299,16 +299,21 @@ def _count(default: int, description: str, feeds: tuple[str, ...]) -> Any:
     return setting(default, description, ge=1, le=ECS_TASKS_PER_SERVICE, feeds=feeds, source=COUNT_SOURCE)
 
 
+def _image(default: str, description: str, source: str) -> Any:
+    """A repository name or tag: both land in the task definition's image URI."""
+    return setting(default, description, feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.Image",), source=source)
+
+
+REPOSITORY_SOURCE = "AWS::ECR::Repository RepositoryName (cfn-lint provider schema)"
+TAG_SOURCE = "ECR image tags: 128 characters at most"
+
+
 class TracingConfig(Section):
-    collector_repository: EcrRepository = setting(
+    collector_repository: EcrRepository = _image(
         "aws-otel-collector", "The AWS Distro for OpenTelemetry collector, copied from ECR Public "
         "(public.ecr.aws/aws-observability/aws-otel-collector) into this repository in EACH region (replicated like "
-        "the app's, tags immutable): a DR region must not pull from elsewhere.",
-        feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.Image",),
-        source="AWS::ECR::Repository RepositoryName (cfn-lint provider schema)")
-    collector_image_tag: ImageTag = setting("v0.49.0", "The collector's version tag or digest.",
-                                            feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.Image",),
-                                            source="ECR image tags: 128 characters at most")
+        "the app's, tags immutable): a DR region must not pull from elsewhere.", REPOSITORY_SOURCE)
+    collector_image_tag: ImageTag = _image("v0.49.0", "The collector's version tag or digest.", TAG_SOURCE)
     enable_transaction_search: bool = setting(
         True, "CloudWatch Transaction Search is one setting per account and region, and AWS requires it disabled before "
         "CloudFormation enables it: false when the account already has it, so the bootstrap stack neither creates "
@@ -316,14 +321,10 @@ class TracingConfig(Section):
 
 
 class AppConfig(Section):
-    image_repository: EcrRepository = setting(
+    image_repository: EcrRepository = _image(
         "trading-app", "The app's ECR repository NAME in each region's own registry (replicate it to both regions): "
-        "a DR region that pulls from the primary's registry fails exactly when it is needed.",
-        feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.Image",),
-        source="AWS::ECR::Repository RepositoryName (cfn-lint provider schema)")
-    image_tag: ImageTag = setting("1.0.0", "The app's version tag or digest (never a moving tag like latest).",
-                                  feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.Image",),
-                                  source="ECR image tags: 128 characters at most")
+        "a DR region that pulls from the primary's registry fails exactly when it is needed.", REPOSITORY_SOURCE)
+    image_tag: ImageTag = _image("1.0.0", "The app's version tag or digest (never a moving tag like latest).", TAG_SOURCE)
     container_port: int = setting(
         8080, "The app's port (not the collector's 4317, 4318 or 13133).", ge=1024, le=65535,
         feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.PortMappings.ContainerPort", "AWS::ElasticLoadBalancingV2::TargetGroup.Port"),
