@@ -80,7 +80,27 @@ def _check(args: argparse.Namespace, cfg) -> int:
     if stale:
         _report(f"{args.out} differs from a fresh render; run 'make templates' and commit the result", stale)
         return EXIT_PROBLEM
+    reference = _stale_reference()
+    if reference:
+        _report("the configuration's reference differs from the models; run 'build.py schema' and commit the result", reference)
+        return EXIT_PROBLEM
     print(f"{args.out} is fresh")
+    return 0
+
+
+def _stale_reference() -> list[str]:
+    from templates.config_reference import files
+
+    return [f"{path} ({'differs' if (ROOT / path).is_file() else 'missing'})"
+            for path, text in files().items() if not (ROOT / path).is_file() or (ROOT / path).read_text(encoding="utf-8") != text]
+
+
+def _schema(args: argparse.Namespace, cfg) -> int:
+    from templates.config_reference import files
+
+    for path, text in files().items():
+        (ROOT / path).write_text(text, encoding="utf-8")
+        print(ROOT / path)
     return 0
 
 
@@ -292,7 +312,8 @@ def parser() -> argparse.ArgumentParser:
                      "the render to write; replaced only when the gate passes, the Lambda zips go to build/ beside it")
     render.add_argument("--replace", action="store_true",
                         help="overwrite DIR even when it holds the render of another configuration")
-    command("check", _check, "fail, listing the files, when DIR differs from a fresh render")
+    command("check", _check, "fail, listing the files, when DIR or the configuration's reference (docs/) differs from a fresh one")
+    command("schema", _schema, "write the configuration's JSON Schema, its reference and config.example.toml from the models", None)
     command("lint", _lint, "run the limits check, cfn-lint for the render's two regions and the budget on DIR")
     command("budget", _budget, "worst-case time of each failover phase and the RPO bound, against the objectives")
     failover = command("failover", _failover, "start the runbook in a region and watch each step until it ends")
@@ -374,6 +395,10 @@ def main(argv: list[str] | None = None) -> int:
             named = (_rendered_from(args.out) or (None, None))[1]
             args.config = (args.out / named) if named else None
         cfg = load_config(args.config)
+        if args.config is not None:
+            from checks.budget import refuse
+
+            refuse(cfg)  # an objective the design cannot meet: refused before anything is read or written
         if args.command != "render":
             _check_render_matches(args, cfg)
         return args.handler(args, cfg)

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from templates import dns, runbook
 from templates.alerting import PERIOD_SECONDS, lag_threshold_milliseconds
-from templates.config import Config
+from templates.config import Config, ConfigError
 from templates.render import TRAFFIC_TIMING
 
 HEALTH_ALARM_PERIOD_SECONDS = 60
@@ -148,17 +148,18 @@ def compute(cfg: Config, output_dir: Path) -> Budget:
     return for_timing(cfg, json.loads((output_dir / TRAFFIC_TIMING).read_text(encoding="utf-8")))
 
 
-def objection(cfg: Config) -> tuple[str, str, list[str]] | None:
-    """The field and reason a configuration's design cannot meet its objectives, if it cannot,
-    with the lines that explain it (the phase table and what changes each phase): the
-    configuration's validation refuses it before anything renders."""
+def refuse(cfg: Config) -> None:
+    """``ConfigError`` naming the field when the configuration's design cannot meet its objectives,
+    with the lines that explain it (the phase table and what changes each phase). The budget
+    needs the templates' timing, so the configuration cannot decide it itself: the render path
+    (build.py, before anything is read or written) asks here."""
     report = for_timing(cfg, dns.timing(cfg))
     problems = report.problems()
     if not problems:
-        return None
+        return
     if problems[0].startswith("RTO"):
-        return "objectives.rto_seconds", problems[0], [*report.table(), "settings that change a phase:", *report.changeable()]
-    return "runbook.function_timeout_seconds", problems[0], []
+        raise ConfigError("objectives.rto_seconds", problems[0], [*report.table(), "settings that change a phase:", *report.changeable()])
+    raise ConfigError("runbook.function_timeout_seconds", problems[0])
 
 
 def _lag_alarm_seconds(cfg: Config) -> int:

@@ -1,17 +1,17 @@
 """The configurations users write, and the space around them, each put through the gate.
 
 ``MATRIX`` names the ordinary ones (tests/checks/test_config_matrix.py gates every one);
-``configurations()`` is a hypothesis strategy over the schema's fields with values on both
-sides of each rule, for the property that whatever the validation accepts renders and
-passes the gate, and whatever it refuses is refused in one line naming a field.
+``configurations()`` is a hypothesis strategy generated from the configuration's JSON Schema
+(the pydantic models': every field, its type, bounds, pattern and choices), so its coverage
+follows the models: each bounded field at its bounds and one past them, each pattern's own
+strings, each choice, plus the few values users write (``EXAMPLES``). The property: whatever
+``accept`` takes renders and passes the gate, whatever it refuses is one line naming a field.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import tempfile
-import typing
 from pathlib import Path
 from typing import Any
 
@@ -75,73 +75,86 @@ ENDPOINTS = [
     {"protocol": "lambda", "endpoint": QUEUE},
     {"protocol": "email", "endpoint": "nobody"},
     {"protocol": "sms", "endpoint": "+15550100"},
+    {"protocol": "email"},
 ]
+# Values users write for fields whose pattern alone would mostly draw strings nobody writes.
+EXAMPLES: dict[str, list[Any]] = {
+    "project": ["trading", "fx", "t", "Trading", "a" * 20],
+    "environment_suffix": ["dev", "prod", "pr-42", "a" * 10, "a" * 17, "a" * 30, "x-"],
+    "primary_region": REGIONS,
+    "dr_region": REGIONS,
+    "stackset_administration_region": ["", "us-east-2", "eu-west-2", "us-gov-west-1"],
+    "database.created_in": ["", "us-east-1", "us-west-2", "cn-north-1"],
+    "network.primary_vpc_cidr": ["10.10.0.0/16", "10.10.0.0/22", "10.10.0.0/23", "172.16.0.0/12", "8.8.0.0/16", "198.18.0.0/16"],
+    "network.dr_vpc_cidr": ["10.20.0.0/16", "10.20.0.0/22", "192.168.0.0/20", "172.17.0.0/16"],
+    "database.engine_version": ["16.8", "15.10", "16"],
+    "database.instance_class": ["db.r6g.large", "db.r7g.xlarge", "db.t9.nothing"],
+    "app.image_repository": ["trading-app", "team/trading-app", "123456789012.dkr.ecr.us-east-1.amazonaws.com/app"],
+    "tracing.collector_image_tag": ["v0.49.0", "latest", "3.x", "sha256:" + "0" * 64],
+    "dns.domain_name": ["trading.example.com", "us-east-1.example.com"],
+    "alerts.endpoints": ENDPOINTS,
+}
 
 
-def _some(values: list) -> st.SearchStrategy:
-    return st.sampled_from(values)
+def _strategy(schema: dict, definitions: dict, path: str) -> st.SearchStrategy:
+    """Values for one field of the JSON Schema: the valid space, its edges, and one step past them."""
+    if "$ref" in schema:
+        schema = {**definitions[schema["$ref"].rsplit("/", 1)[1]], **{k: v for k, v in schema.items() if k != "$ref"}}
+    examples = EXAMPLES.get(path)
+    if schema.get("type") == "object":
+        return st.fixed_dictionaries({}, optional={
+            name: _strategy(field, definitions, f"{path}.{name}" if path else name) for name, field in schema["properties"].items()
+        })
+    if schema.get("type") == "array":
+        return st.lists(st.sampled_from(examples), max_size=3) if examples else st.lists(_strategy(schema["items"], definitions, path), max_size=3)
+    choices = [schema["default"]] if "default" in schema else []
+    if "enum" in schema:
+        # One value outside the choices, of the same type.
+        return st.sampled_from([*schema["enum"], 1 + max(schema["enum"]) if schema["type"] == "integer" else "none"])
+    if schema.get("type") in ("integer", "number"):
+        low = schema.get("minimum", schema.get("exclusiveMinimum"))
+        high = schema.get("maximum", schema.get("exclusiveMaximum"))
+        step = 1 if schema["type"] == "integer" else 0.01
+        edges = [value for bound in (low, high) if bound is not None for value in (bound - step, bound, bound + step)]
+        inside = (st.integers(low, high) if schema["type"] == "integer" else st.floats(low, high)) if None not in (low, high) else st.nothing()
+        return st.one_of(st.sampled_from(choices + edges), inside)
+    if schema.get("type") == "boolean":
+        return st.booleans()
+    drawn = st.from_regex(schema["pattern"], fullmatch=True) if "pattern" in schema else st.text(max_size=8)
+    if "maxLength" in schema:
+        drawn = drawn.filter(lambda text: len(text) <= schema["maxLength"] + 1)
+    return st.one_of(st.sampled_from(choices + (examples or [])), drawn) if choices or examples else drawn
 
 
 def configurations() -> st.SearchStrategy[dict[str, Any]]:
-    """TOML-shaped mappings: each field absent (its default) or one of a few values, most valid."""
-    return st.fixed_dictionaries(
-        {},
-        optional={
-            "project": _some(["trading", "fx", "t", "Trading", "a" * 20]),
-            "environment_suffix": _some(["dev", "prod", "pr-42", "a" * 10, "a" * 17, "a" * 30, "x-"]),
-            "primary_region": _some(REGIONS),
-            "dr_region": _some(REGIONS),
-            "stackset_administration_region": _some(["", "us-east-2", "eu-west-2", "us-gov-west-1"]),
-            "network": st.fixed_dictionaries({}, optional={
-                "primary_vpc_cidr": _some(["10.10.0.0/16", "10.10.0.0/22", "10.10.0.0/23", "172.16.0.0/12", "8.8.0.0/16"]),
-                "dr_vpc_cidr": _some(["10.20.0.0/16", "10.20.0.0/22", "192.168.0.0/20"]),
-                "az_count": st.integers(0, 4),
-                "nat_gateways": _some(["per-az", "single", "none"]),
-            }),
-            "database": st.fixed_dictionaries({}, optional={
-                "primary_instances": st.integers(0, 4),
-                "dr_instances": st.integers(0, 4),
-                "engine_version": _some(["16.8", "15.10", "16"]),
-                "backup_retention_days": _some([3, 7, 35]),
-            }),
-            "app": st.fixed_dictionaries({}, optional={
-                "primary_desired_count": st.integers(0, 6),
-                "dr_desired_count": st.integers(0, 4),
-                "failover_desired_count": st.integers(0, 6),
-                "task_cpu": _some([256, 1024, 300]),
-                "task_memory": _some([512, 2048, 4096]),
-            }),
-            "tracing": st.fixed_dictionaries({}, optional={
-                "collector_image_tag": _some(["v0.49.0", "latest", "3.x", "sha256:" + "0" * 64]),
-                "enable_transaction_search": st.booleans(),
-            }),
-            "runbook": st.fixed_dictionaries({}, optional={
-                "automatic_trigger": st.booleans(),
-                "writer_max_polls": st.integers(1, 40),
-                "function_timeout_seconds": _some([30, 60, 300]),
-            }),
-            "objectives": st.fixed_dictionaries({}, optional={
-                "rto_seconds": _some([300, 900, 1800]),
-                "rpo_seconds": _some([0, 30, 60, 300]),
-                "decision_seconds": _some([60, 300, 900]),
-            }),
-            "alerts": st.fixed_dictionaries({}, optional={"endpoints": st.lists(_some(ENDPOINTS), max_size=3)}),
-            "logs": st.fixed_dictionaries({}, optional={"retention_days": _some([7, 8, 365])}),
-        },
-    )
+    """TOML-shaped mappings over every field of the schema, each absent (its default) or drawn."""
+    schema = Config.model_json_schema()
+    return _strategy(schema, schema["$defs"], "")
 
 
-def field_paths(cls: type = Config, prefix: str = "") -> set[str]:
+def accept(mapping: dict[str, Any]) -> Config:
+    """What build.py accepts: the configuration's validation, then whether its design meets its
+    objectives (decided on the render path, checks/budget.py)."""
+    from checks.budget import refuse
+
+    cfg = config_from_mapping(mapping)
+    refuse(cfg)
+    return cfg
+
+
+def field_paths(model: type = Config, prefix: str = "") -> set[str]:
     """Every field path of the schema, list items as ``[]`` (``alerts.endpoints[].endpoint``)."""
+    from pydantic import BaseModel
+
     paths = set()
-    hints = typing.get_type_hints(cls)
-    for field in dataclasses.fields(cls):
-        path, kind = prefix + field.name, hints[field.name]
+    for name, field in model.model_fields.items():
+        path, kind = prefix + name, field.annotation
         paths.add(path)
-        if dataclasses.is_dataclass(kind):
+        item = (getattr(kind, "__args__", None) or (None,))[0]
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
             paths |= field_paths(kind, path + ".")
-        elif typing.get_origin(kind) is tuple and dataclasses.is_dataclass(typing.get_args(kind)[0]):
-            paths |= field_paths(typing.get_args(kind)[0], path + "[].")
+        elif isinstance(item, type) and issubclass(item, BaseModel):
+            paths |= field_paths(item, path + "[].")
     return paths
 
 
@@ -157,7 +170,7 @@ def gate_mapping(mapping: dict[str, Any]) -> list[str]:
     from checks.pipeline import GateFailure, gate, write_tree
     from templates.render import render
 
-    cfg = config_from_mapping(mapping)
+    cfg = accept(mapping)
     with tempfile.TemporaryDirectory() as directory:
         write_tree(render(cfg), Path(directory))
         try:

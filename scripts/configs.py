@@ -1,6 +1,7 @@
 """`make configs`: the configuration property searched longer than `make test` does.
 
-Samples the schema (checks/config_space.py): each configuration the validation accepts is
+Samples the configuration's JSON Schema, every field with its bounds (checks/config_space.py):
+each configuration the validation accepts is
 rendered and put through the whole gate, each it refuses must be refused in one line
 naming a field. Prints how many it explored, accepted and gated.
 
@@ -18,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
-from checks.config_space import configurations, field_paths, gate_mapping, schema_path  # noqa: E402
-from templates.config import ConfigError, config_from_mapping  # noqa: E402
+from checks.config_space import accept, configurations, field_paths, gate_mapping, schema_path  # noqa: E402
+from templates.config import ConfigError  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     def search(mapping):
         explored[0] += 1
         try:
-            config_from_mapping(mapping)
+            accept(mapping)
         except ConfigError as refused:
             if "\n" in str(refused) or schema_path(refused.field_path) not in schema:
                 broken.append((mapping, [f"malformed refusal: {refused}"]))

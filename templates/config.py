@@ -1,33 +1,41 @@
 """The one typed, validated configuration: embedded defaults, overridden by a TOML file.
 
-Every dataclass validates itself on construction, so an invalid ``Config`` cannot exist.
-``load_config`` turns a TOML file into a ``Config`` and reports the first problem as one
-``ConfigError`` that names the field (``network.az_count``) and the rule it broke.
+Pydantic models, one per TOML table: strict (TOML's ``"8080"`` or ``true`` is not a number),
+frozen, unknown keys refused. Each field carries its description, its bounds and where they
+come from (``source``: the CloudFormation resource provider schema cfn-lint ships, or an AWS
+page), and the template properties it feeds (``feeds``); ``templates/config_reference.py``
+turns them into ``docs/config.schema.json`` and ``docs/configuration.md``.
+
+``load_config`` reports the first problem as one ``ConfigError`` naming the field
+(``alerts.endpoints[0].endpoint``) and the rule it broke: pydantic's errors are mapped to
+that line here (``templates/config_errors.py``), never shown as pydantic prints them.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import ipaddress
 import json
 import math
 import re
 import tomllib
-import typing
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from templates import naming
+from templates.config_errors import ConfigError, Rule, from_validation_error
+
+__all__ = ["ConfigError", "Config", "load_config", "config_from_mapping", "region_partition", "missing_resource_types"]
 
 # A region name as AWS spells them: us-east-1, us-gov-west-1, us-isob-east-1, eusc-de-east-1.
-REGION_PATTERN = re.compile(r"^[a-z]{2,4}(-[a-z]+){1,2}-\d+$")
+REGION_PATTERN = r"^[a-z]{2,4}(-[a-z]+){1,2}-\d+$"
 # Lower-case words joined by single hyphens: valid in every name we derive (RDS, ALB, S3).
-NAME_PART_PATTERN = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*$")
-HOSTED_ZONE_ID_PATTERN = re.compile(r"^Z[A-Z0-9]{1,31}$")
-CERTIFICATE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]+$")
-DOMAIN_PATTERN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+NAME_PART_PATTERN = r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*$"
+HOSTED_ZONE_ID_PATTERN = r"^Z[A-Z0-9]{1,31}$"
+CERTIFICATE_ARN_PATTERN = re.compile(r"^arn:(aws[a-z-]*):acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]+$")
+DOMAIN_PATTERN = r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+IPV4_CIDR_PATTERN = r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$"
 
 # Each tier gets a quarter of the VPC and each AZ a quarter of its tier (room for 3 AZs
 # plus one spare), so a subnet is VPC prefix + 4 bits.
@@ -35,22 +43,20 @@ SUBNET_EXTRA_BITS = 4
 # /26 is the smallest subnet we accept: an ALB needs a /27 with 8 free addresses, and
 # Fargate tasks and Aurora instances each take an address per task/instance.
 SMALLEST_SUBNET_PREFIX = 26
-# AWS accepts VPC prefixes from /16 to /28.
+# "The allowed block size is between a /16 netmask (65,536 IP addresses) and /28 netmask"
+# (Amazon VPC User Guide, "VPC CIDR blocks", https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html).
 LARGEST_VPC_PREFIX = 16
+# The same page recommends "a CIDR block from the private IPv4 address ranges as specified in
+# RFC 1918" (10/8, 172.16/12, 192.168/16) and warns: "Some AWS services use the 172.17.0.0/16
+# CIDR range. To avoid future conflicts, don't use this range when creating your VPC."
+# Python's is_private also says yes to loopback, link-local, benchmarking (198.18/15) and
+# reserved ranges, which are no VPC's; publicly routable ranges AWS takes, but a VPC holding
+# addresses it does not own hides their real owners from the app, so they are refused too.
+RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+AWS_SERVICES_RANGE = ipaddress.IPv4Network("172.17.0.0/16")
 # Instances per regional cluster: a writer (or headless secondary's first reader) plus
 # up to two readers across the AZs.
 MAX_DB_INSTANCES = 3
-
-
-class ConfigError(ValueError):
-    """A configuration problem, naming the field and the rule it breaks."""
-
-    def __init__(self, field_path: str, rule: str, details: tuple[str, ...] | list[str] = ()):
-        super().__init__(f"{field_path}: {rule}")
-        self.field_path = field_path
-        self.rule = rule
-        # Lines after the one naming the field (a missed objective's phase table).
-        self.details = tuple(details)
 
 
 # Region name prefixes of the partitions other than aws (botocore's endpoints.json), most specific first.
@@ -113,179 +119,266 @@ def documented_route53_metrics() -> str:
     return " and ".join(f"{region} ({partition})" for partition, region in sorted(_route53_metrics_regions().items()))
 
 
-def _check_region(field_path: str, region: str) -> None:
-    if not REGION_PATTERN.match(region):
-        raise ConfigError(field_path, f"{region!r} is not a region name (like 'us-east-1')")
-    if region not in AVAILABILITY_ZONES:
-        raise ConfigError(field_path, f"{region!r} is not a known AWS region")
+# The gate's rule E9005 (checks/dr_rules/arns.py) refuses a literal account id or region
+# anywhere in a template; a value rendered into one must hold neither.
+_ACCOUNT_ID = re.compile(r"(?<![0-9A-Za-z])\d{12}(?![0-9A-Za-z])")
+_REGION_LITERAL = re.compile(
+    r"(?<![0-9A-Za-z])(?:%s)(?!\d)" % "|".join(map(re.escape, sorted(AVAILABILITY_ZONES, key=len, reverse=True)))
+)
 
 
-def _parse_vpc_cidr(field_path: str, cidr: str) -> ipaddress.IPv4Network:
+def _repository_name(value: str) -> str:
+    """A repository NAME: the templates put each region's own registry before it."""
+    if re.search(r"\.dkr\.ecr\.|amazonaws\.com|^public\.ecr\.aws/|[:@]", value):
+        raise ConfigError("", f"{value!r} is an image URI: give the repository name only (like 'trading-app'); the "
+                          "templates pull from each region's own registry")
+    return _portable(value)
+
+
+def _portable(value: str) -> str:
+    for pattern, fact in ((_ACCOUNT_ID, "an account id"), (_REGION_LITERAL, "a region name")):
+        found = pattern.search(value)
+        if found:
+            raise ConfigError("", f"{value!r} holds {fact} ({found[0]}): the same template deploys to both regions "
+                              "and any account, so a rendered value must not")
+    return value
+
+
+def setting(default: Any, description: str, *, feeds: tuple[str, ...] = (), source: str = "", **constraints: Any) -> Any:
+    """A field with its description, the template properties it feeds and where its bounds come from."""
+    extra = {key: value for key, value in (("feeds", list(feeds)), ("bounds_source", source)) if value}
+    return Field(default, description=description, json_schema_extra=extra or None, **constraints)
+
+
+# Reusable field types: the pattern for editors and the schema, the rule for the one-line refusal.
+Region = Annotated[str, Field(pattern=REGION_PATTERN), Rule("is not a region name (like 'us-east-1')")]
+OptionalRegion = Annotated[str, Field(pattern=f"^$|{REGION_PATTERN}"), Rule("is not a region name (like 'us-east-1')")]
+NamePart = Annotated[str, Field(pattern=NAME_PART_PATTERN), AfterValidator(_portable), Rule(
+    "must start with a lower-case letter and hold only lower-case letters, digits and single hyphens "
+    "(it goes into RDS, ALB and S3 names)")]
+VpcCidr = Annotated[str, Field(pattern=IPV4_CIDR_PATTERN), Rule("is not a valid IPv4 CIDR block (like '10.10.0.0/16')")]
+CertificateArn = Annotated[str, Field(pattern=f"^$|{CERTIFICATE_ARN_PATTERN.pattern}"),
+        Rule("is not an ACM certificate ARN")]
+# ECR's repository name (AWS::ECR::Repository RepositoryName in cfn-lint's provider schema:
+# 2-256 characters, this pattern). A registry host before it (ACCOUNT.dkr.ecr.REGION.amazonaws.com/)
+# also matches the pattern, and then holds the literal account and region the gate refuses.
+ECR_REPOSITORY_PATTERN = r"^(?=.{2,256}$)((?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)$"
+EcrRepository = Annotated[str, Field(pattern=ECR_REPOSITORY_PATTERN), AfterValidator(_repository_name), Rule(
+    "is not an ECR repository name (2-256 characters: lower-case words separated by '.', '_', '-' or '/')")]
+# "Image tags can be up to 128 characters" (ECR user guide, image tag mutability); a digest instead.
+IMAGE_TAG_PATTERN = r"^(sha256:[0-9a-f]{64}|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$"
+# Tags that name a moving target by convention: latest, and version wildcards (3.x, 1.2.x).
+FLOATING_TAG_PATTERN = re.compile(r"^(latest|stable|edge|main|master)$|(^|[.-])[xX*](?=$|[.-])", re.IGNORECASE)
+
+
+def check_pinned_image(field_path: str, tag: str) -> None:
+    """An image reference that cannot change under a running service: a digest, or a version tag
+    (the repository must keep tags immutable: the readiness check ``Images`` verifies it)."""
+    if not tag.startswith("sha256:") and FLOATING_TAG_PATTERN.search(tag):
+        raise ConfigError(field_path, f"{tag!r} names a moving target: pin a version tag or a digest (sha256:...)")
+
+
+def _pinned(tag: str) -> str:
+    check_pinned_image("", tag)
+    return _portable(tag)
+
+
+ImageTag = Annotated[str, Field(pattern=IMAGE_TAG_PATTERN), AfterValidator(_pinned),
+                     Rule("is neither an image tag nor a digest (sha256:<64 hex digits>)")]
+
+
+class Section(BaseModel):
+    """A TOML table: strict, frozen, no unknown keys; a Python caller's bad value is a ``ConfigError`` too."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid", regex_engine="python-re")
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise from_validation_error(exc, type(self)) from None
+
+
+class NetworkConfig(Section):
+    primary_vpc_cidr: VpcCidr = setting("10.10.0.0/16", "The primary region's VPC range (RFC 1918, /16 to /22).",
+                                        feeds=("Parameter VpcCidr", "Parameter PrivateSubnetCidrs"),
+                                        source="Amazon VPC User Guide, VPC CIDR blocks: /16 to /28, RFC 1918; "
+                                        "/22 so each of the 16 subnets is a /26")
+    dr_vpc_cidr: VpcCidr = setting("10.20.0.0/16", "The DR region's VPC range, disjoint from the primary's.",
+                                   feeds=("Parameter VpcCidr", "Parameter PrivateSubnetCidrs"),
+                                   source="as primary_vpc_cidr")
+    az_count: int = setting(3, "Availability zones used per region (at most the region's).", ge=2, le=3,
+                            feeds=("Parameter PrivateSubnetCidrs", "AWS::EC2::VPCEndpoint.RouteTableIds"),
+                            source="the subnet layout: a quarter of each tier per AZ, one spare")
+    nat_gateways: Literal["per-az", "single"] = setting("per-az", "One NAT gateway per AZ, or a single one (cheaper, "
+                                                        "one AZ's outage cuts egress).",
+                                                                feeds=("AWS::EC2::Route.NatGatewayId",))
+
+    @model_validator(mode="after")
+    def _ranges(self) -> NetworkConfig:
+        """Each VPC range is within RFC 1918, clear of 172.17.0.0/16 (AWS services use it), /16 to /22; the two are
+        disjoint."""
+        primary = _vpc_network("primary_vpc_cidr", self.primary_vpc_cidr)
+        dr = _vpc_network("dr_vpc_cidr", self.dr_vpc_cidr)
+        if primary.overlaps(dr):
+            raise ConfigError("dr_vpc_cidr", f"{dr} overlaps primary_vpc_cidr {primary}; the regions need disjoint ranges")
+        return self
+
+
+def _vpc_network(field_path: str, cidr: str) -> ipaddress.IPv4Network:
     try:
         network = ipaddress.IPv4Network(cidr)
     except ValueError as exc:
         raise ConfigError(field_path, f"{cidr!r} is not a valid IPv4 CIDR block ({exc})") from None
-    if not network.is_private:
-        raise ConfigError(field_path, f"{cidr} is not a private (RFC 1918) range")
+    if not any(network.subnet_of(block) for block in RFC1918):
+        raise ConfigError(field_path, f"{cidr} is not within an RFC 1918 range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)")
+    if network.overlaps(AWS_SERVICES_RANGE):
+        raise ConfigError(field_path, f"{cidr} overlaps {AWS_SERVICES_RANGE}, which AWS says some of its services use "
+                          "(Amazon VPC User Guide, VPC CIDR blocks)")
     if network.prefixlen < LARGEST_VPC_PREFIX:
         raise ConfigError(field_path, f"{cidr} is larger than /{LARGEST_VPC_PREFIX}, the largest VPC AWS allows")
     smallest_vpc_prefix = SMALLEST_SUBNET_PREFIX - SUBNET_EXTRA_BITS
     if network.prefixlen > smallest_vpc_prefix:
-        raise ConfigError(
-            field_path,
-            f"{cidr} is too small for the subnets: need /{smallest_vpc_prefix} or larger so each "
-            f"subnet is at least /{SMALLEST_SUBNET_PREFIX}",
-        )
+        raise ConfigError(field_path, f"{cidr} is too small for the subnets: need /{smallest_vpc_prefix} or larger so "
+                          f"each subnet is at least /{SMALLEST_SUBNET_PREFIX}")
     return network
 
 
-@dataclass(frozen=True)
-class NetworkConfig:
-    primary_vpc_cidr: str = "10.10.0.0/16"
-    dr_vpc_cidr: str = "10.20.0.0/16"
-    az_count: int = 3
-    nat_gateways: Literal["per-az", "single"] = "per-az"
-
-    def __post_init__(self) -> None:
-        primary = _parse_vpc_cidr("primary_vpc_cidr", self.primary_vpc_cidr)
-        dr = _parse_vpc_cidr("dr_vpc_cidr", self.dr_vpc_cidr)
-        if primary.overlaps(dr):
-            raise ConfigError(
-                "dr_vpc_cidr", f"{dr} overlaps primary_vpc_cidr {primary}; the regions need disjoint ranges"
-            )
-        if not 2 <= self.az_count <= 3:
-            raise ConfigError("az_count", f"must be 2 or 3, not {self.az_count}")
-
-
-@dataclass(frozen=True)
-class DnsConfig:
-    # example.com is reserved for documentation (RFC 2606): set both for a real deployment.
-    domain_name: str = "trading.example.com"
-    hosted_zone_id: str = "Z00000000EXAMPLE"
-    # ACM certificates are regional: one per region, each for domain_name. Empty renders
-    # but cannot deploy (the CertificateArn parameter's pattern rejects it).
-    primary_certificate_arn: str = ""
-    dr_certificate_arn: str = ""
-    # Route 53 endpoint checks: every 10 or 30 seconds, unhealthy after 1-10 failures.
-    health_check_interval_seconds: Literal[10, 30] = 10
-    health_check_failure_threshold: int = 3
-
-    def __post_init__(self) -> None:
-        if not DOMAIN_PATTERN.match(self.domain_name):
-            raise ConfigError("domain_name", f"{self.domain_name!r} is not a lower-case DNS name")
-        if not HOSTED_ZONE_ID_PATTERN.match(self.hosted_zone_id):
-            raise ConfigError("hosted_zone_id", f"{self.hosted_zone_id!r} is not a Route 53 hosted zone id (Z...)")
-        for name in ("primary_certificate_arn", "dr_certificate_arn"):
-            value = getattr(self, name)
-            if value and not CERTIFICATE_ARN_PATTERN.match(value):
-                raise ConfigError(name, f"{value!r} is not an ACM certificate ARN")
-        if not 1 <= self.health_check_failure_threshold <= 10:
-            raise ConfigError("health_check_failure_threshold", f"must be from 1 to 10, not {self.health_check_failure_threshold}")
+class DnsConfig(Section):
+    domain_name: Annotated[str, Field(pattern=DOMAIN_PATTERN), AfterValidator(_portable),
+            Rule("is not a lower-case DNS name")] = setting(
+        "trading.example.com", "The name clients use; a failover record set in hosted_zone_id. example.com is reserved "
+        "for documentation (RFC 2606): set both for a real deployment.",
+        feeds=("AWS::Route53::RecordSet.Name",), source="RFC 1035: 253 characters, 63 per label")
+    hosted_zone_id: Annotated[str, Field(pattern=HOSTED_ZONE_ID_PATTERN),
+            Rule("is not a Route 53 hosted zone id (Z...)")] = setting(
+        "Z00000000EXAMPLE", "The public hosted zone holding domain_name.",
+                feeds=("AWS::Route53::RecordSet.HostedZoneId",),
+        source="AWS::Route53::HostedZone Id: 32 characters at most")
+    primary_certificate_arn: CertificateArn = setting(
+        "", "ACM certificate for domain_name in the primary region (ACM certificates are regional). Empty renders but "
+        "cannot deploy (the CertificateArn parameter's pattern refuses it).", feeds=("Parameter CertificateArn",))
+    dr_certificate_arn: CertificateArn = setting("", "ACM certificate for domain_name in the DR region.",
+                                                 feeds=("Parameter CertificateArn",))
+    health_check_interval_seconds: Literal[10, 30] = setting(
+        10, "Route 53 checks each region's endpoint this often.",
+                feeds=("AWS::Route53::HealthCheck.HealthCheckConfig.RequestInterval",),
+        source="Route 53 API, HealthCheckConfig RequestInterval: 10 or 30")
+    health_check_failure_threshold: int = setting(
+        3, "Consecutive failed checks before Route 53 counts a region unhealthy.", ge=1, le=10,
+        feeds=("AWS::Route53::HealthCheck.HealthCheckConfig.FailureThreshold",),
+        source="AWS::Route53::HealthCheck FailureThreshold (cfn-lint provider schema): 1-10")
 
 
-# Fargate's task sizes: CPU units and the memory (MiB) each allows.
+# Fargate's task sizes: CPU units and the memory (MiB) each allows. "Between 16 GB and 60 GB in
+# 4 GB increments - Available cpu values: 8192 (8 vCPU)", "Between 32GB and 120 GB in 8 GB
+# increments - Available cpu values: 16384 (16 vCPU)", both "Linux platform 1.4.0 or later" (the
+# default LATEST): ECS API reference, RegisterTaskDefinition memory,
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html
 FARGATE_MEMORY = {
     256: range(512, 2049, 512),
     512: range(1024, 4097, 1024),
     1024: range(2048, 8193, 1024),
     2048: range(4096, 16385, 1024),
     4096: range(8192, 30721, 1024),
+    8192: range(16384, 61441, 4096),
+    16384: range(32768, 122881, 8192),
 }
-ECR_REPOSITORY_PATTERN = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
-IMAGE_TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-IMAGE_DIGEST_PATTERN = re.compile(r"^sha256:[0-9a-f]{64}$")
-# Tags that name a moving target by convention: latest, and version wildcards (3.x, 1.2.x).
-FLOATING_TAG_PATTERN = re.compile(r"^(latest|stable|edge|main|master)$|(^|[.-])[xX*](?=$|[.-])", re.IGNORECASE)
-HEALTH_PATH_PATTERN = re.compile(r"^/[A-Za-z0-9._~/-]*$")
-CONTAINER_USER_PATTERN = re.compile(r"^[0-9]+(:[0-9]+)?$")
-WRITABLE_PATH_PATTERN = re.compile(r"^/[A-Za-z0-9._-][A-Za-z0-9._/-]*$")
-
-
-def check_pinned_image(field_path: str, tag: str) -> None:
-    """An image reference that cannot change under a running service: a digest, or a version tag
-    (the repository must keep tags immutable: the readiness check ``Images`` verifies it)."""
-    if IMAGE_DIGEST_PATTERN.match(tag):
-        return
-    if not IMAGE_TAG_PATTERN.match(tag):
-        raise ConfigError(field_path, f"{tag!r} is neither an image tag nor a digest (sha256:<64 hex digits>)")
-    if FLOATING_TAG_PATTERN.search(tag):
-        raise ConfigError(field_path, f"{tag!r} names a moving target: pin a version tag or a digest (sha256:...)")
-
-
+# "Tasks per service: 5,000" (Amazon ECS service quotas,
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html).
+ECS_TASKS_PER_SERVICE = 5000
+HEALTH_PATH_PATTERN = r"^/[A-Za-z0-9._~/-]*$"
+CONTAINER_USER_PATTERN = r"^[0-9]+(:[0-9]+)?$"
+WRITABLE_PATH_PATTERN = r"^$|^/[A-Za-z0-9._-][A-Za-z0-9._/-]*$"
 # The OpenTelemetry collector's OTLP ports (gRPC, HTTP) and its health-check port, on localhost.
 COLLECTOR_PORTS = (4317, 4318, 13133)
+COUNT_SOURCE = f"Amazon ECS service quotas, Tasks per service: {ECS_TASKS_PER_SERVICE}"
 
 
-@dataclass(frozen=True)
-class TracingConfig:
-    # The AWS Distro for OpenTelemetry collector, copied from ECR Public
-    # (public.ecr.aws/aws-observability/aws-otel-collector) into this repository in EACH region
-    # (replicate it like the app's, tags immutable): a DR region must not pull from elsewhere.
-    collector_repository: str = "aws-otel-collector"
-    collector_image_tag: str = "v0.49.0"
-    # CloudWatch Transaction Search is one setting per account and region, and AWS requires it
-    # disabled before CloudFormation enables it: false when the account already has it (another
-    # project, the console), so the bootstrap stack neither creates nor ever removes it.
-    enable_transaction_search: bool = True
-
-    def __post_init__(self) -> None:
-        if not ECR_REPOSITORY_PATTERN.match(self.collector_repository) or len(self.collector_repository) > 256:
-            raise ConfigError("collector_repository", f"{self.collector_repository!r} is not an ECR repository name")
-        check_pinned_image("collector_image_tag", self.collector_image_tag)
+def _count(default: int, description: str, feeds: tuple[str, ...]) -> Any:
+    return setting(default, description, ge=1, le=ECS_TASKS_PER_SERVICE, feeds=feeds, source=COUNT_SOURCE)
 
 
-@dataclass(frozen=True)
-class AppConfig:
-    # The image comes from each region's own ECR (replicate the repository to both regions):
-    # a DR region that pulls from the primary's registry fails exactly when it is needed.
-    image_repository: str = "trading-app"
-    image_tag: str = "1.0.0"
-    container_port: int = 8080
-    health_check_path: str = "/health"
-    task_cpu: int = 1024
-    task_memory: int = 2048
-    # Warm standby: the DR region runs dr_desired_count until the runbook scales it to
-    # failover_desired_count.
-    primary_desired_count: int = 3
-    dr_desired_count: int = 1
-    failover_desired_count: int = 3
-    max_count: int = 12
-    cpu_target_percent: int = 60
-    load_balancer_deletion_protection: bool = True
-    # The app runs as this non-root uid[:gid] on a read-only root filesystem; writable_path
-    # is an empty task volume mounted there ("" for none).
-    container_user: str = "1000:1000"
-    writable_path: str = "/tmp"
+def _image(default: str, description: str, source: str) -> Any:
+    """A repository name or tag: both land in the task definition's image URI."""
+    return setting(default, description, feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.Image",), source=source)
 
-    def __post_init__(self) -> None:
-        if not CONTAINER_USER_PATTERN.match(self.container_user) or self.container_user.split(":")[0] == "0":
+
+REPOSITORY_SOURCE = "AWS::ECR::Repository RepositoryName (cfn-lint provider schema)"
+TAG_SOURCE = "ECR image tags: 128 characters at most"
+
+
+class TracingConfig(Section):
+    collector_repository: EcrRepository = _image(
+        "aws-otel-collector", "The AWS Distro for OpenTelemetry collector, copied from ECR Public "
+        "(public.ecr.aws/aws-observability/aws-otel-collector) into this repository in EACH region (replicated like "
+        "the app's, tags immutable): a DR region must not pull from elsewhere.", REPOSITORY_SOURCE)
+    collector_image_tag: ImageTag = _image("v0.49.0", "The collector's version tag or digest.", TAG_SOURCE)
+    enable_transaction_search: bool = setting(
+        True, "CloudWatch Transaction Search is one setting per account and region, and AWS requires it disabled before "
+        "CloudFormation enables it: false when the account already has it, so the bootstrap stack neither creates "
+        "nor ever removes it.", feeds=("AWS::XRay::TransactionSearchConfig", "AWS::IAM::Role.Policies"))
+
+
+class AppConfig(Section):
+    image_repository: EcrRepository = _image(
+        "trading-app", "The app's ECR repository NAME in each region's own registry (replicate it to both regions): "
+        "a DR region that pulls from the primary's registry fails exactly when it is needed.", REPOSITORY_SOURCE)
+    image_tag: ImageTag = _image("1.0.0", "The app's version tag or digest (never a moving tag like latest).", TAG_SOURCE)
+    container_port: int = setting(
+        8080, "The app's port (not the collector's 4317, 4318 or 13133).", ge=1024, le=65535,
+        feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.PortMappings.ContainerPort", "AWS::ElasticLoadBalancingV2::TargetGroup.Port"),
+        source="AWS::ElasticLoadBalancingV2::TargetGroup Port: up to 65535; below 1024 needs root")
+    health_check_path: Annotated[str, Field(pattern=HEALTH_PATH_PATTERN, max_length=255),
+            Rule("must be a URL path starting with /")] = setting(
+        "/health", "The path the target group and Route 53 check.",
+        feeds=("AWS::ElasticLoadBalancingV2::TargetGroup.HealthCheckPath", "AWS::Route53::HealthCheck.HealthCheckConfig.ResourcePath"),
+        source="AWS::Route53::HealthCheck ResourcePath (cfn-lint provider schema): at most 255 characters "
+        "(the target group's HealthCheckPath takes 1024)")
+    task_cpu: Annotated[Literal[256, 512, 1024, 2048, 4096, 8192, 16384], Rule("Fargate sizes")] = setting(
+        1024, "CPU units per task.", feeds=("AWS::ECS::TaskDefinition.Cpu",),
+        source="ECS API reference, RegisterTaskDefinition cpu: the Fargate sizes")
+    task_memory: int = setting(2048, "Memory (MiB) per task: one of the Fargate sizes for task_cpu.", ge=512, le=122880,
+                               feeds=("AWS::ECS::TaskDefinition.Memory",),
+                               source="ECS API reference, RegisterTaskDefinition memory")
+    primary_desired_count: int = _count(3, "Tasks the serving region runs.", ("Parameter AppMinCount",))
+    dr_desired_count: int = _count(1, "Tasks the DR region runs as a warm standby, until the runbook scales it to "
+                                   "failover_desired_count.", ("Parameter AppMinCount",))
+    failover_desired_count: int = _count(3, "Tasks the runbook scales the new primary to.",
+                                         ("AWS::Lambda::Function.Environment.Variables.FAILOVER_DESIRED_COUNT",))
+    max_count: int = _count(12, "The service's auto scaling ceiling.", ("AWS::ApplicationAutoScaling::ScalableTarget.MaxCapacity",))
+    cpu_target_percent: int = setting(60, "Target tracking's CPU utilisation.", ge=10, le=90,
+                                      feeds=("AWS::ApplicationAutoScaling::ScalingPolicy.TargetTrackingScalingPolicyConfiguration.TargetValue",),
+                                      source="this project: headroom for a region's load to move in")
+    load_balancer_deletion_protection: bool = setting(True, "Protect the load balancer from deletion.",
+                                                      feeds=("AWS::ElasticLoadBalancingV2::LoadBalancer.LoadBalancerAttributes",))
+    container_user: Annotated[str, Field(pattern=CONTAINER_USER_PATTERN),
+            Rule("must be a non-root uid or uid:gid")] = setting(
+        "1000:1000", "The app runs as this non-root uid[:gid] on a read-only root filesystem.",
+        feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.User",))
+    writable_path: Annotated[str, Field(pattern=WRITABLE_PATH_PATTERN), AfterValidator(_portable),
+                             Rule("must be an absolute path other than /")] = setting(
+        "/tmp", "An empty task volume mounted here, the only writable path (\"\" for none).",
+        feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.MountPoints.ContainerPath",))
+
+    @model_validator(mode="after")
+    def _sizes(self) -> AppConfig:
+        """task_memory is a Fargate size for task_cpu; dr_desired_count <= primary_desired_count <=
+        failover_desired_count <= max_count; a non-root user; not a collector port."""
+        if self.container_user.split(":")[0] == "0":
             raise ConfigError("container_user", f"{self.container_user!r} must be a non-root uid or uid:gid")
-        if self.writable_path and not WRITABLE_PATH_PATTERN.match(self.writable_path):
-            raise ConfigError("writable_path", f"{self.writable_path!r} must be an absolute path other than /")
-        if not ECR_REPOSITORY_PATTERN.match(self.image_repository) or len(self.image_repository) > 256:
-            raise ConfigError("image_repository", f"{self.image_repository!r} is not an ECR repository name")
-        check_pinned_image("image_tag", self.image_tag)
-        if not 1024 <= self.container_port <= 65535 or self.container_port in COLLECTOR_PORTS:
-            raise ConfigError(
-                "container_port", f"must be from 1024 to 65535 and not {' or '.join(map(str, COLLECTOR_PORTS))} (the collector's), not {self.container_port}"
-            )
-        if not HEALTH_PATH_PATTERN.match(self.health_check_path):
-            raise ConfigError("health_check_path", f"{self.health_check_path!r} must be a URL path starting with /")
-        if self.task_cpu not in FARGATE_MEMORY:
-            raise ConfigError("task_cpu", f"must be one of {sorted(FARGATE_MEMORY)} (Fargate sizes), not {self.task_cpu}")
-        if self.task_memory not in FARGATE_MEMORY[self.task_cpu]:
-            allowed = FARGATE_MEMORY[self.task_cpu]
-            raise ConfigError(
-                "task_memory",
-                f"{self.task_memory} MiB is not a Fargate size for {self.task_cpu} CPU units "
-                f"({allowed.start}-{allowed.stop - 1} in steps of {allowed.step})",
-            )
+        if self.container_port in COLLECTOR_PORTS:
+            raise ConfigError("container_port", f"must not be {' or '.join(map(str, COLLECTOR_PORTS))} (the collector's), "
+                              f"not {self.container_port}")
+        allowed = FARGATE_MEMORY[self.task_cpu]
+        if self.task_memory not in allowed:
+            raise ConfigError("task_memory", f"{self.task_memory} MiB is not a Fargate size for {self.task_cpu} CPU units "
+                              f"({allowed.start}-{allowed.stop - 1} in steps of {allowed.step})")
         counts = ("dr_desired_count", "primary_desired_count", "failover_desired_count", "max_count")
         for lower, upper in zip(counts, counts[1:]):
-            if not 1 <= getattr(self, lower) <= getattr(self, upper):
+            if getattr(self, lower) > getattr(self, upper):
                 raise ConfigError(lower, f"must be at least 1 and at most {upper} ({getattr(self, upper)})")
-        if not 10 <= self.cpu_target_percent <= 90:
-            raise ConfigError("cpu_target_percent", f"must be from 10 to 90, not {self.cpu_target_percent}")
+        return self
 
     def desired_count(self, is_primary: bool) -> int:
         return self.primary_desired_count if is_primary else self.dr_desired_count
@@ -308,33 +401,37 @@ TASK_START_FLOOR_SECONDS = TASK_LAUNCH_FLOOR_SECONDS + TARGET_HEALTH_CHECK_INTER
 # Minutes, plural: a writer wait under two of them hands a promotion that behaves as AWS
 # describes to the over-budget follow, and the budget would count a wait the run outlasts.
 WRITER_WAIT_FLOOR_SECONDS = 120
+# The lag alarms read Aurora's lag metrics over one-minute periods (templates/alerting.py
+# PERIOD_SECONDS): a lag that breaks a shorter RPO can rise and fall between two data points.
+LAG_METRIC_PERIOD_SECONDS = 60
+# The automatic trigger's EventBridge target drops events older than the decision time:
+# AWS::Events::Rule RetryPolicy.MaximumEventAgeInSeconds (cfn-lint provider schema) takes 60-86400.
+EVENT_AGE_BOUNDS = (60, 86400)
+A_DAY = 86400
 
 
-@dataclass(frozen=True)
-class Objectives:
-    # Every step of an unplanned failover counted (checks/budget.py), the default design serves
-    # in about 1050 s with a person deciding, about 810 s with the automatic trigger.
-    rto_seconds: int = 1200
-    rpo_seconds: int = 60
-    # How long on-call takes from the alert to starting `build.py failover` (a manual
-    # decision; the automatic trigger replaces it with its alarm period).
-    decision_seconds: int = 300
-    # Fargate's time to start a task and pass the target group's health checks; AWS
-    # publishes no bound, so measure yours in a drill and set it here (at least
-    # TASK_START_FLOOR_SECONDS).
-    task_start_seconds: int = 120
-
-    def __post_init__(self) -> None:
-        for name in ("rto_seconds", "rpo_seconds", "decision_seconds", "task_start_seconds"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(name, "must be a positive number of seconds")
-        if self.task_start_seconds < TASK_START_FLOOR_SECONDS:
-            raise ConfigError(
-                "task_start_seconds",
-                f"{self.task_start_seconds} s is shorter than a Fargate task can start and pass the target group's "
-                f"health checks (at least {TASK_START_FLOOR_SECONDS} s: {TARGET_HEALTHY_THRESHOLD} checks "
-                f"{TARGET_HEALTH_CHECK_INTERVAL_SECONDS} s apart after placement, network interface, image pull and start)",
-            )
+class Objectives(Section):
+    rto_seconds: int = setting(
+        1200, "Recovery time objective: the primary region lost, how soon the DR region serves. Every step of an "
+        "unplanned failover counted (checks/budget.py), the default design serves in about 1050 s with a person "
+        "deciding, about 810 s with the automatic trigger.", ge=1, le=A_DAY,
+        feeds=("AWS::Lambda::Function.Environment.Variables",), source="this project: a failover within a day")
+    rpo_seconds: int = setting(
+        60, "Recovery point objective: the replication lag a failover may lose.",
+                ge=LAG_METRIC_PERIOD_SECONDS, le=A_DAY,
+        feeds=("AWS::CloudWatch::Alarm.Threshold",),
+        source="Aurora's lag metrics, alarmed over one-minute periods, cannot observe a shorter one")
+    decision_seconds: int = setting(
+        300, "How long on-call takes from the alert to starting `build.py failover` (the automatic trigger replaces "
+        "it with its alarm period); also the oldest alarm event the trigger still acts on.", ge=EVENT_AGE_BOUNDS[0],
+        le=EVENT_AGE_BOUNDS[1], feeds=("AWS::Events::Rule.Targets.RetryPolicy.MaximumEventAgeInSeconds",),
+        source="AWS::Events::Rule RetryPolicy MaximumEventAgeInSeconds (cfn-lint provider schema): 60-86400")
+    task_start_seconds: int = setting(
+        120, "Fargate's time to start a task and pass the target group's health checks; AWS publishes no bound, so "
+        "measure yours in a drill.", ge=TASK_START_FLOOR_SECONDS, le=3600,
+                feeds=("AWS::StepFunctions::StateMachine.Definition",),
+        source=f"floor: placement, network interface, image pull and start (40 s) plus {TARGET_HEALTHY_THRESHOLD} health "
+        f"checks {TARGET_HEALTH_CHECK_INTERVAL_SECONDS} s apart")
 
 
 ENDPOINT_RULES = {
@@ -348,15 +445,24 @@ ENDPOINT_RULES = {
 ARN_PROTOCOLS = ("sqs", "lambda")
 
 
-@dataclass(frozen=True)
-class AlertEndpoint:
-    protocol: Literal["email", "https", "sqs", "lambda"]
-    endpoint: str
+class AlertEndpoint(Section):
+    protocol: Literal["email", "https", "sqs", "lambda"] = Field(description="How SNS delivers to on-call.")
+    endpoint: str = Field(description="An e-mail address, an https:// URL, or an SQS queue or Lambda function ARN "
+                          "(of this deployment's partition), by protocol.",
+                                  json_schema_extra={"feeds": ["AWS::SNS::Subscription.Endpoint"]})
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _endpoint(self) -> AlertEndpoint:
+        """The endpoint is what its protocol takes; an e-mail address or URL holds no account id or region name."""
         pattern, description = ENDPOINT_RULES[self.protocol]
         if not pattern.match(self.endpoint):
             raise ConfigError("endpoint", f"{self.endpoint!r} is not {description}")
+        if not self.is_arn:
+            try:
+                _portable(self.endpoint)
+            except ConfigError as exc:
+                raise ConfigError("endpoint", exc.rule) from None
+        return self
 
     @property
     def is_arn(self) -> bool:
@@ -368,114 +474,126 @@ class AlertEndpoint:
         return match.group(1), match.group(2)
 
 
-@dataclass(frozen=True)
-class AlertsConfig:
-    endpoints: tuple[AlertEndpoint, ...] = ()
-    # Replication-lag alarms fire at this fraction of the RPO objective, so on-call hears
-    # of a growing lag before the objective is breached.
-    lag_alarm_fraction_of_rpo: float = 0.5
-    alb_5xx_per_minute: int = 10
-    p99_latency_seconds: float = 1.0
-    ecs_cpu_percent: int = 85
-    ecs_memory_percent: int = 85
-    db_cpu_percent: int = 80
-    db_freeable_memory_mib: int = 512
-    db_connections: int = 1000
+def _threshold(default: int, description: str, feeds: str = "AWS::CloudWatch::Alarm.Threshold") -> Any:
+    return setting(default, description, ge=1, le=100, feeds=(feeds,), source="a percentage")
 
-    def __post_init__(self) -> None:
+
+class AlertsConfig(Section):
+    endpoints: Annotated[tuple[AlertEndpoint, ...], Field(strict=False)] = setting(
+        (), "On-call's subscriptions to both regions' alert topics ([[alerts.endpoints]] tables).")
+    lag_alarm_fraction_of_rpo: float = setting(
+        0.5, "Replication-lag alarms fire at this fraction of the RPO, so on-call hears of a growing lag before the "
+        "objective is breached.", ge=0.1, lt=1, feeds=("AWS::CloudWatch::Alarm.Threshold",),
+        source="this project: alert before the RPO is breached")
+    alb_5xx_per_minute: int = setting(10, "5xx responses per minute that page.", ge=1, le=1_000_000,
+                                      feeds=("AWS::CloudWatch::Alarm.Threshold",),
+                                      source="this project: a count per minute")
+    p99_latency_seconds: float = setting(1.0, "p99 target response time that pages.", gt=0, le=60,
+                                         feeds=("AWS::CloudWatch::Alarm.Threshold",),
+                                         source="ALB idle timeout default 60 s: a slower response is cut")
+    ecs_cpu_percent: int = _threshold(85, "App service CPU utilisation that pages.")
+    ecs_memory_percent: int = _threshold(85, "App service memory utilisation that pages.")
+    db_cpu_percent: int = _threshold(80, "Aurora writer CPU that pages.")
+    db_freeable_memory_mib: int = setting(512, "Aurora writer freeable memory (MiB) below which it pages.", ge=1,
+                                          le=1_048_576, feeds=("AWS::CloudWatch::Alarm.Threshold",),
+                                          source="this project: 1 TiB, above any Aurora instance class's memory")
+    db_connections: int = setting(1000, "Aurora writer connections above which it pages.", ge=1, le=262_143,
+                                  feeds=("AWS::CloudWatch::Alarm.Threshold",),
+                                  source="PostgreSQL max_connections: at most 262143")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> AlertsConfig:
+        """No endpoint twice (a repeated subscription; cfn-lint I3037)."""
         # A repeated endpoint would be a repeated subscription: the gate refuses it (cfn-lint I3037).
         for index, endpoint in enumerate(self.endpoints):
             if endpoint in self.endpoints[:index]:
                 first = self.endpoints.index(endpoint)
                 raise ConfigError(f"endpoints[{index}].endpoint", f"repeats endpoints[{first}] ({endpoint.protocol} {endpoint.endpoint})")
-        if not 0.1 <= self.lag_alarm_fraction_of_rpo < 1:
-            raise ConfigError("lag_alarm_fraction_of_rpo", "must be at least 0.1 and below 1 (alert before the RPO is breached)")
-        for name in ("alb_5xx_per_minute", "db_freeable_memory_mib", "db_connections"):
-            if getattr(self, name) < 1:
-                raise ConfigError(name, "must be a positive number")
-        if not 0 < self.p99_latency_seconds <= 60:
-            raise ConfigError("p99_latency_seconds", f"must be above 0 and at most 60, not {self.p99_latency_seconds}")
-        for name in ("ecs_cpu_percent", "ecs_memory_percent", "db_cpu_percent"):
-            if not 1 <= getattr(self, name) <= 100:
-                raise ConfigError(name, f"must be a percentage from 1 to 100, not {getattr(self, name)}")
+        return self
 
 
-# The values CloudWatch Logs accepts for RetentionInDays.
+# The values CloudWatch Logs accepts for RetentionInDays (AWS::Logs::LogGroup, cfn-lint provider schema).
 RetentionDays = Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
+RETENTION_SOURCE = "AWS::Logs::LogGroup RetentionInDays (cfn-lint provider schema): its enum"
+# A year by default, every kind: AWS Control Tower's control CT.CLOUDWATCH.PR.2 asks it of every
+# log group, as PCI DSS v4.0 10.5.1 of audit logs (an incident review or an audit reads them).
 
 
-@dataclass(frozen=True)
-class LogsConfig:
-    # A year by default, every kind: AWS Control Tower's control CT.CLOUDWATCH.PR.2 asks it of every
-    # log group, as PCI DSS v4.0 10.5.1 of audit logs (an incident review or an audit reads them).
-    retention_days: RetentionDays = 365  # the app's, the alert relay's and the readiness function's logs
-    flow_logs_retention_days: RetentionDays = 365
-    runbook_retention_days: RetentionDays = 365  # the state machine's execution history and its steps' logs
-    # ALB access logs live in S3 (CloudWatch retention values do not apply).
-    access_log_expiration_days: int = 90
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.access_log_expiration_days <= 3653:
-            raise ConfigError("access_log_expiration_days", f"must be from 1 to 3653, not {self.access_log_expiration_days}")
+class LogsConfig(Section):
+    retention_days: RetentionDays = setting(365, "The app's, the alert relay's and the readiness function's logs.",
+                                            feeds=("AWS::Logs::LogGroup.RetentionInDays",), source=RETENTION_SOURCE)
+    flow_logs_retention_days: RetentionDays = setting(365, "VPC flow logs.",
+            feeds=("AWS::Logs::LogGroup.RetentionInDays",),
+                                                      source=RETENTION_SOURCE)
+    runbook_retention_days: RetentionDays = setting(365, "The state machine's execution history and its steps' logs.",
+                                                    feeds=("AWS::Logs::LogGroup.RetentionInDays",),
+                                                    source=RETENTION_SOURCE)
+    access_log_expiration_days: int = setting(
+        90, "ALB access logs live in S3 this long (CloudWatch retention values do not apply).", ge=1, le=3653,
+        feeds=("AWS::S3::Bucket.LifecycleConfiguration.Rules.ExpirationInDays",),
+        source="this project: ten years, as the longest CloudWatch retention")
 
 
 # Aurora PostgreSQL versions that support global databases; cfn-lint (W3690) flags 15.4
 # and 16.4 as deprecated, 16.8 lints clean.
-ENGINE_VERSION_PATTERN = re.compile(r"^(1[1-9])\.\d+$")
-INSTANCE_CLASS_PATTERN = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
-DB_USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+ENGINE_VERSION_PATTERN = r"^(1[1-9])\.\d+$"
+INSTANCE_CLASS_PATTERN = r"^db\.[a-z0-9]+\.[a-z0-9]+$"
+# "Must be 1 to 63 letters or numbers", first a letter (RDS CreateDBCluster MasterUsername and
+# DatabaseName for Aurora PostgreSQL, API reference); lower case, as PostgreSQL folds identifiers.
+DB_USERNAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+GLOBAL_WRITER_ENDPOINT_PATTERN = r"^$|^[a-z][a-z0-9-]{0,62}\.global-[a-z0-9]+\.global\.rds\.amazonaws\.com$"
 # PostgreSQL reserves these as role names; RDS rejects them as the master user.
-GLOBAL_WRITER_ENDPOINT_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}\.global-[a-z0-9]+\.global\.rds\.amazonaws\.com$")
 RESERVED_DB_USERNAMES = {"postgres", "rdsadmin", "admin", "public", "none", "user"}
+Identifier = Annotated[str, Field(pattern=DB_USERNAME_PATTERN), AfterValidator(_portable),
+                       Rule("must be a lower-case PostgreSQL identifier")]
 
 
-@dataclass(frozen=True)
-class DatabaseConfig:
-    engine_version: str = "16.8"
-    instance_class: str = "db.r6g.large"
-    # Writer plus reader in the primary; one reader in the DR region that becomes the
-    # writer after a failover (global database secondaries need at least one instance).
-    primary_instances: int = 2
-    dr_instances: int = 1
-    backup_retention_days: int = 7
-    # Off only for throw-away test environments: it stops the cluster from being deleted.
-    deletion_protection: bool = True
-    master_username: str = "dbadmin"
-    database_name: str = "trading"
-    # The global database's writer endpoint, once it exists ("" = each region's cluster
-    # endpoint). AWS advises it for the app: it follows the writer through a switchover or
-    # failover, so an old primary's tasks cannot write to a fenced cluster. CloudFormation
-    # does not return it (AWS::RDS::GlobalCluster has no GetAtt), so it is read after the
-    # first deploy (aws rds describe-global-clusters) and rendered in.
-    global_writer_endpoint: str = ""
-    # The region whose stack instance created the global database ("" = primary_region). It
-    # never changes: after the primary region is lost for good and the DR region becomes the
-    # primary, it keeps naming the lost region, so no stack creates a second global cluster
-    # or adds create-only credentials to a joined cluster (README: "After a lost primary").
-    created_in: str = ""
+class DatabaseConfig(Section):
+    engine_version: Annotated[str, Field(pattern=ENGINE_VERSION_PATTERN),
+            Rule("is not an Aurora PostgreSQL version like '16.8'")] = setting(
+        "16.8", "Aurora PostgreSQL version (one that supports global databases).",
+                feeds=("AWS::RDS::DBCluster.EngineVersion",))
+    instance_class: Annotated[str, Field(pattern=INSTANCE_CLASS_PATTERN),
+            Rule("is not a DB instance class like 'db.r6g.large'")] = setting(
+        "db.r6g.large", "Offered in both regions (AWS's pricing data, templates/data/db_instance_classes.json).",
+        feeds=("AWS::RDS::DBInstance.DBInstanceClass",))
+    primary_instances: int = setting(2, "Writer plus readers in the primary region.", ge=1, le=MAX_DB_INSTANCES,
+                                     feeds=("Parameter DbInstanceCount", "AWS::RDS::DBInstance"),
+                                     source="the templates: a writer and up to two readers across the AZs")
+    dr_instances: int = setting(1, "Instances in the DR region; one becomes the writer after a failover (a global "
+                                "database's secondary needs at least one).", ge=1, le=MAX_DB_INSTANCES,
+                                        source="as primary_instances",
+                                feeds=("Parameter DbInstanceCount", "AWS::RDS::DBInstance"))
+    backup_retention_days: int = setting(7, "Automated backups kept this long.", ge=7, le=35,
+                                         feeds=("AWS::RDS::DBCluster.BackupRetentionPeriod",),
+                                         source="AWS::RDS::DBCluster BackupRetentionPeriod (cfn-lint provider schema): "
+                                         "1-35; 7 is this project's floor")
+    deletion_protection: bool = setting(True, "Off only for throw-away test environments: it stops the cluster from "
+                                        "being deleted.", feeds=("AWS::RDS::DBCluster.DeletionProtection",))
+    master_username: Identifier = setting("dbadmin", "The master user (not a PostgreSQL reserved role name).",
+                                          feeds=("AWS::SecretsManager::Secret.GenerateSecretString.SecretStringTemplate",),
+                                          source="RDS CreateDBCluster MasterUsername: 1-63, a letter first")
+    database_name: Identifier = setting("trading", "The database created in the cluster.",
+            feeds=("AWS::RDS::DBCluster.DatabaseName", "AWS::ECS::TaskDefinition.ContainerDefinitions.Environment"),
+                                        source="RDS CreateDBCluster DatabaseName: 1-63, a letter first")
+    global_writer_endpoint: Annotated[str, Field(pattern=GLOBAL_WRITER_ENDPOINT_PATTERN), AfterValidator(_portable),
+                                      Rule("is not a global writer endpoint (NAME.global-ID.global.rds.amazonaws.com)")] = setting(
+        "", "The global database's writer endpoint, once it exists (\"\" = each region's cluster endpoint). AWS advises "
+        "it for the app: it follows the writer through a switchover or failover. CloudFormation does not return it, "
+        "so it is read after the first deploy (aws rds describe-global-clusters) and rendered in.",
+        feeds=("AWS::ECS::TaskDefinition.ContainerDefinitions.Environment",))
+    created_in: OptionalRegion = setting(
+        "", "The region whose stack instance created the global database (\"\" = primary_region). It never changes: "
+        "after the primary region is lost for good, it keeps naming the lost region.",
+                feeds=("Parameter CreatesGlobalDatabase",))
 
-    def __post_init__(self) -> None:
-        if self.global_writer_endpoint and not GLOBAL_WRITER_ENDPOINT_PATTERN.match(self.global_writer_endpoint):
-            raise ConfigError(
-                "global_writer_endpoint",
-                f"{self.global_writer_endpoint!r} is not a global writer endpoint (NAME.global-ID.global.rds.amazonaws.com)",
-            )
-        if not ENGINE_VERSION_PATTERN.match(self.engine_version):
-            raise ConfigError("engine_version", f"{self.engine_version!r} is not an Aurora PostgreSQL version like '16.8'")
-        if not INSTANCE_CLASS_PATTERN.match(self.instance_class):
-            raise ConfigError("instance_class", f"{self.instance_class!r} is not a DB instance class like 'db.r6g.large'")
-        for name in ("primary_instances", "dr_instances"):
-            if not 1 <= getattr(self, name) <= MAX_DB_INSTANCES:
-                raise ConfigError(name, f"must be from 1 to {MAX_DB_INSTANCES}, not {getattr(self, name)}")
-        if not 7 <= self.backup_retention_days <= 35:
-            raise ConfigError("backup_retention_days", f"must be from 7 to 35 days, not {self.backup_retention_days}")
-        if not DB_USERNAME_PATTERN.match(self.master_username) or self.master_username in RESERVED_DB_USERNAMES:
-            raise ConfigError(
-                "master_username",
-                f"{self.master_username!r} must be a lower-case PostgreSQL identifier and not a reserved role name",
-            )
-        if not DB_USERNAME_PATTERN.match(self.database_name):
-            raise ConfigError("database_name", f"{self.database_name!r} must be a lower-case PostgreSQL identifier")
+    @model_validator(mode="after")
+    def _reserved(self) -> DatabaseConfig:
+        """The master user is not a role name PostgreSQL reserves."""
+        if self.master_username in RESERVED_DB_USERNAMES:
+            raise ConfigError("master_username", f"{self.master_username!r} must be a lower-case PostgreSQL identifier "
+                              "and not a reserved role name")
+        return self
 
     @property
     def parameter_group_family(self) -> str:
@@ -485,45 +603,43 @@ class DatabaseConfig:
         return self.primary_instances if is_primary else self.dr_instances
 
 
-@dataclass(frozen=True)
-class RunbookConfig:
-    # Off by default: a person decides to fail over. On, the composite "peer region
-    # impaired" alarm starts an UNPLANNED failover that accepts data loss.
-    automatic_trigger: bool = False
-    min_minutes_between_automatic_runs: int = 60
-    writer_poll_seconds: int = 20
-    # 12 x 20 s: the promotion phase of the budget is this wait, and it must fit the RTO
-    # (at least WRITER_WAIT_FLOOR_SECONDS: AWS's promotion takes minutes).
-    writer_max_polls: int = 12
-    # Before and after the switch: healthy targets here, then Route 53 seeing them (for as
-    # long as a task takes to start: objectives.task_start_seconds).
-    health_poll_seconds: int = 10
-    function_timeout_seconds: int = 60
-    # How often each region's readiness function checks that a failover would work; its
-    # alarm turns within two periods of a check failing.
-    readiness_period_minutes: int = 5
-    # A promotion towards this region that outlasts the writer wait is still followed this
-    # long (over budget, reported), then the run ends with the split alarmed: AWS finishes a
-    # promotion the runbook stopped waiting for (AWS bounds it only as "in the order of
-    # minutes"), so giving up must not strand the writer away from traffic.
-    follow_promotion_minutes: int = 60
-    # Reserved concurrency keeps other functions of the account from starving the runbook, the
-    # relay and readiness (19 per region). Lambda keeps 100 of the account's quota unreserved, so
-    # an account whose quota is lower than about 120 (new accounts) cannot reserve: deploy's
-    # pre-flight says so; false deploys without reservations until the quota is raised.
-    reserve_concurrency: bool = True
+class RunbookConfig(Section):
+    automatic_trigger: bool = setting(
+        False, "Off: a person decides to fail over. On: the composite \"peer region impaired\" alarm starts an "
+        "UNPLANNED failover that accepts data loss.", feeds=("Parameter AutomaticFailover",))
+    min_minutes_between_automatic_runs: int = setting(60, "The automatic trigger's cool-down.", ge=5, le=1440,
+                                                      feeds=("AWS::Lambda::Function.Environment.Variables.MIN_INTERVAL_SECONDS",),
+                                                      source="this project: five minutes to a day")
+    writer_poll_seconds: int = setting(20, "How often the runbook checks the promoted writer.", ge=5, le=300,
+                                       feeds=("AWS::StepFunctions::StateMachine.Definition",), source="this project")
+    writer_max_polls: int = setting(
+        12, "Checks of the promoted writer before the run gives up waiting; poll x polls is the budget's promotion "
+        f"phase, at least {WRITER_WAIT_FLOOR_SECONDS} s (AWS's promotion takes minutes).", ge=1, le=200,
+        feeds=("AWS::StepFunctions::StateMachine.Definition",), source="this project")
+    health_poll_seconds: int = setting(10, "How often healthy targets and Route 53's view are checked.", ge=5, le=60,
+                                       feeds=("AWS::StepFunctions::StateMachine.Definition",), source="this project")
+    function_timeout_seconds: int = setting(
+        60, "The runbook's functions' timeout; a step's claim lease follows it.", ge=60, le=300,
+        feeds=("AWS::Lambda::Function.Timeout",),
+        source="AWS::Lambda::Function Timeout allows 1-900; 60 leaves room for one worst-case AWS call, 300 keeps "
+        "a dead step's lease short enough to retry within a failover")
+    readiness_period_minutes: int = setting(
+        5, "How often each region's readiness function checks that a failover would work; its alarm turns within two "
+        "periods of a check failing.", ge=1, le=60,
+                feeds=("AWS::Scheduler::Schedule.ScheduleExpression", "AWS::CloudWatch::Alarm.Period"),
+        source="this project: at least every hour")
+    follow_promotion_minutes: int = setting(
+        60, "A promotion that outlasts the writer wait is still followed this long (over budget, reported); AWS "
+        "finishes a promotion the runbook stopped waiting for.", ge=5, le=1440,
+        feeds=("AWS::StepFunctions::StateMachine.Definition",), source="this project")
+    reserve_concurrency: bool = setting(
+        True, "Reserve Lambda concurrency for the runbook, the relay and readiness (19 per region); false deploys "
+        "without reservations until the account's quota is raised.",
+                feeds=("AWS::Lambda::Function.ReservedConcurrentExecutions",))
 
-    def __post_init__(self) -> None:
-        if not 1 <= self.readiness_period_minutes <= 60:
-            raise ConfigError("readiness_period_minutes", "must be from 1 to 60")
-        if not 5 <= self.min_minutes_between_automatic_runs <= 1440:
-            raise ConfigError("min_minutes_between_automatic_runs", "must be from 5 to 1440")
-        if not 5 <= self.follow_promotion_minutes <= 1440:
-            raise ConfigError("follow_promotion_minutes", "must be from 5 to 1440")
-        if not 5 <= self.writer_poll_seconds <= 300:
-            raise ConfigError("writer_poll_seconds", "must be from 5 to 300")
-        if not 1 <= self.writer_max_polls <= 200:
-            raise ConfigError("writer_max_polls", "must be from 1 to 200")
+    @model_validator(mode="after")
+    def _writer_wait(self) -> RunbookConfig:
+        """writer_poll_seconds x writer_max_polls is at least 120 s: AWS describes a promotion as taking minutes."""
         if self.writer_wait_seconds < WRITER_WAIT_FLOOR_SECONDS:
             raise ConfigError(
                 "writer_max_polls",
@@ -531,12 +647,7 @@ class RunbookConfig:
                 f"shorter than a promotion AWS describes as taking minutes (at least {WRITER_WAIT_FLOOR_SECONDS} s; Aurora "
                 "user guide, aurora-global-database-disaster-recovery.html)",
             )
-        if not 5 <= self.health_poll_seconds <= 60:
-            raise ConfigError("health_poll_seconds", "must be from 5 to 60")
-        # The floor leaves room for one worst-case AWS call after the safety margin; the ceiling
-        # keeps a dead step's lease (timeout + 5 s) short enough to retry within a failover.
-        if not 60 <= self.function_timeout_seconds <= 300:
-            raise ConfigError("function_timeout_seconds", "must be from 60 to 300 (a step's claim lease follows it)")
+        return self
 
     @property
     def writer_wait_seconds(self) -> int:
@@ -544,54 +655,72 @@ class RunbookConfig:
         return self.writer_poll_seconds * self.writer_max_polls
 
 
-@dataclass(frozen=True)
-class Config:
-    project: str = "trading"
-    environment_suffix: str = "dev"
-    primary_region: str = "us-east-1"
-    dr_region: str = "us-west-2"
-    # Where the stack sets are administered ("" = the primary region). A stack set lives in
-    # its administration region: administered from the primary, nothing can change the DR
-    # region while the primary is down. A third region of the partition avoids that.
-    stackset_administration_region: str = ""
-    network: NetworkConfig = field(default_factory=NetworkConfig)
-    dns: DnsConfig = field(default_factory=DnsConfig)
-    database: DatabaseConfig = field(default_factory=DatabaseConfig)
-    app: AppConfig = field(default_factory=AppConfig)
-    tracing: TracingConfig = field(default_factory=TracingConfig)
-    runbook: RunbookConfig = field(default_factory=RunbookConfig)
-    objectives: Objectives = field(default_factory=Objectives)
-    alerts: AlertsConfig = field(default_factory=AlertsConfig)
-    logs: LogsConfig = field(default_factory=LogsConfig)
+class Config(Section):
+    project: NamePart = setting("trading", "The first part of every name.",
+            feeds=("AWS::RDS::DBCluster.DBClusterIdentifier",),
+                                source="the shortest name limit of the derived names (templates/naming.py)")
+    environment_suffix: NamePart = setting("dev", "The last part of every name (dev, prod, pr-42).",
+                                           feeds=("AWS::RDS::DBCluster.DBClusterIdentifier",),
+                                           source="the shortest name limit of the derived names (templates/naming.py)")
+    primary_region: Region = setting("us-east-1", "The region that serves.", feeds=("Parameter PeerRegion",))
+    dr_region: Region = setting("us-west-2", "The standby region, of the same partition.",
+            feeds=("Parameter PeerRegion",))
+    stackset_administration_region: OptionalRegion = setting(
+        "", "Where the stack sets are administered (\"\" = the primary region). Administered from the primary, nothing "
+        "can change the DR region while the primary is down: a third region of the partition avoids that.",
+        feeds=("Parameter StackSetExecutionRoleName",))
+    network: NetworkConfig = setting(NetworkConfig(), "[network]: the VPCs.")
+    dns: DnsConfig = setting(DnsConfig(), "[dns]: the name, the zone, the certificates and Route 53's checks.")
+    database: DatabaseConfig = setting(DatabaseConfig(), "[database]: the Aurora PostgreSQL global database.")
+    app: AppConfig = setting(AppConfig(), "[app]: the Fargate service.")
+    tracing: TracingConfig = setting(TracingConfig(), "[tracing]: the OpenTelemetry collector beside the app.")
+    runbook: RunbookConfig = setting(RunbookConfig(), "[runbook]: the failover state machine's waits and trigger.")
+    objectives: Objectives = setting(Objectives(), "[objectives]: RTO, RPO and the times they depend on.")
+    alerts: AlertsConfig = setting(AlertsConfig(), "[alerts]: on-call's endpoints and the alarms' thresholds.")
+    logs: LogsConfig = setting(LogsConfig(), "[logs]: retention of every log.")
 
-    def __post_init__(self) -> None:
-        for name in ("project", "environment_suffix"):
-            if not NAME_PART_PATTERN.match(getattr(self, name)):
-                raise ConfigError(
-                    name,
-                    f"{getattr(self, name)!r} must start with a lower-case letter and hold only lower-case "
-                    "letters, digits and single hyphens (it goes into RDS, ALB and S3 names)",
-                )
-        _check_region("primary_region", self.primary_region)
-        _check_region("dr_region", self.dr_region)
+    @model_validator(mode="after")
+    def _across_sections(self) -> Config:
+        """Known regions of one partition (Route 53 metrics documented there), CloudFormation offering every resource
+        type and the DB instance class in both, enough AZs; ARNs of this partition, certificates of their region;
+        every derived name within AWS's limit."""
+        for name in ("primary_region", "dr_region", "stackset_administration_region", "database.created_in"):
+            region = self._get(name)
+            if region and region not in AVAILABILITY_ZONES:
+                raise ConfigError(name, f"{region!r} is not a known AWS region")
         if self.primary_region == self.dr_region:
             raise ConfigError("dr_region", f"must differ from primary_region (both are {self.dr_region})")
-        if region_partition(self.primary_region) != region_partition(self.dr_region):
-            raise ConfigError("dr_region", "must be in the same AWS partition as primary_region")
-        if self.database.created_in:
-            _check_region("database.created_in", self.database.created_in)
-            if region_partition(self.database.created_in) != self.partition:
-                raise ConfigError("database.created_in", "must be in the same AWS partition as primary_region")
-        if self.stackset_administration_region:
-            _check_region("stackset_administration_region", self.stackset_administration_region)
-            if region_partition(self.stackset_administration_region) != self.partition:
-                raise ConfigError("stackset_administration_region", "must be in the same AWS partition as primary_region")
+        for name in ("dr_region", "database.created_in", "stackset_administration_region"):
+            region = self._get(name)
+            if region and region_partition(region) != self.partition:
+                raise ConfigError(name, "must be in the same AWS partition as primary_region")
         if route53_metrics_region(self.partition) is None:
             raise ConfigError(
                 "primary_region",
                 f"partition {self.partition} is not supported: the traffic switch needs Route 53's health-check "
                 f"metrics, which AWS documents only in {documented_route53_metrics()}",
             )
+        self._check_region_offers()
+        self._check_arns()
+        for name in naming.all_names(self):
+            for region in self.regions:
+                resolved = name.for_region(region)
+                if len(resolved) > name.limit:
+                    raise ConfigError(
+                        "environment_suffix",
+                        f"too long: the {name.kind} name {resolved!r} would be {len(resolved)} characters, "
+                        f"over AWS's limit of {name.limit}",
+                    )
+        return self
+
+    def _get(self, dotted: str) -> Any:
+        value: Any = self
+        for part in dotted.split("."):
+            value = getattr(value, part)
+        return value
+
+    def _check_region_offers(self) -> None:
+        """Both regions must have every resource type, enough AZs and the DB instance class."""
         for field_path, region in (("primary_region", self.primary_region), ("dr_region", self.dr_region)):
             missing = [
                 resource_type
@@ -605,27 +734,13 @@ class Config:
                     f"({RESOURCE_PURPOSES[missing[0]]}), per its registry as {RESOURCE_TYPES['registry']} ships it",
                 )
         self._check_instance_class()
-        self._check_alert_arns()
         for field_path, region in (("primary_region", self.primary_region), ("dr_region", self.dr_region)):
             zones = len(AVAILABILITY_ZONES[region])
             if self.network.az_count > zones:
                 raise ConfigError("network.az_count", f"{self.network.az_count} exceeds the {zones} AZs of {region} ({field_path})")
-        for field_path, region in (("dns.primary_certificate_arn", self.primary_region), ("dns.dr_certificate_arn", self.dr_region)):
-            arn = getattr(self.dns, field_path.split(".")[1])
-            if arn and CERTIFICATE_ARN_PATTERN.match(arn).group(1) != region:
-                raise ConfigError(field_path, f"the certificate must be in {region}: ACM certificates are regional")
-        for name in naming.all_names(self):
-            for region in self.regions:
-                resolved = name.for_region(region)
-                if len(resolved) > name.limit:
-                    raise ConfigError(
-                        "environment_suffix",
-                        f"too long: the {name.kind} name {resolved!r} would be {len(resolved)} characters, "
-                        f"over AWS's limit of {name.limit}",
-                    )
 
     def _check_instance_class(self) -> None:
-        """Both regions must offer the class: RDS refuses a cluster instance of a class its region lacks."""
+        """RDS refuses a cluster instance of a class its region lacks."""
         wanted, offered = self.database.instance_class, DB_INSTANCE_CLASSES["classes"]
         for field_path, region in (("primary_region", self.primary_region), ("dr_region", self.dr_region)):
             if wanted in offered[region]:
@@ -639,17 +754,24 @@ class Config:
                 f"pricing data as {DB_INSTANCE_CLASSES['registry']} ships it; both regions offer {', '.join(alike)}",
             )
 
-    def _check_alert_arns(self) -> None:
-        """SNS delivers only within its partition: an ARN elsewhere would fail at subscription."""
-        for index, endpoint in enumerate(self.alerts.endpoints):
-            if not endpoint.is_arn:
+    def _check_arns(self) -> None:
+        """An ARN must be of this deployment's partition, and a certificate of its region: SNS delivers only
+        within its partition, and ACM certificates are regional."""
+        arns = [(f"dns.{name}_certificate_arn", region, CERTIFICATE_ARN_PATTERN.match(getattr(self.dns, f"{name}_certificate_arn")))
+                for name, region in (("primary", self.primary_region), ("dr", self.dr_region))]
+        arns += [(f"alerts.endpoints[{index}].endpoint", None, ENDPOINT_RULES[endpoint.protocol][0].match(endpoint.endpoint))
+                 for index, endpoint in enumerate(self.alerts.endpoints) if endpoint.is_arn]
+        for field_path, region, match in arns:
+            if match is None:
                 continue
-            field_path = f"alerts.endpoints[{index}].endpoint"
-            partition, region = endpoint.arn_partition_and_region
+            partition, arn_region = match.group(1), match.group(2)
             if partition != self.partition:
-                raise ConfigError(field_path, f"partition {partition!r} is not this deployment's ({self.partition!r}): SNS cannot deliver across partitions")
-            if region not in AVAILABILITY_ZONES or region_partition(region) != partition:
-                raise ConfigError(field_path, f"{region!r} is not a region of partition {partition!r}")
+                raise ConfigError(field_path, f"partition {partition!r} is not this deployment's ({self.partition!r}): "
+                                  "an ARN cannot be used across partitions")
+            if arn_region not in AVAILABILITY_ZONES or region_partition(arn_region) != partition:
+                raise ConfigError(field_path, f"{arn_region!r} is not a region of partition {partition!r}")
+            if region is not None and arn_region != region:
+                raise ConfigError(field_path, f"the certificate must be in {region}: ACM certificates are regional")
 
     @property
     def partition(self) -> str:
@@ -701,67 +823,13 @@ class Config:
         return self.network.primary_vpc_cidr if self.is_primary(region) else self.network.dr_vpc_cidr
 
 
-def _type_name(expected: Any) -> str:
-    if typing.get_origin(expected) is Literal:
-        return "one of " + ", ".join(repr(value) for value in typing.get_args(expected))
-    if dataclasses.is_dataclass(expected):
-        return "a table"
-    if typing.get_origin(expected) is tuple:
-        return "a list"
-    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(expected, str(expected))
-
-
-def _convert(expected: Any, value: Any, field_path: str) -> Any:
-    """Check a TOML value against a field's type and build nested dataclasses."""
-    origin = typing.get_origin(expected)
-    if origin is Literal:
-        allowed = typing.get_args(expected)
-        # bool is an int in Python; TOML's true must not pass for 1.
-        if isinstance(value, bool) or value not in allowed:
-            raise ConfigError(field_path, f"must be {_type_name(expected)}, not {value!r}")
-        return value
-    if dataclasses.is_dataclass(expected):
-        if not isinstance(value, dict):
-            raise ConfigError(field_path, f"must be {_type_name(expected)}, not {type(value).__name__}")
-        return _build(expected, value, field_path + ".")
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise ConfigError(field_path, f"must be a list, not {type(value).__name__}")
-        item_type = typing.get_args(expected)[0]
-        return tuple(_convert(item_type, item, f"{field_path}[{index}]") for index, item in enumerate(value))
-    if expected is float and type(value) is int:
-        return float(value)  # TOML writes 2 for 2.0
-    if type(value) is not expected:
-        raise ConfigError(field_path, f"must be {_type_name(expected)}, not {type(value).__name__} {value!r}")
-    return value
-
-
-def _build(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
-    hints = typing.get_type_hints(cls)
-    known = [f.name for f in dataclasses.fields(cls)]
-    for key in data:
-        if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else f" (known: {', '.join(known)})"
-            raise ConfigError(prefix + key, "unknown key" + hint)
-    values = {key: _convert(hints[key], value, prefix + key) for key, value in data.items()}
-    try:
-        return cls(**values)
-    except ConfigError as exc:
-        # Nested dataclasses name fields relative to themselves; give the full path.
-        raise ConfigError(prefix + exc.field_path, exc.rule, exc.details) from None
-
-
 def config_from_mapping(data: dict[str, Any]) -> Config:
-    """A validated ``Config``, including that its design can meet its objectives (the RTO
-    budget needs the templates' timing, hence checked here and not in ``Config`` itself)."""
-    cfg = _build(Config, data)
-    from checks.budget import objection  # imports the templates, which import this module
-
-    refused = objection(cfg)
-    if refused:
-        raise ConfigError(*refused)
-    return cfg
+    """A validated ``Config`` from a TOML-shaped mapping. Whether its design meets its objectives
+    needs the templates' timing: the render path decides that (``checks.budget.refuse``)."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation_error(exc, Config) from None
 
 
 def load_config(path: Path | None) -> Config:
@@ -775,4 +843,3 @@ def load_config(path: Path | None) -> Config:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), f"not valid TOML ({exc})") from None
     return config_from_mapping(data)
-

@@ -62,7 +62,7 @@ def test_bad_config_exits_2_names_the_field_and_writes_nothing(tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode == 2
-    assert result.stderr == "error: invalid configuration: network.az_count: must be 2 or 3, not 7\n"
+    assert result.stderr == "error: invalid configuration: network.az_count: must be from 2 to 3, not 7\n"
     assert "Traceback" not in result.stdout + result.stderr
     assert list(tmp_path.iterdir()) == [config]
 
@@ -224,7 +224,7 @@ def test_document_links_stay_in_the_repository_and_exist(document):
 def test_readme_is_what_a_newcomer_reads_and_links_every_guide():
     """The reference lives in docs/: README stays short and links each guide."""
     readme = (ROOT / "README.md").read_text()
-    assert len(readme.split()) < 2500
+    assert len(readme.split()) < 1800
     for guide in ("docs/operating.md", "docs/security.md", "docs/design.md"):
         assert f"]({guide})" in readme, guide
 

@@ -17,7 +17,7 @@ from checks.drill.harness import LAMBDA_UNKNOWN, Drill, Effect, Outcome
 from checks.drill.network import HANG, SERVER_ERROR, THROTTLE, Crash, Fault
 from checks import budget, failover_report
 from templates import dns, runbook
-from templates.config import Config
+from templates.config import Config, RunbookConfig
 
 
 @dataclass
@@ -260,7 +260,7 @@ def _automatic(drill: Drill, report: Report, runs: int, label: str = "automatic"
     return admitted
 
 
-AUTOMATIC = replace(Config(), runbook=replace(Config().runbook, automatic_trigger=True))
+AUTOMATIC = Config(runbook=RunbookConfig(automatic_trigger=True))
 
 
 @scenario

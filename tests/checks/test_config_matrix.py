@@ -15,8 +15,8 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
-from checks.config_space import MATRIX, configurations, field_paths, gate_mapping, schema_path
-from templates.config import ConfigError, config_from_mapping
+from checks.config_space import MATRIX, accept, configurations, field_paths, gate_mapping, schema_path
+from templates.config import ConfigError
 from templates.render import render
 
 # Accepted configurations put through the whole gate (about 6 s each) in `make test`.
@@ -49,7 +49,7 @@ def test_the_matrix_covers_what_the_issue_names():
 @given(configurations())
 def test_the_validation_refuses_in_one_line_naming_a_field_or_the_configuration_renders(mapping):
     try:
-        cfg = config_from_mapping(mapping)
+        cfg = accept(mapping)
     except ConfigError as refused:
         assert "\n" not in str(refused)
         assert schema_path(refused.field_path) in SCHEMA, f"{refused.field_path!r} is not a field"
@@ -64,7 +64,7 @@ def test_the_validation_refuses_in_one_line_naming_a_field_or_the_configuration_
 @given(configurations())
 def test_whatever_the_validation_accepts_passes_the_whole_gate(mapping):
     try:
-        config_from_mapping(mapping)
+        accept(mapping)
     except ConfigError:
         assume(False)
     assert gate_mapping(mapping) == []

@@ -221,12 +221,10 @@ def test_administered_from_a_third_region_a_dr_change_calls_nothing_in_the_prima
 ):
     """Issue 11.6: with the stack sets administered from a third region, ``--only-region DR``
     changes the DR region without a single request to the primary region."""
-    import dataclasses
-
     from ops.aws import Aws
     from stackset_support import CFG
 
-    third = dataclasses.replace(CFG, stackset_administration_region="us-east-2")
+    third = CFG.model_copy(update={"stackset_administration_region": "us-east-2"})
     write_rendered(dr_templates_dir, regional_template(code_key), region_values(), code_key, cfg=third)
     rendered = load(dr_templates_dir)
     aws = Aws(moto_session, third.administration_region)

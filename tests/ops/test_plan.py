@@ -37,8 +37,8 @@ def _render(directory: Path, cfg: Config) -> Path:
 
 def _with(section: str | None = None, **values) -> Config:
     if section is None:
-        return dataclasses.replace(BASE, **values)
-    return dataclasses.replace(BASE, **{section: dataclasses.replace(getattr(BASE, section), **values)})
+        return BASE.model_copy(update=values)
+    return BASE.model_copy(update={section: getattr(BASE, section).model_copy(update=values)})
 
 
 @pytest.fixture(scope="module")
@@ -111,9 +111,9 @@ def test_a_changed_name_prefix_replaces_stateful_resources_and_says_the_stack_se
 
 def _swapped(**database) -> Config:
     """The surviving DR region made the primary, each region keeping its own network."""
-    network = dataclasses.replace(BASE.network, primary_vpc_cidr=BASE.network.dr_vpc_cidr, dr_vpc_cidr=BASE.network.primary_vpc_cidr)
-    return dataclasses.replace(
-        BASE, primary_region=DR, dr_region=PRIMARY, network=network, database=dataclasses.replace(BASE.database, **database)
+    network = BASE.network.model_copy(update=dict(primary_vpc_cidr=BASE.network.dr_vpc_cidr, dr_vpc_cidr=BASE.network.primary_vpc_cidr))
+    return BASE.model_copy(
+        update=dict(primary_region=DR, dr_region=PRIMARY, network=network, database=BASE.database.model_copy(update=database))
     )
 
 
@@ -207,7 +207,7 @@ def test_a_dr_only_plan_flags_a_change_to_the_subscription_of_the_primarys_topic
 
 def test_a_changed_alert_endpoint_needs_no_other_region(tmp_path, base_dir):
     """On-call endpoints subscribe each region's own topic: a DR-only deploy can change them."""
-    endpoints = (AlertEndpoint("email", "oncall@example.com"),)
+    endpoints = (AlertEndpoint(protocol="email", endpoint="oncall@example.com"),)
     plan = _plan(tmp_path, base_dir, _with("alerts", endpoints=endpoints), only_region=DR)
     changes, _ = _changes(plan, DR)
     assert changes and not plan.elsewhere()

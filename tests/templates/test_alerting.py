@@ -97,7 +97,7 @@ def test_topics_are_encrypted_and_publishing_is_restricted(cfg, region_view):
 
 
 def test_on_call_endpoints_subscribe_to_both_topics_in_every_region():
-    endpoints = (AlertEndpoint("email", "oncall@example.org"), AlertEndpoint("https", "https://pager.example.org/hook"))
+    endpoints = (AlertEndpoint(protocol="email", endpoint="oncall@example.org"), AlertEndpoint(protocol="https", endpoint="https://pager.example.org/hook"))
     cfg = Config(alerts=AlertsConfig(endpoints=endpoints))
     template = json.loads(render(cfg)["regional.json"])
     for region in cfg.regions:
@@ -111,7 +111,7 @@ def test_arn_endpoints_are_parameters_valued_in_every_parameter_file():
     reference it by parameter (E9005 stays strict) and every parameter file values it."""
     queue = "arn:aws:sqs:eu-west-1:123456789012:oncall"
     function = "arn:aws:lambda:eu-west-1:123456789012:function:pager"
-    endpoints = (AlertEndpoint("sqs", queue), AlertEndpoint("email", "oncall@example.org"), AlertEndpoint("lambda", function))
+    endpoints = (AlertEndpoint(protocol="sqs", endpoint=queue), AlertEndpoint(protocol="email", endpoint="oncall@example.org"), AlertEndpoint(protocol="lambda", endpoint=function))
     cfg = Config(alerts=AlertsConfig(endpoints=endpoints))
     files = render(cfg)
     expected = {"AlertEndpoint0": queue, "AlertEndpoint2": function}

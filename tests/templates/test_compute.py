@@ -189,12 +189,10 @@ def test_names_fit_aws_limits_for_the_longest_allowed_suffix(region_pair):
 def test_the_app_writes_through_the_global_writer_endpoint_once_configured(cfg):
     """Issue 11.4: AWS advises the global writer endpoint (it follows the writer); CloudFormation
     does not return it, so it is configured after the first deploy."""
-    import dataclasses
-
     from templates.render import render
 
     endpoint = "trading-dev-global.global-abc123def.global.rds.amazonaws.com"
-    with_endpoint = dataclasses.replace(cfg, database=dataclasses.replace(cfg.database, global_writer_endpoint=endpoint))
+    with_endpoint = cfg.model_copy(update={"database": cfg.database.model_copy(update={"global_writer_endpoint": endpoint})})
     for config, expected in ((cfg, None), (with_endpoint, endpoint)):
         resolved = resolve(json.loads(render(config)["regional.json"]), config, config.dr_region)
         (task,) = resources_of_type(resolved, "AWS::ECS::TaskDefinition").values()

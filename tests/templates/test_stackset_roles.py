@@ -289,11 +289,9 @@ def test_the_manifest_names_the_roles_as_they_resolve_in_the_administration_regi
 
 def test_a_third_administration_region_carries_the_roles_and_an_artifact_bucket(cfg):
     """Issue 11.6: administered from neither primary nor DR, the stack sets survive either's loss."""
-    import dataclasses
-
     from templates.render import render
 
-    third = dataclasses.replace(cfg, stackset_administration_region="us-east-2")
+    third = cfg.model_copy(update={"stackset_administration_region": "us-east-2"})
     entry = manifest_entry(third)
     assert entry["administration_region"] == "us-east-2"
     assert entry["administration"]["role_name"] == administration_role(third).for_region("us-east-2")
