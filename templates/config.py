@@ -85,9 +85,14 @@ RESOURCE_PURPOSES = {
     "AWS::RDS::GlobalCluster": "the Aurora global database that replicates into the other region",
     "AWS::XRay::TransactionSearchConfig": "CloudWatch Transaction Search, which X-Ray's OTLP endpoint needs: "
     "enable it there yourself and set tracing.enable_transaction_search = false",
+    "AWS::FIS::ExperimentTemplate": "the game day's fault injection experiment: set gameday.enabled = false",
 }
 # Rendered only with tracing.enable_transaction_search (the bootstrap stack's Transaction Search).
 TRANSACTION_SEARCH_TYPES = ("AWS::XRay::TransactionSearchConfig", "AWS::Logs::ResourcePolicy")
+# Rendered only with gameday.enabled (templates/gameday.py). In the regional template, which is
+# one template for both stack instances: CloudFormation must know the type in both regions,
+# though the experiment exists only in the primary's (a Condition does not exempt a type).
+GAMEDAY_TYPES = ("AWS::FIS::ExperimentTemplate",)
 
 
 # The DB instance classes of the templates' engine per region (checks/region_data.py).
@@ -544,6 +549,27 @@ class RunbookConfig:
         return self.writer_poll_seconds * self.writer_max_polls
 
 
+# FIS takes an action's duration "from one minute to 12 hours" (AWS FIS Actions reference,
+# https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html).
+GAMEDAY_MAX_MINUTES = 12 * 60
+
+
+@dataclass(frozen=True)
+class GamedayConfig:
+    # Off by default: on, the regional template carries an AWS FIS experiment in the primary
+    # region that cuts its app and database subnets off from the DR region and stops its app
+    # tasks (templates/gameday.py), which `build.py gameday` runs beside a real failover.
+    enabled: bool = False
+    # How long the subnets stay cut off unless `build.py gameday` stops the experiment first
+    # (it always does when it ends): at least the RTO, so the failover runs inside the fault.
+    duration_minutes: int = 60
+    log_retention_days: RetentionDays = 365  # the experiment's log in CloudWatch Logs
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.duration_minutes <= GAMEDAY_MAX_MINUTES:
+            raise ConfigError("duration_minutes", f"must be from 1 to {GAMEDAY_MAX_MINUTES} (FIS's limit of 12 hours), not {self.duration_minutes}")
+
+
 @dataclass(frozen=True)
 class Config:
     project: str = "trading"
@@ -563,6 +589,7 @@ class Config:
     objectives: Objectives = field(default_factory=Objectives)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     logs: LogsConfig = field(default_factory=LogsConfig)
+    gameday: GamedayConfig = field(default_factory=GamedayConfig)
 
     def __post_init__(self) -> None:
         for name in ("project", "environment_suffix"):
@@ -596,7 +623,8 @@ class Config:
             missing = [
                 resource_type
                 for resource_type in missing_resource_types(region)
-                if self.tracing.enable_transaction_search or resource_type not in TRANSACTION_SEARCH_TYPES
+                if (self.tracing.enable_transaction_search or resource_type not in TRANSACTION_SEARCH_TYPES)
+                and (self.gameday.enabled or resource_type not in GAMEDAY_TYPES)
             ]
             if missing:
                 raise ConfigError(
@@ -604,6 +632,12 @@ class Config:
                     f"{region} is not supported: CloudFormation has no {missing[0]} there "
                     f"({RESOURCE_PURPOSES[missing[0]]}), per its registry as {RESOURCE_TYPES['registry']} ships it",
                 )
+        if self.gameday.enabled and self.gameday.duration_minutes * 60 < self.objectives.rto_seconds:
+            raise ConfigError(
+                "gameday.duration_minutes",
+                f"{self.gameday.duration_minutes} min ends the fault before the failover is due (objectives.rto_seconds "
+                f"{self.objectives.rto_seconds} s): the game day would measure a recovery from nothing",
+            )
         self._check_instance_class()
         self._check_alert_arns()
         for field_path, region in (("primary_region", self.primary_region), ("dr_region", self.dr_region)):
