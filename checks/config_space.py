@@ -62,6 +62,9 @@ MATRIX: dict[str, dict[str, Any]] = {
     "longest suffix": {"environment_suffix": longest_suffix()},
     "every alert endpoint protocol": {"alerts": {"endpoints": EVERY_PROTOCOL}},
     "automatic trigger on": {"runbook": {"automatic_trigger": True}},
+    "game day on, EU pair": {
+        "primary_region": "eu-west-1", "dr_region": "eu-central-1", "gameday": {"enabled": True, "duration_minutes": 30},
+    },
 }
 
 REGIONS = [
@@ -127,6 +130,10 @@ def configurations() -> st.SearchStrategy[dict[str, Any]]:
             }),
             "alerts": st.fixed_dictionaries({}, optional={"endpoints": st.lists(_some(ENDPOINTS), max_size=3)}),
             "logs": st.fixed_dictionaries({}, optional={"retention_days": _some([7, 8, 365])}),
+            "gameday": st.fixed_dictionaries({}, optional={
+                "enabled": st.booleans(),
+                "duration_minutes": _some([0, 10, 60, 721]),
+            }),
         },
     )
 
