@@ -46,6 +46,11 @@ STOP_TASKS_ACTION_ID = "aws:ecs:stop-task"
 LOG_SCHEMA_VERSION = 2
 
 
+def experiment_name(cfg: Config) -> str:
+    """The experiment template's Name tag: how ``build.py gameday`` finds its id (FIS generates it)."""
+    return f"{naming.prefix(cfg)}-gameday"
+
+
 def _route_tables_of(t: Template, subnet_ids: list[str]) -> list[str]:
     """The route tables the template associates with ``subnet_ids`` (logical ids, in order)."""
     tables = []
@@ -126,6 +131,6 @@ def add_gameday(t: Template, cfg: Config, vpc: Network) -> None:
             ExperimentOptions=fis.ExperimentTemplateExperimentOptions(
                 AccountTargeting="single-account", EmptyTargetResolutionMode="fail"
             ),
-            Tags={"Name": f"{naming.prefix(cfg)}-gameday", **naming.project_tags(cfg)},
+            Tags={"Name": experiment_name(cfg), **naming.project_tags(cfg)},
         )
     )
