@@ -264,7 +264,9 @@ def _alarm_turned(aws: _Aws, region: str, name: str, since: datetime, until: dat
 
 def measurements(cfg: Config, aws: _Aws, experiment: dict, until: datetime) -> dict:
     """The game day's events by AWS's timestamps, each in seconds after the experiment started."""
-    start = experiment["startTime"]
+    start = experiment.get("startTime")
+    if start is None:
+        raise AwsError(f"FIS gives experiment {experiment['id']} no start time ({experiment['state']['status']}): nothing to time from")
     events: list[dict] = []
 
     def add(what: str, at: datetime | None, source: str) -> None:
