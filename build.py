@@ -21,7 +21,7 @@ EXIT_PROBLEM = 1
 EXIT_BAD_INPUT = 2
 # The commands that use the configuration on a render refuse one of other regions or names;
 # the others take them from the render's manifest and refuse only a --config that disagrees.
-USES_CONFIG = {"check", "lint", "budget", "failover", "status"}
+USES_CONFIG = {"check", "lint", "budget", "failover", "gameday", "status"}
 READS_OUT = "the render to read; only read, never written"
 CONFIG_HELP = {
     True: "TOML file overriding the defaults (default: none); must be the one DIR was rendered from",
@@ -141,6 +141,15 @@ def _failover(args: argparse.Namespace, cfg) -> int:
         session=_session(args),
         failover_id=args.failover_id,
         timeout_seconds=args.timeout * 60,
+    )
+
+
+def _gameday(args: argparse.Namespace, cfg) -> int:
+    from ops.gameday import run_gameday
+
+    return run_gameday(
+        cfg, args.to, mode=args.mode, accept_data_loss=args.accept_data_loss, failback=args.failback,
+        session=_session(args), reports=args.reports, timeout_seconds=args.timeout * 60,
     )
 
 
@@ -291,6 +300,15 @@ def _diagram(args: argparse.Namespace, cfg) -> int:
     return diagram.main(args.out, pictures)
 
 
+def _mode_options(sub: argparse.ArgumentParser, unplanned_help: str) -> None:
+    """--planned (the default) or --unplanned, and --accept-data-loss: a runbook's mode."""
+    modes = sub.add_mutually_exclusive_group()
+    modes.add_argument("--planned", dest="mode", action="store_const", const="planned", default="planned",
+                       help="switchover: no data lost, needs a healthy current primary (default)")
+    modes.add_argument("--unplanned", dest="mode", action="store_const", const="unplanned", help=unplanned_help)
+    sub.add_argument("--accept-data-loss", action="store_true", help="accept losing the writes not yet replicated")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="build.py", description=__doc__.splitlines()[0])
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -318,16 +336,20 @@ def parser() -> argparse.ArgumentParser:
     command("budget", _budget, "worst-case time of each failover phase and the RPO bound, against the objectives")
     failover = command("failover", _failover, "start the runbook in a region and watch each step until it ends")
     failover.add_argument("--to", required=True, metavar="REGION", help="the region to serve from (one of the configured two)")
-    modes = failover.add_mutually_exclusive_group()
-    modes.add_argument("--planned", dest="mode", action="store_const", const="planned", default="planned",
-                       help="switchover: no data lost, needs a healthy current primary (default)")
-    modes.add_argument("--unplanned", dest="mode", action="store_const", const="unplanned",
-                       help="failover with data loss: the primary region is lost; needs --accept-data-loss")
-    failover.add_argument("--accept-data-loss", action="store_true", help="accept losing the writes not yet replicated")
+    _mode_options(failover, "failover with data loss: the primary region is lost; needs --accept-data-loss")
     failover.add_argument("--dry-run", action="store_true", help="print the plan and the pre-flight checks, change nothing")
     failover.add_argument("--failover-id", metavar="ID", help="name of the run (default: generated); reuse it to re-attach")
     failover.add_argument("--timeout", type=int, default=30, metavar="MINUTES", help="stop watching after this long (default 30)")
     failover.add_argument("--profile", metavar="NAME", help="AWS profile to use")
+    gameday = command("gameday", _gameday, "a game day: fail over to the DR region while an AWS FIS experiment cuts the primary off, "
+                      "then stop the experiment, fail back if asked, and write the report (docs/gameday.md)")
+    gameday.add_argument("--to", required=True, metavar="REGION", help="the DR region (a game day fails the primary over to it)")
+    _mode_options(gameday, "failover with data loss, as after a lost primary; needs --accept-data-loss")
+    gameday.add_argument("--failback", action="store_true", help="after the experiment is stopped, fail back to the primary (planned)")
+    gameday.add_argument("--timeout", type=int, default=30, metavar="MINUTES", help="stop watching a runbook after this long (default 30)")
+    gameday.add_argument("--reports", type=Path, default=ROOT / "build" / "reports", metavar="DIR",
+                         help="where the report goes (default: build/reports/)")
+    gameday.add_argument("--profile", metavar="NAME", help="AWS profile to use")
     status = command("status", _status, "which region is the writer, where traffic goes, and each region's capacity")
     status.add_argument("--profile", metavar="NAME", help="AWS profile to use")
     report = command("report", _failover_report, "the failover report (JSON and HTML) of a runbook execution, from its history", None)

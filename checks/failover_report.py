@@ -263,8 +263,24 @@ def page(report: dict) -> str:
         "<h2>Phases against the budget</h2>", _table(["phase", "measured", "budget", "", "states", "budget counts"], phases),
         "<h2>Not in the execution's history</h2>", _table(["phase", "budget", "what it counts"], unmeasured),
         "<h2>Steps</h2>", _table(["state", "start", "end", "entered", "attempts", "errors", "last result"], steps),
+        *_gameday(report.get("gameday")),
         "</body></html>",
     ])
+
+
+def _gameday(measured: dict | None) -> list[str]:
+    """A game day's section (ops/gameday.py): the fault and what AWS recorded, from the experiment's start."""
+    if not measured:
+        return []
+    rows = [[e["event"], _seconds_or_dash(e["seconds"]), e["at"] or "-", e["source"]] for e in measured["events"]]
+    state = measured["experiment_state"]
+    return [
+        f"<h2>Game day: experiment {_e(measured['experiment_id'])}, {_e(state.get('status'))}"
+        f"{_e(': ' + state['reason']) if state.get('reason') else ''}</h2>",
+        f"<p>Fault to switch: {_e(_seconds_or_dash(measured['fault_to_switch_seconds']))}, timed by AWS from the "
+        f"experiment's start ({_e(measured['experiment_started'])}).</p>",
+        _table(["event", "after the fault", "at", "recorded by"], rows),
+    ]
 
 
 def write(report: dict, out_dir: Path, stem: str | None = None) -> tuple[Path, Path]:

@@ -81,12 +81,23 @@ def _write(path: Path, content: dict) -> None:
     print(f"wrote {path}")
 
 
+def covered_configurations() -> list:
+    """The configurations whose templates the file covers: the defaults, and the game day's
+    experiment, rendered only when enabled (the configuration refuses a region lacking its type)."""
+    from templates.config import Config, GamedayConfig
+
+    return [Config(), Config(gameday=GamedayConfig(enabled=True))]
+
+
+def rendered_templates(files: Iterable[dict[str, bytes]]) -> list[dict]:
+    documents = [json.loads(content) for rendered in files for content in rendered.values()]
+    return [document for document in documents if isinstance(document, dict) and "Resources" in document]
+
+
 def main() -> None:
-    from templates.config import Config
     from templates.render import render
 
-    documents = [json.loads(content) for content in render(Config()).values()]
-    templates = [document for document in documents if isinstance(document, dict) and "Resources" in document]
+    templates = rendered_templates(render(cfg) for cfg in covered_configurations())
     _write(RESOURCE_TYPES_FILE, availability(template_resource_types(templates)))
     _write(DB_INSTANCE_CLASSES_FILE, db_instance_classes())
 

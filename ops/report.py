@@ -42,6 +42,23 @@ def _find(cfg: Config, aws: _Aws, failover_id: str, regions: list[str]) -> tuple
     return None
 
 
+def execution_report(cfg: Config, aws: _Aws, region: str, failover_id: str, described: dict | None = None) -> dict:
+    """The report of the execution named ``failover_id`` in ``region``'s runbook, from its history
+    (``described``: its DescribeExecution, asked when not given)."""
+    if described is None:
+        arn = _execution_arn(runbook_arn(cfg, region, aws.account(region)), failover_id)
+        described = aws.call("stepfunctions", region, "describe_execution", executionArn=arn)
+    pages = aws.pages("stepfunctions", region, "get_execution_history", executionArn=described["executionArn"],
+                      PaginationConfig={"PageSize": HISTORY_PAGE_SIZE})
+    history = [event for page in pages for event in page["events"]]
+    try:
+        request = json.loads(described.get("input") or "{}")
+    except ValueError:
+        request = {}
+    request = {"failover_id": failover_id, **(request if isinstance(request, dict) else {})}
+    return failover_report.build(history, request, budget.for_timing(cfg, dns.timing(cfg)), region)
+
+
 def run_report(cfg: Config, failover_id: str, region: str | None, out_dir: Path, session: Any = None, out: Out = print) -> int:
     """Returns 0 when the report is written, 1 when the execution is not found or a region does
     not answer, 2 on bad input (and unusable credentials)."""
@@ -62,18 +79,10 @@ def run_report(cfg: Config, failover_id: str, region: str | None, out_dir: Path,
             out(f"error: no runbook execution named {failover_id} in {where}")
             return EXIT_PROBLEM
         region, described = found
-        pages = aws.pages("stepfunctions", region, "get_execution_history", executionArn=described["executionArn"],
-                          PaginationConfig={"PageSize": HISTORY_PAGE_SIZE})
+        report = execution_report(cfg, aws, region, failover_id, described)
     except AwsError as exc:
         out(f"error: {exc}")
         return exc.exit_status
-    history = [event for page in pages for event in page["events"]]
-    try:
-        request = json.loads(described.get("input") or "{}")
-    except ValueError:
-        request = {}
-    request = {"failover_id": failover_id, **(request if isinstance(request, dict) else {})}
-    report = failover_report.build(history, request, budget.for_timing(cfg, dns.timing(cfg)), region)
     try:
         json_path, html_path = failover_report.write(report, out_dir)
     except OSError as exc:

@@ -38,6 +38,11 @@ def log_streams(name: str) -> Sub:
     return arn("logs", f"log-group:{name}:log-stream:*")
 
 
+def prefix_lists_of_any_owner() -> Sub:
+    """The prefix lists of this region, this account's and AWS-managed ones (owned by AWS)."""
+    return Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:*:prefix-list/*")
+
+
 def flow_logs_in_this_region() -> Sub:
     return arn("ec2", "vpc-flow-log/*")
 

@@ -50,6 +50,7 @@ TAGGED = {
     "ec2:vpc": "AWS::EC2::VPC",
     "ec2:vpc-endpoint": "AWS::EC2::VPCEndpoint",
     "ec2:vpc-flow-log": "AWS::EC2::FlowLog",
+    "fis:experiment-template": "AWS::FIS::ExperimentTemplate",  # gameday.enabled only
     "kms:key": "AWS::KMS::Key",
     "lambda:eventSourceMapping": "AWS::Lambda::EventSourceMapping",
 }
@@ -74,6 +75,11 @@ ACCOUNT_WIDE = {
     "ec2:network-interface": (
         "interfaces the services create for the project's resources (NAT gateways, Lambda, load balancers) carry "
         "no tags the templates control; the actions here also require a project resource"
+    ),
+    "fis:action": "FIS's actions (aws:network:..., aws:ecs:stop-task) are AWS's, not resources the project creates",
+    "ec2:prefix-list": (
+        "the game day's FIS experiment creates, changes and deletes a prefix list of its own (its role's statements "
+        "require FIS's managedByFIS tag) and reads the Region's AWS-managed ones, owned by AWS: no project name or tag"
     ),
     "ec2:ipam-pool": "IPAM pools are named only by actions that also require a project resource (a VPC or subnet)",
     "ec2:ipv4pool-ec2": "address pools are named only by actions that also require a project resource",

@@ -88,9 +88,10 @@ class Alerting:
     topic_arn: Ref
 
 
-def lag_threshold_milliseconds(cfg: Config) -> float:
-    """Aurora reports both lag metrics in milliseconds; alert at a fraction of the RPO."""
-    return cfg.objectives.rpo_seconds * MILLISECONDS * cfg.alerts.lag_alarm_fraction_of_rpo
+def lag_threshold_milliseconds(cfg: Config) -> int:
+    """Aurora reports both lag metrics in milliseconds; alert at a fraction of the RPO, in whole
+    milliseconds (a fraction's long tail of digits reads as an account id to the gate)."""
+    return round(cfg.objectives.rpo_seconds * MILLISECONDS * cfg.alerts.lag_alarm_fraction_of_rpo)
 
 
 def _topic(t: Template, cfg: Config, logical_id: str, name: naming.Name, display: str) -> None:

@@ -91,9 +91,14 @@ RESOURCE_PURPOSES = {
     "AWS::RDS::GlobalCluster": "the Aurora global database that replicates into the other region",
     "AWS::XRay::TransactionSearchConfig": "CloudWatch Transaction Search, which X-Ray's OTLP endpoint needs: "
     "enable it there yourself and set tracing.enable_transaction_search = false",
+    "AWS::FIS::ExperimentTemplate": "the game day's fault injection experiment: set gameday.enabled = false",
 }
 # Rendered only with tracing.enable_transaction_search (the bootstrap stack's Transaction Search).
 TRANSACTION_SEARCH_TYPES = ("AWS::XRay::TransactionSearchConfig", "AWS::Logs::ResourcePolicy")
+# Rendered only with gameday.enabled (templates/gameday.py). In the regional template, which is
+# one template for both stack instances: CloudFormation must know the type in both regions,
+# though the experiment exists only in the primary's (a Condition does not exempt a type).
+GAMEDAY_TYPES = ("AWS::FIS::ExperimentTemplate",)
 
 
 # The DB instance classes of the templates' engine per region (checks/region_data.py).
@@ -655,6 +660,22 @@ class RunbookConfig(Section):
         return self.writer_poll_seconds * self.writer_max_polls
 
 
+class GamedayConfig(Section):
+    enabled: bool = setting(
+        False, "Off: nothing of the game day is rendered. On: the regional template carries an AWS FIS experiment in "
+        "the primary region that cuts its app and database subnets off from the DR region and stops its app tasks "
+        "(docs/gameday.md), which `build.py gameday` runs beside a real failover.",
+        feeds=("AWS::FIS::ExperimentTemplate",))
+    duration_minutes: int = setting(
+        60, "How long the subnets stay cut off unless `build.py gameday` stops the experiment first (it always does "
+        "when it ends); with the game day on, at least objectives.rto_seconds, so the failover runs inside the fault.",
+        ge=1, le=12 * 60, feeds=("AWS::FIS::ExperimentTemplate.Actions",),
+        source="AWS FIS actions reference: an action's duration is \"from one minute to 12 hours\" "
+        "(https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html)")
+    log_retention_days: RetentionDays = setting(365, "The experiment's log in CloudWatch Logs.",
+                                                feeds=("AWS::Logs::LogGroup.RetentionInDays",), source=RETENTION_SOURCE)
+
+
 class Config(Section):
     project: NamePart = setting("trading", "The first part of every name.",
             feeds=("AWS::RDS::DBCluster.DBClusterIdentifier",),
@@ -678,6 +699,7 @@ class Config(Section):
     objectives: Objectives = setting(Objectives(), "[objectives]: RTO, RPO and the times they depend on.")
     alerts: AlertsConfig = setting(AlertsConfig(), "[alerts]: on-call's endpoints and the alarms' thresholds.")
     logs: LogsConfig = setting(LogsConfig(), "[logs]: retention of every log.")
+    gameday: GamedayConfig = setting(GamedayConfig(), "[gameday]: the AWS FIS experiment of a game day (off by default).")
 
     @model_validator(mode="after")
     def _across_sections(self) -> Config:
@@ -702,6 +724,12 @@ class Config(Section):
             )
         self._check_region_offers()
         self._check_arns()
+        if self.gameday.enabled and self.gameday.duration_minutes * 60 < self.objectives.rto_seconds:
+            raise ConfigError(
+                "gameday.duration_minutes",
+                f"{self.gameday.duration_minutes} min ends the fault before the failover is due (objectives.rto_seconds "
+                f"{self.objectives.rto_seconds} s): the game day would measure a recovery from nothing",
+            )
         for name in naming.all_names(self):
             for region in self.regions:
                 resolved = name.for_region(region)
@@ -725,7 +753,8 @@ class Config(Section):
             missing = [
                 resource_type
                 for resource_type in missing_resource_types(region)
-                if self.tracing.enable_transaction_search or resource_type not in TRANSACTION_SEARCH_TYPES
+                if (self.tracing.enable_transaction_search or resource_type not in TRANSACTION_SEARCH_TYPES)
+                and (self.gameday.enabled or resource_type not in GAMEDAY_TYPES)
             ]
             if missing:
                 raise ConfigError(

@@ -34,10 +34,11 @@ def package() -> tuple[bytes, str]:
     return content, packaging.s3_key(ARTIFACT_NAME, sha256)
 
 
-def log_group(t: Template, cfg: Config, logical: str, name, retention_days: int | None = None) -> None:
+def log_group(t: Template, cfg: Config, logical: str, name, retention_days: int | None = None, condition: str | None = None) -> None:
     t.add_resource(
         logs.LogGroup(
             logical,
+            **({"Condition": condition} if condition else {}),
             Metadata=log_group_with_imported_key(),
             LogGroupName=name,
             RetentionInDays=retention_days or cfg.logs.retention_days,

@@ -65,6 +65,11 @@ def flow_log_group(cfg: Config) -> Name:
     return Name("CloudWatch Logs log group", f"/{cfg.project}/{cfg.environment_suffix}/vpc-flow-logs", 512)
 
 
+def gameday_log_group(cfg: Config) -> Name:
+    """The game day experiment's log (templates/gameday.py)."""
+    return Name("CloudWatch Logs log group", f"/{cfg.project}/{cfg.environment_suffix}/gameday", 512)
+
+
 def load_balancer(cfg: Config) -> Name:
     return Name("load balancer", f"{prefix(cfg)}-alb", 32)
 
@@ -242,6 +247,7 @@ def all_names(cfg: Config) -> tuple[Name, ...]:
     """Every physical name the project derives; the configuration checks them all."""
     return (
         flow_log_group(cfg),
+        gameday_log_group(cfg),
         load_balancer(cfg),
         target_group(cfg),
         global_cluster(cfg),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from troposphere import Ref, Template
 
 from templates import (
-    alert_endpoints, alerting, artifacts, compute, database, dns, naming, network, protection, readiness, regions, run_failures,
+    alert_endpoints, alerting, artifacts, compute, database, dns, gameday, naming, network, protection, readiness, regions, run_failures,
     runbook, security, tracing,
 )
 from templates.config import Config
@@ -46,6 +46,7 @@ def build_regional_template(cfg: Config, functions_key: str) -> Template:
     steps = runbook.add_runbook(t, cfg, alerts, app, functions_key)
     run_failures.add_run_failures(t, cfg, alerts)
     readiness.add_readiness(t, cfg, Ref(runbook.STATE_MACHINE), functions_key)
+    gameday.add_gameday(t, cfg, vpc)
     alerting.add_topic_policy(t, cfg, publisher_role_arns=steps.role_arns)
     return t
 

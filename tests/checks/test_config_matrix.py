@@ -13,7 +13,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 
 from checks.config_space import MATRIX, accept, configurations, field_paths, gate_mapping, schema_path
 from templates.config import ConfigError
@@ -62,6 +62,8 @@ def test_the_validation_refuses_in_one_line_naming_a_field_or_the_configuration_
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 @given(configurations())
+# Found by this search: a lag threshold of 7866.565093496811 ms held twelve digits the gate takes for an account id.
+@example({"alerts": {"lag_alarm_fraction_of_rpo": 0.13110941822494684}})
 def test_whatever_the_validation_accepts_passes_the_whole_gate(mapping):
     try:
         accept(mapping)

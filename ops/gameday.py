@@ -1,0 +1,320 @@
+"""``build.py gameday``: fail over to the DR region while an AWS FIS experiment does to the
+primary what a regional failure would (``templates/gameday.py``), and report the run against
+the RTO/RPO budget with each phase timed by AWS's own clocks.
+
+In order: the failover's readiness checks and dry run (``ops/failover.py``), then the
+experiment's own: its template is deployed, and each target subnet's route table has room in
+the routes-per-route-table quota for the routes FIS adds; the experiment starts and, once it
+runs, the runbook starts through the failover command's own code; both are watched; the
+experiment is stopped whatever happened (a failed runbook, an interrupt); with ``--failback``
+the runbook then fails back; last, the report (``ops/report.py``'s, with the game day's
+measurements added).
+
+The measurements are AWS's timestamps, not this command's: the experiment's start and its
+actions' (FIS ``GetExperiment``), the Route 53 health check's alarm turning (CloudWatch
+``DescribeAlarmHistory`` in the region of Route 53's metrics), the app error and readiness
+alarms in the primary region, the promotion's events of the DR cluster (RDS ``DescribeEvents``)
+and the failover switch's alarm in the DR region turning (the switch).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from checks import failover_report
+from ops import failover
+from ops.errors import EXIT_BAD_INPUT, EXIT_PROBLEM
+from ops.failover import PLANNED, AwsError, Out, _Aws
+from ops.report import execution_report
+from templates import gameday as gameday_template
+from templates import naming
+from templates.config import Config
+
+EXIT_OK = 0
+# FIS's experiment states (botocore's model, ExperimentStatus): the last four are final.
+RUNNING = "running"
+FINAL = ("completed", "stopped", "failed", "cancelled")
+# Service Quotas: Amazon VPC's "Routes per route table".
+ROUTES_QUOTA = ("vpc", "L-93826ACB")
+# The FIS guide asks the routes-per-route-table quota to leave room in each target subnet's route
+# table for the routes the action adds: FIS gives each target subnet a table of its own with
+# their routes and a route to a prefix list of the other Region's ranges, and "When you reference
+# a prefix list in a resource, the maximum number of entries for the prefix lists counts against
+# the quota for the number of entries for the resource" (Amazon VPC user guide, "Amazon VPC
+# quotas", https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html). The size of
+# that prefix list could not be read from the stored copy of the FIS guide: 250 is assumed here
+# (check it against the AWS FIS Actions reference before relying on this figure).
+FIS_ROUTES_ROOM = 250
+STOP_WAIT_SECONDS = 120
+
+
+def _problem(cfg: Config, region: str) -> str | None:
+    if not cfg.gameday.enabled:
+        return ("the game day is off ([gameday] enabled = false): enable it in the configuration, render and deploy, "
+                "then run it (docs/gameday.md)")
+    if region != cfg.dr_region:
+        return f"--to {region}: a game day fails the primary ({cfg.primary_region}) over to the DR region, {cfg.dr_region}"
+    return None
+
+
+def new_gameday_id() -> str:
+    return failover.new_failover_id().replace("failover-", "gameday-", 1)
+
+
+def _template_id(cfg: Config, fis: _Aws) -> str:
+    name = gameday_template.experiment_name(cfg)
+    pages = fis.pages("fis", cfg.primary_region, "list_experiment_templates")
+    found = [t["id"] for page in pages for t in page["experimentTemplates"] if t.get("tags", {}).get("Name") == name]
+    if len(found) != 1:
+        raise AwsError(
+            f"{'no' if not found else len(found)} FIS experiment template tagged Name={name} in {cfg.primary_region}: "
+            "deploy the render with [gameday] enabled = true (one regional stack set)",
+            exit_status=EXIT_BAD_INPUT,
+        )
+    return found[0]
+
+
+def _quota(aws: _Aws, region: str, service: str, code: str) -> float:
+    """The account's value of a quota, AWS's default where none was applied."""
+    try:
+        return aws.call("service-quotas", region, "get_service_quota", ServiceCode=service, QuotaCode=code)["Quota"]["Value"]
+    except AwsError as exc:
+        if exc.code != "NoSuchResourceException":
+            raise
+    return aws.call("service-quotas", region, "get_aws_default_service_quota", ServiceCode=service, QuotaCode=code)["Quota"]["Value"]
+
+
+def experiment_dry_run(cfg: Config, fis: _Aws, out: Out) -> tuple[str, bool]:
+    """The experiment template's id, and whether it can run: its target subnets' route tables
+    each have ``FIS_ROUTES_ROOM`` routes to spare under the quota."""
+    region = cfg.primary_region
+    template_id = _template_id(cfg, fis)
+    template = fis.call("fis", region, "get_experiment_template", id=template_id)["experimentTemplate"]
+    arns = template["targets"][gameday_template.SUBNETS_TARGET].get("resourceArns", [])
+    subnets = [arn.rsplit("/", 1)[1] for arn in arns]
+    out(f"Experiment template {template_id} in {region}: {len(subnets)} target subnets, "
+        f"isolation for {template['actions'][gameday_template.ISOLATE_ACTION]['parameters']['duration']}")
+    tables = fis.call("ec2", region, "describe_route_tables", Filters=[{"Name": "association.subnet-id", "Values": subnets}])["RouteTables"]
+    associated = {a.get("SubnetId") for t in tables for a in t.get("Associations", [])}
+    quota = _quota(fis, region, *ROUTES_QUOTA)
+    largest = max((len(t.get("Routes", [])) for t in tables), default=0)
+    ok = bool(subnets) and associated >= set(subnets) and largest + FIS_ROUTES_ROOM <= quota
+    status = failover.PASS if ok else failover.FAIL
+    out(f"  {status}  routes per route table: quota {quota:g}, the target subnets' {len(tables)} tables hold up to "
+        f"{largest} routes, FIS needs room for {FIS_ROUTES_ROOM}")
+    if associated < set(subnets):
+        out(f"  {failover.FAIL}  subnets without a route table of their own: {', '.join(sorted(set(subnets) - associated))}")
+    if largest + FIS_ROUTES_ROOM > quota:
+        out(f"    ask for {largest + FIS_ROUTES_ROOM:g}: aws service-quotas request-service-quota-increase --region {region} "
+            f"--service-code {ROUTES_QUOTA[0]} --quota-code {ROUTES_QUOTA[1]} --desired-value {largest + FIS_ROUTES_ROOM}")
+    return template_id, ok
+
+
+class _Experiment:
+    """The experiment's state as FIS reports it; each change printed once."""
+
+    def __init__(self, cfg: Config, fis: _Aws, experiment: dict, out: Out):
+        self._region, self._fis, self._out = cfg.primary_region, fis, out
+        self.id = experiment["id"]
+        self.latest = experiment
+        self._said = ""
+
+    @property
+    def status(self) -> str:
+        return self.latest["state"]["status"]
+
+    def refresh(self) -> str:
+        self.latest = self._fis.call("fis", self._region, "get_experiment", id=self.id)["experiment"]
+        said = f"{self.status}{': ' + self.latest['state']['reason'] if self.latest['state'].get('reason') else ''}"
+        if said != self._said:
+            self._said = said
+            self._out(f"  [experiment {self.id}] {said}")
+        return self.status
+
+    def stop(self, sleep: Callable[[float], None], clock: Callable[[], float], poll_seconds: float) -> bool:
+        """Stop it unless it ended, and wait until FIS says it has; False when it could not be stopped."""
+        try:
+            if self.refresh() not in FINAL:
+                self._out(f"Stopping experiment {self.id}")
+                self._fis.call("fis", self._region, "stop_experiment", id=self.id)
+            deadline = clock() + STOP_WAIT_SECONDS
+            while self.refresh() not in FINAL and clock() < deadline:
+                sleep(poll_seconds)
+        except AwsError as exc:
+            self._out(f"error: could not stop experiment {self.id}: {exc}")
+        if self.status in FINAL:
+            return True
+        self._out(f"error: experiment {self.id} is {self.status}; stop it: aws fis stop-experiment --region {self._region} --id {self.id}")
+        return False
+
+
+def run_gameday(
+    cfg: Config,
+    target_region: str,
+    mode: str = PLANNED,
+    accept_data_loss: bool = False,
+    failback: bool = False,
+    session: Any = None,
+    out: Out = print,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    *,
+    reports: Path,
+    timeout_seconds: float = failover.DEFAULT_TIMEOUT_SECONDS,
+    poll_seconds: float = failover.DEFAULT_POLL_SECONDS,
+) -> int:
+    """0 when the failover (and the failback) succeeded with the experiment stopped and the
+    report written; 1 on a failed check, run or stop; 2 on bad input or unusable credentials."""
+    problem = _problem(cfg, target_region) or failover._input_problem(cfg, target_region, mode, accept_data_loss, None)
+    if problem:
+        out(f"error: {problem}")
+        return EXIT_BAD_INPUT
+    session = session or boto3.Session()
+    fis = _Aws(session, acts_in=cfg.primary_region)
+    try:
+        out("Readiness and dry run of the failover:")
+        if readiness_dry_run(cfg, _Aws(session), target_region, mode, out) != EXIT_OK:
+            out("error: the failover's pre-flight checks failed: no experiment was started")
+            return EXIT_PROBLEM
+        out("Dry run of the experiment:")
+        template_id, runnable = experiment_dry_run(cfg, fis, out)
+        if not runnable:
+            out("error: the experiment cannot run as it is: nothing was started")
+            return EXIT_PROBLEM
+        gameday_id = new_gameday_id()
+        started = fis.call("fis", cfg.primary_region, "start_experiment", experimentTemplateId=template_id,
+                           clientToken=gameday_id, tags={"GamedayId": gameday_id})["experiment"]
+    except AwsError as exc:
+        out(f"error: {exc}")
+        return exc.exit_status
+    experiment = _Experiment(cfg, fis, started, out)
+    out(f"Started experiment {experiment.id} in {cfg.primary_region} (game day {gameday_id})")
+    aws = _Aws(session, acts_in=target_region)
+    status, ran = EXIT_PROBLEM, False
+    try:
+        status, ran = _fail_over(cfg, aws, experiment, target_region, mode, accept_data_loss, gameday_id, out, sleep, clock,
+                                 timeout_seconds, poll_seconds)
+    except KeyboardInterrupt:
+        out("Interrupted: stopping the experiment; the runbook, if it started, keeps running (build.py status)")
+    except AwsError as exc:
+        out(f"error: {exc}")
+    finally:
+        stopped = experiment.stop(sleep, clock, poll_seconds)
+    if not stopped:
+        status = EXIT_PROBLEM
+    if failback and status == EXIT_OK:
+        out(f"Failing back to {cfg.primary_region} (planned), the experiment stopped")
+        back = _Aws(session, acts_in=cfg.primary_region)
+        status = failover._start_and_watch(cfg, back, cfg.primary_region, PLANNED, False, f"{gameday_id}-failback", out, sleep,
+                                           clock, timeout_seconds, poll_seconds)
+    if ran:
+        return _write_report(cfg, aws, experiment, target_region, gameday_id, reports, out) or status
+    return status
+
+
+def readiness_dry_run(cfg: Config, aws: _Aws, region: str, mode: str, out: Out) -> int:
+    """The failover command's dry run (its plan, pre-flight and readiness checks), as it runs it."""
+    return failover._dry_run(cfg, aws, region, mode, out)
+
+
+def _fail_over(
+    cfg: Config, aws: _Aws, experiment: _Experiment, region: str, mode: str, accept_data_loss: bool, gameday_id: str,
+    out: Out, sleep: Callable[[float], None], clock: Callable[[], float], timeout_seconds: float, poll_seconds: float,
+) -> tuple[int, bool]:
+    """Wait for the fault to be injected, then run the failover, following the experiment between
+    the runbook's polls; (exit status, whether the runbook started)."""
+    deadline = clock() + STOP_WAIT_SECONDS
+    while experiment.refresh() != RUNNING:
+        if experiment.status in FINAL or clock() >= deadline:
+            out(f"error: experiment {experiment.id} is {experiment.status}, not running: the runbook was not started")
+            return EXIT_PROBLEM, False
+        sleep(poll_seconds)
+
+    def watching(seconds: float) -> None:
+        experiment.refresh()
+        sleep(seconds)
+
+    return failover._start_and_watch(cfg, aws, region, mode, accept_data_loss, gameday_id, out, watching, clock,
+                                     timeout_seconds, poll_seconds), True
+
+
+# --- the report --------------------------------------------------------------------------
+
+
+def _alarm_turned(aws: _Aws, region: str, name: str, since: datetime, until: datetime) -> datetime | None:
+    """When the alarm first went to ALARM in the window, by CloudWatch's history (None: it did not)."""
+    pages = aws.pages("cloudwatch", region, "describe_alarm_history", AlarmName=name, HistoryItemType="StateUpdate",
+                      StartDate=since, EndDate=until, ScanBy="TimestampAscending")
+    for item in (item for page in pages for item in page["AlarmHistoryItems"]):
+        try:
+            state = json.loads(item.get("HistoryData") or "{}").get("newState", {}).get("stateValue")
+        except ValueError:
+            continue
+        if state == "ALARM":
+            return item["Timestamp"]
+    return None
+
+
+def measurements(cfg: Config, aws: _Aws, experiment: dict, until: datetime) -> dict:
+    """The game day's events by AWS's timestamps, each in seconds after the experiment started."""
+    start = experiment.get("startTime")
+    if start is None:
+        raise AwsError(f"FIS gives experiment {experiment['id']} no start time ({experiment['state']['status']}): nothing to time from")
+    events: list[dict] = []
+
+    def add(what: str, at: datetime | None, source: str) -> None:
+        events.append({"event": what, "at": at.isoformat() if at else None,
+                       "seconds": None if at is None else round((at - start).total_seconds(), 3), "source": source})
+
+    for name, action in sorted(experiment.get("actions", {}).items(), key=lambda kv: kv[1].get("startTime") or start):
+        add(f"FIS action {name} ({action['actionId']}) started", action.get("startTime"), "FIS GetExperiment")
+    primary, dr = cfg.primary_region, cfg.dr_region
+    watched = (
+        ("Route 53 health check of the primary record unhealthy", cfg.route53_metrics_region, f"{naming.prefix(cfg)}-route53-primary-unhealthy"),
+        ("app 5xx alarm in the primary region", primary, naming.alarm(cfg, "alb-target-5xx").for_region(primary)),
+        ("readiness alarm in the primary region", primary, naming.alarm(cfg, "dr-not-ready").for_region(primary)),
+        ("failover switch thrown (its alarm in the DR region)", dr, naming.failover_switch_alarm(cfg).for_region(dr)),
+    )
+    for what, region, name in watched:
+        add(what, _alarm_turned(aws, region, name, start, until), f"CloudWatch DescribeAlarmHistory {name} ({region})")
+    cluster = naming.db_cluster(cfg).for_region(dr)
+    pages = aws.pages("rds", dr, "describe_events", SourceIdentifier=cluster, SourceType="db-cluster", StartTime=start, EndTime=until)
+    for event in (e for page in pages for e in page["Events"]):
+        add(f"{cluster}: {event['Message']}", event["Date"], "RDS DescribeEvents")
+    add("experiment ended", experiment.get("endTime"), "FIS GetExperiment")
+    events.sort(key=lambda e: (e["seconds"] is None, e["seconds"] or 0))
+    switch = next((e["seconds"] for e in events if e["event"].startswith("failover switch")), None)
+    return {
+        "experiment_id": experiment["id"],
+        "experiment_template_id": experiment.get("experimentTemplateId"),
+        "experiment_state": experiment["state"],
+        "experiment_started": start.isoformat(),
+        "events": events,
+        "fault_to_switch_seconds": switch,
+    }
+
+
+def _write_report(cfg: Config, aws: _Aws, experiment: _Experiment, region: str, gameday_id: str, reports: Path, out: Out) -> int:
+    """0 when written; else 1, having said why (the run's own status stands otherwise)."""
+    try:
+        report = execution_report(cfg, aws, region, gameday_id)
+        report["gameday"] = measurements(cfg, aws, experiment.latest, datetime.now(timezone.utc))
+    except AwsError as exc:
+        out(f"error: the report could not be built: {exc}; build it later: build.py report {gameday_id} --region {region}")
+        return EXIT_PROBLEM
+    try:
+        json_path, html_path = failover_report.write(report, reports)
+    except OSError as exc:
+        out(f"error: cannot write the report to {reports}: {exc.strerror or exc}")
+        return EXIT_PROBLEM
+    switch = report["gameday"]["fault_to_switch_seconds"]
+    out(f"Game day {gameday_id}: runbook {report['outcome']}, fault to switch "
+        f"{'not measured' if switch is None else f'{switch:g} s'} (RTO {cfg.objectives.rto_seconds} s): {html_path} and {json_path.name}")
+    return EXIT_OK

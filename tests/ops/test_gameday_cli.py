@@ -1,0 +1,290 @@
+"""``build.py gameday`` against botocore Stubbers (each request and response checked against
+botocore's service model): the FIS, Step Functions and CloudWatch calls in order, the
+experiment stopped however the run ends, and the report's phases from AWS's timestamps.
+
+The failover command's own dry run (its readiness checks, tested in test_failover_cli.py) is
+replaced by its verdict here; everything the game day adds is stubbed call by call."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import botocore.session
+import pytest
+from botocore.stub import ANY, Stubber
+
+from ops import gameday
+from templates import gameday as gameday_template
+from templates import naming
+from templates.config import config_from_mapping
+
+CFG = config_from_mapping({"gameday": {"enabled": True}})
+PRIMARY, DR = CFG.primary_region, CFG.dr_region
+ACCOUNT = "123456789012"
+T0 = datetime(2030, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+TEMPLATE_ID, EXPERIMENT_ID = "EXT1a2b3c4d5e6f7", "EXP1a2b3c4d5e6f7g8"
+SUBNETS = ["subnet-0a1", "subnet-0b2"]
+MACHINE = f"arn:aws:states:{DR}:{ACCOUNT}:stateMachine:{naming.runbook_state_machine(CFG).pattern}"
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+class StubbedSession:
+    """A boto3 session whose clients are Stubber-backed, one per (service, region); records every
+    operation called, across clients, in order."""
+
+    def __init__(self):
+        self._botocore = botocore.session.Session()
+        self._botocore.set_credentials("testing", "testing")
+        self.stubbers: dict[tuple[str, str], Stubber] = {}
+        self._clients: dict[tuple[str, str], object] = {}
+        self.calls: list[str] = []
+
+    def stub(self, service: str, region: str) -> Stubber:
+        if (service, region) not in self._clients:
+            client = self._botocore.create_client(service, region_name=region)
+            self._clients[service, region] = client
+            self.stubbers[service, region] = Stubber(client)
+            self.stubbers[service, region].activate()
+            # Every handler of before-parameter-build runs (the Stubber answers before-call, which ends there).
+            client.meta.events.register("before-parameter-build", lambda model, **_: self.calls.append(model.name))
+        return self.stubbers[service, region]
+
+    def client(self, service, region_name, config=None):
+        if (service, region_name) not in self._clients:
+            raise AssertionError(f"unexpected client {service} in {region_name}")
+        return self._clients[service, region_name]
+
+    def assert_all_called(self) -> None:
+        for stubber in self.stubbers.values():
+            stubber.assert_no_pending_responses()
+
+
+def _experiment(status: str, **more) -> dict:
+    return {"experiment": {"id": EXPERIMENT_ID, "experimentTemplateId": TEMPLATE_ID, "state": {"status": status}, **more}}
+
+
+def _stub_dry_run(session: StubbedSession, quota: float = 500.0) -> None:
+    fis = session.stub("fis", PRIMARY)
+    fis.add_response("list_experiment_templates", {"experimentTemplates": [
+        {"id": "EXTother", "tags": {"Name": "someone-else"}},
+        {"id": TEMPLATE_ID, "tags": {"Name": gameday_template.experiment_name(CFG)}},
+    ]}, {})
+    fis.add_response("get_experiment_template", {"experimentTemplate": {
+        "id": TEMPLATE_ID,
+        "targets": {gameday_template.SUBNETS_TARGET: {
+            "resourceType": "aws:ec2:subnet", "selectionMode": "ALL",
+            "resourceArns": [f"arn:aws:ec2:{PRIMARY}:{ACCOUNT}:subnet/{subnet}" for subnet in SUBNETS],
+        }},
+        "actions": {gameday_template.ISOLATE_ACTION: {"actionId": gameday_template.ISOLATE_ACTION_ID,
+                                                      "parameters": {"region": DR, "duration": "PT60M"}}},
+    }}, {"id": TEMPLATE_ID})
+    session.stub("ec2", PRIMARY).add_response("describe_route_tables", {"RouteTables": [
+        {"RouteTableId": f"rtb-{index}", "Associations": [{"SubnetId": subnet}], "Routes": [{"GatewayId": "local"}] * (index + 2)}
+        for index, subnet in enumerate(SUBNETS)
+    ]}, {"Filters": [{"Name": "association.subnet-id", "Values": SUBNETS}]})
+    session.stub("service-quotas", PRIMARY).add_response(
+        "get_service_quota", {"Quota": {"Value": quota}}, {"ServiceCode": "vpc", "QuotaCode": "L-93826ACB"}
+    )
+
+
+def _history(*events: tuple[str, float, dict]) -> dict:
+    return {"events": [{"id": number, "type": kind, "timestamp": at(seconds), **details}
+                       for number, (kind, seconds, details) in enumerate(events, 1)]}
+
+
+STARTED = ("ExecutionStarted", 30, {"executionStartedEventDetails": {"input": "{}"}})
+FAILED_RUN = (
+    STARTED,
+    ("TaskStateEntered", 31, {"stateEnteredEventDetails": {"name": "PromoteDatabase"}}),
+    ("TaskScheduled", 31, {"taskScheduledEventDetails": {"resourceType": "lambda", "resource": "invoke", "region": DR, "parameters": "{}"}}),
+    ("TaskFailed", 33, {"taskFailedEventDetails": {"resourceType": "lambda", "resource": "invoke", "error": "PromotionRefused", "cause": "the global cluster is busy"}}),
+    ("FailStateEntered", 34, {"stateEnteredEventDetails": {"name": "NotifyFailure"}}),
+    ("ExecutionFailed", 35, {"executionFailedEventDetails": {"error": "FailoverFailed", "cause": "PromoteDatabase"}}),
+)
+
+
+def _stub_runbook(session: StubbedSession, history: tuple) -> str:
+    """The failover command's calls: who am I, nothing running, start, the history twice (the
+    second after one poll); returns the execution's name pattern check."""
+    session.stub("sts", DR).add_response("get_caller_identity", {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/t", "UserId": "U"})
+    for region in (PRIMARY, DR):
+        session.stub("stepfunctions", region).add_response("list_executions", {"executions": []}, {
+            "stateMachineArn": MACHINE.replace(DR, region), "statusFilter": "RUNNING"})
+    sfn = session.stub("stepfunctions", DR)
+    sfn.add_response("start_execution", {"executionArn": f"{MACHINE}:x".replace(":stateMachine:", ":execution:"), "startDate": at(30)},
+                     {"stateMachineArn": MACHINE, "name": ANY, "input": ANY})
+    sfn.add_response("get_execution_history", _history(STARTED), None)
+    return MACHINE
+
+
+def _stub_report(session: StubbedSession, history: tuple, switch_at: float | None) -> None:
+    sfn = session.stub("stepfunctions", DR)
+    execution = MACHINE.replace(":stateMachine:", ":execution:") + ":x"
+    sfn.add_response("describe_execution", {"executionArn": execution, "stateMachineArn": MACHINE, "status": "FAILED",
+                                            "startDate": at(30), "input": json.dumps({"mode": "planned", "trigger": "operator"})}, None)
+    sfn.add_response("get_execution_history", _history(*history), None)
+    _stub_measurements(session, switch_at)
+
+
+def _stub_measurements(session: StubbedSession, switch_at: float | None) -> None:
+    def alarm(region: str, name: str, turned: float | None) -> None:
+        items = [] if turned is None else [
+            {"AlarmName": name, "Timestamp": at(turned), "HistoryItemType": "StateUpdate", "HistorySummary": "to ALARM",
+             "HistoryData": json.dumps({"newState": {"stateValue": "ALARM"}, "oldState": {"stateValue": "OK"}})}]
+        session.stub("cloudwatch", region).add_response("describe_alarm_history", {"AlarmHistoryItems": items}, {
+            "AlarmName": name, "HistoryItemType": "StateUpdate", "StartDate": at(0), "EndDate": ANY, "ScanBy": "TimestampAscending"})
+
+    alarm(CFG.route53_metrics_region, f"{naming.prefix(CFG)}-route53-primary-unhealthy", 95)
+    alarm(PRIMARY, naming.alarm(CFG, "alb-target-5xx").for_region(PRIMARY), None)
+    alarm(PRIMARY, naming.alarm(CFG, "dr-not-ready").for_region(PRIMARY), None)
+    alarm(DR, naming.failover_switch_alarm(CFG).for_region(DR), switch_at)
+    session.stub("rds", DR).add_response("describe_events", {"Events": [
+        {"SourceIdentifier": naming.db_cluster(CFG).for_region(DR), "SourceType": "db-cluster", "Date": at(40),
+         "Message": "Global switchover to DB cluster started"},
+    ]}, {"SourceIdentifier": naming.db_cluster(CFG).for_region(DR), "SourceType": "db-cluster", "StartTime": at(0), "EndTime": ANY})
+
+
+@pytest.fixture
+def passed_dry_run(monkeypatch):
+    monkeypatch.setattr(gameday, "readiness_dry_run", lambda cfg, aws, region, mode, out: 0)
+
+
+def _run(session, tmp_path, lines, sleep=lambda seconds: None, **options):
+    return gameday.run_gameday(CFG, DR, session=session, out=lines.append, sleep=sleep, clock=lambda: 0.0,
+                               reports=tmp_path / "reports", **options)
+
+
+ACTIONS = {
+    gameday_template.ISOLATE_ACTION: {"actionId": gameday_template.ISOLATE_ACTION_ID, "state": {"status": "running"}, "startTime": at(2)},
+    gameday_template.STOP_TASKS_ACTION: {"actionId": gameday_template.STOP_TASKS_ACTION_ID, "state": {"status": "completed"}, "startTime": at(2)},
+}
+
+
+def test_a_failed_runbook_still_stops_the_experiment_and_reports_in_order(passed_dry_run, tmp_path):
+    session = StubbedSession()
+    _stub_dry_run(session)
+    fis = session.stub("fis", PRIMARY)
+    fis.add_response("start_experiment", _experiment("initiating"),
+                     {"experimentTemplateId": TEMPLATE_ID, "clientToken": ANY, "tags": ANY})
+    fis.add_response("get_experiment", _experiment("running", startTime=at(0), actions=ACTIONS), {"id": EXPERIMENT_ID})
+    _stub_runbook(session, FAILED_RUN)
+    fis.add_response("get_experiment", _experiment("running", startTime=at(0), actions=ACTIONS), {"id": EXPERIMENT_ID})
+    session.stub("stepfunctions", DR).add_response("get_execution_history", _history(*FAILED_RUN), None)
+    fis.add_response("get_experiment", _experiment("running", startTime=at(0), actions=ACTIONS), {"id": EXPERIMENT_ID})
+    fis.add_response("stop_experiment", _experiment("stopping"), {"id": EXPERIMENT_ID})
+    fis.add_response("get_experiment", _experiment("stopped", startTime=at(0), endTime=at(60), actions=ACTIONS), {"id": EXPERIMENT_ID})
+    _stub_report(session, FAILED_RUN, switch_at=None)
+    lines: list[str] = []
+
+    assert _run(session, tmp_path, lines) == 1, "\n".join(lines)
+
+    session.assert_all_called()
+    watched = [c for c in session.calls if c not in ("GetCallerIdentity", "ListExecutions", "DescribeRouteTables", "GetServiceQuota")]
+    assert watched == [
+        "ListExperimentTemplates", "GetExperimentTemplate", "StartExperiment", "GetExperiment",
+        "StartExecution", "GetExecutionHistory", "GetExperiment", "GetExecutionHistory",
+        "GetExperiment", "StopExperiment", "GetExperiment",
+        "DescribeExecution", "GetExecutionHistory", *["DescribeAlarmHistory"] * 4, "DescribeEvents",
+    ]
+    assert any("Execution FAILED" in line for line in lines)
+    assert any(line.startswith("Stopping experiment") for line in lines)
+    report = json.loads(next((tmp_path / "reports").glob("*.json")).read_text())
+    assert report["outcome"] == "FAILED" and report["stopped_at"] == "PromoteDatabase"
+    measured = {e["event"]: e["seconds"] for e in report["gameday"]["events"]}
+    assert measured["Route 53 health check of the primary record unhealthy"] == 95
+    assert measured["failover switch thrown (its alarm in the DR region)"] is None
+    assert measured[f"FIS action {gameday_template.ISOLATE_ACTION} ({gameday_template.ISOLATE_ACTION_ID}) started"] == 2
+    assert report["gameday"]["fault_to_switch_seconds"] is None
+    assert "Game day" in (tmp_path / "reports" / f"{report['failover_id']}.html").read_text()
+
+
+def test_an_interrupt_while_watching_stops_the_experiment(passed_dry_run, tmp_path):
+    session = StubbedSession()
+    _stub_dry_run(session)
+    fis = session.stub("fis", PRIMARY)
+    fis.add_response("start_experiment", _experiment("initiating"), None)
+    fis.add_response("get_experiment", _experiment("running"), {"id": EXPERIMENT_ID})
+    _stub_runbook(session, FAILED_RUN)
+    fis.add_response("get_experiment", _experiment("running"), {"id": EXPERIMENT_ID})
+    fis.add_response("get_experiment", _experiment("running"), {"id": EXPERIMENT_ID})
+    fis.add_response("stop_experiment", _experiment("stopping"), {"id": EXPERIMENT_ID})
+    fis.add_response("get_experiment", _experiment("stopped"), {"id": EXPERIMENT_ID})
+    lines: list[str] = []
+
+    def interrupted(seconds):
+        raise KeyboardInterrupt
+
+    assert _run(session, tmp_path, lines, sleep=interrupted) == 1
+    session.assert_all_called()
+    assert session.calls[-2:] == ["StopExperiment", "GetExperiment"]
+    assert any(line.startswith("Interrupted") for line in lines)
+
+
+def test_an_experiment_that_does_not_run_starts_no_runbook(passed_dry_run, tmp_path):
+    session = StubbedSession()
+    _stub_dry_run(session)
+    fis = session.stub("fis", PRIMARY)
+    fis.add_response("start_experiment", _experiment("initiating"), None)
+    fis.add_response("get_experiment", {"experiment": {"id": EXPERIMENT_ID, "state": {"status": "failed", "reason": "Target resolution failed"}}}, None)
+    fis.add_response("get_experiment", {"experiment": {"id": EXPERIMENT_ID, "state": {"status": "failed", "reason": "Target resolution failed"}}}, None)
+    lines: list[str] = []
+    assert _run(session, tmp_path, lines) == 1
+    session.assert_all_called()
+    assert "StartExecution" not in session.calls and "StopExperiment" not in session.calls
+    assert any("Target resolution failed" in line for line in lines)
+
+
+def test_a_quota_without_room_for_fis_routes_starts_nothing(passed_dry_run, tmp_path):
+    session = StubbedSession()
+    _stub_dry_run(session, quota=50.0)
+    lines: list[str] = []
+    assert _run(session, tmp_path, lines) == 1
+    session.assert_all_called()
+    assert "StartExperiment" not in session.calls
+    assert any("FAIL  routes per route table: quota 50" in line for line in lines)
+    assert any("--quota-code L-93826ACB --desired-value" in line for line in lines)
+
+
+def test_a_failed_readiness_check_starts_nothing(monkeypatch, tmp_path):
+    monkeypatch.setattr(gameday, "readiness_dry_run", lambda cfg, aws, region, mode, out: 1)
+    session = StubbedSession()
+    lines: list[str] = []
+    assert _run(session, tmp_path, lines) == 1
+    assert session.calls == []
+
+
+@pytest.mark.parametrize(
+    "cfg_mapping, region, options, expected",
+    [
+        ({}, "us-west-2", {}, "the game day is off"),
+        ({"gameday": {"enabled": True}}, "us-east-1", {}, "a game day fails the primary (us-east-1) over to the DR region"),
+        ({"gameday": {"enabled": True}}, "us-west-2", {"mode": "unplanned"}, "add --accept-data-loss"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2_before_any_aws_call(cfg_mapping, region, options, expected, tmp_path):
+    session = StubbedSession()
+    lines: list[str] = []
+    status = gameday.run_gameday(config_from_mapping(cfg_mapping), region, session=session, out=lines.append,
+                                 reports=tmp_path, **options)
+    assert status == 2 and len(lines) == 1 and expected in lines[0]
+    assert session.calls == []
+
+
+def test_the_phases_are_timed_by_aws_from_the_experiments_start():
+    """Fault to switch is the switch alarm's turn after the experiment started, whatever this
+    command's clock says; events come out in AWS's order."""
+    session = StubbedSession()
+    _stub_measurements(session, switch_at=212.5)
+    aws = gameday._Aws(session)
+    experiment = _experiment("stopped", startTime=at(0), endTime=at(300), actions=ACTIONS)["experiment"]
+    measured = gameday.measurements(CFG, aws, experiment, at(400))
+    assert measured["fault_to_switch_seconds"] == 212.5
+    seconds = [e["seconds"] for e in measured["events"] if e["seconds"] is not None]
+    assert seconds == sorted(seconds) and seconds[-1] == 300
+    assert [e["event"] for e in measured["events"] if e["seconds"] is None] == [
+        "app 5xx alarm in the primary region", "readiness alarm in the primary region"]
+    session.assert_all_called()

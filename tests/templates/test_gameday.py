@@ -1,0 +1,144 @@
+"""The game day's FIS experiment (issue 26): off by default, in the primary's stack instance only,
+aimed at this stack's app and database subnets and app tasks, stopped by its alarms, and a
+role that passes the gate (cfn-lint, the IAM proof) and grants nothing beyond this stack."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from checks import iam_proof
+from checks.pipeline import publish
+from template_support import resolve, resources_of_type
+from templates import gameday, network
+from templates.config import ConfigError, config_from_mapping
+from templates.readiness import READY_ALARM
+from templates.render import render
+
+FIS_TYPE = "AWS::FIS::ExperimentTemplate"
+
+
+@pytest.fixture(scope="module")
+def gameday_cfg():
+    return config_from_mapping({"gameday": {"enabled": True, "duration_minutes": 45}})
+
+
+@pytest.fixture(scope="module")
+def gameday_template(gameday_cfg) -> dict:
+    return json.loads(render(gameday_cfg)["regional.json"])
+
+
+def test_off_by_default_nothing_of_it_renders(template):
+    assert not [r for r in template["Resources"].values() if r["Type"] == FIS_TYPE]
+    assert not [name for name in template["Resources"] if name.startswith("Gameday")]
+
+
+def test_only_the_primarys_stack_instance_has_the_experiment(gameday_cfg, gameday_template):
+    primary = resolve(gameday_template, gameday_cfg, gameday_cfg.primary_region)
+    dr = resolve(gameday_template, gameday_cfg, gameday_cfg.dr_region)
+    assert len(resources_of_type(primary, FIS_TYPE)) == 1
+    assert resources_of_type(dr, FIS_TYPE) == {}
+    assert not [name for name in dr["Resources"] if name.startswith("Gameday")]
+
+
+def test_it_isolates_the_app_and_database_subnets_from_the_dr_region_for_the_configured_time(gameday_cfg, gameday_template):
+    primary = resolve(gameday_template, gameday_cfg, gameday_cfg.primary_region)
+    (experiment,) = resources_of_type(primary, FIS_TYPE).values()
+    properties = experiment["Properties"]
+    isolate = properties["Actions"][gameday.ISOLATE_ACTION]
+    assert isolate["ActionId"] == "aws:network:route-table-disrupt-cross-region-connectivity"
+    assert isolate["Parameters"] == {"region": gameday_cfg.dr_region, "duration": "PT45M"}
+    subnets = properties["Targets"][isolate["Targets"]["Subnets"]]
+    assert subnets["ResourceType"] == "aws:ec2:subnet" and subnets["SelectionMode"] == "ALL"
+    tiers = {arn.rsplit("/", 1)[1].rstrip("0123456789") for arn in subnets["ResourceArns"]}
+    assert tiers == {"PrivateSubnet", "IsolatedSubnet"}, "the app's and the database's, never the public tier"
+    assert len(subnets["ResourceArns"]) == 2 * gameday_cfg.network.az_count
+    stop = properties["Actions"][gameday.STOP_TASKS_ACTION]
+    assert stop["ActionId"] == "aws:ecs:stop-task"
+    tasks = properties["Targets"][stop["Targets"]["Tasks"]]
+    assert tasks["ResourceType"] == "aws:ecs:task" and tasks["SelectionMode"] == "ALL"
+    assert tasks["Parameters"] == {"cluster": "trading-dev-cluster", "service": "trading-dev-app"}
+
+
+def test_it_stops_on_the_readiness_and_app_error_alarms_and_logs_with_the_configured_retention(gameday_cfg, gameday_template):
+    resources = gameday_template["Resources"]
+    properties = resources[gameday.EXPERIMENT]["Properties"]
+    alarms = [condition["Value"]["Fn::GetAtt"][0] for condition in properties["StopConditions"]]
+    assert alarms == [READY_ALARM, gameday.APP_ERRORS_ALARM]
+    assert all(resources[alarm]["Type"] == "AWS::CloudWatch::Alarm" for alarm in alarms)
+    assert resources[gameday.APP_ERRORS_ALARM]["Properties"]["MetricName"] == "HTTPCode_Target_5XX_Count"
+    log_group = properties["LogConfiguration"]["CloudWatchLogsConfiguration"]["LogGroupArn"]["Fn::GetAtt"][0]
+    assert resources[log_group]["Properties"]["RetentionInDays"] == gameday_cfg.gameday.log_retention_days
+    assert properties["ExperimentOptions"]["EmptyTargetResolutionMode"] == "fail"
+
+
+def _statements(template: dict) -> list[dict]:
+    role = template["Resources"][gameday.EXPERIMENT_ROLE]["Properties"]
+    return [statement for policy in role["Policies"] for statement in policy["PolicyDocument"]["Statement"]]
+
+
+def test_the_role_changes_only_this_stacks_network_or_what_fis_tagged_as_its_own(gameday_template):
+    """Every write on EC2 names this stack's resources or carries FIS's managedByFIS tag condition."""
+    for statement in _statements(gameday_template):
+        writes = [a for a in statement["Action"] if a.startswith("ec2:") and not a.startswith(("ec2:Describe", "ec2:Get"))]
+        if not writes:
+            continue
+        resources = [r["Fn::Sub"] for r in statement["Resource"]]
+        tagged = json.dumps(statement.get("Condition", {}))
+        for arn in resources:
+            own = "/${" in arn and not arn.endswith("/*")
+            assert own or "managedByFIS" in tagged or arn.endswith("security-group/*"), (statement["Sid"], arn)
+
+
+def test_the_role_may_be_assumed_by_this_accounts_fis_experiments_only(gameday_template):
+    role = gameday_template["Resources"][gameday.EXPERIMENT_ROLE]["Properties"]
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "fis.amazonaws.com"}
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert statement["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"].endswith(":experiment/*")
+
+
+def test_the_route_tables_it_may_swap_are_the_target_subnets_own(gameday_template):
+    (swap,) = [s for s in _statements(gameday_template) if s["Sid"] == "SwapTheTargetSubnetsRouteTables"]
+    tables = {r["Fn::Sub"].rsplit("${", 1)[1].rstrip("}") for r in swap["Resource"] if ":route-table/" in r["Fn::Sub"]}
+    assert tables == {"PrivateRouteTable1", "PrivateRouteTable2", "PrivateRouteTable3", network.ISOLATED_ROUTE_TABLE}
+
+
+def test_enabled_it_renders_lints_clean_and_passes_the_iam_proof(gameday_cfg, tmp_path: Path):
+    """The whole gate (limits, cfn-lint in both regions, the IAM proof, the budget), then the
+    deployment proof: the execution role deploys the FIS type and nothing account-wide unexplained."""
+    out = tmp_path / "dr_templates"
+    publish(gameday_cfg, out, tmp_path / "build")
+    assert json.loads((out / "regional.json").read_text())["Resources"][gameday.EXPERIMENT]["Type"] == FIS_TYPE
+    assert iam_proof.prove(out) == []
+    assert iam_proof.prove_deployment(out) == []
+
+
+@pytest.mark.parametrize(
+    "pair, field",
+    [
+        ({"primary_region": "ca-west-1", "dr_region": "ca-central-1", "network": {"az_count": 2}}, "primary_region"),
+        ({"primary_region": "ap-southeast-2", "dr_region": "ap-southeast-4"}, "dr_region"),
+    ],
+)
+def test_a_region_where_cloudformation_lacks_the_fis_type_is_refused_only_with_the_game_day_on(pair, field):
+    """Either region: the regional template is one for both stack instances."""
+    assert config_from_mapping(pair)
+    with pytest.raises(ConfigError) as refused:
+        config_from_mapping({**pair, "gameday": {"enabled": True}})
+    region = pair[field]
+    assert refused.value.field_path == field
+    assert f"{region} is not supported: CloudFormation has no AWS::FIS::ExperimentTemplate there" in refused.value.rule
+    assert "gameday.enabled = false" in refused.value.rule
+
+
+def test_a_fault_shorter_than_the_rto_is_refused_naming_the_field():
+    with pytest.raises(ConfigError) as refused:
+        config_from_mapping({"gameday": {"enabled": True, "duration_minutes": 10}, "objectives": {"rto_seconds": 1200}})
+    assert refused.value.field_path == "gameday.duration_minutes"
+    with pytest.raises(ConfigError) as refused:
+        config_from_mapping({"gameday": {"duration_minutes": 721}})
+    assert refused.value.field_path == "gameday.duration_minutes"
+    assert "from 1 to 720" in refused.value.rule  # FIS: "from one minute to 12 hours" (docs/configuration.md)
