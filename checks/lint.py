@@ -121,7 +121,7 @@ def _lint_one(template: Path, regions: Sequence[str]) -> list[Match]:
 
 
 def _warm() -> None:
-    """A worker's start: import cfn-lint and load the rules."""
+    """A worker's start: load the rules (cfn-lint is imported already, inherited)."""
     _runner([], [])
 
 
