@@ -57,7 +57,7 @@ drill: $(INSTALLED) ## failover drills offline: the unknowns drawn, every scenar
 configs: $(INSTALLED) ## sample 300 configurations: whatever validates renders and passes the gate (counts reported)
 	$(PY) scripts/configs.py
 
-bench: $(INSTALLED) ## time rendering, cfn-lint, --help; then status and failover --dry-run with one region hung (goal < 15 s)
+bench: $(INSTALLED) ## medians: cold render (goal < 0.3 s), make templates / cfn-lint alone (goal <= 1.0), --help, make test (BENCH_TEST_RUNS=N, default 1, 0 skips); then status and failover --dry-run with one region hung (goal < 15 s)
 	$(PY) scripts/bench.py
 
 security: $(INSTALLED) $(CHECKOV_INSTALLED) $(GUARD) ## checkov (own virtualenv), cfn-guard (Control Tower rules), cfripper on dr_templates/: zero findings

@@ -396,7 +396,7 @@ def prove_deployment(directory: Path) -> list[Finding]:
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     deployed = [json.loads((directory / entry["template"]).read_text(encoding="utf-8")) for entry in manifest["stack_sets"]]
     regions = {region for entry in manifest["stack_sets"] for region in entry["regions"]}
-    needs = deployment.needs(deployment.resource_types(deployed), sorted(regions))
+    needs = deployment.needs(deployment.resource_types(deployed), sorted(regions), from_schemas=True)
     template = manifest["stackset_roles"]["execution"]["template"]
     granted = _granted(json.loads((directory / template).read_text(encoding="utf-8")))
     stack_actions = stackset.stackset_actions()

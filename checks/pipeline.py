@@ -15,7 +15,8 @@ from pathlib import Path
 
 from checks import budget, iam_proof, limits
 from checks.errors import GateFailure, OutputError
-from checks.lint import describe, lint
+from checks.lint import describe, in_worker, lint
+from checks.lint import start as start_linting
 from checks.report import say
 from templates.config import Config
 from templates.layout import MANIFEST
@@ -50,12 +51,14 @@ def gate(cfg: Config, directory: Path, progress: Callable[[str], None]) -> None:
     if problems:
         raise GateFailure("templates exceed CloudFormation limits", problems)
     progress(f"cfn-lint: {len(templates)} template(s) for {', '.join(regions)}")
+    # The IAM proof reads the same files: proved beside cfn-lint (its schemas), reported after it.
+    proof = in_worker(iam_proof.prove, directory)
     findings = lint(templates, regions)
     if findings:
         raise GateFailure(
             f"cfn-lint found {len(findings)} problem(s)", [describe(match, directory) for match in findings]
         )
-    denied = iam_proof.prove(directory)
+    denied = proof.result()
     if denied:
         raise GateFailure(f"IAM proof found {len(denied)} problem(s)", iam_proof.report(denied))
     report = budget.compute(cfg, directory)
@@ -100,6 +103,7 @@ def publish(
         created = _make_parents(out.parent)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
         staging.chmod(0o755)  # mkdtemp makes it private; the published folder should not be
+        start_linting()  # cfn-lint's workers load its rules while this process renders
         try:
             files = render(cfg, config_file)
         except (ValueError, TypeError) as exc:

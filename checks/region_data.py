@@ -7,6 +7,7 @@ The configuration reads the results from ``templates/data/resource_types.json`` 
 ``templates/data/db_instance_classes.json`` rather than importing cfn-lint (most of a
 render's time); ``tests/templates/test_regions_supported.py`` fails when the files and the
 installed cfn-lint disagree, or when the templates use a type the file does not cover.
+``main`` also writes the handler permissions of those types (``checks.permission_data``).
 Regenerate with ``.venv/bin/python -m checks.region_data``.
 """
 
@@ -95,11 +96,14 @@ def rendered_templates(files: Iterable[dict[str, bytes]]) -> list[dict]:
 
 
 def main() -> None:
+    from checks.permission_data import resource_permissions
+    from policies.deployment import RESOURCE_PERMISSIONS_FILE
     from templates.render import render
 
     templates = rendered_templates(render(cfg) for cfg in covered_configurations())
     _write(RESOURCE_TYPES_FILE, availability(template_resource_types(templates)))
     _write(DB_INSTANCE_CLASSES_FILE, db_instance_classes())
+    _write(RESOURCE_PERMISSIONS_FILE, resource_permissions(templates))
 
 
 if __name__ == "__main__":

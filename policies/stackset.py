@@ -63,7 +63,7 @@ TEMPLATE_READS = ("s3:GetObject",)
 
 def stack_instance_actions() -> tuple[str, ...]:
     """Every CloudFormation action IAM authorizes on a stack: ``cloudformation:*`` on the stacks."""
-    names = deployment.iam_service("cloudformation")["privileges"]
+    names = deployment.service_data("cloudformation")["privileges"]
     return tuple(sorted(f"cloudformation:{name}" for name in names if STACK_TYPE in deployment.supported_types(f"cloudformation:{name}")[0]))
 
 

@@ -45,7 +45,9 @@ def region_view(request, cfg, template) -> tuple[str, dict]:
 def lint_each_content_once():
     """cfn-lint is a function of the templates' names and contents and the regions: many tests
     publish the same render, so each distinct one is linted once per session (it saves about
-    45 s of the suite). Findings are returned with their file renamed to the caller's path."""
+    45 s of the suite). Findings are returned with their file renamed to the caller's path.
+    The lint workers are forked here, first, so they never inherit a test's monkeypatching."""
+    checks.pipeline.start_linting()
     lint, seen = checks.pipeline.lint, {}
 
     def remembered(templates, regions):

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cfnlint.rules import RuleMatch
+if TYPE_CHECKING:
+    from cfnlint.rules import RuleMatch
 
 Location = tuple[str | int, ...]  # keys and list indexes from the template's root
 
@@ -190,4 +191,6 @@ def properties_path(name: str, *rest: str | int) -> Location:
 
 
 def finding(path: Location, message: str) -> RuleMatch:
+    from cfnlint.rules import RuleMatch  # here: the IAM proof reads this module without cfn-lint
+
     return RuleMatch(list(path), message)
