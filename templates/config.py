@@ -419,6 +419,26 @@ class LogsConfig:
             raise ConfigError("access_log_expiration_days", f"must be from 1 to 3653, not {self.access_log_expiration_days}")
 
 
+@dataclass(frozen=True)
+class ReportsConfig:
+    """The failover report bucket (templates/reports.py): how long reports are kept, and an
+    optional S3 Object Lock default retention for evidence that must stay unaltered."""
+
+    retention_days: int = 365  # a report and its replaced versions expire after this
+    object_lock_days: int = 0  # 0: no Object Lock; once on, S3 cannot turn it off
+    object_lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.retention_days <= 36500:
+            raise ConfigError("retention_days", f"must be from 1 to 36500, not {self.retention_days}")
+        if not 0 <= self.object_lock_days <= self.retention_days:
+            raise ConfigError(
+                "object_lock_days",
+                f"must be from 0 (off) to retention_days ({self.retention_days}), not {self.object_lock_days}: "
+                "lifecycle cannot expire a locked version",
+            )
+
+
 # Aurora PostgreSQL versions that support global databases; cfn-lint (W3690) flags 15.4
 # and 16.4 as deprecated, 16.8 lints clean.
 ENGINE_VERSION_PATTERN = re.compile(r"^(1[1-9])\.\d+$")
@@ -563,6 +583,7 @@ class Config:
     objectives: Objectives = field(default_factory=Objectives)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     logs: LogsConfig = field(default_factory=LogsConfig)
+    reports: ReportsConfig = field(default_factory=ReportsConfig)
 
     def __post_init__(self) -> None:
         for name in ("project", "environment_suffix"):
