@@ -90,6 +90,16 @@ class Budget:
     def serving_seconds(self) -> int:
         return sum(phase.seconds for phase in self.phases)
 
+    def report_plan(self) -> dict:
+        """What a failover report measures a run against (lambdas/runbook/failover_report.py),
+        as plain JSON: the state machine carries it to the report step."""
+        return {
+            "phases": [{"name": p.name, "seconds": p.seconds, "source": p.source} for p in self.phases],
+            "after_serving": [{"name": p.name, "seconds": p.seconds, "source": p.source} for p in self.after_serving],
+            "rto_objective": self.rto_objective,
+            "rpo_objective": self.rpo_objective,
+        }
+
     def problems(self) -> list[str]:
         """The RTO can be missed by design; the runbook's lease and retries must let a killed
         step be taken over."""
