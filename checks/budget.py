@@ -253,6 +253,7 @@ def for_timing(cfg: Config, timing: dict) -> Budget:
               + ("" if cfg.route53_metrics_region != cfg.primary_region else ": its metrics region is the lost one, one call at its worst, unverified"), AWS),
         Phase("follow", _loop(w["follow"]), "over budget: a promotion that outlasts the writer wait is followed this long",
               AWS, "runbook.follow_promotion_minutes"),
+        Phase("report", INVOCATION_SECONDS, "the runbook writes its failover report (one invocation), then notifies"),
     )
     scaled_at = sum(p.seconds for p in phases[: [p.name for p in phases].index("scale") + 1])
     return Budget(

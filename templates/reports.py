@@ -38,9 +38,10 @@ REPORT_BUCKET_OUTPUT = "ReportBucketName"
 REPORT_PREFIX = "reports/"
 
 
-def report_keys(failover_id: str) -> tuple[str, str]:
-    """The JSON and the HTML report of a run, by its failover id (the execution's name)."""
-    return f"{REPORT_PREFIX}{failover_id}.json", f"{REPORT_PREFIX}{failover_id}.html"
+def report_keys(execution_name: str) -> tuple[str, str]:
+    """The JSON and the HTML report of a run, by its execution's name (``build.py failover``
+    names it after the failover id); lambdas/runbook/write_report.py writes them."""
+    return f"{REPORT_PREFIX}{execution_name}.json", f"{REPORT_PREFIX}{execution_name}.html"
 
 
 def _object_lock(cfg: Config) -> dict:
