@@ -20,11 +20,16 @@ def build(history: list[dict], request: dict, plan: Budget, region: str = "", en
 
 def write(report: dict, out_dir: Path, stem: str | None = None) -> tuple[Path, Path]:
     """``<stem>.json`` and ``<stem>.html`` in ``out_dir`` (the failover id by default)."""
+    return write_texts(out_dir, stem or str(report["failover_id"]), dumps(report), page(report))
+
+
+def write_texts(out_dir: Path, stem: str, json_text: str, html: str) -> tuple[Path, Path]:
+    """A report already rendered (the bucket's copy, say) as ``<stem>.json`` and ``<stem>.html``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = stem or safe_name(str(report["failover_id"]))
+    stem = safe_name(stem)
     json_path, html_path = out_dir / f"{stem}.json", out_dir / f"{stem}.html"
-    json_path.write_text(dumps(report), encoding="utf-8")
-    html_path.write_text(page(report), encoding="utf-8")
+    json_path.write_text(json_text, encoding="utf-8")
+    html_path.write_text(html, encoding="utf-8")
     return json_path, html_path
 
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
+from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from checks import budget, failover_report
@@ -22,8 +23,9 @@ from checks.drill.scenarios import SCENARIOS, run_report, write_reports
 from ops import report as report_cli
 from ops.errors import EXIT_BAD_INPUT, EXIT_PROBLEM
 from ops.failover import runbook_arn
-from templates import dns
+from templates import dns, naming
 from templates.config import Config
+from templates.reports import report_keys
 
 CFG = Config()
 ACCOUNT = "111122223333"
@@ -160,9 +162,17 @@ class StubbedSession:
         return self.clients[service, region_name]
 
 
-def _served(session: StubbedSession, region: str, failover_id: str, outcome=None) -> str:
-    """STS and DescribeExecution in ``region``; with an outcome, its history in two pages."""
+def _no_copy(session: StubbedSession, region: str, failover_id: str, code: str = "NoSuchKey") -> None:
+    """STS, then the report bucket without the run's copy (its JSON is asked first)."""
     session.stub("sts", region).add_response("get_caller_identity", {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/x", "UserId": "x"})
+    bucket = naming.report_bucket(CFG).pattern.replace("${AWS::AccountId}", ACCOUNT).replace("${AWS::Region}", region)
+    session.stub("s3", region).add_client_error("get_object", code, "missing", http_status_code=404 if code.startswith("NoSuch") else 403,
+                                                expected_params={"Bucket": bucket, "Key": report_keys(failover_id)[0]})
+
+
+def _served(session: StubbedSession, region: str, failover_id: str, outcome=None) -> str:
+    """No bucket copy, then DescribeExecution in ``region``; with an outcome, its history in two pages."""
+    _no_copy(session, region, failover_id)
     sfn = session.stub("stepfunctions", region)
     arn = runbook_arn(CFG, region, ACCOUNT).replace(":stateMachine:", ":execution:") + f":{failover_id}"
     if outcome is None:
@@ -193,7 +203,7 @@ def test_report_builds_from_the_paginated_history_what_the_drill_built(drilled, 
     written = json.loads((tmp_path / "reports" / "drill-unhealthy.json").read_text())
     assert written == json.loads(json.dumps(run_report(outcome)))
     assert (tmp_path / "reports" / "drill-unhealthy.html").is_file()
-    assert lines == [f"FAILED at CheckCapacity: {tmp_path / 'reports' / 'drill-unhealthy.html'} and drill-unhealthy.json"]
+    assert lines == [f"FAILED at CheckCapacity: {tmp_path / 'reports' / 'drill-unhealthy.html'} and drill-unhealthy.json (from the execution's history)"]
 
 
 def test_report_without_region_asks_the_dr_region_then_the_primary(drilled, tmp_path):
@@ -210,6 +220,45 @@ def test_report_of_an_execution_that_does_not_exist_exits_1_in_one_line(tmp_path
     _served(session, CFG.primary_region, "nope")
     assert report_cli.run_report(CFG, "nope", None, tmp_path / "r", session=session, out=lines.append) == EXIT_PROBLEM
     assert lines == [f"error: no runbook execution named nope in {CFG.dr_region} or {CFG.primary_region}"]
+    assert not (tmp_path / "r").exists()
+
+
+def test_report_takes_the_copy_the_run_wrote_to_its_bucket_as_it_is(drilled, tmp_path, monkeypatch):
+    outcome = _outcome(drilled, "dr_service_cannot_serve")
+    written = outcome.written_report
+    assert written is not None and written["stopped_at"] == "CheckCapacity", "the run wrote its own report"
+    session, lines, opened = StubbedSession(), [], []
+    session.stub("sts", CFG.dr_region).add_response("get_caller_identity", {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/x", "UserId": "x"})
+    s3 = session.stub("s3", CFG.dr_region)
+    bucket = naming.report_bucket(CFG).pattern.replace("${AWS::AccountId}", ACCOUNT).replace("${AWS::Region}", CFG.dr_region)
+    json_text = json.dumps(written)
+    for key, body in zip(report_keys("drill-unhealthy"), (json_text, "<!DOCTYPE html><svg></svg>")):
+        s3.add_response("get_object", {"Body": StreamingBody(io.BytesIO(body.encode()), len(body))}, {"Bucket": bucket, "Key": key})
+    monkeypatch.setattr(report_cli.webbrowser, "open", lambda uri: opened.append(uri) or True)
+
+    code = report_cli.run_report(CFG, "drill-unhealthy", None, tmp_path, session=session, out=lines.append, open_page=True)
+
+    assert code == 0, lines
+    assert (tmp_path / "drill-unhealthy.json").read_text() == json_text, "the evidence as the run wrote it"
+    assert lines == [f"FAILED at CheckCapacity: {tmp_path / 'drill-unhealthy.html'} and drill-unhealthy.json "
+                     f"(from s3://{bucket}/{report_keys('drill-unhealthy')[1]})"]
+    assert opened == [(tmp_path / "drill-unhealthy.html").resolve().as_uri()]
+    assert ("stepfunctions", CFG.dr_region) not in session.stubbers, "the history is not read"
+
+
+def test_report_open_without_a_browser_prints_the_path(drilled, tmp_path, monkeypatch):
+    session, lines = StubbedSession(), []
+    _served(session, CFG.dr_region, "drill-unhealthy", _outcome(drilled, "dr_service_cannot_serve"))
+    monkeypatch.setattr(report_cli.webbrowser, "open", lambda uri: False)
+    assert report_cli.run_report(CFG, "drill-unhealthy", CFG.dr_region, tmp_path, session=session, out=lines.append, open_page=True) == 0
+    assert lines[-1] == f"no browser to open it with: open {(tmp_path / 'drill-unhealthy.html').resolve()}"
+
+
+def test_report_denied_the_bucket_says_which_permission_in_one_line(tmp_path):
+    session, lines = StubbedSession(), []
+    _no_copy(session, CFG.dr_region, "x", code="AccessDenied")
+    assert report_cli.run_report(CFG, "x", CFG.dr_region, tmp_path / "r", session=session, out=lines.append) == EXIT_PROBLEM
+    assert len(lines) == 1 and "lack s3:GetObject" in lines[0] and CFG.dr_region in lines[0]
     assert not (tmp_path / "r").exists()
 
 
