@@ -16,14 +16,18 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import pytest
 from botocore.response import StreamingBody
+from moto.sns.models import sns_backends
 from botocore.stub import Stubber
 
 from checks import budget, failover_report
+from checks.drill.harness import Drill
+from checks.drill.network import THROTTLE, Fault
 from checks.drill.scenarios import SCENARIOS, run_report, write_reports
+from checks.resolved import ACCOUNT_ID
 from ops import report as report_cli
 from ops.errors import EXIT_BAD_INPUT, EXIT_PROBLEM
 from ops.failover import runbook_arn
-from templates import dns, naming
+from templates import dns, naming, runbook
 from templates.config import Config
 from templates.reports import report_keys
 
@@ -293,3 +297,54 @@ def test_a_run_refused_before_any_step_stopped_at_the_refusal():
     assert (report["outcome"], report["error"], report["stopped_at"], report["phases"]) == ("FAILED", "DataLossNotAccepted", "DataLossNotAccepted", [])
     assert report["seconds"] == 6
     assert _parse(failover_report.page(report)).tags.count("svg") == 1
+
+
+# --- the run's own report ------------------------------------------------------------------
+
+
+def test_a_run_whose_report_cannot_be_written_ends_as_it_would_and_says_why():
+    """S3 throttles every upload: the run still serves from the DR region and succeeds, the
+    notification names the failure, and the history still gives the report."""
+    with contextlib.redirect_stdout(io.StringIO()), Drill() as drill:
+        drill.network.faults.append(Fault("PutObject", THROTTLE, 50))
+        outcome = drill.run(CFG.dr_region, {"failover_id": "drill-no-bucket"})
+        (notice,) = _messages(CFG.dr_region)
+    assert (outcome.status, drill.aurora.writer) == ("SUCCEEDED", CFG.dr_region)
+    assert outcome.written_report is None
+    assert "report: not written (" in notice and "build.py report drill-no-bucket" in notice
+    assert run_report(outcome)["outcome"] == "SUCCEEDED"
+
+
+def test_every_path_to_a_notification_writes_the_report_first():
+    """The success path and every failure (caught errors, refusals, timeouts) pass a report state."""
+    states = runbook.definition(CFG)["States"]
+    into = {name: [s for s, body in states.items() if name in _targets(body)] for name in ("Notify", "NotifyFailure")}
+    assert into == {"Notify": ["ReportSucceeded"], "NotifyFailure": ["ReportFailed"]}
+    reported = {s for s, body in states.items() if "ReportFailed" in _targets(body)}
+    assert {s for s, body in states.items() if body["Type"] == "Task"} - {"ReportSucceeded", "ReportFailed", "Notify", "NotifyFailure"} <= reported
+    for name, outcome in (("ReportSucceeded", "succeeded"), ("ReportFailed", "failed")):
+        payload = states[name]["Parameters"]["Payload"]
+        assert (payload["outcome"], payload["execution.$"]) == (outcome, "$$.Execution.Id")
+        # A report that cannot be written goes on to the notification, which says so.
+        (catch,) = states[name]["Catch"]
+        assert catch["Next"] == states[name]["Next"] and catch["ResultPath"] == "$.run.steps.report.result.error"
+
+
+def test_the_plan_in_the_state_machine_is_the_budget_the_command_line_measures_with(region_view):
+    """Region names are substitutions in the template; resolved, the plan is the budget's."""
+    _, resolved = region_view
+    (machine,) = [r["Properties"] for r in resolved["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+    text = json.dumps(machine["Definition"]["States"]["ReportSucceeded"]["Parameters"]["Payload"]["plan"])
+    for key, value in machine["DefinitionSubstitutions"].items():
+        text = text.replace(f"${{{key}}}", str(value))
+    assert json.loads(text) == budget.for_timing(CFG, dns.timing(CFG)).report_plan()
+
+
+def _targets(body: dict) -> set[str]:
+    return {body.get("Next"), body.get("Default"), *(c.get("Next") for c in body.get("Choices", [])), *(c["Next"] for c in body.get("Catch", []))}
+
+
+def _messages(region: str) -> list[str]:
+    """The bodies the emulated alerts topics of ``region`` received (moto keeps them)."""
+    backend = sns_backends[ACCOUNT_ID][region]
+    return [sent[1] for topic in backend.topics.values() for sent in topic.sent_notifications]
