@@ -127,6 +127,11 @@ def configurations() -> st.SearchStrategy[dict[str, Any]]:
             }),
             "alerts": st.fixed_dictionaries({}, optional={"endpoints": st.lists(_some(ENDPOINTS), max_size=3)}),
             "logs": st.fixed_dictionaries({}, optional={"retention_days": _some([7, 8, 365])}),
+            "reports": st.fixed_dictionaries({}, optional={
+                "retention_days": _some([0, 30, 365]),
+                "object_lock_days": _some([0, 1, 31, 400]),
+                "object_lock_mode": _some(["GOVERNANCE", "COMPLIANCE", "LEGAL_HOLD"]),
+            }),
         },
     )
 
