@@ -28,7 +28,7 @@ from ops import report as report_cli
 from ops.errors import EXIT_BAD_INPUT, EXIT_PROBLEM
 from ops.failover import runbook_arn
 from templates import dns, naming, runbook
-from templates.config import Config
+from templates.config import Config, ReportsConfig
 from templates.reports import report_keys
 
 CFG = Config()
@@ -348,3 +348,17 @@ def _messages(region: str) -> list[str]:
     """The bodies the emulated alerts topics of ``region`` received (moto keeps them)."""
     backend = sns_backends[ACCOUNT_ID][region]
     return [sent[1] for topic in backend.topics.values() for sent in topic.sent_notifications]
+
+
+def test_with_object_lock_the_runs_report_is_locked_in_the_configured_mode():
+    """The drill's bucket has the rendered Object Lock default retention; the upload carries a
+    checksum (S3 requires one there), and the report version is locked for the configured days."""
+    cfg = Config(reports=ReportsConfig(retention_days=30, object_lock_days=7, object_lock_mode="COMPLIANCE"))
+    with contextlib.redirect_stdout(io.StringIO()), Drill(cfg=cfg) as drill:
+        outcome = drill.run(cfg.dr_region, {"failover_id": "drill-locked"})
+        bucket = drill.regions[cfg.dr_region].bootstrap["ReportBucket"]["Properties"]["BucketName"]
+        head = drill.client("s3", cfg.dr_region).head_object(Bucket=bucket, Key=report_keys("drill-locked")[0])
+    now = datetime.now(timezone.utc)  # S3 (and moto) date the lock by their own clock, not the drill's
+    assert outcome.status == "SUCCEEDED" and outcome.written_report is not None
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    assert timedelta(days=6) < head["ObjectLockRetainUntilDate"] - now <= timedelta(days=7, minutes=1)
