@@ -162,7 +162,7 @@ def _status(args: argparse.Namespace, cfg) -> int:
 def _failover_report(args: argparse.Namespace, cfg) -> int:
     from ops.report import run_report
 
-    return run_report(cfg, args.failover_id, args.region, args.reports, session=_session(args))
+    return run_report(cfg, args.failover_id, args.region, args.reports, session=_session(args), open_page=args.open)
 
 
 def _session(args: argparse.Namespace):
@@ -352,11 +352,13 @@ def parser() -> argparse.ArgumentParser:
     gameday.add_argument("--profile", metavar="NAME", help="AWS profile to use")
     status = command("status", _status, "which region is the writer, where traffic goes, and each region's capacity")
     status.add_argument("--profile", metavar="NAME", help="AWS profile to use")
-    report = command("report", _failover_report, "the failover report (JSON and HTML) of a runbook execution, from its history", None)
+    report = command("report", _failover_report, "the failover report (JSON and HTML) of a runbook execution: the copy in its "
+                     "region's report bucket, else built from its history", None)
     report.add_argument("failover_id", metavar="FAILOVER_ID", help="the execution's name (build.py failover prints it)")
     report.add_argument("--region", metavar="REGION", help="the region it ran in (default: the DR region, then the primary)")
     report.add_argument("--out", dest="reports", type=Path, default=ROOT / "build" / "reports", metavar="DIR",
                         help="where the report goes (default: build/reports/)")
+    report.add_argument("--open", action="store_true", help="then open the HTML page in a browser (prints its path when there is none)")
     report.add_argument("--profile", metavar="NAME", help="AWS profile to use")
     command("security", _security, "checkov (own virtualenv), cfn-guard (Control Tower rules), cfripper on the templates in DIR; fail on any finding")
     command("iam-proof", _iam_proof, "every IAM policy in DIR: actions exist, ARNs of the types they take, '*' only where none")

@@ -90,6 +90,16 @@ class Budget:
     def serving_seconds(self) -> int:
         return sum(phase.seconds for phase in self.phases)
 
+    def report_plan(self) -> dict:
+        """What a failover report measures a run against (lambdas/runbook/failover_report.py),
+        as plain JSON: the state machine carries it to the report step."""
+        return {
+            "phases": [{"name": p.name, "seconds": p.seconds, "source": p.source} for p in self.phases],
+            "after_serving": [{"name": p.name, "seconds": p.seconds, "source": p.source} for p in self.after_serving],
+            "rto_objective": self.rto_objective,
+            "rpo_objective": self.rpo_objective,
+        }
+
     def problems(self) -> list[str]:
         """The RTO can be missed by design; the runbook's lease and retries must let a killed
         step be taken over."""
@@ -244,6 +254,7 @@ def for_timing(cfg: Config, timing: dict) -> Budget:
               + ("" if cfg.route53_metrics_region != cfg.primary_region else ": its metrics region is the lost one, one call at its worst, unverified"), AWS),
         Phase("follow", _loop(w["follow"]), "over budget: a promotion that outlasts the writer wait is followed this long",
               AWS, "runbook.follow_promotion_minutes"),
+        Phase("report", INVOCATION_SECONDS, "the runbook writes its failover report (one invocation), then notifies"),
     )
     scaled_at = sum(p.seconds for p in phases[: [p.name for p in phases].index("scale") + 1])
     return Budget(

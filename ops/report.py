@@ -1,9 +1,15 @@
-"""``build.py report FAILOVER_ID``: the failover report of one runbook execution, built from
-its Step Functions history and written locally as JSON and HTML (``checks/failover_report.py``).
+"""``build.py report FAILOVER_ID``: the failover report of one runbook execution, written
+locally as JSON and HTML: the copy the run wrote to its region's report bucket
+(``templates/reports.py``) when there is one, else built from its Step Functions history
+(``checks/failover_report.py``, the same builder), e.g. for a run whose report step failed
+or that ran before the bucket existed.
 
 The execution is named by its failover id (``build.py failover`` starts it so), in the
 runbook of the region it ran in; without ``--region`` both configured regions are asked,
-the region the command was told first. "GetExecutionHistory": "If nextToken is returned,
+the DR region first. A missing copy is S3's ``NoSuchKey`` (``NoSuchBucket`` before the
+bucket exists); without ``s3:ListBucket`` S3 answers a missing key with ``AccessDenied``,
+which is reported, not taken for missing (S3 API Reference, GetObject: "If you don't have the
+s3:ListBucket permission, Amazon S3 returns an HTTP status code 403 Access Denied error"). "GetExecutionHistory": "If nextToken is returned,
 there are more results available ... Keep all other arguments unchanged"; the maximum page
 size is 1000 (Step Functions API reference, GetExecutionHistory,
 https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html).
@@ -12,16 +18,50 @@ https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionH
 from __future__ import annotations
 
 import json
+import webbrowser
 from pathlib import Path
 from typing import Any
+
+from botocore.exceptions import BotoCoreError
 
 from checks import budget, failover_report
 from ops.errors import EXIT_BAD_INPUT, EXIT_PROBLEM
 from ops.failover import FAILOVER_ID_PATTERN, HISTORY_PAGE_SIZE, AwsError, Out, _Aws, runbook_arn
-from templates import dns
+from templates import dns, naming
 from templates.config import Config
+from templates.reports import report_keys
 
 NOT_FOUND = "ExecutionDoesNotExist"
+NO_COPY = {"NoSuchKey", "NoSuchBucket"}
+
+
+def _bucket(cfg: Config, region: str, account: str) -> str:
+    return naming.report_bucket(cfg).pattern.replace("${AWS::AccountId}", account).replace("${AWS::Region}", region)
+
+
+def _from_bucket(cfg: Config, aws: _Aws, failover_id: str, region: str) -> tuple[str, dict, str, str] | None:
+    """(where, the report, its JSON and its HTML as the run wrote them) of the copy in
+    ``region``'s bucket; None when there is none. Both objects are read before anything is written."""
+    bucket = _bucket(cfg, region, aws.account(region))
+    bodies = []
+    for key in report_keys(failover_id):
+        try:
+            response = aws.call("s3", region, "get_object", Bucket=bucket, Key=key)
+            bodies.append(response["Body"].read())
+        except AwsError as exc:
+            if exc.code in NO_COPY:
+                return None
+            raise
+        except BotoCoreError as exc:  # the body's stream broke off
+            raise AwsError(f"GetObject s3://{bucket}/{key} in {region} failed: {exc}") from None
+    try:
+        report = json.loads(bodies[0])
+    except ValueError:
+        report = None
+    if not isinstance(report, dict):
+        raise AwsError(f"s3://{bucket}/{report_keys(failover_id)[0]} is not a failover report (not a JSON object)")
+    json_text, html = (body.decode("utf-8", "replace") for body in bodies)
+    return f"s3://{bucket}/{report_keys(failover_id)[1]}", report, json_text, html
 
 
 def _execution_arn(machine_arn: str, name: str) -> str:
@@ -59,9 +99,11 @@ def execution_report(cfg: Config, aws: _Aws, region: str, failover_id: str, desc
     return failover_report.build(history, request, budget.for_timing(cfg, dns.timing(cfg)), region)
 
 
-def run_report(cfg: Config, failover_id: str, region: str | None, out_dir: Path, session: Any = None, out: Out = print) -> int:
+def run_report(cfg: Config, failover_id: str, region: str | None, out_dir: Path, session: Any = None, out: Out = print,
+               open_page: bool = False) -> int:
     """Returns 0 when the report is written, 1 when the execution is not found or a region does
-    not answer, 2 on bad input (and unusable credentials)."""
+    not answer, 2 on bad input (and unusable credentials). ``open_page``: then show the HTML in
+    a browser (its path is printed when there is none)."""
     if not FAILOVER_ID_PATTERN.match(failover_id):
         out(f"error: failover id {failover_id!r}: 1 to 80 letters, digits, '-' or '_' (it names the execution)")
         return EXIT_BAD_INPUT
@@ -72,8 +114,14 @@ def run_report(cfg: Config, failover_id: str, region: str | None, out_dir: Path,
         out(f"error: --out {out_dir}: not a directory")
         return EXIT_BAD_INPUT
     aws = _Aws(session)
+    regions = [region] if region else [cfg.dr_region, cfg.primary_region]
     try:
-        found = _find(cfg, aws, failover_id, [region] if region else [cfg.dr_region, cfg.primary_region])
+        for asked in regions:
+            copy = _from_bucket(cfg, aws, failover_id, asked)
+            if copy is not None:
+                where, report, json_text, html = copy
+                return _written(out, out_dir / failover_id, report, json_text, html, f" (from {where})", open_page)
+        found = _find(cfg, aws, failover_id, regions)
         if found is None:
             where = region or f"{cfg.dr_region} or {cfg.primary_region}"
             out(f"error: no runbook execution named {failover_id} in {where}")
@@ -83,10 +131,20 @@ def run_report(cfg: Config, failover_id: str, region: str | None, out_dir: Path,
     except AwsError as exc:
         out(f"error: {exc}")
         return exc.exit_status
+    page = failover_report.page(report)
+    return _written(out, out_dir / failover_id, report, failover_report.dumps(report), page, " (from the execution's history)", open_page)
+
+
+def _written(out: Out, stem: Path, report: dict, json_text: str, html: str, source: str, open_page: bool) -> int:
+    """``stem``.json and .html; one line saying what and where; the page opened if asked."""
+    out_dir = stem.parent
     try:
-        json_path, html_path = failover_report.write(report, out_dir)
+        json_path, html_path = failover_report.write_texts(out_dir, stem.name, json_text, html)
     except OSError as exc:
         out(f"error: cannot write the report to {out_dir}: {exc.strerror or exc}")
         return EXIT_BAD_INPUT
-    out(f"{report['outcome']}{' at ' + report['stopped_at'] if report['stopped_at'] else ''}: {html_path} and {json_path.name}")
+    stopped = f" at {report['stopped_at']}" if report.get("stopped_at") else ""
+    out(f"{report.get('outcome')}{stopped}: {html_path} and {json_path.name}{source}")
+    if open_page and not webbrowser.open(html_path.resolve().as_uri()):
+        out(f"no browser to open it with: open {html_path.resolve()}")
     return 0

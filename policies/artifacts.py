@@ -1,4 +1,4 @@
-"""The artifact bucket's policy: nothing reaches it without TLS."""
+"""The access log bucket's policy: TLS only, written by S3's logging service for the project's buckets."""
 
 from __future__ import annotations
 
@@ -10,35 +10,29 @@ from policies import arns
 from policies.s3 import deny_insecure_transport
 
 
-def artifact_bucket(bucket_logical_id: str) -> PolicyDocument:
-    """Deny every request to the bucket and its objects that does not use TLS.
-
-    Access itself is granted by IAM (the deployer, CloudFormation, Lambda reading code
-    through the caller's permissions), so the bucket policy only forbids.
-    """
-    return PolicyDocument(Version="2012-10-17", Statement=[deny_insecure_transport(bucket_logical_id)])
-
-
-def access_log_bucket(log_bucket_logical_id: str, source_bucket_name: str, prefix: str) -> PolicyDocument:
-    """TLS only; S3's logging service writes under ``prefix`` for the artifact bucket of this
-    account only (S3 user guide, "Enabling Amazon S3 server access logging",
-    https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html)."""
+def access_log_bucket(log_bucket_logical_id: str, sources: dict[str, tuple[str, str]]) -> PolicyDocument:
+    """TLS only; S3's logging service writes under each prefix of ``sources`` (a word for the
+    statement's Sid -> (prefix, source bucket name)) for that bucket of this account only (S3 user guide, "Enabling Amazon S3 server
+    access logging", https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html)."""
     return PolicyDocument(
         Version="2012-10-17",
         Statement=[
             deny_insecure_transport(log_bucket_logical_id),
-            Statement(
-                Sid="LoggingServiceWritesArtifactAccessLogs",
-                Effect=Allow,
-                Principal=Principal("Service", "logging.s3.amazonaws.com"),
-                Action=[s3.PutObject],
-                Resource=[arns.bucket(f"${{{log_bucket_logical_id}}}/{prefix}*")],
-                Condition=Condition(
-                    [
-                        ArnLike({"aws:SourceArn": arns.bucket(source_bucket_name)}),
-                        StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")}),
-                    ]
-                ),
+            *(
+                Statement(
+                    Sid=f"LoggingServiceWrites{word}AccessLogs",
+                    Effect=Allow,
+                    Principal=Principal("Service", "logging.s3.amazonaws.com"),
+                    Action=[s3.PutObject],
+                    Resource=[arns.bucket(f"${{{log_bucket_logical_id}}}/{prefix}*")],
+                    Condition=Condition(
+                        [
+                            ArnLike({"aws:SourceArn": arns.bucket(source_bucket_name)}),
+                            StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")}),
+                        ]
+                    ),
+                )
+                for word, (prefix, source_bucket_name) in sources.items()
             ),
         ],
     )

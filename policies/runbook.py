@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from awacs import application_autoscaling as autoscaling
 from awacs import awslambda as awacs_lambda
-from awacs import cloudwatch, dynamodb, ecr, ecs, elasticloadbalancing, logs, rds, route53, secretsmanager, servicequotas, sns, states, xray
+from awacs import cloudwatch, dynamodb, ecr, ecs, elasticloadbalancing, logs, rds, route53, s3, secretsmanager, servicequotas, sns, states, xray
 from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
 
 from policies import arns
@@ -148,6 +148,22 @@ def notify(log_group: str, table_arn, key_arn, topic_arn) -> PolicyDocument:
         key_through(("dynamodb", "sns"), key_arn),
         _idempotency(table_arn),
         Statement(Sid="PublishRunReport", Effect=Allow, Action=[sns.Publish], Resource=[topic_arn]),
+    )
+
+
+def write_report(log_group: str, key_arn, report_objects_arn, executions_arn) -> PolicyDocument:
+    """Read this state machine's executions' histories; write reports under the bucket's prefix.
+
+    The key only through S3: "To upload or download an object encrypted with an AWS KMS key to
+    or from Amazon S3, you need kms:GenerateDataKey and kms:Decrypt permissions on the key" (S3
+    user guide, "Using server-side encryption with AWS KMS keys (SSE-KMS) in directory buckets",
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-express-UsingKMSEncryption.html; the
+    report bucket is a general purpose bucket, whose page says the same of uploads)."""
+    return document(
+        *runtime_statements(log_group),
+        key_through(("s3",), key_arn),
+        Statement(Sid="ReadOwnExecutionHistory", Effect=Allow, Action=[states.GetExecutionHistory], Resource=[executions_arn]),
+        Statement(Sid="WriteFailoverReport", Effect=Allow, Action=[s3.PutObject], Resource=[report_objects_arn]),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from awacs import s3
-from awacs.aws import Bool, Condition, Deny, Principal, Statement
+from awacs.aws import Bool, Condition, Deny, PolicyDocument, Principal, Statement
 
 from policies import arns
 
@@ -18,3 +18,9 @@ def deny_insecure_transport(bucket_logical_id: str) -> Statement:
         Resource=[arns.bucket(f"${{{bucket_logical_id}}}"), arns.bucket(f"${{{bucket_logical_id}}}/*")],
         Condition=Condition(Bool({"aws:SecureTransport": "false"})),
     )
+
+
+def tls_only(bucket_logical_id: str) -> PolicyDocument:
+    """A bucket policy that only forbids: every request without TLS. Access itself is granted
+    by IAM (the deployer, CloudFormation, Lambda, the runbook's report step)."""
+    return PolicyDocument(Version="2012-10-17", Statement=[deny_insecure_transport(bucket_logical_id)])

@@ -15,7 +15,7 @@ from __future__ import annotations
 from troposphere import GetAtt, Output, Ref, Template, s3
 
 from policies.artifacts import access_log_bucket as access_log_bucket_policy
-from policies.artifacts import artifact_bucket as artifact_bucket_policy
+from policies.s3 import tls_only
 from templates import naming
 from templates.buckets import NO_EVENTS_REASON, add_log_bucket, add_tls_only_policy, private_bucket_properties
 from templates.config import Config
@@ -27,6 +27,8 @@ ARTIFACT_BUCKET_POLICY = "ArtifactBucketPolicy"
 ARTIFACT_LOG_BUCKET = "ArtifactAccessLogBucket"
 ARTIFACT_LOG_BUCKET_POLICY = "ArtifactAccessLogBucketPolicy"
 ARTIFACT_LOG_PREFIX = "artifacts/"
+# The report bucket (templates/reports.py) logs its requests beside the artifact bucket's.
+REPORT_LOG_PREFIX = "reports/"
 ARTIFACT_BUCKET_OUTPUT = "ArtifactBucketName"
 # How long a replaced or deleted object stays recoverable.
 NONCURRENT_VERSION_DAYS = 30
@@ -74,17 +76,20 @@ def add_artifact_bucket(t: Template, cfg: Config) -> None:
             UpdateReplacePolicy="Retain",
         )
     )
-    add_tls_only_policy(t, ARTIFACT_BUCKET_POLICY, ARTIFACT_BUCKET, artifact_bucket_policy(ARTIFACT_BUCKET))
+    add_tls_only_policy(t, ARTIFACT_BUCKET_POLICY, ARTIFACT_BUCKET, tls_only(ARTIFACT_BUCKET))
     t.add_output(
         Output(ARTIFACT_BUCKET_OUTPUT, Description="This region's artifact bucket", Value=Ref(ARTIFACT_BUCKET))
     )
 
 
 def _add_access_log_bucket(t: Template, cfg: Config) -> None:
-    """Where S3 logs every request to the artifact bucket (S3 user guide, "Enabling Amazon S3
-    server access logging": SSE-S3 only in the destination, written by the logging service
-    principal for the source bucket's ARN and account)."""
+    """Where S3 logs every request to the artifact and report buckets (S3 user guide, "Enabling
+    Amazon S3 server access logging": SSE-S3 only in the destination, written by the logging
+    service principal for the source bucket's ARN and account)."""
     add_log_bucket(
         t, cfg, ARTIFACT_LOG_BUCKET, ARTIFACT_LOG_BUCKET_POLICY,
-        access_log_bucket_policy(ARTIFACT_LOG_BUCKET, naming.artifact_bucket(cfg).pattern, ARTIFACT_LOG_PREFIX),
+        access_log_bucket_policy(ARTIFACT_LOG_BUCKET, {
+            "Artifact": (ARTIFACT_LOG_PREFIX, naming.artifact_bucket(cfg).pattern),
+            "Report": (REPORT_LOG_PREFIX, naming.report_bucket(cfg).pattern),
+        }),
     )

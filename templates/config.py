@@ -638,7 +638,7 @@ class RunbookConfig(Section):
         "finishes a promotion the runbook stopped waiting for.", ge=5, le=1440,
         feeds=("AWS::StepFunctions::StateMachine.Definition",), source="this project")
     reserve_concurrency: bool = setting(
-        True, "Reserve Lambda concurrency for the runbook, the relay and readiness (19 per region); false deploys "
+        True, "Reserve Lambda concurrency for the runbook, the relay and readiness (21 per region); false deploys "
         "without reservations until the account's quota is raised.",
                 feeds=("AWS::Lambda::Function.ReservedConcurrentExecutions",))
 
@@ -658,6 +658,34 @@ class RunbookConfig(Section):
     def writer_wait_seconds(self) -> int:
         """The longest the runbook waits for the promoted writer."""
         return self.writer_poll_seconds * self.writer_max_polls
+
+
+class ReportsConfig(Section):
+    retention_days: int = setting(
+        365, "A failover report and its replaced versions expire after this (templates/reports.py).", ge=1, le=36500,
+        feeds=("AWS::S3::Bucket.LifecycleConfiguration.Rules",),
+        source="this project: a century; S3 lifecycle takes any positive number of days")
+    object_lock_days: int = setting(
+        0, "0: no Object Lock. Otherwise S3 Object Lock's default retention on every report: nobody can delete or "
+        "overwrite it for this long (in COMPLIANCE mode not even the account's root). Once on, S3 cannot turn Object "
+        "Lock off (\"After you enable Object Lock on a bucket, you can't disable Object Lock or suspend versioning\", "
+        "S3 user guide, Configuring S3 Object Lock).", ge=0, le=36500,
+        feeds=("AWS::S3::Bucket.ObjectLockConfiguration", "AWS::S3::Bucket.ObjectLockEnabled"),
+        source="at most reports.retention_days: lifecycle cannot expire a locked version")
+    object_lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = setting(
+        "GOVERNANCE", "GOVERNANCE: users with s3:BypassGovernanceRetention may shorten a lock; COMPLIANCE: nobody can.",
+        feeds=("AWS::S3::Bucket.ObjectLockConfiguration",))
+
+    @model_validator(mode="after")
+    def _lock_within_retention(self) -> ReportsConfig:
+        """Lifecycle cannot expire a version that is still locked."""
+        if self.object_lock_days > self.retention_days:
+            raise ConfigError(
+                "object_lock_days",
+                f"must be from 0 (off) to retention_days ({self.retention_days}), not {self.object_lock_days}: "
+                "lifecycle cannot expire a locked version",
+            )
+        return self
 
 
 class GamedayConfig(Section):
@@ -699,6 +727,7 @@ class Config(Section):
     objectives: Objectives = setting(Objectives(), "[objectives]: RTO, RPO and the times they depend on.")
     alerts: AlertsConfig = setting(AlertsConfig(), "[alerts]: on-call's endpoints and the alarms' thresholds.")
     logs: LogsConfig = setting(LogsConfig(), "[logs]: retention of every log.")
+    reports: ReportsConfig = setting(ReportsConfig(), "[reports]: the failover report bucket (docs/reports.md).")
     gameday: GamedayConfig = setting(GamedayConfig(), "[gameday]: the AWS FIS experiment of a game day (off by default).")
 
     @model_validator(mode="after")

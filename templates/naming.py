@@ -90,6 +90,11 @@ def artifact_bucket(cfg: Config) -> Name:
     return Name("S3 bucket", f"{prefix(cfg)}-artifacts-${{AWS::AccountId}}-${{AWS::Region}}", 63)
 
 
+def report_bucket(cfg: Config) -> Name:
+    """Where the runbook writes each run's failover report; build.py report reads it."""
+    return Name("S3 bucket", f"{prefix(cfg)}-reports-${{AWS::AccountId}}-${{AWS::Region}}", 63)
+
+
 def data_key_alias(cfg: Config) -> Name:
     return Name("KMS alias", f"alias/{prefix(cfg)}-data", 256)
 
@@ -253,6 +258,7 @@ def all_names(cfg: Config) -> tuple[Name, ...]:
         global_cluster(cfg),
         db_cluster(cfg),
         artifact_bucket(cfg),
+        report_bucket(cfg),
         data_key_alias(cfg),
         data_key_export(cfg),
         db_secret(cfg),

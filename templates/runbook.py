@@ -20,7 +20,7 @@ from policies import arns
 from policies import runbook as runbook_policies
 from policies.alerting import queue_written_by
 from policies.trust import service_trust
-from templates import dns, functions, naming
+from templates import dns, functions, naming, reports
 from templates.alerting import PEER_IMPAIRED_ALARM, Alerting, add_dead_letter_queue, dimensions, metric_alarm
 from templates.compute import DEREGISTRATION_DELAY_SECONDS, App
 from templates.config import Config
@@ -37,7 +37,7 @@ AUTOMATIC_PARAMETER = "AutomaticFailover"
 AUTOMATIC_ENABLED = "AutomaticFailoverEnabled"
 STEPS = (
     "admit_automatic_run", "promote_database", "wait_for_writer", "scale_service", "check_capacity",
-    "switch_traffic", "verify_traffic", "notify",
+    "switch_traffic", "verify_traffic", "write_report", "notify",
 )
 # Reserved per function: other functions exhausting the region's concurrency (as retry storms
 # in a regional incident do) cannot starve the runbook. A run invokes one step at a time;
@@ -123,6 +123,10 @@ def _add_state_machine(t: Template, cfg: Config) -> None:
                 # The Lambda service integration, in this partition.
                 "LambdaInvoke": Sub("arn:${AWS::Partition}:states:::lambda:invoke"),
                 "RegionRole": Ref(ROLE_PARAMETER),
+                # The regions the report step's plan names (the budget's wording).
+                "PrimaryRegion": If(IS_PRIMARY, Ref("AWS::Region"), Ref(PEER_REGION_PARAMETER)),
+                "DrRegion": If(IS_PRIMARY, Ref(PEER_REGION_PARAMETER), Ref("AWS::Region")),
+                "Route53MetricsRegion": Ref(ROUTE53_METRICS_REGION_PARAMETER),
                 **{logical_id(step): GetAtt(logical_id(step), "Arn") for step in STEPS},
             },
             LoggingConfiguration=stepfunctions.LoggingConfiguration(
@@ -317,6 +321,12 @@ def _step_settings(cfg: Config, alerting: Alerting, app: App) -> dict[str, dict]
             "PRIMARY_HEALTH_CHECK_NAME": dns.primary_health_check_name(cfg),
             "ROUTE53_METRICS_REGION": Ref(ROUTE53_METRICS_REGION_PARAMETER),
         },
+        # The run's report goes to this region's report bucket (the bootstrap stack's), under its prefix.
+        "write_report": {
+            "REPORT_BUCKET": naming.report_bucket(cfg).value(),
+            "REPORT_PREFIX": reports.REPORT_PREFIX,
+            "REPORT_KEY_ARN": data_key_arn(cfg),
+        },
         "notify": {
             "ALERTS_TOPIC_ARN": alerting.topic_arn,
             # Where an unplanned failover's snapshot of the old primary is (the report says).
@@ -341,6 +351,11 @@ def _step_policy(step: str, cfg: Config, log_group: str, alerting: Alerting):
         return runbook_policies.switch_traffic(log_group, table, key, dns.switch_namespace(cfg))
     if step == "notify":
         return runbook_policies.notify(log_group, table, key, alerting.topic_arn)
+    if step == "write_report":
+        return runbook_policies.write_report(
+            log_group, key, arns.bucket(f"{naming.report_bucket(cfg).pattern}/{reports.REPORT_PREFIX}*"),
+            arns.arn("states", f"execution:{naming.runbook_state_machine(cfg).pattern}:*"),
+        )
     if step == "check_capacity":
         return runbook_policies.check_capacity(log_group, arns.ecs_service(naming.ecs_cluster(cfg).pattern, naming.ecs_service(cfg).pattern, "${PeerRegion}"))
     if step == "verify_traffic":
@@ -408,7 +423,7 @@ def _task(cfg: Config, step: str, result: str, next_state: str, payload: dict) -
                 "JitterStrategy": "FULL",
             },
         ],
-        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.run.error", "Next": "NotifyFailure"}],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.run.error", "Next": "ReportFailed"}],
         "Next": next_state,
     }
 
@@ -420,10 +435,53 @@ def _report(outcome: str) -> dict:
         "accept_data_loss.$": "$.accept_data_loss",
         "steps.$": "$.run.steps",
         "outcome": outcome,
+        # Where the run's report is, or why it is not (the report step's result or its caught error).
+        "report.$": "$.run.steps.report.result",
     }
     if outcome == "failed":
         payload["error.$"] = "$.run.error"
     return payload
+
+
+# The report step's retries: a few, quickly. On the failure path on-call's notification waits
+# for it, and a report that cannot be written is rebuilt later from the history (build.py report).
+REPORT_RETRY = {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "BackoffRate": 2.0, "MaxAttempts": 2, "JitterStrategy": "FULL"}
+
+
+# The regions the budget's wording names, as DefinitionSubstitutions: the template names no region.
+PLAN_REGIONS = ("PrimaryRegion", "DrRegion", "Route53MetricsRegion")
+
+
+def _plan_regions(cfg: Config) -> dict[str, str]:
+    return dict(zip(PLAN_REGIONS, (cfg.primary_region, cfg.dr_region, cfg.route53_metrics_region)))
+
+
+def _regionless(cfg: Config, plan: dict) -> dict:
+    """The plan with each region name a substitution (Step Functions puts the names back)."""
+    text = json.dumps(plan)
+    for key, region in _plan_regions(cfg).items():
+        text = text.replace(region, f"${{{key}}}")
+    return json.loads(text)
+
+
+def _write_report(cfg: Config, outcome: str, notify_state: str) -> dict:
+    """The report step, on one of the two ways a run ends: it reads the execution's own history
+    (its ARN from the context object) and measures it against the budget, rendered here as a
+    plan. A failure to write is caught: the notification says so, the run ends as it would have."""
+    from checks.budget import for_timing  # checks.budget imports this module
+
+    payload = {
+        **WHOLE_STATE,
+        "execution.$": "$$.Execution.Id",
+        "outcome": outcome,
+        "plan": _regionless(cfg, for_timing(cfg, dns.timing(cfg)).report_plan()),
+    }
+    if outcome == "failed":
+        payload["error.$"] = "$.run.error"
+    state = _task(cfg, "write_report", "report", notify_state, payload)
+    state["Retry"] = [{"ErrorEquals": FINAL_ERRORS, "MaxAttempts": 0}, REPORT_RETRY]
+    state["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.run.steps.report.result.error", "Next": notify_state}]
+    return state
 
 
 REQUEST_DEFAULTS = {"mode": "planned", "accept_data_loss": False, "trigger": "operator"}
@@ -508,7 +566,7 @@ def _poll_loop(cfg: Config, wait: Wait, payload: dict, ready_next: str, timed_ou
 
 
 def _refusal(error: str, cause: str) -> dict:
-    return {"Type": "Pass", "Result": {"Error": error, "Cause": cause}, "ResultPath": "$.run.error", "Next": "NotifyFailure"}
+    return {"Type": "Pass", "Result": {"Error": error, "Cause": cause}, "ResultPath": "$.run.error", "Next": "ReportFailed"}
 
 
 def definition(cfg: Config) -> dict:
@@ -536,7 +594,7 @@ def definition(cfg: Config) -> dict:
             "Begin": {
                 "Type": "Pass",
                 # The traffic check finds the PRIMARY record's check once and passes it on.
-                "Result": {"steps": {"traffic": {"result": {"primary_check": "unknown"}}}, "polls": {wait.noun.lower(): 0 for wait in w.values()}, "role": "${RegionRole}"},
+                "Result": {"steps": {"traffic": {"result": {"primary_check": "unknown"}}, "report": {"result": {"written": False}}}, "polls": {wait.noun.lower(): 0 for wait in w.values()}, "role": "${RegionRole}"},
                 "ResultPath": "$.run",
                 "Next": "RequestRefused?",
             },
@@ -656,11 +714,13 @@ def definition(cfg: Config) -> dict:
                         "Next": "ReturnPeerToStandby",
                     }
                 ],
-                "Default": "Notify",
+                "Default": "ReportSucceeded",
             },
-            "ReturnPeerToStandby": _task(cfg, "scale_service", "standby", "Notify", {**WHOLE_STATE, "direction": "down"}),
+            "ReturnPeerToStandby": _task(cfg, "scale_service", "standby", "ReportSucceeded", {**WHOLE_STATE, "direction": "down"}),
+            "ReportSucceeded": _write_report(cfg, "succeeded", "Notify"),
             "Notify": _task(cfg, "notify", "notify", "Done", _report("succeeded")),
             "Done": {"Type": "Succeed"},
+            "ReportFailed": _write_report(cfg, "failed", "NotifyFailure"),
             "NotifyFailure": notify_failure,
             # The run fails with the error that stopped it, not a generic one.
             "Failed": {"Type": "Fail", "ErrorPath": "$.run.error.Error", "CausePath": "$.run.error.Cause"},

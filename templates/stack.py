@@ -1,7 +1,7 @@
 """Composes the concern modules into the StackSet templates.
 
 ``bootstrap``: what both regions need before either regional instance deploys (the
-data key, the failover switch, the artifact bucket, CloudWatch Transaction Search). ``regional``: everything else, identical in both regions, with the role
+data key, the failover switch, the artifact and report buckets, CloudWatch Transaction Search). ``regional``: everything else, identical in both regions, with the role
 chosen per stack instance by parameters.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 from troposphere import Ref, Template
 
 from templates import (
-    alert_endpoints, alerting, artifacts, compute, database, dns, gameday, naming, network, protection, readiness, regions, run_failures,
-    runbook, security, tracing,
+    alert_endpoints, alerting, artifacts, compute, database, dns, gameday, naming, network, protection, readiness, regions,
+    reports, run_failures, runbook, security, tracing,
 )
 from templates.config import Config
 
@@ -27,6 +27,7 @@ def build_bootstrap_template(cfg: Config) -> Template:
     security.add_data_key(t, cfg)
     dns.add_failover_switch(t, cfg)
     artifacts.add_artifact_bucket(t, cfg)
+    reports.add_report_bucket(t, cfg)
     # Account-wide per region, and needed by the collector's first export: before the regional stack.
     tracing.add_transaction_search(t, cfg)
     return t

@@ -49,6 +49,7 @@ from templates import dns, naming
 from templates.compute import TARGET_GROUP
 from templates.config import Config
 from templates.render import render
+from templates.reports import REPORT_BUCKET, report_keys
 
 REAL_SLEEP = time.sleep
 # How often ``wait`` asks whether a run ended: each DescribeExecution takes the interpreter's
@@ -169,6 +170,7 @@ class Outcome:
     history: list[dict] = field(default_factory=list)  # GetExecutionHistory's events: the failover report reads them
     region: str = ""
     cfg: Config | None = None  # the configuration drilled: its budget measures the run
+    written_report: dict | None = None  # what the run's report step wrote to its region's bucket
 
 
 @dataclass
@@ -330,6 +332,7 @@ class Drill:
             "AlarmName", "Namespace", "MetricName", "Statistic", "Period", "EvaluationPeriods", "Threshold", "ComparisonOperator", "TreatMissingData",
         )})
         self.client("sns", name).create_topic(Name=region.props("AlertsTopic")["TopicName"])
+        self._create_report_bucket(region)
         if region.role == "secondary":
             self._publish_lag(cloudwatch, region.of_type("AWS::RDS::DBCluster")["DBClusterIdentifier"])
         machine = region.of_type("AWS::StepFunctions::StateMachine")
@@ -341,6 +344,27 @@ class Drill:
         region.state_machine_arn = self.client("stepfunctions", name).create_state_machine(
             name=machine["StateMachineName"], definition=definition, roleArn=f"arn:{self.cfg.partition}:iam::{ACCOUNT_ID}:role/drill",
         )["stateMachineArn"]
+
+    def _create_report_bucket(self, region: Region) -> None:
+        """The bootstrap stack's report bucket, as S3 creates it: versioned, and with the
+        configured Object Lock default retention (S3 then refuses uploads without a checksum)."""
+        bucket = region.bootstrap[REPORT_BUCKET]["Properties"]
+        s3 = self.client("s3", region.name)
+        # us-east-1 takes no LocationConstraint (S3 API Reference, CreateBucket).
+        where = {} if region.name == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region.name}}
+        s3.create_bucket(Bucket=bucket["BucketName"], ObjectLockEnabledForBucket=bool(bucket.get("ObjectLockEnabled")), **where)
+        s3.put_bucket_versioning(Bucket=bucket["BucketName"], VersioningConfiguration={"Status": "Enabled"})
+        if bucket.get("ObjectLockConfiguration"):
+            s3.put_object_lock_configuration(Bucket=bucket["BucketName"], ObjectLockConfiguration=bucket["ObjectLockConfiguration"])
+
+    def written_report(self, region: str, failover_id: str) -> dict | None:
+        """The JSON report the runbook's report step wrote to ``region``'s bucket, if it did."""
+        bucket = self.regions[region].bootstrap[REPORT_BUCKET]["Properties"]["BucketName"]
+        try:
+            body = self.client("s3", region).get_object(Bucket=bucket, Key=report_keys(failover_id)[0])["Body"].read()
+        except self.client("s3", region).exceptions.NoSuchKey:
+            return None
+        return json.loads(body)
 
     def _publish_lag(self, cloudwatch, cluster_id: str) -> None:
         """Aurora publishes the global lag metrics for the secondary cluster, once a minute."""
@@ -546,7 +570,7 @@ class Drill:
             output=json.loads(described.get("output") or "{}"),
             error=described.get("error"),
             cause=described.get("cause"),
-            states=_state_durations(history),
+            states=state_durations(history),
             seconds=self.clock.now() - started,
             started_at=started,
             task_errors=[e["taskFailedEventDetails"]["error"] for e in history if "taskFailedEventDetails" in e],
@@ -554,6 +578,7 @@ class Drill:
             history=history,
             region=region,
             cfg=self.cfg,
+            written_report=self.written_report(region, described["name"]),
         )
 
     def run(self, region: str, request: dict, name: str | None = None) -> Outcome:
@@ -598,7 +623,7 @@ def _function_error(error_type: str, message: str, trace: str = "") -> dict:
     return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": payload, "ExecutedVersion": "$LATEST"}
 
 
-def _state_durations(history: list[dict]) -> list[tuple[str, int, float]]:
+def state_durations(history: list[dict]) -> list[tuple[str, int, float]]:
     """Per state in first-entered order: times entered and simulated seconds spent."""
     totals: dict[str, list] = {}
     entered: tuple[str, object] | None = None

@@ -5,15 +5,16 @@ empty when the runbook behaved as it must (the tests assert that; ``make drill``
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-import math
 from pathlib import Path
 
 from checks.drill.aurora import SWITCHING_OVER, Promotion
 from checks.drill.unknowns import World
-from checks.drill.harness import LAMBDA_UNKNOWN, Drill, Effect, Outcome
+from checks.drill.harness import LAMBDA_UNKNOWN, Drill, Effect, Outcome, state_durations
 from checks.drill.network import HANG, SERVER_ERROR, THROTTLE, Crash, Fault
 from checks import budget, failover_report
 from templates import dns, runbook
@@ -89,7 +90,52 @@ def _finish(drill: Drill, report: Report) -> None:
             )
         if outcome.status in ("SUCCEEDED", "FAILED") and "NotAdmitted" not in {s for s, _, _ in outcome.states}:
             report.expect(any(f == failover_id for f, _ in notices), f"{label} ended without a notification")
+            report.problems += [f"report: {label}: {problem}" for problem in report_problems(outcome)]
     report.problems += drill.end_state()
+
+
+def _notified_report(history: list[dict]) -> dict | None:
+    """What the run's notification was told of its report (the notify task's payload)."""
+    state, told = None, None
+    for event in history:
+        if "stateEnteredEventDetails" in event:
+            state = event["stateEnteredEventDetails"]["name"]
+        elif event["type"] == "TaskScheduled" and state in ("Notify", "NotifyFailure"):
+            told = json.loads(event["taskScheduledEventDetails"]["parameters"])["Payload"].get("report")
+    return told
+
+
+def _phase_span(history: list[dict], states: tuple[str, ...]) -> float:
+    """A phase's simulated seconds by the drill's own clock: every state from the phase's first
+    state entered to its last one exited (its loop's waits and choices between), summed."""
+    entered = [i for i, e in enumerate(history) if e.get("stateEnteredEventDetails", {}).get("name") in states]
+    exited = [i for i, e in enumerate(history) if e.get("stateExitedEventDetails", {}).get("name") in states]
+    return sum(seconds for _, _, seconds in state_durations(history[entered[0]: exited[-1] + 1]))
+
+
+def report_problems(outcome: Outcome) -> list[str]:
+    """The run's report, as its own report step wrote it to the bucket, must measure what the
+    drill's clock measured (each phase's span) and agree with the report built afterwards from
+    the whole history; a run without one must have said why in its notification."""
+    written = outcome.written_report
+    if written is None:
+        told = _notified_report(outcome.history) or {}
+        return [] if told.get("error") else ["none in the bucket, and the notification does not say why"]
+    after = run_report(outcome)
+    problems = []
+    for phase in written["phases"]:
+        span = _phase_span(outcome.history, tuple(phase["states"]))
+        if not math.isclose(phase["seconds"], span, abs_tol=0.01):
+            problems.append(f"phase {phase['name']}: {phase['seconds']} s, the drill's clock says {span:g} s")
+    steps = [s for s in after["steps"] if s["state"] not in failover_report.REPORTING]
+    for what, mine, theirs in (
+        ("outcome", written["outcome"], after["outcome"]), ("stopped at", written["stopped_at"], after["stopped_at"]),
+        ("error", written["error"], after["error"]), ("phases", written["phases"], after["phases"]),
+        ("steps", written["steps"], steps), ("RTO", written["rto"], after["rto"]), ("RPO", written["rpo"], after["rpo"]),
+    ):
+        if mine != theirs:
+            problems.append(f"{what}: the run wrote {json.dumps(mine, default=str)[:300]}, its history says {json.dumps(theirs, default=str)[:300]}")
+    return problems
 
 
 def _step_result(outcome: Outcome, step: str) -> dict:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from checks.drill.harness import Drill
 from checks.drill.network import KINDS, Crash, Fault
+from checks.drill.scenarios import report_problems
 from checks.drill.unknowns import UNKNOWNS, World
 from templates.config import Config
 
@@ -21,9 +22,9 @@ from templates.config import Config
 OPERATIONS = (
     "PutItem", "GetItem", "UpdateItem", "DescribeGlobalClusters", "SwitchoverGlobalCluster", "DescribeDBClusters",
     "DescribeScalableTargets", "RegisterScalableTarget", "DescribeServices", "UpdateService", "DescribeTargetHealth",
-    "GetMetricData", "PutMetricData", "ListHealthChecks", "ListTagsForResources", "Publish",
+    "GetMetricData", "PutMetricData", "ListHealthChecks", "ListTagsForResources", "Publish", "GetExecutionHistory", "PutObject",
 )
-WRITES = ("SwitchoverGlobalCluster", "RegisterScalableTarget", "UpdateService", "PutMetricData", "Publish", "UpdateItem")
+WRITES = ("SwitchoverGlobalCluster", "RegisterScalableTarget", "UpdateService", "PutMetricData", "Publish", "UpdateItem", "PutObject")
 
 
 def _duration(late: float) -> st.SearchStrategy[float]:
@@ -79,4 +80,5 @@ def check_schedule(schedule) -> list[str]:
                 problems.append(f"failed ({outcome.error}) without a failure report")
         else:
             problems.append(f"ended {outcome.status}")
+        problems += [f"report: {problem}" for problem in report_problems(outcome)]
         return problems + drill.end_state()

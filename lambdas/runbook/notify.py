@@ -32,6 +32,7 @@ def message(event: dict[str, Any], region: str, settings=None) -> tuple[str, str
         lines.append(f"  {name}: {json.dumps(result, sort_keys=True, default=str)}")
     if "error" in event:
         lines += ["", f"error: {json.dumps(event['error'], sort_keys=True, default=str)}"]
+    lines += ["", report_line(event.get("report"), event["failover_id"])]
     promoted = event.get("steps", {}).get("promote", {}).get("result", {})
     if promoted.get("action") == "failover" and settings is not None:
         cluster, old_region = settings["PEER_DB_CLUSTER_ID"], settings["PEER_REGION"]
@@ -43,6 +44,15 @@ def message(event: dict[str, Any], region: str, settings=None) -> tuple[str, str
             f"<that snapshot> --target-db-cluster-snapshot-identifier {cluster}-before-failover",
         ]
     return subject, "\n".join(lines)
+
+
+def report_line(report: Any, failover_id: str) -> str:
+    """Where the run's failover report is, or why there is none (the run's outcome stands either way)."""
+    if isinstance(report, dict) and report.get("written"):
+        return f"report: {report['location']} (JSON: {report.get('json')})"
+    error = report.get("error") if isinstance(report, dict) else None
+    why = f"{error.get('Error')}: {error.get('Cause')}" if isinstance(error, dict) else "no report step ran"
+    return f"report: not written ({why}); build it from the execution's history: build.py report {failover_id}"
 
 
 def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:

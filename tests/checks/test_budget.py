@@ -47,7 +47,8 @@ def test_every_step_of_the_run_is_counted_in_run_order(tmp_path):
 def test_read_backs_after_the_switch_and_the_follow_are_shown_but_not_counted(tmp_path):
     report = _budget(Config(), tmp_path)
     after = {phase.name: phase for phase in report.after_serving}
-    assert set(after) == {"switch seen", "traffic seen", "follow"}
+    assert set(after) == {"switch seen", "traffic seen", "follow", "report"}
+    assert after["report"].seconds == budget.INVOCATION_SECONDS, "the run's report step: one invocation"
     assert after["follow"].seconds >= 60 * 60 and "over budget" in after["follow"].source
     assert not set(after) & set(_phases(report))
     assert any("not in the RTO" in line and "follow" in line for line in report.table())

@@ -15,15 +15,21 @@ from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
+from botocore.response import StreamingBody
+from moto.sns.models import sns_backends
 from botocore.stub import Stubber
 
 from checks import budget, failover_report
+from checks.drill.harness import Drill
+from checks.drill.network import THROTTLE, Fault
 from checks.drill.scenarios import SCENARIOS, run_report, write_reports
+from checks.resolved import ACCOUNT_ID
 from ops import report as report_cli
 from ops.errors import EXIT_BAD_INPUT, EXIT_PROBLEM
 from ops.failover import runbook_arn
-from templates import dns
-from templates.config import Config
+from templates import dns, naming, runbook
+from templates.config import Config, ReportsConfig
+from templates.reports import report_keys
 
 CFG = Config()
 ACCOUNT = "111122223333"
@@ -160,9 +166,17 @@ class StubbedSession:
         return self.clients[service, region_name]
 
 
-def _served(session: StubbedSession, region: str, failover_id: str, outcome=None) -> str:
-    """STS and DescribeExecution in ``region``; with an outcome, its history in two pages."""
+def _no_copy(session: StubbedSession, region: str, failover_id: str, code: str = "NoSuchKey") -> None:
+    """STS, then the report bucket without the run's copy (its JSON is asked first)."""
     session.stub("sts", region).add_response("get_caller_identity", {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/x", "UserId": "x"})
+    bucket = naming.report_bucket(CFG).pattern.replace("${AWS::AccountId}", ACCOUNT).replace("${AWS::Region}", region)
+    session.stub("s3", region).add_client_error("get_object", code, "missing", http_status_code=404 if code.startswith("NoSuch") else 403,
+                                                expected_params={"Bucket": bucket, "Key": report_keys(failover_id)[0]})
+
+
+def _served(session: StubbedSession, region: str, failover_id: str, outcome=None) -> str:
+    """No bucket copy, then DescribeExecution in ``region``; with an outcome, its history in two pages."""
+    _no_copy(session, region, failover_id)
     sfn = session.stub("stepfunctions", region)
     arn = runbook_arn(CFG, region, ACCOUNT).replace(":stateMachine:", ":execution:") + f":{failover_id}"
     if outcome is None:
@@ -193,7 +207,7 @@ def test_report_builds_from_the_paginated_history_what_the_drill_built(drilled, 
     written = json.loads((tmp_path / "reports" / "drill-unhealthy.json").read_text())
     assert written == json.loads(json.dumps(run_report(outcome)))
     assert (tmp_path / "reports" / "drill-unhealthy.html").is_file()
-    assert lines == [f"FAILED at CheckCapacity: {tmp_path / 'reports' / 'drill-unhealthy.html'} and drill-unhealthy.json"]
+    assert lines == [f"FAILED at CheckCapacity: {tmp_path / 'reports' / 'drill-unhealthy.html'} and drill-unhealthy.json (from the execution's history)"]
 
 
 def test_report_without_region_asks_the_dr_region_then_the_primary(drilled, tmp_path):
@@ -210,6 +224,45 @@ def test_report_of_an_execution_that_does_not_exist_exits_1_in_one_line(tmp_path
     _served(session, CFG.primary_region, "nope")
     assert report_cli.run_report(CFG, "nope", None, tmp_path / "r", session=session, out=lines.append) == EXIT_PROBLEM
     assert lines == [f"error: no runbook execution named nope in {CFG.dr_region} or {CFG.primary_region}"]
+    assert not (tmp_path / "r").exists()
+
+
+def test_report_takes_the_copy_the_run_wrote_to_its_bucket_as_it_is(drilled, tmp_path, monkeypatch):
+    outcome = _outcome(drilled, "dr_service_cannot_serve")
+    written = outcome.written_report
+    assert written is not None and written["stopped_at"] == "CheckCapacity", "the run wrote its own report"
+    session, lines, opened = StubbedSession(), [], []
+    session.stub("sts", CFG.dr_region).add_response("get_caller_identity", {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/x", "UserId": "x"})
+    s3 = session.stub("s3", CFG.dr_region)
+    bucket = naming.report_bucket(CFG).pattern.replace("${AWS::AccountId}", ACCOUNT).replace("${AWS::Region}", CFG.dr_region)
+    json_text = json.dumps(written)
+    for key, body in zip(report_keys("drill-unhealthy"), (json_text, "<!DOCTYPE html><svg></svg>")):
+        s3.add_response("get_object", {"Body": StreamingBody(io.BytesIO(body.encode()), len(body))}, {"Bucket": bucket, "Key": key})
+    monkeypatch.setattr(report_cli.webbrowser, "open", lambda uri: opened.append(uri) or True)
+
+    code = report_cli.run_report(CFG, "drill-unhealthy", None, tmp_path, session=session, out=lines.append, open_page=True)
+
+    assert code == 0, lines
+    assert (tmp_path / "drill-unhealthy.json").read_text() == json_text, "the evidence as the run wrote it"
+    assert lines == [f"FAILED at CheckCapacity: {tmp_path / 'drill-unhealthy.html'} and drill-unhealthy.json "
+                     f"(from s3://{bucket}/{report_keys('drill-unhealthy')[1]})"]
+    assert opened == [(tmp_path / "drill-unhealthy.html").resolve().as_uri()]
+    assert ("stepfunctions", CFG.dr_region) not in session.stubbers, "the history is not read"
+
+
+def test_report_open_without_a_browser_prints_the_path(drilled, tmp_path, monkeypatch):
+    session, lines = StubbedSession(), []
+    _served(session, CFG.dr_region, "drill-unhealthy", _outcome(drilled, "dr_service_cannot_serve"))
+    monkeypatch.setattr(report_cli.webbrowser, "open", lambda uri: False)
+    assert report_cli.run_report(CFG, "drill-unhealthy", CFG.dr_region, tmp_path, session=session, out=lines.append, open_page=True) == 0
+    assert lines[-1] == f"no browser to open it with: open {(tmp_path / 'drill-unhealthy.html').resolve()}"
+
+
+def test_report_denied_the_bucket_says_which_permission_in_one_line(tmp_path):
+    session, lines = StubbedSession(), []
+    _no_copy(session, CFG.dr_region, "x", code="AccessDenied")
+    assert report_cli.run_report(CFG, "x", CFG.dr_region, tmp_path / "r", session=session, out=lines.append) == EXIT_PROBLEM
+    assert len(lines) == 1 and "lack s3:GetObject" in lines[0] and CFG.dr_region in lines[0]
     assert not (tmp_path / "r").exists()
 
 
@@ -244,3 +297,68 @@ def test_a_run_refused_before_any_step_stopped_at_the_refusal():
     assert (report["outcome"], report["error"], report["stopped_at"], report["phases"]) == ("FAILED", "DataLossNotAccepted", "DataLossNotAccepted", [])
     assert report["seconds"] == 6
     assert _parse(failover_report.page(report)).tags.count("svg") == 1
+
+
+# --- the run's own report ------------------------------------------------------------------
+
+
+def test_a_run_whose_report_cannot_be_written_ends_as_it_would_and_says_why():
+    """S3 throttles every upload: the run still serves from the DR region and succeeds, the
+    notification names the failure, and the history still gives the report."""
+    with contextlib.redirect_stdout(io.StringIO()), Drill() as drill:
+        drill.network.faults.append(Fault("PutObject", THROTTLE, 50))
+        outcome = drill.run(CFG.dr_region, {"failover_id": "drill-no-bucket"})
+        (notice,) = _messages(CFG.dr_region)
+    assert (outcome.status, drill.aurora.writer) == ("SUCCEEDED", CFG.dr_region)
+    assert outcome.written_report is None
+    assert "report: not written (" in notice and "build.py report drill-no-bucket" in notice
+    assert run_report(outcome)["outcome"] == "SUCCEEDED"
+
+
+def test_every_path_to_a_notification_writes_the_report_first():
+    """The success path and every failure (caught errors, refusals, timeouts) pass a report state."""
+    states = runbook.definition(CFG)["States"]
+    into = {name: [s for s, body in states.items() if name in _targets(body)] for name in ("Notify", "NotifyFailure")}
+    assert into == {"Notify": ["ReportSucceeded"], "NotifyFailure": ["ReportFailed"]}
+    reported = {s for s, body in states.items() if "ReportFailed" in _targets(body)}
+    assert {s for s, body in states.items() if body["Type"] == "Task"} - {"ReportSucceeded", "ReportFailed", "Notify", "NotifyFailure"} <= reported
+    for name, outcome in (("ReportSucceeded", "succeeded"), ("ReportFailed", "failed")):
+        payload = states[name]["Parameters"]["Payload"]
+        assert (payload["outcome"], payload["execution.$"]) == (outcome, "$$.Execution.Id")
+        # A report that cannot be written goes on to the notification, which says so.
+        (catch,) = states[name]["Catch"]
+        assert catch["Next"] == states[name]["Next"] and catch["ResultPath"] == "$.run.steps.report.result.error"
+
+
+def test_the_plan_in_the_state_machine_is_the_budget_the_command_line_measures_with(region_view):
+    """Region names are substitutions in the template; resolved, the plan is the budget's."""
+    _, resolved = region_view
+    (machine,) = [r["Properties"] for r in resolved["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+    text = json.dumps(machine["Definition"]["States"]["ReportSucceeded"]["Parameters"]["Payload"]["plan"])
+    for key, value in machine["DefinitionSubstitutions"].items():
+        text = text.replace(f"${{{key}}}", str(value))
+    assert json.loads(text) == budget.for_timing(CFG, dns.timing(CFG)).report_plan()
+
+
+def _targets(body: dict) -> set[str]:
+    return {body.get("Next"), body.get("Default"), *(c.get("Next") for c in body.get("Choices", [])), *(c["Next"] for c in body.get("Catch", []))}
+
+
+def _messages(region: str) -> list[str]:
+    """The bodies the emulated alerts topics of ``region`` received (moto keeps them)."""
+    backend = sns_backends[ACCOUNT_ID][region]
+    return [sent[1] for topic in backend.topics.values() for sent in topic.sent_notifications]
+
+
+def test_with_object_lock_the_runs_report_is_locked_in_the_configured_mode():
+    """The drill's bucket has the rendered Object Lock default retention; the upload carries a
+    checksum (S3 requires one there), and the report version is locked for the configured days."""
+    cfg = Config(reports=ReportsConfig(retention_days=30, object_lock_days=7, object_lock_mode="COMPLIANCE"))
+    with contextlib.redirect_stdout(io.StringIO()), Drill(cfg=cfg) as drill:
+        outcome = drill.run(cfg.dr_region, {"failover_id": "drill-locked"})
+        bucket = drill.regions[cfg.dr_region].bootstrap["ReportBucket"]["Properties"]["BucketName"]
+        head = drill.client("s3", cfg.dr_region).head_object(Bucket=bucket, Key=report_keys("drill-locked")[0])
+    now = datetime.now(timezone.utc)  # S3 (and moto) date the lock by their own clock, not the drill's
+    assert outcome.status == "SUCCEEDED" and outcome.written_report is not None
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    assert timedelta(days=6) < head["ObjectLockRetainUntilDate"] - now <= timedelta(days=7, minutes=1)

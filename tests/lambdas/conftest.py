@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 
@@ -11,7 +12,7 @@ import requests
 from botocore.stub import Stubber
 from moto.server import ThreadedMotoServer
 
-from lambda_support import _ENDPOINT, CFG, CLUSTER, REGION, RESOURCE_ID, SERVICE, TABLE, Calls, aws_client
+from lambda_support import _ENDPOINT, CFG, CLUSTER, REGION, REPORT_BUCKET, RESOURCE_ID, SERVICE, TABLE, Calls, aws_client
 from templates import dns, runbook
 from runbook.runtime import RETRY_CONFIG, Budget, Runtime
 
@@ -38,6 +39,19 @@ def aws(moto_server, monkeypatch):
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
+
+
+@pytest.fixture()
+def execution(aws):
+    """A runbook execution in the emulator and this region's report bucket."""
+    sfn = aws_client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name="runbook", roleArn="arn:aws:iam::123456789012:role/sfn",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+    )["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, name="f-1", input="{}")["executionArn"]
+    aws_client("s3").create_bucket(Bucket=REPORT_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    return arn
 
 
 @pytest.fixture()

@@ -25,6 +25,12 @@ REGION = CFG.dr_region  # the runbook runs in the region it fails over to
 PEER = CFG.primary_region
 TABLE = "idempotency"
 CLUSTER, SERVICE = naming.ecs_cluster(CFG).pattern, naming.ecs_service(CFG).pattern
+# The report step's bucket and settings (templates/runbook.py renders them).
+REPORT_BUCKET = naming.report_bucket(CFG).for_region(REGION)
+REPORT_SETTINGS = {
+    "REPORT_BUCKET": REPORT_BUCKET, "REPORT_PREFIX": "reports/",
+    "REPORT_KEY_ARN": f"arn:aws:kms:{REGION}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+}
 RESOURCE_ID = f"service/{CLUSTER}/{SERVICE}"
 
 

@@ -13,11 +13,11 @@ import json
 import pytest
 from botocore.stub import ANY
 
-from lambda_support import CFG, CLUSTER, PEER, REGION, SERVICE, aws_client, inject_errors
+from lambda_support import CFG, CLUSTER, PEER, REGION, REPORT_SETTINGS, SERVICE, aws_client, inject_errors
 from runbook.runtime import MAX_ATTEMPTS
 from runbook import (
     admit_automatic_run, check_capacity, idempotency, notify, promote_database, scale_service, switch_traffic, verify_traffic,
-    wait_for_writer,
+    wait_for_writer, write_report,
 )
 from template_support import resolve
 from templates import runbook
@@ -45,7 +45,7 @@ def policy_actions(role: dict) -> set[str]:
 
 
 # botocore names a few services differently from IAM.
-IAM_PREFIX = {"elbv2": "elasticloadbalancing"}
+IAM_PREFIX = {"elbv2": "elasticloadbalancing", "stepfunctions": "states"}
 
 
 def code_actions(calls) -> set[str]:
@@ -141,6 +141,13 @@ def run_admit(make_runtime, rds):
     assert admit_automatic_run.run({"failover_id": "g", "trigger": "alarm"}, runtime)["admitted"]
 
 
+def run_write_report(make_runtime, rds, execution):
+    """Reads its execution's history, writes the JSON and the HTML (the key is S3's to use)."""
+    plan = {"phases": [], "after_serving": [], "rto_objective": 1, "rpo_objective": 1}
+    event = {"failover_id": "f-1", "execution": execution, "outcome": "succeeded", "plan": plan}
+    write_report.run(event, make_runtime(write_report.STEP, REPORT_SETTINGS, "f-1"))
+
+
 PROOFS = [
     ("promote_database", run_promote, ()),
     ("wait_for_writer", run_wait, ()),
@@ -149,6 +156,7 @@ PROOFS = [
     ("switch_traffic", run_switch, ("switch_alarm",)),
     ("verify_traffic", run_verify, ()),
     ("notify", run_notify, ()),
+    ("write_report", run_write_report, ("execution",)),
     ("admit_automatic_run", run_admit, ()),
 ]
 

@@ -39,6 +39,10 @@ CONTEXT = {
 }
 # The EventBridge rule the decision time feeds exists only with the automatic trigger.
 CONTEXT.update({("objectives.decision_seconds", v): {"runbook": {"automatic_trigger": True}} for v in (60, 86400)})
+# A lock longer than the retention is refused; the lock's mode is rendered only with a lock.
+CONTEXT.update({("reports.object_lock_days", 36500): {"reports": {"retention_days": 36500}},
+                ("reports.retention_days", 1): {}})
+CONTEXT.update({("reports.object_lock_mode", v): {"reports": {"object_lock_days": 1}} for v in ("GOVERNANCE", "COMPLIANCE")})
 # The game day's experiment and log exist only with the game day on, and its fault must last the RTO.
 CONTEXT.update({("gameday.log_retention_days", v): {"gameday": {"enabled": True}} for v in (1, 3653)})
 CONTEXT.update({("gameday.duration_minutes", v): {"gameday": {"enabled": True}, "objectives": {"rto_seconds": 60}}

@@ -106,10 +106,10 @@ def test_state_machine_runs_the_steps_in_order_with_retries_and_catches(cfg, reg
             state = current["Choices"][0]["Next"] if current["Type"] == "Choice" else current["Next"]
     assert [s for s in order if states[s]["Type"] == "Task"] == [
         "AdmitAutomaticRun", "FenceOldPrimary", "CheckDrain", "ScaleService", "CheckCapacity", "PromoteDatabase", "CheckWriter",
-        "SwitchTraffic", "CheckSwitch", "CheckTraffic", "ReturnPeerToStandby", "Notify",
+        "SwitchTraffic", "CheckSwitch", "CheckTraffic", "ReturnPeerToStandby", "ReportSucceeded", "Notify",
     ]
     for name, body in states.items():
-        if body["Type"] != "Task" or name == "NotifyFailure":
+        if body["Type"] != "Task" or name in ("NotifyFailure", "ReportSucceeded", "ReportFailed"):
             continue
         final, period_busy, in_progress, transient = body["Retry"]
         assert period_busy["ErrorEquals"] == ["SwitchPeriodBusy"] and period_busy["IntervalSeconds"] == 60
@@ -119,7 +119,8 @@ def test_state_machine_runs_the_steps_in_order_with_retries_and_catches(cfg, reg
         assert final["MaxAttempts"] == 0 and "DataLossNotAccepted" in final["ErrorEquals"], "no retry can fix these"
         assert transient["ErrorEquals"] == ["States.ALL"] and transient["JitterStrategy"] == "FULL"
         assert transient["BackoffRate"] > 1 and transient["MaxAttempts"] == 6 and transient["MaxDelaySeconds"] == 30
-        assert body["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.run.error", "Next": "NotifyFailure"}]
+        assert body["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.run.error", "Next": "ReportFailed"}]
+    assert states["ReportFailed"]["Next"] == "NotifyFailure"
     assert states["NotifyFailure"]["Next"] == "Failed" and states["Failed"]["Type"] == "Fail"
     assert props["TracingConfiguration"] == {"Enabled": True}
     assert props["LoggingConfiguration"]["Level"] == "ALL"
@@ -140,7 +141,7 @@ def test_waiting_for_the_writer_is_bounded():
     # Out of budget: a promotion towards this region is followed (bounded), anything else fails.
     (following,) = states["PromotionUnderWay?"]["Choices"]
     assert (following["Variable"], following["Next"]) == ("$.run.steps.writer.result.promotion_here", "CheckPromotion")
-    assert states["PromotionUnderWay?"]["Default"] == "WriterTimedOut" and states["WriterTimedOut"]["Next"] == "NotifyFailure"
+    assert states["PromotionUnderWay?"]["Default"] == "WriterTimedOut" and states["WriterTimedOut"]["Next"] == "ReportFailed"
     assert states["CheckPromotion"]["Parameters"]["FunctionName"] == "${WaitForWriterFunction}"
     (followed,) = states["PromotionReady?"]["Choices"]
     assert followed["Next"] == "SwitchTraffic"
@@ -157,7 +158,7 @@ def test_traffic_moves_only_after_a_healthy_target_and_is_verified_after():
     (ready,) = states["CapacityReady?"]["Choices"]
     assert ready["Next"] == "PromoteDatabase", "the writer (and then the switch) only after a healthy target"
     assert states["CapacityTimedOut"]["Result"]["Error"] == "CapacityNotReady"
-    assert states["CapacityTimedOut"]["Next"] == "NotifyFailure"
+    assert states["CapacityTimedOut"]["Next"] == "ReportFailed"
     assert states["CheckCapacity"]["Parameters"]["Payload"]["check"] == "capacity"
     # The switch is published once, then confirmed by its own bounded, read-only poll.
     assert (states["SwitchTraffic"]["ResultPath"], states["SwitchTraffic"]["Next"]) == ("$.run.steps.switch_publish", "CheckSwitch")
@@ -207,7 +208,7 @@ def test_an_unplanned_failover_waits_for_the_old_primarys_tasks_to_stop_before_s
     assert states["FenceOldPrimary"]["ResultPath"] == "$.run.steps.fence"
     (stopped,) = states["DrainReady?"]["Choices"]
     assert stopped["Next"] == "ScaleService"
-    assert states["DrainTimedOut"]["Result"]["Error"] == "FenceNotConfirmed" and states["DrainTimedOut"]["Next"] == "NotifyFailure"
+    assert states["DrainTimedOut"]["Result"]["Error"] == "FenceNotConfirmed" and states["DrainTimedOut"]["Next"] == "ReportFailed"
     # The drain check waits out the targets' draining and the tasks' stop timeout, and the
     # loop outlasts it by at least a poll, so a drained fence is seen before the timeout.
     assert runbook.FENCE_DRAIN_SECONDS == runbook.DEREGISTRATION_DELAY_SECONDS + runbook.ECS_STOP_TIMEOUT_SECONDS
@@ -227,7 +228,7 @@ def test_a_request_no_retry_can_fix_is_refused_before_any_step():
     assert (loss["Next"], failback["Next"], states["RequestRefused?"]["Default"]) == (
         "DataLossNotAccepted", "FailbackNeedsDrRegion", "AdmitAutomaticRun")
     for refusal in ("DataLossNotAccepted", "FailbackNeedsDrRegion"):
-        assert (states[refusal]["Result"]["Error"], states[refusal]["Next"]) == (refusal, "NotifyFailure")
+        assert (states[refusal]["Result"]["Error"], states[refusal]["Next"]) == (refusal, "ReportFailed")
 
 
 def test_automatic_trigger_is_off_by_default_and_starts_an_unplanned_run_when_on(cfg, template):
