@@ -106,11 +106,13 @@ def _notified_report(history: list[dict]) -> dict | None:
 
 
 def _phase_span(history: list[dict], states: tuple[str, ...]) -> float:
-    """A phase's simulated seconds by the drill's own clock: every state from the phase's first
-    state entered to its last one exited (its loop's waits and choices between), summed."""
-    entered = [i for i, e in enumerate(history) if e.get("stateEnteredEventDetails", {}).get("name") in states]
-    exited = [i for i, e in enumerate(history) if e.get("stateExitedEventDetails", {}).get("name") in states]
-    return sum(seconds for _, _, seconds in state_durations(history[entered[0]: exited[-1] + 1]))
+    """A phase's simulated seconds by the drill's own clock (which stamps every history event):
+    from the phase's first state entered to its last one exited. Not a sum of the states
+    between: a concurrent run advances the shared clock between one state's exit and the next
+    one's entry."""
+    entered = [e["timestamp"] for e in history if e.get("stateEnteredEventDetails", {}).get("name") in states]
+    exited = [e["timestamp"] for e in history if e.get("stateExitedEventDetails", {}).get("name") in states]
+    return (exited[-1] - entered[0]).total_seconds()
 
 
 def report_problems(outcome: Outcome) -> list[str]:
