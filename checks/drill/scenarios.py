@@ -14,7 +14,7 @@ from pathlib import Path
 
 from checks.drill.aurora import SWITCHING_OVER, Promotion
 from checks.drill.unknowns import World
-from checks.drill.harness import LAMBDA_UNKNOWN, Drill, Effect, Outcome, state_durations
+from checks.drill.harness import LAMBDA_UNKNOWN, Drill, Effect, Outcome
 from checks.drill.network import HANG, SERVER_ERROR, THROTTLE, Crash, Fault
 from checks import budget, failover_report
 from templates import dns, runbook
