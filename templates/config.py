@@ -663,7 +663,7 @@ class RunbookConfig(Section):
 class GamedayConfig(Section):
     enabled: bool = setting(
         False, "Off: nothing of the game day is rendered. On: the regional template carries an AWS FIS experiment in "
-        "the primary region that cuts its app and database subnets off from the DR region and stops its app tasks "
+        "the primary region that cuts its app subnets off from the DR region and stops its app tasks "
         "(docs/gameday.md), which `build.py gameday` runs beside a real failover.",
         feeds=("AWS::FIS::ExperimentTemplate",))
     duration_minutes: int = setting(

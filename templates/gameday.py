@@ -4,10 +4,15 @@ does to it what a regional failure would, while ``build.py gameday`` fails over 
 Two actions, started together:
 
 - ``aws:network:route-table-disrupt-cross-region-connectivity`` on the primary's app (private)
-  and database (isolated) subnets, ``region`` the DR region: "Blocks traffic that originates in
-  the target subnets and is destined for the specified Region" for ``duration`` (AWS FIS
-  Actions reference, https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html).
-  FIS swaps each subnet to a route table of its own for that long and back after;
+  subnets, ``region`` the DR region: "Blocks traffic that originates in the target subnets and is
+  destined for the specified Region" for ``duration`` (AWS FIS Actions reference,
+  https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html). FIS swaps each
+  subnet to a route table of its own for that long and back after. Not the database (isolated)
+  subnets: their route table has no path to another region to cut (local and gateway-endpoint
+  routes only), Aurora's replication is AWS-managed traffic the same page says "may not be
+  blocked", and a target lists at most 5 ARNs (``ResourceArns``: "Maximum number of 5 items",
+  AWS FIS API reference, ExperimentTemplateTarget; botocore's fis model, ``ResourceArnList``
+  "max": 5), which 2 tiers of 3 zones would exceed;
 - ``aws:ecs:stop-task`` on every task of the app service: the primary loses its capacity.
 
 Stop conditions: this region's DR readiness alarm (a failover from or to here would not work)
@@ -37,7 +42,10 @@ EXPERIMENT_LOG_GROUP = "GamedayExperimentLogGroup"
 APP_ERRORS_ALARM = "AlbTarget5xxAlarm"  # templates/alerting.py: 5xx from the app itself
 ISOLATE_ACTION = "IsolateFromDrRegion"
 STOP_TASKS_ACTION = "StopAppTasks"
-SUBNETS_TARGET = "AppAndDatabaseSubnets"
+SUBNETS_TARGET = "AppSubnets"
+# A target's ResourceArns: "Array Members: Maximum number of 5 items" (AWS FIS API reference,
+# ExperimentTemplateTargetInput, https://docs.aws.amazon.com/fis/latest/APIReference/API_CreateExperimentTemplateTargetInput.html).
+MAX_TARGET_ARNS = 5
 TASKS_TARGET = "AppTasks"
 ISOLATE_ACTION_ID = "aws:network:route-table-disrupt-cross-region-connectivity"
 STOP_TASKS_ACTION_ID = "aws:ecs:stop-task"
@@ -66,7 +74,7 @@ def add_gameday(t: Template, cfg: Config, vpc: Network) -> None:
     """Nothing unless ``gameday.enabled``; the alarms it stops on must already be in ``t``."""
     if not cfg.gameday.enabled:
         return
-    subnets = [ref.data["Ref"] for ref in (*vpc.private_subnet_ids, *vpc.isolated_subnet_ids)]
+    subnets = [ref.data["Ref"] for ref in vpc.private_subnet_ids]
     log_name = naming.gameday_log_group(cfg)
     functions.log_group(t, cfg, EXPERIMENT_LOG_GROUP, log_name.value(), cfg.gameday.log_retention_days, condition=IS_PRIMARY)
     cluster = naming.ecs_cluster(cfg)
@@ -79,7 +87,7 @@ def add_gameday(t: Template, cfg: Config, vpc: Network) -> None:
                 cfripper_ignore({"WildcardResourceRule": f"{TYPELESS_WILDCARD_REASON}, but {gameday_policies.LIST_TASKS_REASON}"}),
                 cfn_lint_ignore({"E9010": gameday_policies.LIST_TASKS_REASON}),
             ),
-            Description="AWS FIS: the game day experiment isolates this region's app and database subnets and stops its app tasks",
+            Description="AWS FIS: the game day experiment isolates this region's app subnets and stops its app tasks",
             AssumeRolePolicyDocument=gameday_policies.experiment_trust(),
             Policies=[
                 iam.Policy(
@@ -113,7 +121,7 @@ def add_gameday(t: Template, cfg: Config, vpc: Network) -> None:
             Actions={
                 ISOLATE_ACTION: fis.ExperimentTemplateAction(
                     ActionId=ISOLATE_ACTION_ID,
-                    Description="Block traffic from the app and database subnets to the DR region",
+                    Description="Block traffic from the app subnets to the DR region",
                     Parameters={"region": Ref(PEER_REGION_PARAMETER), "duration": f"PT{cfg.gameday.duration_minutes}M"},
                     Targets={"Subnets": SUBNETS_TARGET},
                 ),

@@ -1,5 +1,5 @@
 """The game day's FIS experiment (issue 26): off by default, in the primary's stack instance only,
-aimed at this stack's app and database subnets and app tasks, stopped by its alarms, and a
+aimed at this stack's app subnets and app tasks, stopped by its alarms, and a
 role that passes the gate (cfn-lint, the IAM proof) and grants nothing beyond this stack."""
 
 from __future__ import annotations
@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import botocore.session
 import pytest
 
 from checks import iam_proof
 from checks.pipeline import publish
 from template_support import resolve, resources_of_type
-from templates import gameday, network
+from templates import gameday
 from templates.config import ConfigError, config_from_mapping
 from templates.readiness import READY_ALARM
 from templates.render import render
@@ -43,7 +44,7 @@ def test_only_the_primarys_stack_instance_has_the_experiment(gameday_cfg, gameda
     assert not [name for name in dr["Resources"] if name.startswith("Gameday")]
 
 
-def test_it_isolates_the_app_and_database_subnets_from_the_dr_region_for_the_configured_time(gameday_cfg, gameday_template):
+def test_it_isolates_the_app_subnets_from_the_dr_region_for_the_configured_time(gameday_cfg, gameday_template):
     primary = resolve(gameday_template, gameday_cfg, gameday_cfg.primary_region)
     (experiment,) = resources_of_type(primary, FIS_TYPE).values()
     properties = experiment["Properties"]
@@ -53,13 +54,25 @@ def test_it_isolates_the_app_and_database_subnets_from_the_dr_region_for_the_con
     subnets = properties["Targets"][isolate["Targets"]["Subnets"]]
     assert subnets["ResourceType"] == "aws:ec2:subnet" and subnets["SelectionMode"] == "ALL"
     tiers = {arn.rsplit("/", 1)[1].rstrip("0123456789") for arn in subnets["ResourceArns"]}
-    assert tiers == {"PrivateSubnet", "IsolatedSubnet"}, "the app's and the database's, never the public tier"
-    assert len(subnets["ResourceArns"]) == 2 * gameday_cfg.network.az_count
+    assert tiers == {"PrivateSubnet"}, "the app's: the database's have no route out to cut, and never the public tier"
+    assert len(subnets["ResourceArns"]) == gameday_cfg.network.az_count
     stop = properties["Actions"][gameday.STOP_TASKS_ACTION]
     assert stop["ActionId"] == "aws:ecs:stop-task"
     tasks = properties["Targets"][stop["Targets"]["Tasks"]]
     assert tasks["ResourceType"] == "aws:ecs:task" and tasks["SelectionMode"] == "ALL"
     assert tasks["Parameters"] == {"cluster": "trading-dev-cluster", "service": "trading-dev-app"}
+
+
+@pytest.mark.parametrize("az_count", [2, 3])
+def test_no_target_lists_more_arns_than_fis_accepts(az_count):
+    """FIS and CloudFormation take at most 5 ARNs a target (botocore's fis model, ResourceArnList)."""
+    cfg = config_from_mapping({"gameday": {"enabled": True}, "network": {"az_count": az_count}})
+    template = json.loads(render(cfg)["regional.json"])
+    model = botocore.session.get_session().get_service_model("fis")
+    limit = model.shape_for("ResourceArnList").metadata["max"]
+    assert limit == gameday.MAX_TARGET_ARNS
+    for name, target in template["Resources"][gameday.EXPERIMENT]["Properties"]["Targets"].items():
+        assert len(target.get("ResourceArns", [])) <= limit, name
 
 
 def test_it_stops_on_the_readiness_and_app_error_alarms_and_logs_with_the_configured_retention(gameday_cfg, gameday_template):
@@ -103,7 +116,7 @@ def test_the_role_may_be_assumed_by_this_accounts_fis_experiments_only(gameday_t
 def test_the_route_tables_it_may_swap_are_the_target_subnets_own(gameday_template):
     (swap,) = [s for s in _statements(gameday_template) if s["Sid"] == "SwapTheTargetSubnetsRouteTables"]
     tables = {r["Fn::Sub"].rsplit("${", 1)[1].rstrip("}") for r in swap["Resource"] if ":route-table/" in r["Fn::Sub"]}
-    assert tables == {"PrivateRouteTable1", "PrivateRouteTable2", "PrivateRouteTable3", network.ISOLATED_ROUTE_TABLE}
+    assert tables == {"PrivateRouteTable1", "PrivateRouteTable2", "PrivateRouteTable3"}
 
 
 def test_enabled_it_renders_lints_clean_and_passes_the_iam_proof(gameday_cfg, tmp_path: Path):
