@@ -5,6 +5,7 @@ role that passes the gate (cfn-lint, the IAM proof) and grants nothing beyond th
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import botocore.session
@@ -13,7 +14,9 @@ import pytest
 from checks import iam_proof
 from checks.pipeline import publish
 from template_support import resolve, resources_of_type
-from templates import gameday
+from templates import gameday, naming
+from templates.stackset_roles import PERMISSIONS_BOUNDARY
+from test_execution_scope import ACCOUNT, allows
 from templates.config import ConfigError, config_from_mapping
 from templates.readiness import READY_ALARM
 from templates.render import render
@@ -27,8 +30,13 @@ def gameday_cfg():
 
 
 @pytest.fixture(scope="module")
-def gameday_template(gameday_cfg) -> dict:
-    return json.loads(render(gameday_cfg)["regional.json"])
+def gameday_rendered(gameday_cfg) -> dict:
+    return render(gameday_cfg)
+
+
+@pytest.fixture(scope="module")
+def gameday_template(gameday_rendered) -> dict:
+    return json.loads(gameday_rendered["regional.json"])
 
 
 def test_off_by_default_nothing_of_it_renders(template):
@@ -103,6 +111,68 @@ def test_the_role_changes_only_this_stacks_network_or_what_fis_tagged_as_its_own
         for arn in resources:
             own = "/${" in arn and not arn.endswith("/*")
             assert own or "managedByFIS" in tagged or arn.endswith("security-group/*"), (statement["Sid"], arn)
+
+
+def _in_region(value, region: str):
+    """The role's statements as IAM sees them in ``region``: a logical id as its physical id."""
+    if isinstance(value, list):
+        return [_in_region(item, region) for item in value]
+    if isinstance(value, dict):
+        if set(value) == {"Fn::Sub"}:
+            text = value["Fn::Sub"].replace("${AWS::Region}", region).replace("${AWS::Partition}", "aws")
+            return re.sub(r"\$\{(?!AWS::)([^}]*)\}", r"\1", text.replace("${AWS::AccountId}", ACCOUNT))
+        return {key: _in_region(item, region) for key, item in value.items()}
+    return value
+
+
+def test_the_roles_grants_within_the_boundary_allow_what_fis_does(gameday_cfg, gameday_rendered):
+    """Role AND boundary, request by request, as the isolate and stop-task actions make them:
+    FIS's own resources carry only its managedByFIS tag, the interface's security group is any,
+    ecs:ListTasks names no resource but the cluster (ecs:cluster)."""
+    region = gameday_cfg.primary_region
+    role = _in_region(_statements(json.loads(gameday_rendered["regional.json"])), region)
+    execution = json.loads(gameday_rendered["stackset_execution_role.json"])
+    boundary = execution["Resources"][PERMISSIONS_BOUNDARY]["Properties"]["PolicyDocument"]["Statement"]
+
+    def effective(action, resource, context=None):
+        return allows(role, action, resource, context) and allows(boundary, action, resource, context)
+
+    def arn(resource, service="ec2"):
+        return f"arn:aws:{service}:{region}:{ACCOUNT}:{resource}"
+
+    fis_made = {"aws:ResourceTag/managedByFIS": "true", "ec2:ResourceTag/managedByFIS": "true"}
+    tagging = {"aws:RequestTag/managedByFIS": "true"}
+    ours = {f"aws:ResourceTag/{k}": v for k, v in naming.project_tags(gameday_cfg).items()}
+    cluster = arn("cluster/trading-dev-cluster", "ecs")
+    wanted = [
+        ("ec2:CreateRouteTable", arn("route-table/*"), tagging),
+        ("ec2:CreateRouteTable", arn("vpc/Vpc"), {**tagging, **ours}),
+        ("ec2:CreateTags", arn("route-table/rtb-fis"), {**tagging, "ec2:CreateAction": "CreateRouteTable"}),
+        ("ec2:CreateRoute", arn("route-table/rtb-fis"), fis_made),
+        ("ec2:AssociateRouteTable", arn("route-table/rtb-fis"), fis_made),
+        ("ec2:AssociateRouteTable", arn("subnet/PrivateSubnet1"), ours),
+        ("ec2:ReplaceRouteTableAssociation", arn("route-table/PrivateRouteTable1"), ours),
+        ("ec2:ModifyVpcEndpoint", arn("route-table/rtb-fis"), fis_made),
+        ("ec2:DeleteRouteTable", arn("route-table/rtb-fis"), fis_made),
+        ("ec2:CreateManagedPrefixList", arn("prefix-list/pl-fis"), tagging),
+        ("ec2:ModifyManagedPrefixList", arn("prefix-list/pl-fis"), fis_made),
+        ("ec2:CreateNetworkInterface", arn("network-interface/*"), tagging),
+        ("ec2:CreateNetworkInterface", arn("subnet/PrivateSubnet1"), {**tagging, **ours}),
+        ("ec2:CreateNetworkInterface", arn("security-group/sg-default"), tagging),
+        ("ec2:DeleteNetworkInterface", arn("network-interface/eni-fis"), fis_made),
+        ("ecs:ListTasks", "*", {"ecs:cluster": cluster}),
+        ("ecs:DescribeTasks", arn("task/trading-dev-cluster/0a1b", "ecs"), {}),
+        ("ecs:StopTask", arn("task/trading-dev-cluster/0a1b", "ecs"), {}),
+    ]
+    assert [request[:2] for request in wanted if not effective(*request)] == []
+    refused = [
+        ("ec2:CreateRoute", arn("route-table/rtb-someone-elses"), {}),
+        ("ec2:CreateNetworkInterface", arn("security-group/sg-default"), {}),
+        ("ec2:CreateRouteTable", arn("route-table/*"), {"aws:RequestTag/managedByFIS": "false"}),
+        ("ecs:ListTasks", "*", {"ecs:cluster": arn("cluster/someone-else", "ecs")}),
+        ("ecs:StopTask", arn("task/someone-else/0a1b", "ecs"), {}),
+    ]
+    assert [request[:2] for request in refused if effective(*request)] == []
 
 
 def test_the_role_may_be_assumed_by_this_accounts_fis_experiments_only(gameday_template):
