@@ -15,9 +15,14 @@ Two actions, started together:
   "max": 5), which 2 tiers of 3 zones would exceed;
 - ``aws:ecs:stop-task`` on every task of the app service: the primary loses its capacity.
 
-Stop conditions: this region's DR readiness alarm (a failover from or to here would not work)
-and the app's own 5xx alarm (the app failing, not the load balancer's answer for stopped
-tasks). Both are alarms of this stack, in the experiment's region. The experiment logs to a log
+Stop condition: an abort alarm of its own, which the operator (or on-call) turns by publishing one
+data point (``abort_command``). Not the readiness or the app's 5xx alarm: the fault itself turns
+them (the stopped tasks leave the service short, a switchover fails requests), and "If a stop
+condition is triggered during an experiment, AWS FIS stops the experiment. You cannot resume a
+stopped experiment" (AWS FIS user guide, "Stop conditions for AWS FIS",
+https://docs.aws.amazon.com/fis/latest/userguide/stop-conditions.html); they are measured in
+the report instead. Nor the DR region's own health: an experiment's stop conditions are alarms
+of its own account and region. The experiment logs to a log
 group of its own, encrypted with the region's data key. Everything here exists only in the
 primary's stack instance (``IsPrimaryRegion``); the type must still exist in both regions,
 the template being one (``templates/config.py`` refuses a region where it does not).
@@ -32,14 +37,15 @@ from policies import gameday as gameday_policies
 from templates import functions, naming
 from templates.config import Config
 from templates.network import DYNAMODB_ENDPOINT, S3_ENDPOINT, VPC, Network
-from templates.readiness import READY_ALARM
+from templates.alerting import metric_alarm
 from templates.regions import IS_PRIMARY, PEER_REGION_PARAMETER
 from templates.suppressions import TYPELESS_WILDCARD_REASON, cfn_lint_ignore, cfripper_ignore, merged
 
 EXPERIMENT = "GamedayExperiment"
 EXPERIMENT_ROLE = "GamedayExperimentRole"
 EXPERIMENT_LOG_GROUP = "GamedayExperimentLogGroup"
-APP_ERRORS_ALARM = "AlbTarget5xxAlarm"  # templates/alerting.py: 5xx from the app itself
+ABORT_ALARM = "GamedayAbortAlarm"
+ABORT_METRIC = "Abort"
 ISOLATE_ACTION = "IsolateFromDrRegion"
 STOP_TASKS_ACTION = "StopAppTasks"
 SUBNETS_TARGET = "AppSubnets"
@@ -59,6 +65,16 @@ def experiment_name(cfg: Config) -> str:
     return f"{naming.prefix(cfg)}-gameday"
 
 
+def abort_namespace(cfg: Config) -> str:
+    return f"{naming.prefix(cfg)}/Gameday"
+
+
+def abort_command(cfg: Config) -> str:
+    """What turns the abort alarm: one data point, the alarm's period being a minute."""
+    return (f"aws cloudwatch put-metric-data --region {cfg.primary_region} --namespace {abort_namespace(cfg)} "
+            f"--metric-name {ABORT_METRIC} --value 1")
+
+
 def _route_tables_of(t: Template, subnet_ids: list[str]) -> list[str]:
     """The route tables the template associates with ``subnet_ids`` (logical ids, in order)."""
     tables = []
@@ -71,13 +87,19 @@ def _route_tables_of(t: Template, subnet_ids: list[str]) -> list[str]:
 
 
 def add_gameday(t: Template, cfg: Config, vpc: Network) -> None:
-    """Nothing unless ``gameday.enabled``; the alarms it stops on must already be in ``t``."""
+    """Nothing unless ``gameday.enabled``; the alerts topic must already be in ``t``."""
     if not cfg.gameday.enabled:
         return
     subnets = [ref.data["Ref"] for ref in vpc.private_subnet_ids]
     log_name = naming.gameday_log_group(cfg)
     functions.log_group(t, cfg, EXPERIMENT_LOG_GROUP, log_name.value(), cfg.gameday.log_retention_days, condition=IS_PRIMARY)
     cluster = naming.ecs_cluster(cfg)
+    abort = metric_alarm(
+        t, cfg, ABORT_ALARM, "gameday-abort",
+        f"Stops the game day's FIS experiment: {abort_command(cfg)}",
+        threshold=0, Namespace=abort_namespace(cfg), MetricName=ABORT_METRIC, Statistic="Maximum",
+    )
+    abort.Condition = IS_PRIMARY
     role = t.add_resource(
         iam.Role(
             EXPERIMENT_ROLE,
@@ -131,10 +153,7 @@ def add_gameday(t: Template, cfg: Config, vpc: Network) -> None:
                     Targets={"Tasks": TASKS_TARGET},
                 ),
             },
-            StopConditions=[
-                fis.ExperimentTemplateStopCondition(Source="aws:cloudwatch:alarm", Value=GetAtt(alarm, "Arn"))
-                for alarm in (READY_ALARM, APP_ERRORS_ALARM)
-            ],
+            StopConditions=[fis.ExperimentTemplateStopCondition(Source="aws:cloudwatch:alarm", Value=GetAtt(abort, "Arn"))],
             LogConfiguration=fis.ExperimentTemplateLogConfiguration(
                 LogSchemaVersion=LOG_SCHEMA_VERSION,
                 CloudWatchLogsConfiguration=fis.CloudWatchLogsConfiguration(LogGroupArn=GetAtt(EXPERIMENT_LOG_GROUP, "Arn")),

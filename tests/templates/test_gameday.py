@@ -18,7 +18,6 @@ from templates import gameday, naming
 from templates.stackset_roles import PERMISSIONS_BOUNDARY
 from test_execution_scope import ACCOUNT, allows
 from templates.config import ConfigError, config_from_mapping
-from templates.readiness import READY_ALARM
 from templates.render import render
 
 FIS_TYPE = "AWS::FIS::ExperimentTemplate"
@@ -83,13 +82,21 @@ def test_no_target_lists_more_arns_than_fis_accepts(az_count):
         assert len(target.get("ResourceArns", [])) <= limit, name
 
 
-def test_it_stops_on_the_readiness_and_app_error_alarms_and_logs_with_the_configured_retention(gameday_cfg, gameday_template):
+def test_it_stops_only_on_its_abort_alarm_never_on_what_the_fault_turns_and_logs(gameday_cfg, gameday_template):
+    """The readiness and 5xx alarms turn because of the fault (stopped tasks, a switchover): as stop
+    conditions they would end the experiment it is there to run, for good (FIS cannot resume)."""
     resources = gameday_template["Resources"]
     properties = resources[gameday.EXPERIMENT]["Properties"]
     alarms = [condition["Value"]["Fn::GetAtt"][0] for condition in properties["StopConditions"]]
-    assert alarms == [READY_ALARM, gameday.APP_ERRORS_ALARM]
-    assert all(resources[alarm]["Type"] == "AWS::CloudWatch::Alarm" for alarm in alarms)
-    assert resources[gameday.APP_ERRORS_ALARM]["Properties"]["MetricName"] == "HTTPCode_Target_5XX_Count"
+    assert alarms == [gameday.ABORT_ALARM]
+    abort = resources[gameday.ABORT_ALARM]
+    assert abort["Condition"] == resources[gameday.EXPERIMENT]["Condition"]
+    command = gameday.abort_command(gameday_cfg).split()
+    published = dict(zip(command[3::2], command[4::2]))
+    metric = abort["Properties"]
+    assert (published["--namespace"], published["--metric-name"]) == (metric["Namespace"], metric["MetricName"])
+    assert float(published["--value"]) > metric["Threshold"] and metric["ComparisonOperator"] == "GreaterThanThreshold"
+    assert metric["TreatMissingData"] == "notBreaching", "no data: no abort"
     log_group = properties["LogConfiguration"]["CloudWatchLogsConfiguration"]["LogGroupArn"]["Fn::GetAtt"][0]
     assert resources[log_group]["Properties"]["RetentionInDays"] == gameday_cfg.gameday.log_retention_days
     assert properties["ExperimentOptions"]["EmptyTargetResolutionMode"] == "fail"
