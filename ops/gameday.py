@@ -43,15 +43,21 @@ RUNNING = "running"
 FINAL = ("completed", "stopped", "failed", "cancelled")
 # Service Quotas: Amazon VPC's "Routes per route table".
 ROUTES_QUOTA = ("vpc", "L-93826ACB")
-# The FIS guide asks the routes-per-route-table quota to leave room in each target subnet's route
-# table for the routes the action adds: FIS gives each target subnet a table of its own with
-# their routes and a route to a prefix list of the other Region's ranges, and "When you reference
-# a prefix list in a resource, the maximum number of entries for the prefix lists counts against
-# the quota for the number of entries for the resource" (Amazon VPC user guide, "Amazon VPC
-# quotas", https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html). The size of
-# that prefix list could not be read from the stored copy of the FIS guide: 250 is assumed here
-# (check it against the AWS FIS Actions reference before relying on this figure).
+# The room the isolate action needs in each target subnet's route table: "raise the Amazon VPC
+# quota for routes per route table to 250 (or 350 if the region parameter is us-east-1) plus the
+# number of routes in your existing route tables" (AWS FIS Actions reference,
+# aws:network:route-table-disrupt-cross-region-connectivity,
+# https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html). The region
+# parameter is the region cut off (the DR region), read from the deployed template.
 FIS_ROUTES_ROOM = 250
+FIS_ROUTES_ROOM_LARGER = (350, "us-east-1")
+
+
+def fis_routes_room(isolated_region: str) -> int:
+    room, region = FIS_ROUTES_ROOM_LARGER
+    return room if isolated_region == region else FIS_ROUTES_ROOM
+
+
 STOP_WAIT_SECONDS = 120
 
 
@@ -93,27 +99,29 @@ def _quota(aws: _Aws, region: str, service: str, code: str) -> float:
 
 def experiment_dry_run(cfg: Config, fis: _Aws, out: Out) -> tuple[str, bool]:
     """The experiment template's id, and whether it can run: its target subnets' route tables
-    each have ``FIS_ROUTES_ROOM`` routes to spare under the quota."""
+    each have ``fis_routes_room`` routes to spare under the quota."""
     region = cfg.primary_region
     template_id = _template_id(cfg, fis)
     template = fis.call("fis", region, "get_experiment_template", id=template_id)["experimentTemplate"]
     arns = template["targets"][gameday_template.SUBNETS_TARGET].get("resourceArns", [])
     subnets = [arn.rsplit("/", 1)[1] for arn in arns]
+    isolate = template["actions"][gameday_template.ISOLATE_ACTION]["parameters"]
+    room = fis_routes_room(isolate["region"])
     out(f"Experiment template {template_id} in {region}: {len(subnets)} target subnets, "
-        f"isolation for {template['actions'][gameday_template.ISOLATE_ACTION]['parameters']['duration']}")
+        f"isolation from {isolate['region']} for {isolate['duration']}")
     tables = fis.call("ec2", region, "describe_route_tables", Filters=[{"Name": "association.subnet-id", "Values": subnets}])["RouteTables"]
     associated = {a.get("SubnetId") for t in tables for a in t.get("Associations", [])}
     quota = _quota(fis, region, *ROUTES_QUOTA)
     largest = max((len(t.get("Routes", [])) for t in tables), default=0)
-    ok = bool(subnets) and associated >= set(subnets) and largest + FIS_ROUTES_ROOM <= quota
+    ok = bool(subnets) and associated >= set(subnets) and largest + room <= quota
     status = failover.PASS if ok else failover.FAIL
     out(f"  {status}  routes per route table: quota {quota:g}, the target subnets' {len(tables)} tables hold up to "
-        f"{largest} routes, FIS needs room for {FIS_ROUTES_ROOM}")
+        f"{largest} routes, FIS needs room for {room} (isolating {isolate['region']})")
     if associated < set(subnets):
         out(f"  {failover.FAIL}  subnets without a route table of their own: {', '.join(sorted(set(subnets) - associated))}")
-    if largest + FIS_ROUTES_ROOM > quota:
-        out(f"    ask for {largest + FIS_ROUTES_ROOM:g}: aws service-quotas request-service-quota-increase --region {region} "
-            f"--service-code {ROUTES_QUOTA[0]} --quota-code {ROUTES_QUOTA[1]} --desired-value {largest + FIS_ROUTES_ROOM}")
+    if largest + room > quota:
+        out(f"    ask for {largest + room:g}: aws service-quotas request-service-quota-increase --region {region} "
+            f"--service-code {ROUTES_QUOTA[0]} --quota-code {ROUTES_QUOTA[1]} --desired-value {largest + room}")
     return template_id, ok
 
 

@@ -67,7 +67,7 @@ def _experiment(status: str, **more) -> dict:
     return {"experiment": {"id": EXPERIMENT_ID, "experimentTemplateId": TEMPLATE_ID, "state": {"status": status}, **more}}
 
 
-def _stub_dry_run(session: StubbedSession, quota: float = 500.0) -> None:
+def _stub_dry_run(session: StubbedSession, quota: float = 500.0, isolated: str = DR) -> None:
     fis = session.stub("fis", PRIMARY)
     fis.add_response("list_experiment_templates", {"experimentTemplates": [
         {"id": "EXTother", "tags": {"Name": "someone-else"}},
@@ -80,7 +80,7 @@ def _stub_dry_run(session: StubbedSession, quota: float = 500.0) -> None:
             "resourceArns": [f"arn:aws:ec2:{PRIMARY}:{ACCOUNT}:subnet/{subnet}" for subnet in SUBNETS],
         }},
         "actions": {gameday_template.ISOLATE_ACTION: {"actionId": gameday_template.ISOLATE_ACTION_ID,
-                                                      "parameters": {"region": DR, "duration": "PT60M"}}},
+                                                      "parameters": {"region": isolated, "duration": "PT60M"}}},
     }}, {"id": TEMPLATE_ID})
     session.stub("ec2", PRIMARY).add_response("describe_route_tables", {"RouteTables": [
         {"RouteTableId": f"rtb-{index}", "Associations": [{"SubnetId": subnet}], "Routes": [{"GatewayId": "local"}] * (index + 2)}
@@ -247,6 +247,17 @@ def test_a_quota_without_room_for_fis_routes_starts_nothing(passed_dry_run, tmp_
     assert "StartExperiment" not in session.calls
     assert any("FAIL  routes per route table: quota 50" in line for line in lines)
     assert any("--quota-code L-93826ACB --desired-value" in line for line in lines)
+
+
+@pytest.mark.parametrize("isolated, runnable, room", [("us-west-2", True, 250), ("us-east-1", False, 350)])
+def test_the_room_fis_needs_is_350_routes_when_it_isolates_us_east_1(isolated, runnable, room):
+    """AWS's figure: 250 routes, 350 when the action's region parameter is us-east-1."""
+    session = StubbedSession()
+    _stub_dry_run(session, quota=300.0, isolated=isolated)  # the largest table holds 3 routes
+    lines: list[str] = []
+    assert gameday.experiment_dry_run(CFG, gameday._Aws(session), lines.append) == (TEMPLATE_ID, runnable)
+    session.assert_all_called()
+    assert any(f"FIS needs room for {room} (isolating {isolated})" in line for line in lines)
 
 
 def test_a_failed_readiness_check_starts_nothing(monkeypatch, tmp_path):
