@@ -58,6 +58,13 @@ def fis_routes_room(isolated_region: str) -> int:
     return room if isolated_region == region else FIS_ROUTES_ROOM
 
 
+# AWS FIS's own quotas on this experiment's targets (Service Quotas, service code fis; AWS FIS
+# user guide, "Quotas and limitations for AWS Fault Injection Service",
+# https://docs.aws.amazon.com/fis/latest/userguide/fis-quotas.html): "Target Tasks for
+# aws:ecs:stop-task" (default 5) and "Target Subnets for
+# aws:network:route-table-disrupt-cross-region-connectivity" (default 6).
+TASKS_QUOTA = ("fis", "L-48D12416")
+SUBNETS_QUOTA = ("fis", "L-100E963F")
 STOP_WAIT_SECONDS = 120
 
 
@@ -99,7 +106,8 @@ def _quota(aws: _Aws, region: str, service: str, code: str) -> float:
 
 def experiment_dry_run(cfg: Config, fis: _Aws, out: Out) -> tuple[str, bool]:
     """The experiment template's id, and whether it can run: its target subnets' route tables
-    each have ``fis_routes_room`` routes to spare under the quota."""
+    each have ``fis_routes_room`` routes to spare under the quota, and FIS's target quotas take
+    the target subnets and the service's running tasks."""
     region = cfg.primary_region
     template_id = _template_id(cfg, fis)
     template = fis.call("fis", region, "get_experiment_template", id=template_id)["experimentTemplate"]
@@ -120,9 +128,23 @@ def experiment_dry_run(cfg: Config, fis: _Aws, out: Out) -> tuple[str, bool]:
     if associated < set(subnets):
         out(f"  {failover.FAIL}  subnets without a route table of their own: {', '.join(sorted(set(subnets) - associated))}")
     if largest + room > quota:
-        out(f"    ask for {largest + room:g}: aws service-quotas request-service-quota-increase --region {region} "
-            f"--service-code {ROUTES_QUOTA[0]} --quota-code {ROUTES_QUOTA[1]} --desired-value {largest + room}")
+        _ask(out, region, ROUTES_QUOTA, largest + room)
+    cluster, service = naming.ecs_cluster(cfg).for_region(region), naming.ecs_service(cfg).for_region(region)
+    tasks = [arn for page in fis.pages("ecs", region, "list_tasks", cluster=cluster, serviceName=service) for arn in page["taskArns"]]
+    for count, what, (code_of_service, code) in ((len(subnets), "target subnets", SUBNETS_QUOTA),
+                                                 (len(tasks), f"running tasks of {service}", TASKS_QUOTA)):
+        limit = _quota(fis, region, code_of_service, code)
+        fits = count <= limit
+        ok = ok and fits
+        out(f"  {failover.PASS if fits else failover.FAIL}  FIS target quota {code}: {count} {what}, at most {limit:g}")
+        if not fits:
+            _ask(out, region, (code_of_service, code), count)
     return template_id, ok
+
+
+def _ask(out: Out, region: str, quota: tuple[str, str], wanted: float) -> None:
+    out(f"    ask for {wanted:g}: aws service-quotas request-service-quota-increase --region {region} "
+        f"--service-code {quota[0]} --quota-code {quota[1]} --desired-value {wanted:g}")
 
 
 class _Experiment:

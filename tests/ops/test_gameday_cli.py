@@ -67,7 +67,9 @@ def _experiment(status: str, **more) -> dict:
     return {"experiment": {"id": EXPERIMENT_ID, "experimentTemplateId": TEMPLATE_ID, "state": {"status": status}, **more}}
 
 
-def _stub_dry_run(session: StubbedSession, quota: float = 500.0, isolated: str = DR) -> None:
+def _stub_dry_run(session: StubbedSession, quota: float = 500.0, isolated: str = DR, tasks: int = 3,
+                  fis_quotas: tuple[float | None, float | None] = (6.0, 5.0)) -> None:
+    """The experiment's dry run; a FIS quota None: never applied (NoSuchResourceException), AWS's default answers."""
     fis = session.stub("fis", PRIMARY)
     fis.add_response("list_experiment_templates", {"experimentTemplates": [
         {"id": "EXTother", "tags": {"Name": "someone-else"}},
@@ -86,9 +88,19 @@ def _stub_dry_run(session: StubbedSession, quota: float = 500.0, isolated: str =
         {"RouteTableId": f"rtb-{index}", "Associations": [{"SubnetId": subnet}], "Routes": [{"GatewayId": "local"}] * (index + 2)}
         for index, subnet in enumerate(SUBNETS)
     ]}, {"Filters": [{"Name": "association.subnet-id", "Values": SUBNETS}]})
-    session.stub("service-quotas", PRIMARY).add_response(
-        "get_service_quota", {"Quota": {"Value": quota}}, {"ServiceCode": "vpc", "QuotaCode": "L-93826ACB"}
-    )
+    quotas = session.stub("service-quotas", PRIMARY)
+    quotas.add_response("get_service_quota", {"Quota": {"Value": quota}}, {"ServiceCode": "vpc", "QuotaCode": "L-93826ACB"})
+    cluster, service = naming.ecs_cluster(CFG).for_region(PRIMARY), naming.ecs_service(CFG).for_region(PRIMARY)
+    session.stub("ecs", PRIMARY).add_response("list_tasks", {"taskArns": [
+        f"arn:aws:ecs:{PRIMARY}:{ACCOUNT}:task/{cluster}/{index:032x}" for index in range(tasks)]},
+        {"cluster": cluster, "serviceName": service})
+    for code, value, default in (("L-100E963F", fis_quotas[0], 6.0), ("L-48D12416", fis_quotas[1], 5.0)):
+        asked = {"ServiceCode": "fis", "QuotaCode": code}
+        if value is None:
+            quotas.add_client_error("get_service_quota", "NoSuchResourceException", "The request failed because the specified service quota does not exist.", expected_params=asked)
+            quotas.add_response("get_aws_default_service_quota", {"Quota": {"Value": default}}, asked)
+        else:
+            quotas.add_response("get_service_quota", {"Quota": {"Value": value}}, asked)
 
 
 def _history(*events: tuple[str, float, dict]) -> dict:
@@ -183,7 +195,7 @@ def test_a_failed_runbook_still_stops_the_experiment_and_reports_in_order(passed
     assert _run(session, tmp_path, lines) == 1, "\n".join(lines)
 
     session.assert_all_called()
-    watched = [c for c in session.calls if c not in ("GetCallerIdentity", "ListExecutions", "DescribeRouteTables", "GetServiceQuota")]
+    watched = [c for c in session.calls if c not in ("GetCallerIdentity", "ListExecutions", "DescribeRouteTables", "GetServiceQuota", "ListTasks")]
     assert watched == [
         "ListExperimentTemplates", "GetExperimentTemplate", "StartExperiment", "GetExperiment",
         "StartExecution", "GetExecutionHistory", "GetExperiment", "GetExecutionHistory",
@@ -258,6 +270,27 @@ def test_the_room_fis_needs_is_350_routes_when_it_isolates_us_east_1(isolated, r
     assert gameday.experiment_dry_run(CFG, gameday._Aws(session), lines.append) == (TEMPLATE_ID, runnable)
     session.assert_all_called()
     assert any(f"FIS needs room for {room} (isolating {isolated})" in line for line in lines)
+
+
+def test_more_running_tasks_than_fis_may_stop_starts_nothing_and_says_what_to_ask_for(passed_dry_run, tmp_path):
+    """6 tasks against the default "Target Tasks for aws:ecs:stop-task" (5, never raised here)."""
+    session = StubbedSession()
+    _stub_dry_run(session, tasks=6, fis_quotas=(None, None))
+    lines: list[str] = []
+    assert _run(session, tmp_path, lines) == 1
+    session.assert_all_called()
+    assert "StartExperiment" not in session.calls
+    assert any("PASS  FIS target quota L-100E963F: 2 target subnets, at most 6" in line for line in lines)
+    assert any("FAIL  FIS target quota L-48D12416: 6 running tasks" in line and "at most 5" in line for line in lines)
+    assert any("--service-code fis --quota-code L-48D12416 --desired-value 6" in line for line in lines)
+
+
+def test_more_target_subnets_than_the_applied_quota_starts_nothing(passed_dry_run, tmp_path):
+    session = StubbedSession()
+    _stub_dry_run(session, fis_quotas=(1.0, 5.0))
+    lines: list[str] = []
+    assert _run(session, tmp_path, lines) == 1
+    assert any("FAIL  FIS target quota L-100E963F: 2 target subnets, at most 1" in line for line in lines)
 
 
 def test_a_failed_readiness_check_starts_nothing(monkeypatch, tmp_path):
