@@ -38,9 +38,14 @@ from templates import naming
 from templates.config import Config
 
 EXIT_OK = 0
-# FIS's experiment states (botocore's model, ExperimentStatus): the last four are final.
-RUNNING = "running"
+# FIS's experiment states (botocore's model, ExperimentStatus): the last four are final;
+# an action's (ExperimentActionStatus) add "skipped".
+RUNNING, STOPPING = "running", "stopping"
 FINAL = ("completed", "stopped", "failed", "cancelled")
+ACTION_ENDED = (*FINAL, "skipped")
+# AWS bounds neither how long an experiment takes to inject its fault nor to stop (restoring the
+# subnets' route tables): how long this command follows each, ``--fis-wait`` on the command line.
+DEFAULT_FIS_WAIT_SECONDS = 900
 # Service Quotas: Amazon VPC's "Routes per route table".
 ROUTES_QUOTA = ("vpc", "L-93826ACB")
 # The room the isolate action needs in each target subnet's route table: "raise the Amazon VPC
@@ -65,7 +70,6 @@ def fis_routes_room(isolated_region: str) -> int:
 # aws:network:route-table-disrupt-cross-region-connectivity" (default 6).
 TASKS_QUOTA = ("fis", "L-48D12416")
 SUBNETS_QUOTA = ("fis", "L-100E963F")
-STOP_WAIT_SECONDS = 120
 
 
 def _problem(cfg: Config, region: str) -> str | None:
@@ -160,6 +164,13 @@ class _Experiment:
     def status(self) -> str:
         return self.latest["state"]["status"]
 
+    def action_status(self, name: str) -> str | None:
+        """The action's own state (GetExperiment's actions[name].state.status); None before FIS lists it."""
+        return self.latest.get("actions", {}).get(name, {}).get("state", {}).get("status")
+
+    def emergency_stop(self) -> str:
+        return f"aws fis stop-experiment --region {self._region} --id {self.id}"
+
     def refresh(self) -> str:
         self.latest = self._fis.call("fis", self._region, "get_experiment", id=self.id)["experiment"]
         said = f"{self.status}{': ' + self.latest['state']['reason'] if self.latest['state'].get('reason') else ''}"
@@ -168,20 +179,25 @@ class _Experiment:
             self._out(f"  [experiment {self.id}] {said}")
         return self.status
 
-    def stop(self, sleep: Callable[[float], None], clock: Callable[[], float], poll_seconds: float) -> bool:
-        """Stop it unless it ended, and wait until FIS says it has; False when it could not be stopped."""
+    def stop(self, sleep: Callable[[float], None], clock: Callable[[], float], poll_seconds: float, wait_seconds: float) -> bool:
+        """Stop it unless it ended or is stopping, and wait until FIS says it has (``stopping``
+        is FIS restoring what it changed: progress, not a failure); False when it did not end."""
         try:
-            if self.refresh() not in FINAL:
+            if self.refresh() not in (*FINAL, STOPPING):
                 self._out(f"Stopping experiment {self.id}")
                 self._fis.call("fis", self._region, "stop_experiment", id=self.id)
-            deadline = clock() + STOP_WAIT_SECONDS
+            deadline = clock() + wait_seconds
             while self.refresh() not in FINAL and clock() < deadline:
                 sleep(poll_seconds)
         except AwsError as exc:
             self._out(f"error: could not stop experiment {self.id}: {exc}")
         if self.status in FINAL:
             return True
-        self._out(f"error: experiment {self.id} is {self.status}; stop it: aws fis stop-experiment --region {self._region} --id {self.id}")
+        if self.status == STOPPING:
+            self._out(f"error: experiment {self.id} is still stopping after {wait_seconds:g} s (FIS restoring the route tables); "
+                      f"follow it: aws fis get-experiment --region {self._region} --id {self.id}")
+        else:
+            self._out(f"error: experiment {self.id} is {self.status}; stop it: {self.emergency_stop()}")
         return False
 
 
@@ -199,6 +215,7 @@ def run_gameday(
     reports: Path,
     timeout_seconds: float = failover.DEFAULT_TIMEOUT_SECONDS,
     poll_seconds: float = failover.DEFAULT_POLL_SECONDS,
+    fis_wait_seconds: float = DEFAULT_FIS_WAIT_SECONDS,
 ) -> int:
     """0 when the failover (and the failback) succeeded with the experiment stopped and the
     report written; 1 on a failed check, run or stop; 2 on bad input or unusable credentials."""
@@ -225,18 +242,19 @@ def run_gameday(
         out(f"error: {exc}")
         return exc.exit_status
     experiment = _Experiment(cfg, fis, started, out)
-    out(f"Started experiment {experiment.id} in {cfg.primary_region} (game day {gameday_id})")
+    out(f"Started experiment {experiment.id} in {cfg.primary_region} (game day {gameday_id}). Should this command die, "
+        f"stop it: {experiment.emergency_stop()} (or turn its abort alarm: {gameday_template.abort_command(cfg)})")
     aws = _Aws(session, acts_in=target_region)
     status, ran = EXIT_PROBLEM, False
     try:
         status, ran = _fail_over(cfg, aws, experiment, target_region, mode, accept_data_loss, gameday_id, out, sleep, clock,
-                                 timeout_seconds, poll_seconds)
+                                 timeout_seconds, poll_seconds, fis_wait_seconds)
     except KeyboardInterrupt:
         out("Interrupted: stopping the experiment; the runbook, if it started, keeps running (build.py status)")
     except AwsError as exc:
         out(f"error: {exc}")
     finally:
-        stopped = experiment.stop(sleep, clock, poll_seconds)
+        stopped = experiment.stop(sleep, clock, poll_seconds, fis_wait_seconds)
     if not stopped:
         status = EXIT_PROBLEM
     if failback and status == EXIT_OK:
@@ -257,15 +275,24 @@ def readiness_dry_run(cfg: Config, aws: _Aws, region: str, mode: str, out: Out) 
 def _fail_over(
     cfg: Config, aws: _Aws, experiment: _Experiment, region: str, mode: str, accept_data_loss: bool, gameday_id: str,
     out: Out, sleep: Callable[[float], None], clock: Callable[[], float], timeout_seconds: float, poll_seconds: float,
+    fis_wait_seconds: float,
 ) -> tuple[int, bool]:
-    """Wait for the fault to be injected, then run the failover, following the experiment between
-    the runbook's polls; (exit status, whether the runbook started)."""
-    deadline = clock() + STOP_WAIT_SECONDS
-    while experiment.refresh() != RUNNING:
-        if experiment.status in FINAL or clock() >= deadline:
-            out(f"error: experiment {experiment.id} is {experiment.status}, not running: the runbook was not started")
+    """Wait for the fault to be injected (the isolate action itself running, not only the
+    experiment), then run the failover, following the experiment between the runbook's polls;
+    (exit status, whether the runbook started)."""
+    deadline = clock() + fis_wait_seconds
+    while experiment.refresh() in ("pending", "initiating", RUNNING):
+        isolating = experiment.action_status(gameday_template.ISOLATE_ACTION)
+        if isolating == RUNNING:
+            break
+        if isolating in (*ACTION_ENDED, STOPPING) or clock() >= deadline:
+            out(f"error: experiment {experiment.id} is {experiment.status}, its action {gameday_template.ISOLATE_ACTION} "
+                f"{isolating or 'not started'} after {fis_wait_seconds:g} s at most: the runbook was not started")
             return EXIT_PROBLEM, False
         sleep(poll_seconds)
+    else:
+        out(f"error: experiment {experiment.id} is {experiment.status}, not running: the runbook was not started")
+        return EXIT_PROBLEM, False
 
     def watching(seconds: float) -> None:
         experiment.refresh()

@@ -219,7 +219,7 @@ def test_an_interrupt_while_watching_stops_the_experiment(passed_dry_run, tmp_pa
     _stub_dry_run(session)
     fis = session.stub("fis", PRIMARY)
     fis.add_response("start_experiment", _experiment("initiating"), None)
-    fis.add_response("get_experiment", _experiment("running"), {"id": EXPERIMENT_ID})
+    fis.add_response("get_experiment", _experiment("running", actions=ACTIONS), {"id": EXPERIMENT_ID})
     _stub_runbook(session, FAILED_RUN)
     fis.add_response("get_experiment", _experiment("running"), {"id": EXPERIMENT_ID})
     fis.add_response("get_experiment", _experiment("running"), {"id": EXPERIMENT_ID})
@@ -234,6 +234,108 @@ def test_an_interrupt_while_watching_stops_the_experiment(passed_dry_run, tmp_pa
     session.assert_all_called()
     assert session.calls[-2:] == ["StopExperiment", "GetExperiment"]
     assert any(line.startswith("Interrupted") for line in lines)
+
+
+class Clock:
+    """This command's clock, moved by its sleeps only."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _isolating(status: str) -> dict:
+    actions = {**ACTIONS, gameday_template.ISOLATE_ACTION: {**ACTIONS[gameday_template.ISOLATE_ACTION], "state": {"status": status}}}
+    return _experiment("running", startTime=at(0), actions=actions)
+
+
+def test_the_runbook_waits_for_the_isolation_itself_however_slow_fis_is(passed_dry_run, tmp_path):
+    """The experiment running is not the subnets cut off: the isolate action's own state is, and
+    FIS takes as long as it takes (minutes, past the old 120 s)."""
+    session = StubbedSession()
+    _stub_dry_run(session)
+    fis = session.stub("fis", PRIMARY)
+    fis.add_response("start_experiment", _experiment("initiating"), None)
+    fis.add_response("get_experiment", _experiment("initiating"), {"id": EXPERIMENT_ID})
+    for _ in range(3):
+        fis.add_response("get_experiment", _isolating("pending"), {"id": EXPERIMENT_ID})
+    fis.add_response("get_experiment", _isolating("running"), {"id": EXPERIMENT_ID})
+    _stub_runbook(session, FAILED_RUN)
+    clock = Clock()
+    lines: list[str] = []
+
+    def interrupted_once_the_runbook_started(seconds):
+        if "StartExecution" in session.calls:
+            raise KeyboardInterrupt
+        clock.sleep(seconds)
+
+    fis.add_response("get_experiment", _isolating("running"), {"id": EXPERIMENT_ID})  # between the runbook's polls
+    fis.add_response("get_experiment", _isolating("running"), {"id": EXPERIMENT_ID})  # before stopping
+    fis.add_response("stop_experiment", _experiment("stopping"), {"id": EXPERIMENT_ID})
+    fis.add_response("get_experiment", _experiment("stopped"), {"id": EXPERIMENT_ID})
+    status = gameday.run_gameday(CFG, DR, session=session, out=lines.append, sleep=interrupted_once_the_runbook_started,
+                                 clock=lambda: clock.now, reports=tmp_path, poll_seconds=60, fis_wait_seconds=600)
+    assert status == 1 and clock.now == 240
+    session.assert_all_called()
+    assert session.calls.index("StartExecution") > 4 + session.calls.index("StartExperiment")
+    assert any("stop it: aws fis stop-experiment" in line and "put-metric-data" in line for line in lines[:12])
+
+
+def test_an_isolation_that_never_runs_within_the_wait_starts_no_runbook(passed_dry_run, tmp_path):
+    session = StubbedSession()
+    _stub_dry_run(session)
+    fis = session.stub("fis", PRIMARY)
+    fis.add_response("start_experiment", _experiment("initiating"), None)
+    for _ in range(3):
+        fis.add_response("get_experiment", _isolating("pending"), {"id": EXPERIMENT_ID})
+    fis.add_response("get_experiment", _isolating("pending"), {"id": EXPERIMENT_ID})
+    fis.add_response("stop_experiment", _experiment("stopping"), {"id": EXPERIMENT_ID})
+    fis.add_response("get_experiment", _experiment("stopped"), {"id": EXPERIMENT_ID})
+    clock = Clock()
+    lines: list[str] = []
+    status = gameday.run_gameday(CFG, DR, session=session, out=lines.append, sleep=clock.sleep, clock=lambda: clock.now,
+                                 reports=tmp_path, poll_seconds=60, fis_wait_seconds=120)
+    assert status == 1
+    session.assert_all_called()
+    assert "StartExecution" not in session.calls
+    assert any(f"its action {gameday_template.ISOLATE_ACTION} pending" in line for line in lines)
+
+
+@pytest.mark.parametrize("stopping_polls, ended", [(4, True), (20, False)])
+def test_a_slow_stop_is_followed_and_never_stopped_twice(stopping_polls, ended):
+    """``stopping`` is FIS restoring the route tables: followed for the configured wait; past it,
+    the command says to follow it, never to stop an experiment that is stopping."""
+    session = StubbedSession()
+    fis = session.stub("fis", PRIMARY)
+    fis.add_response("get_experiment", _experiment("running"), {"id": EXPERIMENT_ID})
+    fis.add_response("stop_experiment", _experiment("stopping"), {"id": EXPERIMENT_ID})
+    polls = min(stopping_polls, 11)  # a poll a minute for 600 s, the one at the deadline included
+    for _ in range(polls):
+        fis.add_response("get_experiment", _experiment("stopping"), {"id": EXPERIMENT_ID})
+    if ended:
+        fis.add_response("get_experiment", _experiment("stopped"), {"id": EXPERIMENT_ID})
+    clock = Clock()
+    lines: list[str] = []
+    experiment = gameday._Experiment(CFG, gameday._Aws(session), _experiment("initiating")["experiment"], lines.append)
+    assert experiment.stop(clock.sleep, lambda: clock.now, 60, 600) is ended
+    session.assert_all_called()
+    assert session.calls.count("StopExperiment") == 1
+    if not ended:
+        assert any("still stopping after 600 s" in line and "aws fis get-experiment" in line for line in lines)
+        assert not any("stop-experiment" in line for line in lines)
+
+
+def test_an_experiment_that_is_already_stopping_is_not_stopped_again():
+    session = StubbedSession()
+    fis = session.stub("fis", PRIMARY)
+    fis.add_response("get_experiment", _experiment("stopping"), {"id": EXPERIMENT_ID})
+    fis.add_response("get_experiment", _experiment("stopped"), {"id": EXPERIMENT_ID})
+    experiment = gameday._Experiment(CFG, gameday._Aws(session), _experiment("running")["experiment"], [].append)
+    assert experiment.stop(lambda s: None, lambda: 0.0, 60, 600)
+    session.assert_all_called()
+    assert "StopExperiment" not in session.calls
 
 
 def test_an_experiment_that_does_not_run_starts_no_runbook(passed_dry_run, tmp_path):
