@@ -96,7 +96,8 @@ def add_gameday(t: Template, cfg: Config, vpc: Network) -> None:
     cluster = naming.ecs_cluster(cfg)
     abort = metric_alarm(
         t, cfg, ABORT_ALARM, "gameday-abort",
-        f"Stops the game day's FIS experiment: {abort_command(cfg)}",
+        f"Stops the game day's FIS experiment: one data point of {abort_namespace(cfg)} {ABORT_METRIC} in this region "
+        "(docs/gameday.md)",
         threshold=0, Namespace=abort_namespace(cfg), MetricName=ABORT_METRIC, Statistic="Maximum",
     )
     abort.Condition = IS_PRIMARY
