@@ -149,7 +149,7 @@ def _gameday(args: argparse.Namespace, cfg) -> int:
 
     return run_gameday(
         cfg, args.to, mode=args.mode, accept_data_loss=args.accept_data_loss, failback=args.failback,
-        session=_session(args), reports=args.reports, timeout_seconds=args.timeout * 60,
+        session=_session(args), reports=args.reports, timeout_seconds=args.timeout * 60, fis_wait_seconds=args.fis_wait * 60,
     )
 
 
@@ -347,6 +347,8 @@ def parser() -> argparse.ArgumentParser:
     _mode_options(gameday, "failover with data loss, as after a lost primary; needs --accept-data-loss")
     gameday.add_argument("--failback", action="store_true", help="after the experiment is stopped, fail back to the primary (planned)")
     gameday.add_argument("--timeout", type=int, default=30, metavar="MINUTES", help="stop watching a runbook after this long (default 30)")
+    gameday.add_argument("--fis-wait", type=int, default=15, metavar="MINUTES",
+                         help="follow the experiment's start (its isolation running) and its stop for this long each (default 15)")
     gameday.add_argument("--reports", type=Path, default=ROOT / "build" / "reports", metavar="DIR",
                          help="where the report goes (default: build/reports/)")
     gameday.add_argument("--profile", metavar="NAME", help="AWS profile to use")

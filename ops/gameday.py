@@ -38,21 +38,38 @@ from templates import naming
 from templates.config import Config
 
 EXIT_OK = 0
-# FIS's experiment states (botocore's model, ExperimentStatus): the last four are final.
-RUNNING = "running"
+# FIS's experiment states (botocore's model, ExperimentStatus): the last four are final;
+# an action's (ExperimentActionStatus) add "skipped".
+RUNNING, STOPPING = "running", "stopping"
 FINAL = ("completed", "stopped", "failed", "cancelled")
+ACTION_ENDED = (*FINAL, "skipped")
+# AWS bounds neither how long an experiment takes to inject its fault nor to stop (restoring the
+# subnets' route tables): how long this command follows each, ``--fis-wait`` on the command line.
+DEFAULT_FIS_WAIT_SECONDS = 900
 # Service Quotas: Amazon VPC's "Routes per route table".
 ROUTES_QUOTA = ("vpc", "L-93826ACB")
-# The FIS guide asks the routes-per-route-table quota to leave room in each target subnet's route
-# table for the routes the action adds: FIS gives each target subnet a table of its own with
-# their routes and a route to a prefix list of the other Region's ranges, and "When you reference
-# a prefix list in a resource, the maximum number of entries for the prefix lists counts against
-# the quota for the number of entries for the resource" (Amazon VPC user guide, "Amazon VPC
-# quotas", https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html). The size of
-# that prefix list could not be read from the stored copy of the FIS guide: 250 is assumed here
-# (check it against the AWS FIS Actions reference before relying on this figure).
+# The room the isolate action needs in each target subnet's route table: "raise the Amazon VPC
+# quota for routes per route table to 250 (or 350 if the region parameter is us-east-1) plus the
+# number of routes in your existing route tables" (AWS FIS Actions reference,
+# aws:network:route-table-disrupt-cross-region-connectivity,
+# https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html). The region
+# parameter is the region cut off (the DR region), read from the deployed template.
 FIS_ROUTES_ROOM = 250
-STOP_WAIT_SECONDS = 120
+FIS_ROUTES_ROOM_LARGER = (350, "us-east-1")
+
+
+def fis_routes_room(isolated_region: str) -> int:
+    room, region = FIS_ROUTES_ROOM_LARGER
+    return room if isolated_region == region else FIS_ROUTES_ROOM
+
+
+# AWS FIS's own quotas on this experiment's targets (Service Quotas, service code fis; AWS FIS
+# user guide, "Quotas and limitations for AWS Fault Injection Service",
+# https://docs.aws.amazon.com/fis/latest/userguide/fis-quotas.html): "Target Tasks for
+# aws:ecs:stop-task" (default 5) and "Target Subnets for
+# aws:network:route-table-disrupt-cross-region-connectivity" (default 6).
+TASKS_QUOTA = ("fis", "L-48D12416")
+SUBNETS_QUOTA = ("fis", "L-100E963F")
 
 
 def _problem(cfg: Config, region: str) -> str | None:
@@ -93,28 +110,45 @@ def _quota(aws: _Aws, region: str, service: str, code: str) -> float:
 
 def experiment_dry_run(cfg: Config, fis: _Aws, out: Out) -> tuple[str, bool]:
     """The experiment template's id, and whether it can run: its target subnets' route tables
-    each have ``FIS_ROUTES_ROOM`` routes to spare under the quota."""
+    each have ``fis_routes_room`` routes to spare under the quota, and FIS's target quotas take
+    the target subnets and the service's running tasks."""
     region = cfg.primary_region
     template_id = _template_id(cfg, fis)
     template = fis.call("fis", region, "get_experiment_template", id=template_id)["experimentTemplate"]
     arns = template["targets"][gameday_template.SUBNETS_TARGET].get("resourceArns", [])
     subnets = [arn.rsplit("/", 1)[1] for arn in arns]
+    isolate = template["actions"][gameday_template.ISOLATE_ACTION]["parameters"]
+    room = fis_routes_room(isolate["region"])
     out(f"Experiment template {template_id} in {region}: {len(subnets)} target subnets, "
-        f"isolation for {template['actions'][gameday_template.ISOLATE_ACTION]['parameters']['duration']}")
+        f"isolation from {isolate['region']} for {isolate['duration']}")
     tables = fis.call("ec2", region, "describe_route_tables", Filters=[{"Name": "association.subnet-id", "Values": subnets}])["RouteTables"]
     associated = {a.get("SubnetId") for t in tables for a in t.get("Associations", [])}
     quota = _quota(fis, region, *ROUTES_QUOTA)
     largest = max((len(t.get("Routes", [])) for t in tables), default=0)
-    ok = bool(subnets) and associated >= set(subnets) and largest + FIS_ROUTES_ROOM <= quota
+    ok = bool(subnets) and associated >= set(subnets) and largest + room <= quota
     status = failover.PASS if ok else failover.FAIL
     out(f"  {status}  routes per route table: quota {quota:g}, the target subnets' {len(tables)} tables hold up to "
-        f"{largest} routes, FIS needs room for {FIS_ROUTES_ROOM}")
+        f"{largest} routes, FIS needs room for {room} (isolating {isolate['region']})")
     if associated < set(subnets):
         out(f"  {failover.FAIL}  subnets without a route table of their own: {', '.join(sorted(set(subnets) - associated))}")
-    if largest + FIS_ROUTES_ROOM > quota:
-        out(f"    ask for {largest + FIS_ROUTES_ROOM:g}: aws service-quotas request-service-quota-increase --region {region} "
-            f"--service-code {ROUTES_QUOTA[0]} --quota-code {ROUTES_QUOTA[1]} --desired-value {largest + FIS_ROUTES_ROOM}")
+    if largest + room > quota:
+        _ask(out, region, ROUTES_QUOTA, largest + room)
+    cluster, service = naming.ecs_cluster(cfg).for_region(region), naming.ecs_service(cfg).for_region(region)
+    tasks = [arn for page in fis.pages("ecs", region, "list_tasks", cluster=cluster, serviceName=service) for arn in page["taskArns"]]
+    for count, what, (code_of_service, code) in ((len(subnets), "target subnets", SUBNETS_QUOTA),
+                                                 (len(tasks), f"running tasks of {service}", TASKS_QUOTA)):
+        limit = _quota(fis, region, code_of_service, code)
+        fits = count <= limit
+        ok = ok and fits
+        out(f"  {failover.PASS if fits else failover.FAIL}  FIS target quota {code}: {count} {what}, at most {limit:g}")
+        if not fits:
+            _ask(out, region, (code_of_service, code), count)
     return template_id, ok
+
+
+def _ask(out: Out, region: str, quota: tuple[str, str], wanted: float) -> None:
+    out(f"    ask for {wanted:g}: aws service-quotas request-service-quota-increase --region {region} "
+        f"--service-code {quota[0]} --quota-code {quota[1]} --desired-value {wanted:g}")
 
 
 class _Experiment:
@@ -130,6 +164,13 @@ class _Experiment:
     def status(self) -> str:
         return self.latest["state"]["status"]
 
+    def action_status(self, name: str) -> str | None:
+        """The action's own state (GetExperiment's actions[name].state.status); None before FIS lists it."""
+        return self.latest.get("actions", {}).get(name, {}).get("state", {}).get("status")
+
+    def emergency_stop(self) -> str:
+        return f"aws fis stop-experiment --region {self._region} --id {self.id}"
+
     def refresh(self) -> str:
         self.latest = self._fis.call("fis", self._region, "get_experiment", id=self.id)["experiment"]
         said = f"{self.status}{': ' + self.latest['state']['reason'] if self.latest['state'].get('reason') else ''}"
@@ -138,20 +179,25 @@ class _Experiment:
             self._out(f"  [experiment {self.id}] {said}")
         return self.status
 
-    def stop(self, sleep: Callable[[float], None], clock: Callable[[], float], poll_seconds: float) -> bool:
-        """Stop it unless it ended, and wait until FIS says it has; False when it could not be stopped."""
+    def stop(self, sleep: Callable[[float], None], clock: Callable[[], float], poll_seconds: float, wait_seconds: float) -> bool:
+        """Stop it unless it ended or is stopping, and wait until FIS says it has (``stopping``
+        is FIS restoring what it changed: progress, not a failure); False when it did not end."""
         try:
-            if self.refresh() not in FINAL:
+            if self.refresh() not in (*FINAL, STOPPING):
                 self._out(f"Stopping experiment {self.id}")
                 self._fis.call("fis", self._region, "stop_experiment", id=self.id)
-            deadline = clock() + STOP_WAIT_SECONDS
+            deadline = clock() + wait_seconds
             while self.refresh() not in FINAL and clock() < deadline:
                 sleep(poll_seconds)
         except AwsError as exc:
             self._out(f"error: could not stop experiment {self.id}: {exc}")
         if self.status in FINAL:
             return True
-        self._out(f"error: experiment {self.id} is {self.status}; stop it: aws fis stop-experiment --region {self._region} --id {self.id}")
+        if self.status == STOPPING:
+            self._out(f"error: experiment {self.id} is still stopping after {wait_seconds:g} s (FIS restoring the route tables); "
+                      f"follow it: aws fis get-experiment --region {self._region} --id {self.id}")
+        else:
+            self._out(f"error: experiment {self.id} is {self.status}; stop it: {self.emergency_stop()}")
         return False
 
 
@@ -169,6 +215,7 @@ def run_gameday(
     reports: Path,
     timeout_seconds: float = failover.DEFAULT_TIMEOUT_SECONDS,
     poll_seconds: float = failover.DEFAULT_POLL_SECONDS,
+    fis_wait_seconds: float = DEFAULT_FIS_WAIT_SECONDS,
 ) -> int:
     """0 when the failover (and the failback) succeeded with the experiment stopped and the
     report written; 1 on a failed check, run or stop; 2 on bad input or unusable credentials."""
@@ -195,18 +242,19 @@ def run_gameday(
         out(f"error: {exc}")
         return exc.exit_status
     experiment = _Experiment(cfg, fis, started, out)
-    out(f"Started experiment {experiment.id} in {cfg.primary_region} (game day {gameday_id})")
+    out(f"Started experiment {experiment.id} in {cfg.primary_region} (game day {gameday_id}). Should this command die, "
+        f"stop it: {experiment.emergency_stop()} (or turn its abort alarm: {gameday_template.abort_command(cfg)})")
     aws = _Aws(session, acts_in=target_region)
     status, ran = EXIT_PROBLEM, False
     try:
         status, ran = _fail_over(cfg, aws, experiment, target_region, mode, accept_data_loss, gameday_id, out, sleep, clock,
-                                 timeout_seconds, poll_seconds)
+                                 timeout_seconds, poll_seconds, fis_wait_seconds)
     except KeyboardInterrupt:
         out("Interrupted: stopping the experiment; the runbook, if it started, keeps running (build.py status)")
     except AwsError as exc:
         out(f"error: {exc}")
     finally:
-        stopped = experiment.stop(sleep, clock, poll_seconds)
+        stopped = experiment.stop(sleep, clock, poll_seconds, fis_wait_seconds)
     if not stopped:
         status = EXIT_PROBLEM
     if failback and status == EXIT_OK:
@@ -227,15 +275,24 @@ def readiness_dry_run(cfg: Config, aws: _Aws, region: str, mode: str, out: Out) 
 def _fail_over(
     cfg: Config, aws: _Aws, experiment: _Experiment, region: str, mode: str, accept_data_loss: bool, gameday_id: str,
     out: Out, sleep: Callable[[float], None], clock: Callable[[], float], timeout_seconds: float, poll_seconds: float,
+    fis_wait_seconds: float,
 ) -> tuple[int, bool]:
-    """Wait for the fault to be injected, then run the failover, following the experiment between
-    the runbook's polls; (exit status, whether the runbook started)."""
-    deadline = clock() + STOP_WAIT_SECONDS
-    while experiment.refresh() != RUNNING:
-        if experiment.status in FINAL or clock() >= deadline:
-            out(f"error: experiment {experiment.id} is {experiment.status}, not running: the runbook was not started")
+    """Wait for the fault to be injected (the isolate action itself running, not only the
+    experiment), then run the failover, following the experiment between the runbook's polls;
+    (exit status, whether the runbook started)."""
+    deadline = clock() + fis_wait_seconds
+    while experiment.refresh() in ("pending", "initiating", RUNNING):
+        isolating = experiment.action_status(gameday_template.ISOLATE_ACTION)
+        if isolating == RUNNING:
+            break
+        if isolating in (*ACTION_ENDED, STOPPING) or clock() >= deadline:
+            out(f"error: experiment {experiment.id} is {experiment.status}, its action {gameday_template.ISOLATE_ACTION} "
+                f"{isolating or 'not started'} after {fis_wait_seconds:g} s at most: the runbook was not started")
             return EXIT_PROBLEM, False
         sleep(poll_seconds)
+    else:
+        out(f"error: experiment {experiment.id} is {experiment.status}, not running: the runbook was not started")
+        return EXIT_PROBLEM, False
 
     def watching(seconds: float) -> None:
         experiment.refresh()

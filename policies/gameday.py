@@ -103,7 +103,9 @@ def experiment(
                 Sid="CreateOnlyTaggedByFis",
                 Effect=Allow,
                 Action=[ec2.CreateRouteTable, ec2.CreateManagedPrefixList, ec2.CreateNetworkInterface],
-                Resource=[any_route_table, any_prefix_list, any_interface],
+                # An interface's security group is any (AWS's policy grants security-group/*), the
+                # request tagged for FIS all the same (aws:RequestTag is the request's).
+                Resource=[any_route_table, any_prefix_list, any_interface, _ec2("security-group/*")],
                 Condition=_created_by_fis(),
             ),
             Statement(
@@ -120,7 +122,7 @@ def experiment(
                 Sid="InterfacesInTheTargetSubnets",
                 Effect=Allow,
                 Action=[ec2.CreateNetworkInterface],
-                Resource=[*subnets, _ec2("security-group/*")],
+                Resource=subnets,
             ),
             Statement(
                 Sid="ChangeAndDeleteWhatFisCreated",

@@ -11,6 +11,7 @@ the boundary (their names start with ``PREFIX-stackset-``).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 
 import awacs.aws
@@ -267,18 +268,28 @@ def boundary(role_statements: Iterable[dict], managed_policies: Iterable[str], p
     managed policies they attach) grant, each on this project's resources only (``project``,
     derived as the execution role's grants are): a role the execution role creates, whatever
     inline policy it is given, reaches no other workload's secrets, tables, queues, functions,
-    keys or clusters. A statement on ``"*"`` that a condition scopes (a metric namespace) keeps
-    its condition."""
+    keys or clusters. A statement on ``"*"`` that a condition scopes (a metric namespace, a
+    cluster) keeps its condition. A statement on every resource of a type under a condition (the
+    ``managedByFIS`` tag AWS FIS puts on what it creates: "Scoped using the tag managedByFIS=true
+    ... AWS FIS adds and removes this tag", AWS FIS Actions reference,
+    https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html) is kept as it is,
+    in every region: those resources carry no project tag, so the project's scope would deny the
+    very requests the role was granted; the copy adds nothing a role's own policy does not grant."""
     unconditioned: set[str] = set()
     conditioned: dict[str, set[str]] = {}
+    kept: dict[tuple[str, str], set[str]] = {}  # (resources, condition) -> actions
     for statement in role_statements:
         if statement.get("Effect") != "Allow":
             continue
         actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
-        if statement.get("Resource") in ("*", ["*"]) and "Condition" in statement and _literal(statement["Condition"]):
-            conditioned.setdefault(json.dumps(statement["Condition"], sort_keys=True), set()).update(actions)
-        else:
-            unconditioned.update(actions)
+        condition = _portable(statement["Condition"]) if "Condition" in statement else None
+        resources = _portable(statement["Resource"])
+        if resources in ("*", ["*"]) and condition is not None:
+            conditioned.setdefault(json.dumps(condition, sort_keys=True), set()).update(actions)
+            continue
+        unconditioned.update(actions)
+        if condition is not None and resources is not None and all(_every_of_a_type(r) for r in resources):
+            kept.setdefault((json.dumps(sorted(resources)), json.dumps(condition, sort_keys=True)), set()).update(actions)
     managed = []
     for index, policy in enumerate(sorted(set(managed_policies))):
         if policy not in MANAGED_POLICY_ACTIONS:
@@ -297,16 +308,52 @@ def boundary(role_statements: Iterable[dict], managed_policies: Iterable[str], p
                     Effect=Allow,
                     Action=_actions(sorted(actions - unconditioned)),
                     Resource=["*"],
-                    Condition=Condition([getattr(awacs.aws, op)(values) for op, values in json.loads(condition).items()]),
+                    Condition=deployment.awacs_condition(json.loads(condition)),
                 )
             )
-    return deployment.Scoped(statements, scoped.reasons)
+    reasons = dict(scoped.reasons)
+    for index, ((resources, condition), actions) in enumerate(sorted(kept.items())):
+        sid = f"WhatTheProjectsRolesDoOnWhatAServiceTags{index}"
+        statements.append(
+            Statement(
+                Sid=sid,
+                Effect=Allow,
+                Action=_actions(sorted(actions)),
+                Resource=[Sub(r) for r in json.loads(resources)],
+                Condition=deployment.awacs_condition(json.loads(condition)),
+            )
+        )
+        reasons[sid] = {r: KEPT_REASON for r in json.loads(resources)}
+    return deployment.Scoped(statements, reasons)
 
 
-def _literal(condition: dict) -> bool:
-    """A condition that means the same in another template: no reference to a resource or parameter."""
-    text = json.dumps(condition)
-    return not any(f'"{function}"' in text for function in ("Ref", "Fn::GetAtt", "Fn::ImportValue", "Fn::Sub"))
+KEPT_REASON = ("a project role's own grant, kept with its condition: what the service creates carries only the "
+               "service's tag (managedByFIS), never the project's")
+# The pseudo-parameters that mean the same in the boundary's template; a region becomes "*".
+_PORTABLE = {"${AWS::Partition}", "${AWS::AccountId}", "${AWS::Region}"}
+
+
+def _portable(value):
+    """``value`` (a statement's Resource or Condition) as it means the same in the boundary's
+    template in any region: ``${AWS::Region}`` as ``*``; None when it names a resource or
+    parameter of its own template."""
+    if isinstance(value, list):
+        items = [_portable(item) for item in value]
+        return None if any(item is None for item in items) else items
+    if isinstance(value, dict):
+        if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+            text = value["Fn::Sub"]
+            return text.replace("${AWS::Region}", "*") if set(re.findall(r"\$\{[^}]*\}", text)) <= _PORTABLE else None
+        if any(key in value for key in ("Ref", "Fn::GetAtt", "Fn::ImportValue", "Fn::Sub", "Fn::Join", "Fn::If")):
+            return None
+        items = {key: _portable(item) for key, item in value.items()}
+        return None if any(item is None for item in items.values()) else items
+    return value
+
+
+def _every_of_a_type(resource: str) -> bool:
+    """An ARN of every resource of one type in the account (``...:route-table/*``)."""
+    return resource.endswith("/*") and resource.count("*") <= 2 and "${AWS::AccountId}" in resource
 
 
 # The AWS managed policies the templates attach, by the ARN's path and name: their actions

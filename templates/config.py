@@ -691,12 +691,14 @@ class ReportsConfig(Section):
 class GamedayConfig(Section):
     enabled: bool = setting(
         False, "Off: nothing of the game day is rendered. On: the regional template carries an AWS FIS experiment in "
-        "the primary region that cuts its app and database subnets off from the DR region and stops its app tasks "
+        "the primary region that cuts its app subnets off from the DR region and stops its app tasks "
         "(docs/gameday.md), which `build.py gameday` runs beside a real failover.",
         feeds=("AWS::FIS::ExperimentTemplate",))
     duration_minutes: int = setting(
-        60, "How long the subnets stay cut off unless `build.py gameday` stops the experiment first (it always does "
-        "when it ends); with the game day on, at least objectives.rto_seconds, so the failover runs inside the fault.",
+        60, "How long the subnets stay cut off unless the experiment is stopped first (`build.py gameday` always "
+        "stops it; should the command die, `aws fis stop-experiment` or the abort alarm, docs/gameday.md); with the "
+        "game day on, at least objectives.rto_seconds, so the failover runs inside the fault. Keep it near the RTO plus "
+        "a margin: it is how long a forgotten experiment lasts.",
         ge=1, le=12 * 60, feeds=("AWS::FIS::ExperimentTemplate.Actions",),
         source="AWS FIS actions reference: an action's duration is \"from one minute to 12 hours\" "
         "(https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html)")

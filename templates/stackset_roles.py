@@ -210,12 +210,21 @@ def build_execution_role_template(cfg: Config, deployed: Iterable[dict]) -> Temp
             ManagedPolicyName=boundary_name(cfg),
             Description="The most any role of this project's stack sets may do, on this project's resources only",
             PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=capped.statements),
-            Metadata=merged(cfn_lint_ignore({"E9008": BOUNDARY_NAME_REASON}), _reasons(capped.statements, capped), typeless_wildcards()),
+            Metadata=merged(cfn_lint_ignore({"E9008": BOUNDARY_NAME_REASON, **_inherited_wildcards(deployed)}),
+                            _reasons(capped.statements, capped), typeless_wildcards()),
         )
     )
     t.add_output(Output("ExecutionRoleName", Value=Ref(EXECUTION_ROLE)))
     t.add_output(Output("PermissionsBoundaryArn", Value=Ref(PERMISSIONS_BOUNDARY)))
     return t
+
+
+def _inherited_wildcards(deployed: list[dict]) -> dict[str, str]:
+    """E9010's exemption of a role's "*" narrowed by a condition (its reason), which the boundary
+    keeps with that condition (``policies.stackset.boundary``); nothing when no role has one."""
+    reasons = sorted({r["Metadata"]["Reasons"]["E9010"] for d in deployed for r in d.get("Resources", {}).values()
+                      if r["Type"] == "AWS::IAM::Role" and "E9010" in r.get("Metadata", {}).get("Reasons", {})})
+    return {"E9010": "a role's \"*\" kept with its condition: " + "; ".join(reasons)} if reasons else {}
 
 
 def _reasons(statements, scoped: deployment.Scoped) -> dict:

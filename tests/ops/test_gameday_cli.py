@@ -67,7 +67,9 @@ def _experiment(status: str, **more) -> dict:
     return {"experiment": {"id": EXPERIMENT_ID, "experimentTemplateId": TEMPLATE_ID, "state": {"status": status}, **more}}
 
 
-def _stub_dry_run(session: StubbedSession, quota: float = 500.0) -> None:
+def _stub_dry_run(session: StubbedSession, quota: float = 500.0, isolated: str = DR, tasks: int = 3,
+                  fis_quotas: tuple[float | None, float | None] = (6.0, 5.0)) -> None:
+    """The experiment's dry run; a FIS quota None: never applied (NoSuchResourceException), AWS's default answers."""
     fis = session.stub("fis", PRIMARY)
     fis.add_response("list_experiment_templates", {"experimentTemplates": [
         {"id": "EXTother", "tags": {"Name": "someone-else"}},
@@ -80,15 +82,25 @@ def _stub_dry_run(session: StubbedSession, quota: float = 500.0) -> None:
             "resourceArns": [f"arn:aws:ec2:{PRIMARY}:{ACCOUNT}:subnet/{subnet}" for subnet in SUBNETS],
         }},
         "actions": {gameday_template.ISOLATE_ACTION: {"actionId": gameday_template.ISOLATE_ACTION_ID,
-                                                      "parameters": {"region": DR, "duration": "PT60M"}}},
+                                                      "parameters": {"region": isolated, "duration": "PT60M"}}},
     }}, {"id": TEMPLATE_ID})
     session.stub("ec2", PRIMARY).add_response("describe_route_tables", {"RouteTables": [
         {"RouteTableId": f"rtb-{index}", "Associations": [{"SubnetId": subnet}], "Routes": [{"GatewayId": "local"}] * (index + 2)}
         for index, subnet in enumerate(SUBNETS)
     ]}, {"Filters": [{"Name": "association.subnet-id", "Values": SUBNETS}]})
-    session.stub("service-quotas", PRIMARY).add_response(
-        "get_service_quota", {"Quota": {"Value": quota}}, {"ServiceCode": "vpc", "QuotaCode": "L-93826ACB"}
-    )
+    quotas = session.stub("service-quotas", PRIMARY)
+    quotas.add_response("get_service_quota", {"Quota": {"Value": quota}}, {"ServiceCode": "vpc", "QuotaCode": "L-93826ACB"})
+    cluster, service = naming.ecs_cluster(CFG).for_region(PRIMARY), naming.ecs_service(CFG).for_region(PRIMARY)
+    session.stub("ecs", PRIMARY).add_response("list_tasks", {"taskArns": [
+        f"arn:aws:ecs:{PRIMARY}:{ACCOUNT}:task/{cluster}/{index:032x}" for index in range(tasks)]},
+        {"cluster": cluster, "serviceName": service})
+    for code, value, default in (("L-100E963F", fis_quotas[0], 6.0), ("L-48D12416", fis_quotas[1], 5.0)):
+        asked = {"ServiceCode": "fis", "QuotaCode": code}
+        if value is None:
+            quotas.add_client_error("get_service_quota", "NoSuchResourceException", "The request failed because the specified service quota does not exist.", expected_params=asked)
+            quotas.add_response("get_aws_default_service_quota", {"Quota": {"Value": default}}, asked)
+        else:
+            quotas.add_response("get_service_quota", {"Quota": {"Value": value}}, asked)
 
 
 def _history(*events: tuple[str, float, dict]) -> dict:
@@ -183,7 +195,7 @@ def test_a_failed_runbook_still_stops_the_experiment_and_reports_in_order(passed
     assert _run(session, tmp_path, lines) == 1, "\n".join(lines)
 
     session.assert_all_called()
-    watched = [c for c in session.calls if c not in ("GetCallerIdentity", "ListExecutions", "DescribeRouteTables", "GetServiceQuota")]
+    watched = [c for c in session.calls if c not in ("GetCallerIdentity", "ListExecutions", "DescribeRouteTables", "GetServiceQuota", "ListTasks")]
     assert watched == [
         "ListExperimentTemplates", "GetExperimentTemplate", "StartExperiment", "GetExperiment",
         "StartExecution", "GetExecutionHistory", "GetExperiment", "GetExecutionHistory",
@@ -207,7 +219,7 @@ def test_an_interrupt_while_watching_stops_the_experiment(passed_dry_run, tmp_pa
     _stub_dry_run(session)
     fis = session.stub("fis", PRIMARY)
     fis.add_response("start_experiment", _experiment("initiating"), None)
-    fis.add_response("get_experiment", _experiment("running"), {"id": EXPERIMENT_ID})
+    fis.add_response("get_experiment", _experiment("running", actions=ACTIONS), {"id": EXPERIMENT_ID})
     _stub_runbook(session, FAILED_RUN)
     fis.add_response("get_experiment", _experiment("running"), {"id": EXPERIMENT_ID})
     fis.add_response("get_experiment", _experiment("running"), {"id": EXPERIMENT_ID})
@@ -222,6 +234,108 @@ def test_an_interrupt_while_watching_stops_the_experiment(passed_dry_run, tmp_pa
     session.assert_all_called()
     assert session.calls[-2:] == ["StopExperiment", "GetExperiment"]
     assert any(line.startswith("Interrupted") for line in lines)
+
+
+class Clock:
+    """This command's clock, moved by its sleeps only."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _isolating(status: str) -> dict:
+    actions = {**ACTIONS, gameday_template.ISOLATE_ACTION: {**ACTIONS[gameday_template.ISOLATE_ACTION], "state": {"status": status}}}
+    return _experiment("running", startTime=at(0), actions=actions)
+
+
+def test_the_runbook_waits_for_the_isolation_itself_however_slow_fis_is(passed_dry_run, tmp_path):
+    """The experiment running is not the subnets cut off: the isolate action's own state is, and
+    FIS takes as long as it takes (minutes, past the old 120 s)."""
+    session = StubbedSession()
+    _stub_dry_run(session)
+    fis = session.stub("fis", PRIMARY)
+    fis.add_response("start_experiment", _experiment("initiating"), None)
+    fis.add_response("get_experiment", _experiment("initiating"), {"id": EXPERIMENT_ID})
+    for _ in range(3):
+        fis.add_response("get_experiment", _isolating("pending"), {"id": EXPERIMENT_ID})
+    fis.add_response("get_experiment", _isolating("running"), {"id": EXPERIMENT_ID})
+    _stub_runbook(session, FAILED_RUN)
+    clock = Clock()
+    lines: list[str] = []
+
+    def interrupted_once_the_runbook_started(seconds):
+        if "StartExecution" in session.calls:
+            raise KeyboardInterrupt
+        clock.sleep(seconds)
+
+    fis.add_response("get_experiment", _isolating("running"), {"id": EXPERIMENT_ID})  # between the runbook's polls
+    fis.add_response("get_experiment", _isolating("running"), {"id": EXPERIMENT_ID})  # before stopping
+    fis.add_response("stop_experiment", _experiment("stopping"), {"id": EXPERIMENT_ID})
+    fis.add_response("get_experiment", _experiment("stopped"), {"id": EXPERIMENT_ID})
+    status = gameday.run_gameday(CFG, DR, session=session, out=lines.append, sleep=interrupted_once_the_runbook_started,
+                                 clock=lambda: clock.now, reports=tmp_path, poll_seconds=60, fis_wait_seconds=600)
+    assert status == 1 and clock.now == 240
+    session.assert_all_called()
+    assert session.calls.index("StartExecution") > 4 + session.calls.index("StartExperiment")
+    assert any("stop it: aws fis stop-experiment" in line and "put-metric-data" in line for line in lines[:12])
+
+
+def test_an_isolation_that_never_runs_within_the_wait_starts_no_runbook(passed_dry_run, tmp_path):
+    session = StubbedSession()
+    _stub_dry_run(session)
+    fis = session.stub("fis", PRIMARY)
+    fis.add_response("start_experiment", _experiment("initiating"), None)
+    for _ in range(3):
+        fis.add_response("get_experiment", _isolating("pending"), {"id": EXPERIMENT_ID})
+    fis.add_response("get_experiment", _isolating("pending"), {"id": EXPERIMENT_ID})
+    fis.add_response("stop_experiment", _experiment("stopping"), {"id": EXPERIMENT_ID})
+    fis.add_response("get_experiment", _experiment("stopped"), {"id": EXPERIMENT_ID})
+    clock = Clock()
+    lines: list[str] = []
+    status = gameday.run_gameday(CFG, DR, session=session, out=lines.append, sleep=clock.sleep, clock=lambda: clock.now,
+                                 reports=tmp_path, poll_seconds=60, fis_wait_seconds=120)
+    assert status == 1
+    session.assert_all_called()
+    assert "StartExecution" not in session.calls
+    assert any(f"its action {gameday_template.ISOLATE_ACTION} pending" in line for line in lines)
+
+
+@pytest.mark.parametrize("stopping_polls, ended", [(4, True), (20, False)])
+def test_a_slow_stop_is_followed_and_never_stopped_twice(stopping_polls, ended):
+    """``stopping`` is FIS restoring the route tables: followed for the configured wait; past it,
+    the command says to follow it, never to stop an experiment that is stopping."""
+    session = StubbedSession()
+    fis = session.stub("fis", PRIMARY)
+    fis.add_response("get_experiment", _experiment("running"), {"id": EXPERIMENT_ID})
+    fis.add_response("stop_experiment", _experiment("stopping"), {"id": EXPERIMENT_ID})
+    polls = min(stopping_polls, 11)  # a poll a minute for 600 s, the one at the deadline included
+    for _ in range(polls):
+        fis.add_response("get_experiment", _experiment("stopping"), {"id": EXPERIMENT_ID})
+    if ended:
+        fis.add_response("get_experiment", _experiment("stopped"), {"id": EXPERIMENT_ID})
+    clock = Clock()
+    lines: list[str] = []
+    experiment = gameday._Experiment(CFG, gameday._Aws(session), _experiment("initiating")["experiment"], lines.append)
+    assert experiment.stop(clock.sleep, lambda: clock.now, 60, 600) is ended
+    session.assert_all_called()
+    assert session.calls.count("StopExperiment") == 1
+    if not ended:
+        assert any("still stopping after 600 s" in line and "aws fis get-experiment" in line for line in lines)
+        assert not any("stop-experiment" in line for line in lines)
+
+
+def test_an_experiment_that_is_already_stopping_is_not_stopped_again():
+    session = StubbedSession()
+    fis = session.stub("fis", PRIMARY)
+    fis.add_response("get_experiment", _experiment("stopping"), {"id": EXPERIMENT_ID})
+    fis.add_response("get_experiment", _experiment("stopped"), {"id": EXPERIMENT_ID})
+    experiment = gameday._Experiment(CFG, gameday._Aws(session), _experiment("running")["experiment"], [].append)
+    assert experiment.stop(lambda s: None, lambda: 0.0, 60, 600)
+    session.assert_all_called()
+    assert "StopExperiment" not in session.calls
 
 
 def test_an_experiment_that_does_not_run_starts_no_runbook(passed_dry_run, tmp_path):
@@ -247,6 +361,38 @@ def test_a_quota_without_room_for_fis_routes_starts_nothing(passed_dry_run, tmp_
     assert "StartExperiment" not in session.calls
     assert any("FAIL  routes per route table: quota 50" in line for line in lines)
     assert any("--quota-code L-93826ACB --desired-value" in line for line in lines)
+
+
+@pytest.mark.parametrize("isolated, runnable, room", [("us-west-2", True, 250), ("us-east-1", False, 350)])
+def test_the_room_fis_needs_is_350_routes_when_it_isolates_us_east_1(isolated, runnable, room):
+    """AWS's figure: 250 routes, 350 when the action's region parameter is us-east-1."""
+    session = StubbedSession()
+    _stub_dry_run(session, quota=300.0, isolated=isolated)  # the largest table holds 3 routes
+    lines: list[str] = []
+    assert gameday.experiment_dry_run(CFG, gameday._Aws(session), lines.append) == (TEMPLATE_ID, runnable)
+    session.assert_all_called()
+    assert any(f"FIS needs room for {room} (isolating {isolated})" in line for line in lines)
+
+
+def test_more_running_tasks_than_fis_may_stop_starts_nothing_and_says_what_to_ask_for(passed_dry_run, tmp_path):
+    """6 tasks against the default "Target Tasks for aws:ecs:stop-task" (5, never raised here)."""
+    session = StubbedSession()
+    _stub_dry_run(session, tasks=6, fis_quotas=(None, None))
+    lines: list[str] = []
+    assert _run(session, tmp_path, lines) == 1
+    session.assert_all_called()
+    assert "StartExperiment" not in session.calls
+    assert any("PASS  FIS target quota L-100E963F: 2 target subnets, at most 6" in line for line in lines)
+    assert any("FAIL  FIS target quota L-48D12416: 6 running tasks" in line and "at most 5" in line for line in lines)
+    assert any("--service-code fis --quota-code L-48D12416 --desired-value 6" in line for line in lines)
+
+
+def test_more_target_subnets_than_the_applied_quota_starts_nothing(passed_dry_run, tmp_path):
+    session = StubbedSession()
+    _stub_dry_run(session, fis_quotas=(1.0, 5.0))
+    lines: list[str] = []
+    assert _run(session, tmp_path, lines) == 1
+    assert any("FAIL  FIS target quota L-100E963F: 2 target subnets, at most 1" in line for line in lines)
 
 
 def test_a_failed_readiness_check_starts_nothing(monkeypatch, tmp_path):

@@ -69,7 +69,10 @@ def _holds(condition: dict, context: dict) -> bool:
                 continue
             if actual is None:
                 return False  # a key missing from the request fails its operator
-            match = fnmatch.fnmatchcase if operator in ("StringLike", "ArnLike") else str.__eq__
+            # ArnEquals takes wildcards as ArnLike does: "Each of the six colon-delimited components of the
+            # ARN is checked separately and each can include multi-character match wildcards (*)" (IAM user
+            # guide, "IAM JSON policy elements: Condition operators", Amazon Resource Name (ARN) condition operators).
+            match = fnmatch.fnmatchcase if operator in ("StringLike", "ArnLike", "ArnEquals") else str.__eq__
             if not any(match(actual, w) for w in wanted):
                 return False
     return True

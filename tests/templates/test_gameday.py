@@ -1,20 +1,23 @@
 """The game day's FIS experiment (issue 26): off by default, in the primary's stack instance only,
-aimed at this stack's app and database subnets and app tasks, stopped by its alarms, and a
+aimed at this stack's app subnets and app tasks, stopped by its alarms, and a
 role that passes the gate (cfn-lint, the IAM proof) and grants nothing beyond this stack."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import botocore.session
 import pytest
 
 from checks import iam_proof
 from checks.pipeline import publish
 from template_support import resolve, resources_of_type
-from templates import gameday, network
+from templates import gameday, naming
+from templates.stackset_roles import PERMISSIONS_BOUNDARY
+from test_execution_scope import ACCOUNT, allows
 from templates.config import ConfigError, config_from_mapping
-from templates.readiness import READY_ALARM
 from templates.render import render
 
 FIS_TYPE = "AWS::FIS::ExperimentTemplate"
@@ -26,8 +29,13 @@ def gameday_cfg():
 
 
 @pytest.fixture(scope="module")
-def gameday_template(gameday_cfg) -> dict:
-    return json.loads(render(gameday_cfg)["regional.json"])
+def gameday_rendered(gameday_cfg) -> dict:
+    return render(gameday_cfg)
+
+
+@pytest.fixture(scope="module")
+def gameday_template(gameday_rendered) -> dict:
+    return json.loads(gameday_rendered["regional.json"])
 
 
 def test_off_by_default_nothing_of_it_renders(template):
@@ -43,7 +51,7 @@ def test_only_the_primarys_stack_instance_has_the_experiment(gameday_cfg, gameda
     assert not [name for name in dr["Resources"] if name.startswith("Gameday")]
 
 
-def test_it_isolates_the_app_and_database_subnets_from_the_dr_region_for_the_configured_time(gameday_cfg, gameday_template):
+def test_it_isolates_the_app_subnets_from_the_dr_region_for_the_configured_time(gameday_cfg, gameday_template):
     primary = resolve(gameday_template, gameday_cfg, gameday_cfg.primary_region)
     (experiment,) = resources_of_type(primary, FIS_TYPE).values()
     properties = experiment["Properties"]
@@ -53,8 +61,8 @@ def test_it_isolates_the_app_and_database_subnets_from_the_dr_region_for_the_con
     subnets = properties["Targets"][isolate["Targets"]["Subnets"]]
     assert subnets["ResourceType"] == "aws:ec2:subnet" and subnets["SelectionMode"] == "ALL"
     tiers = {arn.rsplit("/", 1)[1].rstrip("0123456789") for arn in subnets["ResourceArns"]}
-    assert tiers == {"PrivateSubnet", "IsolatedSubnet"}, "the app's and the database's, never the public tier"
-    assert len(subnets["ResourceArns"]) == 2 * gameday_cfg.network.az_count
+    assert tiers == {"PrivateSubnet"}, "the app's: the database's have no route out to cut, and never the public tier"
+    assert len(subnets["ResourceArns"]) == gameday_cfg.network.az_count
     stop = properties["Actions"][gameday.STOP_TASKS_ACTION]
     assert stop["ActionId"] == "aws:ecs:stop-task"
     tasks = properties["Targets"][stop["Targets"]["Tasks"]]
@@ -62,13 +70,33 @@ def test_it_isolates_the_app_and_database_subnets_from_the_dr_region_for_the_con
     assert tasks["Parameters"] == {"cluster": "trading-dev-cluster", "service": "trading-dev-app"}
 
 
-def test_it_stops_on_the_readiness_and_app_error_alarms_and_logs_with_the_configured_retention(gameday_cfg, gameday_template):
+@pytest.mark.parametrize("az_count", [2, 3])
+def test_no_target_lists_more_arns_than_fis_accepts(az_count):
+    """FIS and CloudFormation take at most 5 ARNs a target (botocore's fis model, ResourceArnList)."""
+    cfg = config_from_mapping({"gameday": {"enabled": True}, "network": {"az_count": az_count}})
+    template = json.loads(render(cfg)["regional.json"])
+    model = botocore.session.get_session().get_service_model("fis")
+    limit = model.shape_for("ResourceArnList").metadata["max"]
+    assert limit == gameday.MAX_TARGET_ARNS
+    for name, target in template["Resources"][gameday.EXPERIMENT]["Properties"]["Targets"].items():
+        assert len(target.get("ResourceArns", [])) <= limit, name
+
+
+def test_it_stops_only_on_its_abort_alarm_never_on_what_the_fault_turns_and_logs(gameday_cfg, gameday_template):
+    """The readiness and 5xx alarms turn because of the fault (stopped tasks, a switchover): as stop
+    conditions they would end the experiment it is there to run, for good (FIS cannot resume)."""
     resources = gameday_template["Resources"]
     properties = resources[gameday.EXPERIMENT]["Properties"]
     alarms = [condition["Value"]["Fn::GetAtt"][0] for condition in properties["StopConditions"]]
-    assert alarms == [READY_ALARM, gameday.APP_ERRORS_ALARM]
-    assert all(resources[alarm]["Type"] == "AWS::CloudWatch::Alarm" for alarm in alarms)
-    assert resources[gameday.APP_ERRORS_ALARM]["Properties"]["MetricName"] == "HTTPCode_Target_5XX_Count"
+    assert alarms == [gameday.ABORT_ALARM]
+    abort = resources[gameday.ABORT_ALARM]
+    assert abort["Condition"] == resources[gameday.EXPERIMENT]["Condition"]
+    command = gameday.abort_command(gameday_cfg).split()
+    published = dict(zip(command[3::2], command[4::2]))
+    metric = abort["Properties"]
+    assert (published["--namespace"], published["--metric-name"]) == (metric["Namespace"], metric["MetricName"])
+    assert float(published["--value"]) > metric["Threshold"] and metric["ComparisonOperator"] == "GreaterThanThreshold"
+    assert metric["TreatMissingData"] == "notBreaching", "no data: no abort"
     log_group = properties["LogConfiguration"]["CloudWatchLogsConfiguration"]["LogGroupArn"]["Fn::GetAtt"][0]
     assert resources[log_group]["Properties"]["RetentionInDays"] == gameday_cfg.gameday.log_retention_days
     assert properties["ExperimentOptions"]["EmptyTargetResolutionMode"] == "fail"
@@ -92,6 +120,68 @@ def test_the_role_changes_only_this_stacks_network_or_what_fis_tagged_as_its_own
             assert own or "managedByFIS" in tagged or arn.endswith("security-group/*"), (statement["Sid"], arn)
 
 
+def _in_region(value, region: str):
+    """The role's statements as IAM sees them in ``region``: a logical id as its physical id."""
+    if isinstance(value, list):
+        return [_in_region(item, region) for item in value]
+    if isinstance(value, dict):
+        if set(value) == {"Fn::Sub"}:
+            text = value["Fn::Sub"].replace("${AWS::Region}", region).replace("${AWS::Partition}", "aws")
+            return re.sub(r"\$\{(?!AWS::)([^}]*)\}", r"\1", text.replace("${AWS::AccountId}", ACCOUNT))
+        return {key: _in_region(item, region) for key, item in value.items()}
+    return value
+
+
+def test_the_roles_grants_within_the_boundary_allow_what_fis_does(gameday_cfg, gameday_rendered):
+    """Role AND boundary, request by request, as the isolate and stop-task actions make them:
+    FIS's own resources carry only its managedByFIS tag, the interface's security group is any,
+    ecs:ListTasks names no resource but the cluster (ecs:cluster)."""
+    region = gameday_cfg.primary_region
+    role = _in_region(_statements(json.loads(gameday_rendered["regional.json"])), region)
+    execution = json.loads(gameday_rendered["stackset_execution_role.json"])
+    boundary = execution["Resources"][PERMISSIONS_BOUNDARY]["Properties"]["PolicyDocument"]["Statement"]
+
+    def effective(action, resource, context=None):
+        return allows(role, action, resource, context) and allows(boundary, action, resource, context)
+
+    def arn(resource, service="ec2"):
+        return f"arn:aws:{service}:{region}:{ACCOUNT}:{resource}"
+
+    fis_made = {"aws:ResourceTag/managedByFIS": "true", "ec2:ResourceTag/managedByFIS": "true"}
+    tagging = {"aws:RequestTag/managedByFIS": "true"}
+    ours = {f"aws:ResourceTag/{k}": v for k, v in naming.project_tags(gameday_cfg).items()}
+    cluster = arn("cluster/trading-dev-cluster", "ecs")
+    wanted = [
+        ("ec2:CreateRouteTable", arn("route-table/*"), tagging),
+        ("ec2:CreateRouteTable", arn("vpc/Vpc"), {**tagging, **ours}),
+        ("ec2:CreateTags", arn("route-table/rtb-fis"), {**tagging, "ec2:CreateAction": "CreateRouteTable"}),
+        ("ec2:CreateRoute", arn("route-table/rtb-fis"), fis_made),
+        ("ec2:AssociateRouteTable", arn("route-table/rtb-fis"), fis_made),
+        ("ec2:AssociateRouteTable", arn("subnet/PrivateSubnet1"), ours),
+        ("ec2:ReplaceRouteTableAssociation", arn("route-table/PrivateRouteTable1"), ours),
+        ("ec2:ModifyVpcEndpoint", arn("route-table/rtb-fis"), fis_made),
+        ("ec2:DeleteRouteTable", arn("route-table/rtb-fis"), fis_made),
+        ("ec2:CreateManagedPrefixList", arn("prefix-list/pl-fis"), tagging),
+        ("ec2:ModifyManagedPrefixList", arn("prefix-list/pl-fis"), fis_made),
+        ("ec2:CreateNetworkInterface", arn("network-interface/*"), tagging),
+        ("ec2:CreateNetworkInterface", arn("subnet/PrivateSubnet1"), {**tagging, **ours}),
+        ("ec2:CreateNetworkInterface", arn("security-group/sg-default"), tagging),
+        ("ec2:DeleteNetworkInterface", arn("network-interface/eni-fis"), fis_made),
+        ("ecs:ListTasks", "*", {"ecs:cluster": cluster}),
+        ("ecs:DescribeTasks", arn("task/trading-dev-cluster/0a1b", "ecs"), {}),
+        ("ecs:StopTask", arn("task/trading-dev-cluster/0a1b", "ecs"), {}),
+    ]
+    assert [request[:2] for request in wanted if not effective(*request)] == []
+    refused = [
+        ("ec2:CreateRoute", arn("route-table/rtb-someone-elses"), {}),
+        ("ec2:CreateNetworkInterface", arn("security-group/sg-default"), {}),
+        ("ec2:CreateRouteTable", arn("route-table/*"), {"aws:RequestTag/managedByFIS": "false"}),
+        ("ecs:ListTasks", "*", {"ecs:cluster": arn("cluster/someone-else", "ecs")}),
+        ("ecs:StopTask", arn("task/someone-else/0a1b", "ecs"), {}),
+    ]
+    assert [request[:2] for request in refused if effective(*request)] == []
+
+
 def test_the_role_may_be_assumed_by_this_accounts_fis_experiments_only(gameday_template):
     role = gameday_template["Resources"][gameday.EXPERIMENT_ROLE]["Properties"]
     (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
@@ -103,7 +193,7 @@ def test_the_role_may_be_assumed_by_this_accounts_fis_experiments_only(gameday_t
 def test_the_route_tables_it_may_swap_are_the_target_subnets_own(gameday_template):
     (swap,) = [s for s in _statements(gameday_template) if s["Sid"] == "SwapTheTargetSubnetsRouteTables"]
     tables = {r["Fn::Sub"].rsplit("${", 1)[1].rstrip("}") for r in swap["Resource"] if ":route-table/" in r["Fn::Sub"]}
-    assert tables == {"PrivateRouteTable1", "PrivateRouteTable2", "PrivateRouteTable3", network.ISOLATED_ROUTE_TABLE}
+    assert tables == {"PrivateRouteTable1", "PrivateRouteTable2", "PrivateRouteTable3"}
 
 
 def test_enabled_it_renders_lints_clean_and_passes_the_iam_proof(gameday_cfg, tmp_path: Path):
