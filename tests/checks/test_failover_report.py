@@ -315,19 +315,29 @@ def test_a_run_whose_report_cannot_be_written_ends_as_it_would_and_says_why():
     assert run_report(outcome)["outcome"] == "SUCCEEDED"
 
 
-def test_every_path_to_a_notification_writes_the_report_first():
-    """The success path and every failure (caught errors, refusals, timeouts) pass a report state."""
+def test_success_reports_then_notifies_failure_pages_then_reports():
+    """The success path writes its report before the notification (which names it); every failure
+    (caught errors, refusals, timeouts, the success notification's own) pages on-call first, and
+    only a run whose failover did not serve gets a FAILED report afterwards."""
     states = runbook.definition(CFG)["States"]
-    into = {name: [s for s, body in states.items() if name in _targets(body)] for name in ("Notify", "NotifyFailure")}
-    assert into == {"Notify": ["ReportSucceeded"], "NotifyFailure": ["ReportFailed"]}
-    reported = {s for s, body in states.items() if "ReportFailed" in _targets(body)}
-    assert {s for s, body in states.items() if body["Type"] == "Task"} - {"ReportSucceeded", "ReportFailed", "Notify", "NotifyFailure"} <= reported
+    into = {name: [s for s, body in states.items() if name in _targets(body)] for name in ("Notify", "ReportFailed")}
+    assert into == {"Notify": ["ReportSucceeded"], "ReportFailed": ["FailoverServed?"]}
+    paged = {s for s, body in states.items() if "NotifyFailure" in _targets(body)}
+    assert {s for s, body in states.items() if body["Type"] == "Task"} - {"ReportSucceeded", "ReportFailed", "NotifyFailure"} <= paged
+    assert "Notify" in paged and "ReportFailed" not in paged
+    # A notification that fails after the failover served ends the run as succeeded, its report untouched.
+    assert states["Served"]["Next"] == "ReportSucceeded" and states["Served"]["Result"] == "SUCCEEDED"
+    assert states["FailoverServed?"]["Choices"] == [{"Variable": "$.run.outcome", "StringEquals": "SUCCEEDED", "Next": "Done"}]
     for name, outcome in (("ReportSucceeded", "succeeded"), ("ReportFailed", "failed")):
         payload = states[name]["Parameters"]["Payload"]
         assert (payload["outcome"], payload["execution.$"]) == (outcome, "$$.Execution.Id")
-        # A report that cannot be written goes on to the notification, which says so.
+        assert (payload["state.$"], payload["entered.$"]) == ("$$.State.Name", "$$.State.EnteredTime")
+        assert [r["ErrorEquals"] for r in states[name]["Retry"]][1] == ["HistoryBehind"]
+        # A report that cannot be written: the run goes on as it would have.
         (catch,) = states[name]["Catch"]
         assert catch["Next"] == states[name]["Next"] and catch["ResultPath"] == "$.run.steps.report.result.error"
+    for name in ("Notify", "NotifyFailure"):
+        assert states[name]["Parameters"]["Payload"]["execution.$"] == "$$.Execution.Name"
 
 
 def test_the_plan_in_the_state_machine_is_the_budget_the_command_line_measures_with(region_view):
