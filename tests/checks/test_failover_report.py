@@ -315,6 +315,31 @@ def test_a_run_whose_report_cannot_be_written_ends_as_it_would_and_says_why():
     assert run_report(outcome)["outcome"] == "SUCCEEDED"
 
 
+def test_a_failover_that_served_stays_succeeded_when_its_notification_fails():
+    """SNS refuses every publication: the run (and its report, written before) still say
+    SUCCEEDED; the notification's failure does not overwrite the report as FAILED."""
+    with contextlib.redirect_stdout(io.StringIO()), Drill() as drill:
+        drill.network.faults.append(Fault("Publish", THROTTLE, 10_000))
+        outcome = drill.run(CFG.dr_region, {"failover_id": "drill-no-sns"})
+        bucket = drill.regions[CFG.dr_region].bootstrap["ReportBucket"]["Properties"]["BucketName"]
+        versions = drill.client("s3", CFG.dr_region).list_object_versions(Bucket=bucket, Prefix=report_keys("drill-no-sns")[0])["Versions"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in outcome.history if "stateEnteredEventDetails" in e]
+    assert (outcome.status, drill.aurora.writer) == ("SUCCEEDED", CFG.dr_region)
+    assert "NotifyFailure" in entered and "ReportFailed" not in entered
+    assert outcome.written_report["outcome"] == "SUCCEEDED" and len(versions) == 1
+
+
+def test_a_failed_run_pages_before_its_report_and_names_where_it_will_be():
+    with contextlib.redirect_stdout(io.StringIO()), Drill() as drill:
+        outcome = drill.run(CFG.dr_region, {"failover_id": "drill-refused", "mode": "unplanned"})
+        (notice,) = _messages(CFG.dr_region)
+        bucket = drill.regions[CFG.dr_region].bootstrap["ReportBucket"]["Properties"]["BucketName"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in outcome.history if "stateEnteredEventDetails" in e]
+    assert outcome.status == "FAILED" and entered.index("NotifyFailure") < entered.index("ReportFailed")
+    assert f"s3://{bucket}/{report_keys('drill-refused')[1]}" in notice and f"--region {CFG.dr_region}" in notice
+    assert (outcome.written_report["outcome"], outcome.written_report["error"]) == ("FAILED", "DataLossNotAccepted")
+
+
 def test_success_reports_then_notifies_failure_pages_then_reports():
     """The success path writes its report before the notification (which names it); every failure
     (caught errors, refusals, timeouts, the success notification's own) pages on-call first, and
