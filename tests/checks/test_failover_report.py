@@ -218,6 +218,32 @@ def test_report_without_region_asks_the_dr_region_then_the_primary(drilled, tmp_
     assert json.loads((tmp_path / "drill-back.json").read_text())["region"] == CFG.primary_region
 
 
+def test_report_without_region_reads_the_dr_history_before_asking_the_lost_primary(drilled, tmp_path):
+    """A regional outage: the DR region's copy, then its history, settle it; the primary (no stub:
+    asking it would fail the test) is never asked."""
+    session, lines = StubbedSession(), []
+    _served(session, CFG.dr_region, "drill-unhealthy", _outcome(drilled, "dr_service_cannot_serve"))
+    assert report_cli.run_report(CFG, "drill-unhealthy", None, tmp_path, session=session, out=lines.append) == 0, lines
+    assert not any(region == CFG.primary_region for _, region in session.stubbers)
+
+
+def test_report_without_region_skips_an_unreachable_region_with_a_warning(drilled, tmp_path):
+    session, lines = StubbedSession(), []
+    session.stub("sts", CFG.dr_region).add_client_error("get_caller_identity", "ServiceUnavailable", "down", http_status_code=503)
+    _served(session, CFG.primary_region, "drill-back", _outcome(drilled, "planned_there_and_back", 1))
+    assert report_cli.run_report(CFG, "drill-back", None, tmp_path, session=session, out=lines.append) == 0, lines
+    assert lines[0].startswith(f"warning: skipping {CFG.dr_region}: GetCallerIdentity in {CFG.dr_region} failed") and len(lines) == 2
+    assert json.loads((tmp_path / "drill-back.json").read_text())["region"] == CFG.primary_region
+
+
+def test_report_when_no_region_answers_exits_1(tmp_path):
+    session, lines = StubbedSession(), []
+    for region in (CFG.dr_region, CFG.primary_region):
+        session.stub("sts", region).add_client_error("get_caller_identity", "ServiceUnavailable", "down", http_status_code=503)
+    assert report_cli.run_report(CFG, "x", None, tmp_path / "r", session=session, out=lines.append) == EXIT_PROBLEM
+    assert [line.split(":")[0] for line in lines] == ["warning", "warning", "error"] and not (tmp_path / "r").exists()
+
+
 def test_report_of_an_execution_that_does_not_exist_exits_1_in_one_line(tmp_path):
     session, lines = StubbedSession(), []
     _served(session, CFG.dr_region, "nope")
@@ -263,6 +289,7 @@ def test_report_denied_the_bucket_says_which_permission_in_one_line(tmp_path):
     _no_copy(session, CFG.dr_region, "x", code="AccessDenied")
     assert report_cli.run_report(CFG, "x", CFG.dr_region, tmp_path / "r", session=session, out=lines.append) == EXIT_PROBLEM
     assert len(lines) == 1 and "lack s3:GetObject" in lines[0] and CFG.dr_region in lines[0]
+    assert "when s3:ListBucket is not allowed" in lines[0] and "docs/reports.md" in lines[0]
     assert not (tmp_path / "r").exists()
 
 
