@@ -30,6 +30,7 @@ the runbook records and ``build.py failover --dry-run`` checks against the RPO f
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -254,7 +255,9 @@ def for_timing(cfg: Config, timing: dict) -> Budget:
               + ("" if cfg.route53_metrics_region != cfg.primary_region else ": its metrics region is the lost one, one call at its worst, unverified"), AWS),
         Phase("follow", _loop(w["follow"]), "over budget: a promotion that outlasts the writer wait is followed this long",
               AWS, "runbook.follow_promotion_minutes"),
-        Phase("report", INVOCATION_SECONDS, "the runbook writes its failover report (one invocation), then notifies"),
+        Phase("report", INVOCATION_SECONDS * (1 + runbook.HISTORY_RETRY["MaxAttempts"]) + math.ceil(runbook.retry_seconds(runbook.HISTORY_RETRY)),
+              "the runbook writes its failover report: one invocation, and its retries while the history it reads "
+              "does not yet show the report step (HistoryBehind); on the failure path after paging"),
     )
     scaled_at = sum(p.seconds for p in phases[: [p.name for p in phases].index("scale") + 1])
     return Budget(

@@ -93,6 +93,8 @@ def destroy(
         kept = _kept_resources(rendered.template(spec))
         if kept:
             progress(f"  kept by their deletion policy in {', '.join(regions)}: {', '.join(kept)}")
+        for line in _object_lock_notes(rendered.template(spec)):
+            progress(f"  {line}")
 
 
 def _reverse_order(spec: StackSetSpec, instances: dict[str, Any]) -> list[str]:
@@ -107,6 +109,27 @@ def _kept_resources(template: dict[str, Any]) -> list[str]:
         for logical_id, resource in template.get("Resources", {}).items()
         if resource.get("DeletionPolicy") in KEPT_BY_POLICY
     ]
+
+
+def _object_lock_notes(template: dict[str, Any]) -> list[str]:
+    """What a kept bucket with Object Lock means: its locked versions, so the bucket and its name,
+    outlive the stacks until their retention ends ("can't be overwritten or deleted for the
+    duration of the retention period" in COMPLIANCE mode; GOVERNANCE needs s3:BypassGovernanceRetention),
+    S3 user guide, Object Lock retention modes, https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html)."""
+    notes = []
+    for logical_id, resource in template.get("Resources", {}).items():
+        props = resource.get("Properties", {})
+        if resource.get("DeletionPolicy") not in KEPT_BY_POLICY or not props.get("ObjectLockEnabled"):
+            continue
+        retention = props.get("ObjectLockConfiguration", {}).get("Rule", {}).get("DefaultRetention", {})
+        mode, days = retention.get("Mode", "no default"), retention.get("Days", "?")
+        who = "nobody, not even the account's root user," if mode == "COMPLIANCE" else "only principals with s3:BypassGovernanceRetention"
+        notes.append(
+            f"{logical_id} has Object Lock on ({mode}, {days} days): {who} can delete a report version before its "
+            "retention ends, so the bucket cannot be deleted and its name stays taken until then; a redeploy in that "
+            "region cannot create it (docs/reports.md: After destroy)"
+        )
+    return notes
 
 
 def _stuck_stacks(stack_sets: StackSets, spec: StackSetSpec, instances: dict[str, Any]) -> dict[str, str]:

@@ -50,6 +50,13 @@ REPLACEMENT_EXTRAS: Mapping[str, tuple[str, ...]] = {
     # RDS's ModifyDBCluster has no MasterUsername parameter, so there is no in-place change
     # (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBCluster.html).
     "AWS::RDS::DBCluster": ("/properties/MasterUsername",),
+    # AWS::S3::Bucket, ObjectLockEnabled: "Update requires: Replacement" (AWS CloudFormation User
+    # Guide, archived, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-bucket.html);
+    # a change set still shows it "requiresRecreation": "Always" although S3 now enables Object Lock
+    # on existing buckets ("Enabling ObjectLock on an existing bucket is now supported",
+    # https://github.com/aws-cloudformation/cloudformation-coverage-roadmap/issues/1929). The report
+    # bucket has a fixed name, so CloudFormation cannot create its replacement: the update fails.
+    "AWS::S3::Bucket": ("/properties/ObjectLockEnabled",),
 }
 
 CREATES_DATABASE_HINT = (

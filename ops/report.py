@@ -4,12 +4,15 @@ locally as JSON and HTML: the copy the run wrote to its region's report bucket
 (``checks/failover_report.py``, the same builder), e.g. for a run whose report step failed
 or that ran before the bucket existed.
 
-The execution is named by its failover id (``build.py failover`` starts it so), in the
-runbook of the region it ran in; without ``--region`` both configured regions are asked,
-the DR region first. A missing copy is S3's ``NoSuchKey`` (``NoSuchBucket`` before the
-bucket exists); without ``s3:ListBucket`` S3 answers a missing key with ``AccessDenied``,
-which is reported, not taken for missing (S3 API Reference, GetObject: "If you don't have the
-s3:ListBucket permission, Amazon S3 returns an HTTP status code 403 Access Denied error"). "GetExecutionHistory": "If nextToken is returned,
+The argument names the execution: the failover id for runs ``build.py failover`` started, the
+name EventBridge gave an automatic run (the run's notification prints it, with ``--region``).
+Without ``--region`` both configured regions are asked, the DR region first, each one whole
+(its bucket's copy, then its history) before the next: a region that cannot be asked (the
+lost one, in a regional outage) is skipped with a one-line warning. A missing copy is S3's
+``NoSuchKey`` (``NoSuchBucket`` before the bucket exists); without ``s3:ListBucket`` S3
+answers a missing key with ``AccessDenied``, which is reported, not taken for missing (S3 API
+Reference, GetObject: "If you don't have the s3:ListBucket permission, Amazon S3 returns an
+HTTP status code 403 Access Denied error"). "GetExecutionHistory": "If nextToken is returned,
 there are more results available ... Keep all other arguments unchanged"; the maximum page
 size is 1000 (Step Functions API reference, GetExecutionHistory,
 https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html).
@@ -26,7 +29,7 @@ from botocore.exceptions import BotoCoreError
 
 from checks import budget, failover_report
 from ops.errors import EXIT_BAD_INPUT, EXIT_PROBLEM
-from ops.failover import FAILOVER_ID_PATTERN, HISTORY_PAGE_SIZE, AwsError, Out, _Aws, runbook_arn
+from ops.failover import ACCESS_DENIED_CODES, FAILOVER_ID_PATTERN, HISTORY_PAGE_SIZE, AwsError, Out, _Aws, runbook_arn
 from templates import dns, naming
 from templates.config import Config
 from templates.reports import report_keys
@@ -51,6 +54,9 @@ def _from_bucket(cfg: Config, aws: _Aws, failover_id: str, region: str) -> tuple
         except AwsError as exc:
             if exc.code in NO_COPY:
                 return None
+            if exc.code in ACCESS_DENIED_CODES:
+                raise AwsError(f"{exc}; S3 answers so for a missing report too when s3:ListBucket is not allowed "
+                               "(docs/reports.md lists what the reader needs)", exc.code, exc.exit_status) from None
             raise
         except BotoCoreError as exc:  # the body's stream broke off
             raise AwsError(f"GetObject s3://{bucket}/{key} in {region} failed: {exc}") from None
@@ -69,17 +75,29 @@ def _execution_arn(machine_arn: str, name: str) -> str:
     return machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
 
 
-def _find(cfg: Config, aws: _Aws, failover_id: str, regions: list[str]) -> tuple[str, dict] | None:
-    """The region and ``DescribeExecution`` of the execution, asked region by region; None when
-    every region answered that it does not exist. A region that cannot be asked is raised."""
-    for region in regions:
-        arn = _execution_arn(runbook_arn(cfg, region, aws.account(region)), failover_id)
-        try:
-            return region, aws.call("stepfunctions", region, "describe_execution", executionArn=arn)
-        except AwsError as exc:
-            if exc.code != NOT_FOUND:
-                raise
+def _described(cfg: Config, aws: _Aws, failover_id: str, region: str) -> dict | None:
+    """``DescribeExecution`` of the execution in ``region``'s runbook; None when it does not exist there."""
+    arn = _execution_arn(runbook_arn(cfg, region, aws.account(region)), failover_id)
+    try:
+        return aws.call("stepfunctions", region, "describe_execution", executionArn=arn)
+    except AwsError as exc:
+        if exc.code != NOT_FOUND:
+            raise
     return None
+
+
+def _report_in(cfg: Config, aws: _Aws, failover_id: str, region: str) -> tuple[dict, str, str, str] | None:
+    """(the report, its JSON, its HTML, where it came from) in ``region``: its bucket's copy, else
+    built from the execution's history; None when the region has neither."""
+    copy = _from_bucket(cfg, aws, failover_id, region)
+    if copy is not None:
+        where, report, json_text, html = copy
+        return report, json_text, html, f" (from {where})"
+    described = _described(cfg, aws, failover_id, region)
+    if described is None:
+        return None
+    report = execution_report(cfg, aws, region, failover_id, described)
+    return report, failover_report.dumps(report), failover_report.page(report), " (from the execution's history)"
 
 
 def execution_report(cfg: Config, aws: _Aws, region: str, failover_id: str, described: dict | None = None) -> dict:
@@ -115,24 +133,27 @@ def run_report(cfg: Config, failover_id: str, region: str | None, out_dir: Path,
         return EXIT_BAD_INPUT
     aws = _Aws(session)
     regions = [region] if region else [cfg.dr_region, cfg.primary_region]
-    try:
-        for asked in regions:
-            copy = _from_bucket(cfg, aws, failover_id, asked)
-            if copy is not None:
-                where, report, json_text, html = copy
-                return _written(out, out_dir / failover_id, report, json_text, html, f" (from {where})", open_page)
-        found = _find(cfg, aws, failover_id, regions)
-        if found is None:
-            where = region or f"{cfg.dr_region} or {cfg.primary_region}"
-            out(f"error: no runbook execution named {failover_id} in {where}")
-            return EXIT_PROBLEM
-        region, described = found
-        report = execution_report(cfg, aws, region, failover_id, described)
-    except AwsError as exc:
-        out(f"error: {exc}")
-        return exc.exit_status
-    page = failover_report.page(report)
-    return _written(out, out_dir / failover_id, report, failover_report.dumps(report), page, " (from the execution's history)", open_page)
+    skipped = []
+    for asked in regions:
+        try:
+            found = _report_in(cfg, aws, failover_id, asked)
+        except AwsError as exc:
+            # Asked for one region, or credentials that fail everywhere: nothing else to try.
+            if region is not None or exc.exit_status == EXIT_BAD_INPUT:
+                out(f"error: {exc}")
+                return exc.exit_status
+            out(f"warning: skipping {asked}: {exc}")
+            skipped.append(asked)
+            continue
+        if found is not None:
+            report, json_text, html, source = found
+            return _written(out, out_dir / failover_id, report, json_text, html, source, open_page)
+    asked_regions = " or ".join(r for r in regions if r not in skipped)
+    if not asked_regions:
+        out(f"error: no region could be asked for {failover_id} (see the warnings above)")
+    else:
+        out(f"error: no runbook execution named {failover_id} in {asked_regions}")
+    return EXIT_PROBLEM
 
 
 def _written(out: Out, stem: Path, report: dict, json_text: str, html: str, source: str, open_page: bool) -> int:

@@ -669,7 +669,10 @@ class ReportsConfig(Section):
         0, "0: no Object Lock. Otherwise S3 Object Lock's default retention on every report: nobody can delete or "
         "overwrite it for this long (in COMPLIANCE mode not even the account's root). Once on, S3 cannot turn Object "
         "Lock off (\"After you enable Object Lock on a bucket, you can't disable Object Lock or suspend versioning\", "
-        "S3 user guide, Configuring S3 Object Lock).", ge=0, le=36500,
+        "S3 user guide, Configuring S3 Object Lock). Decide before the first deploy: going from 0 to a number of days, "
+        "or back, changes the bucket's ObjectLockEnabled, which CloudFormation can only do by replacing the bucket "
+        "(its fixed name makes that update fail): build.py plan refuses it. Changing the days or the mode is an "
+        "update.", ge=0, le=36500,
         feeds=("AWS::S3::Bucket.ObjectLockConfiguration", "AWS::S3::Bucket.ObjectLockEnabled"),
         source="at most reports.retention_days: lifecycle cannot expire a locked version")
     object_lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = setting(

@@ -83,7 +83,12 @@ def add_report_bucket(t: Template, cfg: Config) -> None:
                         ExpirationInDays=days,
                         NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=days),
                         AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=INCOMPLETE_UPLOAD_DAYS),
-                    )
+                    ),
+                    # The delete markers expiry leaves once their versions are gone. A rule of its own:
+                    # ExpiredObjectDeleteMarker "cannot be specified with Days or Date in a Lifecycle
+                    # Expiration Policy" (S3 API Reference, LifecycleExpiration,
+                    # https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleExpiration.html).
+                    s3.LifecycleRule(Id="remove-expired-delete-markers", Status="Enabled", ExpiredObjectDeleteMarker=True),
                 ]
             ),
             # Evidence: kept when the stack goes. Its name is fixed, so a bucket kept by a failed

@@ -329,6 +329,9 @@ def _step_settings(cfg: Config, alerting: Alerting, app: App) -> dict[str, dict]
         },
         "notify": {
             "ALERTS_TOPIC_ARN": alerting.topic_arn,
+            # Where the run's report is written: the failure notification names it before it is there.
+            "REPORT_BUCKET": naming.report_bucket(cfg).value(),
+            "REPORT_PREFIX": reports.REPORT_PREFIX,
             # Where an unplanned failover's snapshot of the old primary is (the report says).
             "PEER_REGION": Ref(PEER_REGION_PARAMETER),
             "PEER_DB_CLUSTER_ID": naming.db_cluster(cfg).in_region_of(PEER_REGION_PARAMETER),
@@ -391,7 +394,8 @@ def _add_functions(t: Template, cfg: Config, alerting: Alerting, app: App, s3_ke
 
 
 def _task(cfg: Config, step: str, result: str, next_state: str, payload: dict) -> dict:
-    """Invoke a step's function with backoff-and-jitter retries and a catch to the failure report.
+    """Invoke a step's function with backoff-and-jitter retries and a catch to the failure path
+(on-call is paged first, then the failure report is written).
 
     A step another invocation still holds (``StepInProgress``: a duplicate, or a holder that
     was killed) is retried for longer than the lease, so a dead holder's claim is taken over.
@@ -423,7 +427,7 @@ def _task(cfg: Config, step: str, result: str, next_state: str, payload: dict) -
                 "JitterStrategy": "FULL",
             },
         ],
-        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.run.error", "Next": "ReportFailed"}],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.run.error", "Next": "NotifyFailure"}],
         "Next": next_state,
     }
 
@@ -431,6 +435,10 @@ def _task(cfg: Config, step: str, result: str, next_state: str, payload: dict) -
 def _report(outcome: str) -> dict:
     payload = {
         "failover_id.$": "$.failover_id",
+        # The report's key and the recovery command name the execution (EventBridge names automatic runs).
+        "execution.$": "$$.Execution.Name",
+        # SUCCEEDED once the failover has served: a failed success notification does not make it a failure.
+        "served.$": "$.run.outcome",
         "mode.$": "$.mode",
         "accept_data_loss.$": "$.accept_data_loss",
         "steps.$": "$.run.steps",
@@ -443,9 +451,19 @@ def _report(outcome: str) -> dict:
     return payload
 
 
-# The report step's retries: a few, quickly. On the failure path on-call's notification waits
-# for it, and a report that cannot be written is rebuilt later from the history (build.py report).
+# The report step's retries: a few, quickly (on the failure path on-call has been paged already);
+# a report that cannot be written is rebuilt later from the history (build.py report).
 REPORT_RETRY = {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "BackoffRate": 2.0, "MaxAttempts": 2, "JitterStrategy": "FULL"}
+# The history the report step read did not yet show its own state (write_report.py HistoryBehind:
+# AWS bounds no running execution's history visibility): a few retries, then the report is not
+# written, the notification says so and build.py report builds it from the history later.
+HISTORY_RETRY = {"ErrorEquals": ["HistoryBehind"], "IntervalSeconds": 1, "BackoffRate": 2.0, "MaxAttempts": 4}
+
+
+def retry_seconds(retry: dict) -> float:
+    """A retrier's waits between attempts, at their longest (full jitter only shortens them)."""
+    interval, rate, cap = retry.get("IntervalSeconds", 1), retry.get("BackoffRate", 2.0), retry.get("MaxDelaySeconds", math.inf)
+    return sum(min(interval * rate**n, cap) for n in range(retry.get("MaxAttempts", 3)))
 
 
 # The regions the budget's wording names, as DefinitionSubstitutions: the template names no region.
@@ -464,23 +482,27 @@ def _regionless(cfg: Config, plan: dict) -> dict:
     return json.loads(text)
 
 
-def _write_report(cfg: Config, outcome: str, notify_state: str) -> dict:
+def _write_report(cfg: Config, outcome: str, next_state: str) -> dict:
     """The report step, on one of the two ways a run ends: it reads the execution's own history
     (its ARN from the context object) and measures it against the budget, rendered here as a
-    plan. A failure to write is caught: the notification says so, the run ends as it would have."""
+    plan. A failure to write is caught (on the success path the notification says so; on the
+    failure path, which has paged already, it is in the history) and the run ends as it would have."""
     from checks.budget import for_timing  # checks.budget imports this module
 
     payload = {
         **WHOLE_STATE,
         "execution.$": "$$.Execution.Id",
+        # Its own state's entry: the history it reads must show it (write_report.py HistoryBehind).
+        "state.$": "$$.State.Name",
+        "entered.$": "$$.State.EnteredTime",
         "outcome": outcome,
         "plan": _regionless(cfg, for_timing(cfg, dns.timing(cfg)).report_plan()),
     }
     if outcome == "failed":
         payload["error.$"] = "$.run.error"
-    state = _task(cfg, "write_report", "report", notify_state, payload)
-    state["Retry"] = [{"ErrorEquals": FINAL_ERRORS, "MaxAttempts": 0}, REPORT_RETRY]
-    state["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.run.steps.report.result.error", "Next": notify_state}]
+    state = _task(cfg, "write_report", "report", next_state, payload)
+    state["Retry"] = [{"ErrorEquals": FINAL_ERRORS, "MaxAttempts": 0}, HISTORY_RETRY, REPORT_RETRY]
+    state["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.run.steps.report.result.error", "Next": next_state}]
     return state
 
 
@@ -566,7 +588,7 @@ def _poll_loop(cfg: Config, wait: Wait, payload: dict, ready_next: str, timed_ou
 
 
 def _refusal(error: str, cause: str) -> dict:
-    return {"Type": "Pass", "Result": {"Error": error, "Cause": cause}, "ResultPath": "$.run.error", "Next": "ReportFailed"}
+    return {"Type": "Pass", "Result": {"Error": error, "Cause": cause}, "ResultPath": "$.run.error", "Next": "NotifyFailure"}
 
 
 def definition(cfg: Config) -> dict:
@@ -576,8 +598,10 @@ def definition(cfg: Config) -> dict:
     a region that cannot serve it (the app's region-local endpoint turns read-only on a
     switchover). A promotion towards this region that outlasts the writer wait is followed,
     not abandoned: AWS completes it whether or not the runbook still waits."""
-    notify_failure = _task(cfg, "notify", "notify", "Failed", _report("failed"))
-    del notify_failure["Catch"]
+    # The failure path pages on-call first (its message names the report's key), then writes the
+    # report; a failed success notification comes here too, and the run still ends as the failover did.
+    notify_failure = _task(cfg, "notify", "notify", "FailoverServed?", _report("failed"))
+    notify_failure["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.run.notify_error", "Next": "FailoverServed?"}]
     w = waits(cfg)
     follow_minutes = cfg.runbook.follow_promotion_minutes
     return {
@@ -594,7 +618,7 @@ def definition(cfg: Config) -> dict:
             "Begin": {
                 "Type": "Pass",
                 # The traffic check finds the PRIMARY record's check once and passes it on.
-                "Result": {"steps": {"traffic": {"result": {"primary_check": "unknown"}}, "report": {"result": {"written": False}}}, "polls": {wait.noun.lower(): 0 for wait in w.values()}, "role": "${RegionRole}"},
+                "Result": {"steps": {"traffic": {"result": {"primary_check": "unknown"}}, "report": {"result": {"written": False}}}, "polls": {wait.noun.lower(): 0 for wait in w.values()}, "role": "${RegionRole}", "outcome": "FAILED"},
                 "ResultPath": "$.run",
                 "Next": "RequestRefused?",
             },
@@ -714,14 +738,22 @@ def definition(cfg: Config) -> dict:
                         "Next": "ReturnPeerToStandby",
                     }
                 ],
-                "Default": "ReportSucceeded",
+                "Default": "Served",
             },
-            "ReturnPeerToStandby": _task(cfg, "scale_service", "standby", "ReportSucceeded", {**WHOLE_STATE, "direction": "down"}),
+            "ReturnPeerToStandby": _task(cfg, "scale_service", "standby", "Served", {**WHOLE_STATE, "direction": "down"}),
+            # From here on the run's outcome is the failover's: succeeded.
+            "Served": {"Type": "Pass", "Result": "SUCCEEDED", "ResultPath": "$.run.outcome", "Next": "ReportSucceeded"},
             "ReportSucceeded": _write_report(cfg, "succeeded", "Notify"),
             "Notify": _task(cfg, "notify", "notify", "Done", _report("succeeded")),
             "Done": {"Type": "Succeed"},
-            "ReportFailed": _write_report(cfg, "failed", "NotifyFailure"),
             "NotifyFailure": notify_failure,
+            # Its notification failed after the failover served: the report (written already) and the run stand.
+            "FailoverServed?": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.run.outcome", "StringEquals": "SUCCEEDED", "Next": "Done"}],
+                "Default": "ReportFailed",
+            },
+            "ReportFailed": _write_report(cfg, "failed", "Failed"),
             # The run fails with the error that stopped it, not a generic one.
             "Failed": {"Type": "Fail", "ErrorPath": "$.run.error.Error", "CausePath": "$.run.error.Cause"},
         },

@@ -12,6 +12,7 @@ is recorded in a ledger that the invariants read after each state transition.
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import json
 import logging
@@ -32,6 +33,7 @@ import botocore.endpoint
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state import state as moto_state
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
@@ -41,6 +43,7 @@ from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from checks.drill.app import AppTier
 from checks.drill.aurora import AuroraGlobalDatabase
 from checks.drill.clock import FunctionTimedOut, SimClock
+from checks.drill.history import LaggingHistory
 from checks.drill.metrics import Metrics
 from checks.drill.network import ANSWERED, FunctionCrashed, Network
 from checks.drill.unknowns import World
@@ -285,6 +288,7 @@ class Drill:
         self.aurora.register(events)
         self.app.register(events)
         self.metrics.register(events)
+        LaggingHistory(self.clock, self.world.history_visible_seconds).register(events)
         # The drill's own set-up and reads bypass faults and the ledger.
         self.admin = boto3.session.Session()
         for region in self.regions.values():
@@ -303,6 +307,10 @@ class Drill:
         stack.enter_context(mock.patch.object(retrier_decl, "time", simulated))
         stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", lambda _self, env, wait_seconds: clock.advance(wait_seconds)))
         stack.enter_context(mock.patch.object(EventManager, "_get_current_timestamp", staticmethod(clock.datetime)))
+        # The context object's $$.State.EnteredTime, on the same clock as the history's timestamps.
+        stack.enter_context(mock.patch.object(moto_state, "datetime", SimpleNamespace(
+            datetime=SimpleNamespace(now=lambda tz=None: clock.datetime()), timezone=datetime.timezone,
+        )))
 
     def client(self, service: str, region: str):
         return self.admin.client(service, region_name=region)

@@ -115,16 +115,38 @@ def _phase_span(history: list[dict], states: tuple[str, ...]) -> float:
     return (exited[-1] - entered[0]).total_seconds()
 
 
+def _report_entry(history: list[dict]) -> dict | None:
+    """The run's report state's (last) entry event."""
+    entries = [e for e in history if e.get("stateEnteredEventDetails", {}).get("name") in failover_report.REPORT_STATES]
+    return entries[-1] if entries else None
+
+
+def _report_step_failed(history: list[dict]) -> bool:
+    """The report state ran and its last attempt failed (the failure path pages before it, so
+    its notification cannot tell; the history does)."""
+    entry = _report_entry(history)
+    if entry is None:
+        return False
+    ended = [e for e in history if e["id"] > entry["id"] and ("taskSucceededEventDetails" in e or "taskFailedEventDetails" in e)]
+    return bool(ended) and "taskFailedEventDetails" in ended[-1]
+
+
 def report_problems(outcome: Outcome) -> list[str]:
-    """The run's report, as its own report step wrote it to the bucket, must measure what the
-    drill's clock measured (each phase's span) and agree with the report built afterwards from
-    the whole history; a run without one must have said why in its notification."""
+    """The run's report, as its own report step wrote it to the bucket, must be built from a
+    history that shows its own report state, measure what the drill's clock measured (each
+    phase's span) and agree with the report built afterwards from the whole history; a run
+    without one must have said why (its notification, or its failed report step)."""
     written = outcome.written_report
     if written is None:
         told = _notified_report(outcome.history) or {}
-        return [] if told.get("error") else ["none in the bucket, and the notification does not say why"]
+        ok = told.get("error") or _report_step_failed(outcome.history)
+        return [] if ok else ["none in the bucket, and neither the notification nor the history says why"]
     after = run_report(outcome)
     problems = []
+    entry = _report_entry(outcome.history)
+    if entry is not None and (written.get("history_as_of") or 0) < entry["id"]:
+        problems.append(f"written from a history read to event {written.get('history_as_of')}, before its own report "
+                        f"state was entered (event {entry['id']}): a partial history")
     for phase in written["phases"]:
         span = _phase_span(outcome.history, tuple(phase["states"]))
         if not math.isclose(phase["seconds"], span, abs_tol=0.01):
@@ -570,3 +592,18 @@ def extremes_at_once_and_late(report: Report) -> None:
             with Drill(world=world) as drill:
                 _run(drill, report, drill.cfg.dr_region, request)
                 _finish(drill, report)
+
+
+@scenario
+def history_behind_the_report_step(report: Report) -> None:
+    """The report step's read of its own execution's history lacks the newest events for a while:
+    it retries (HistoryBehind) until the history shows its own state, and writes a report of the
+    whole run; later than its retries, it writes none and the notification says why."""
+    retries = runbook.retry_seconds(runbook.HISTORY_RETRY)
+    for lag, written in ((retries / 2, True), (retries + 60, False)):
+        with Drill(world=replace(World(), history_visible_seconds=lag)) as drill:
+            outcome = _run(drill, report, drill.cfg.dr_region, {"failover_id": f"drill-history-{lag:g}"})
+            _succeeded(report, outcome, f"history {lag:g} s behind")
+            report.expect("HistoryBehind" in outcome.task_errors, f"history {lag:g} s behind: the report step never met it")
+            report.expect((outcome.written_report is not None) == written, f"history {lag:g} s behind: report written: {outcome.written_report is not None}")
+            _finish(drill, report)

@@ -70,6 +70,15 @@ UNKNOWNS = (
         lambda cfg: runbook.waits(cfg)["traffic"].wait_seconds + 3 * 60,
     ),
     Unknown(
+        "history_visible_seconds",
+        "a running execution's newest events in its own GetExecutionHistory (the report step reads it)",
+        'no read-after-write bound; maxResults "is only an upper limit. The actual number of results returned per '
+        'call might be fewer than the specified maximum"',
+        "https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html",
+        # Past the report step's HistoryBehind retries: the report is not written, the run says why.
+        lambda cfg: runbook.retry_seconds(runbook.HISTORY_RETRY) + 60,
+    ),
+    Unknown(
         "task_start_seconds",
         "a new Fargate task running and passing the target group's health checks",
         "no published bound (image pull, ENI attach, health check threshold)",
@@ -89,6 +98,8 @@ class World:
     drain_seconds: float = 45
     route53_status_lag_seconds: float = 30
     task_start_seconds: float = 60
+    # Events newer than this are missing from a GetExecutionHistory answer (checks/drill/history.py).
+    history_visible_seconds: float = 0
     # The DR cluster's engine version against the primary's (a patch apart after drift).
     engine_versions_differ: bool = False
     # Whether FailoverState clears after an unplanned failover while the old primary's region

@@ -35,9 +35,10 @@ OUTSIDE = ("detection", "decision", "traffic")
 UNMEASURED = (*OUTSIDE, "one error")
 # The states that write the report of a run's end: not steps of the run, the report leaves them out.
 REPORT_STATES = ("ReportSucceeded", "ReportFailed")
-# The states that report a run's end, not a step of it: where a run stopped is the step before.
+# The states that report a run's end, not steps of it (the report leaves them out; the failure
+# path pages before it writes its report): where a run stopped is the step before.
 REPORTING = ("Notify", "NotifyFailure", *REPORT_STATES)
-FAILURE_REPORTING = ("ReportFailed", "NotifyFailure")
+FAILURE_REPORTING = ("NotifyFailure", "ReportFailed")
 SWITCH_STATE = "SwitchTraffic"
 
 
@@ -60,7 +61,7 @@ def _steps(history: list[dict], start: datetime) -> list[dict]:
     current = None
     for event in history:
         entered, exited = event.get("stateEnteredEventDetails"), event.get("stateExitedEventDetails")
-        if entered and entered["name"] in REPORT_STATES:
+        if entered and entered["name"] in REPORTING:
             current = None
         elif entered and event["type"] == "TaskStateEntered":
             current = steps.setdefault(entered["name"], {
@@ -154,6 +155,8 @@ def build(history: list[dict], request: dict, plan: dict, region: str = "", endi
         "started": start.isoformat(),
         "ended": ended.isoformat(),
         "seconds": _seconds(ended, start),
+        # The last event it was built from: a running execution's history may not show its newest yet.
+        "history_as_of": history[-1].get("id"),
         "outcome": status,
         "error": error,
         "cause": cause,
@@ -253,6 +256,7 @@ def page(report: dict) -> str:
         ["trigger", report["trigger"]], ["data loss accepted", report["data_loss_accepted"]],
         ["lag accepted", "-" if report["lag_accepted_ms"] is None else f"{report['lag_accepted_ms']} ms"],
         ["started", report["started"]], ["ended", report["ended"]], ["outcome", report["outcome"]],
+        ["history as of", f"event {report.get('history_as_of', '-')}"],
         ["stopped at", report["stopped_at"] or "-"], ["error", report["error"] or "-"], ["cause", report["cause"] or "-"],
         ["runbook to switch", f"{_seconds_or_dash(rto['runbook_to_switch_seconds'])} (budget {rto['runbook_budget_seconds']} s)"],
         ["RTO", f"objective {rto['objective_seconds']} s, budget {rto['budget_seconds']} s, met: {rto['within_objective']}"],

@@ -21,6 +21,9 @@ SUBJECT_LIMIT = 100
 
 def message(event: dict[str, Any], region: str, settings=None) -> tuple[str, str]:
     outcome = event.get("outcome", "succeeded")
+    if outcome == "failed" and event.get("served") == "SUCCEEDED":
+        # The failure path after the failover served: only the success notification failed.
+        outcome = "succeeded (its first notification failed)"
     subject = f"DR runbook {outcome} in {region}: {event['failover_id']}"[:SUBJECT_LIMIT]
     lines = [
         f"Failover {event['failover_id']} to {region}: {outcome}",
@@ -32,7 +35,7 @@ def message(event: dict[str, Any], region: str, settings=None) -> tuple[str, str
         lines.append(f"  {name}: {json.dumps(result, sort_keys=True, default=str)}")
     if "error" in event:
         lines += ["", f"error: {json.dumps(event['error'], sort_keys=True, default=str)}"]
-    lines += ["", report_line(event.get("report"), event["failover_id"])]
+    lines += ["", report_line(event.get("report"), event.get("execution") or event["failover_id"], region, settings)]
     promoted = event.get("steps", {}).get("promote", {}).get("result", {})
     if promoted.get("action") == "failover" and settings is not None:
         cluster, old_region = settings["PEER_DB_CLUSTER_ID"], settings["PEER_REGION"]
@@ -46,13 +49,21 @@ def message(event: dict[str, Any], region: str, settings=None) -> tuple[str, str
     return subject, "\n".join(lines)
 
 
-def report_line(report: Any, failover_id: str) -> str:
-    """Where the run's failover report is, or why there is none (the run's outcome stands either way)."""
+def report_line(report: Any, execution: str, region: str, settings=None) -> str:
+    """Where the run's failover report is, will be, or why there is none (the run's outcome stands
+    either way). The command names the execution (an automatic run's name is EventBridge's, not
+    its failover id) and the region, so it does not depend on the other region answering."""
+    command = f"build.py report {execution} --region {region}"
     if isinstance(report, dict) and report.get("written"):
         return f"report: {report['location']} (JSON: {report.get('json')})"
     error = report.get("error") if isinstance(report, dict) else None
-    why = f"{error.get('Error')}: {error.get('Cause')}" if isinstance(error, dict) else "no report step ran"
-    return f"report: not written ({why}); build it from the execution's history: build.py report {failover_id}"
+    if isinstance(error, dict):
+        return f"report: not written ({error.get('Error')}: {error.get('Cause')}); build it from the execution's history: {command}"
+    if settings and settings.get("REPORT_BUCKET"):
+        # The failure path pages first; its report step runs after this message.
+        html = f"s3://{settings['REPORT_BUCKET']}/{settings.get('REPORT_PREFIX', '')}{execution}.html"
+        return f"report: written after this message to {html} (and .json); if it is not there: {command}"
+    return f"report: none written yet; build it from the execution's history: {command}"
 
 
 def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
@@ -61,7 +72,7 @@ def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
 
 
 def _publish(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
-    snapshot = {name: runtime.setting(name) for name in ("PEER_REGION", "PEER_DB_CLUSTER_ID", "BACKUP_RETENTION_DAYS")}
+    snapshot = {name: runtime.setting(name) for name in ("PEER_REGION", "PEER_DB_CLUSTER_ID", "BACKUP_RETENTION_DAYS", "REPORT_BUCKET", "REPORT_PREFIX")}
     subject, body = message(event, runtime.setting("AWS_REGION"), snapshot)
     response = runtime.client("sns").publish(TopicArn=runtime.setting("ALERTS_TOPIC_ARN"), Subject=subject, Message=body)
     runtime.log("run notification published", subject=subject)

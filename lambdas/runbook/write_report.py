@@ -9,6 +9,17 @@ under other names each keep their own report).
 The state machine runs it on the success and the failure path; a report that cannot be
 written is caught there and named in the notification, and the run ends as it would have.
 
+The step reads the history of an execution that is still running, and AWS bounds neither when
+its newest events become readable nor how many a page holds: ``maxResults`` "is only an upper
+limit. The actual number of results returned per call might be fewer than the specified
+maximum" (Step Functions API Reference, GetExecutionHistory,
+https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html).
+So the state machine passes the step its own state's name and entered time (the context
+object's ``$$.State``), and a history that does not yet show that state's ``TaskStateEntered``
+is behind (the state's name is unique in the machine; its entered time tells this entry from
+an earlier run's): ``HistoryBehind``, which the state machine retries a few times. The report names the
+last event it was built from (``history_as_of``).
+
 A bucket with an Object Lock default retention refuses an upload without a checksum: "Content-MD5
 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters"
 (S3's InvalidRequest): every upload names its checksum algorithm, so botocore sends one.
@@ -18,6 +29,7 @@ the versions), which is what a retry should do.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from . import failover_report
@@ -27,6 +39,36 @@ STEP = "write_report"
 HISTORY_PAGE_SIZE = 1000
 # One call's time, at most, before the function's deadline (the runtime adds its safety margin).
 CALL_SECONDS = 5
+
+
+# The context object's EnteredTime and the history's timestamps both have millisecond precision.
+TIMESTAMP_PRECISION = timedelta(milliseconds=1)
+
+
+class HistoryBehind(Exception):
+    """The history read does not yet show this report state's own entry: retried by the state machine."""
+
+
+def _entered_at(event: dict[str, Any]) -> tuple[str, datetime]:
+    """The report state's name and entered time, as the context object gives them."""
+    name, entered = event.get("state"), event.get("entered")
+    try:
+        when = datetime.fromisoformat(str(entered).replace("Z", "+00:00"))
+    except ValueError:
+        when = None
+    if not name or when is None or when.tzinfo is None:
+        raise StepError(f"state {name!r} entered {entered!r}: the state machine passes $$.State.Name and $$.State.EnteredTime")
+    return name, when
+
+
+def require_own_entry(history: list[dict], name: str, entered: datetime) -> None:
+    """Raise ``HistoryBehind`` unless ``history`` shows the state ``name`` entered at ``entered``."""
+    for event in reversed(history):
+        details = event.get("stateEnteredEventDetails") or {}
+        if details.get("name") == name and event["timestamp"] >= entered - TIMESTAMP_PRECISION:
+            return
+    last = history[-1]["id"] if history else None
+    raise HistoryBehind(f"the history read (to event {last}) does not yet show {name} entered at {entered.isoformat()}")
 
 
 def _history(runtime: Runtime, execution_arn: str) -> list[dict]:
@@ -54,7 +96,9 @@ def _ending(event: dict[str, Any]) -> dict:
 def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     if not isinstance(event.get("plan"), dict) or not event.get("execution"):
         raise StepError("the report step needs the execution's ARN and the budget's plan (the state machine passes both)")
+    state, entered = _entered_at(event)
     history = _history(runtime, event["execution"])
+    require_own_entry(history, state, entered)
     request = {name: event.get(name) for name in ("failover_id", "mode", "accept_data_loss", "trigger")}
     report = failover_report.build(history, request, event["plan"], runtime.setting("AWS_REGION"), _ending(event))
     bucket, prefix = runtime.setting("REPORT_BUCKET"), runtime.setting("REPORT_PREFIX")

@@ -199,7 +199,7 @@ def test_replication_runs_from_the_primary_cluster_to_the_dr_cluster_only(cfg, p
 def test_each_runbook_lists_its_steps_in_order_with_the_regions_each_calls(cfg, picture):
     primary, dr = cfg.primary_region, cfg.dr_region
     steps = _step_regions(picture, dr)
-    assert list(steps)[0] == "AdmitAutomaticRun" and list(steps)[-1] == "NotifyFailure"
+    assert list(steps)[0] == "AdmitAutomaticRun" and list(steps)[-2:] == ["NotifyFailure", "ReportFailed"], "a failure pages, then reports"
     assert list(steps).index("PromoteDatabase") < list(steps).index("SwitchTraffic") < list(steps).index("Notify")
     assert steps["SwitchTraffic"] == dr
     assert steps["PromoteDatabase"] == f"{primary}, {dr}"

@@ -144,6 +144,7 @@ def test_every_unknown_quotes_aws_and_runs_past_every_bound_it_meets():
         "route53_status_lag_seconds": waits["traffic"].wait_seconds,
         "task_start_seconds": waits["capacity"].wait_seconds,
         "resync_seconds": 3 * 3600,  # AWS: "several hours"
+        "history_visible_seconds": runbook.retry_seconds(runbook.HISTORY_RETRY),
     }
     assert {u.name for u in UNKNOWNS} == set(bound)
     for unknown in UNKNOWNS:
@@ -195,6 +196,19 @@ def test_the_end_state_invariant_fails_a_split_nobody_names():
         drill.readiness = lambda: []
         problems = drill.end_state()
     assert problems and "Route 53 answers with" in problems[0], problems
+
+
+def test_a_report_written_from_a_partial_history_is_caught(monkeypatch):
+    """The check can fail: a report step that takes whatever history it reads (no HistoryBehind),
+    with the newest events hidden, writes a report the drill calls partial."""
+    from runbook import write_report
+    from checks.drill.scenarios import report_problems
+
+    monkeypatch.setattr(write_report, "require_own_entry", lambda *_: None)
+    with Drill(world=World(history_visible_seconds=30)) as drill:
+        outcome = drill.run(drill.cfg.dr_region, {"failover_id": "drill-partial"})
+    problems = report_problems(outcome)
+    assert outcome.written_report is not None and any("a partial history" in p for p in problems), problems
 
 
 def test_a_schedule_replays_from_its_printed_line():

@@ -218,6 +218,32 @@ def test_report_without_region_asks_the_dr_region_then_the_primary(drilled, tmp_
     assert json.loads((tmp_path / "drill-back.json").read_text())["region"] == CFG.primary_region
 
 
+def test_report_without_region_reads_the_dr_history_before_asking_the_lost_primary(drilled, tmp_path):
+    """A regional outage: the DR region's copy, then its history, settle it; the primary (no stub:
+    asking it would fail the test) is never asked."""
+    session, lines = StubbedSession(), []
+    _served(session, CFG.dr_region, "drill-unhealthy", _outcome(drilled, "dr_service_cannot_serve"))
+    assert report_cli.run_report(CFG, "drill-unhealthy", None, tmp_path, session=session, out=lines.append) == 0, lines
+    assert not any(region == CFG.primary_region for _, region in session.stubbers)
+
+
+def test_report_without_region_skips_an_unreachable_region_with_a_warning(drilled, tmp_path):
+    session, lines = StubbedSession(), []
+    session.stub("sts", CFG.dr_region).add_client_error("get_caller_identity", "ServiceUnavailable", "down", http_status_code=503)
+    _served(session, CFG.primary_region, "drill-back", _outcome(drilled, "planned_there_and_back", 1))
+    assert report_cli.run_report(CFG, "drill-back", None, tmp_path, session=session, out=lines.append) == 0, lines
+    assert lines[0].startswith(f"warning: skipping {CFG.dr_region}: GetCallerIdentity in {CFG.dr_region} failed") and len(lines) == 2
+    assert json.loads((tmp_path / "drill-back.json").read_text())["region"] == CFG.primary_region
+
+
+def test_report_when_no_region_answers_exits_1(tmp_path):
+    session, lines = StubbedSession(), []
+    for region in (CFG.dr_region, CFG.primary_region):
+        session.stub("sts", region).add_client_error("get_caller_identity", "ServiceUnavailable", "down", http_status_code=503)
+    assert report_cli.run_report(CFG, "x", None, tmp_path / "r", session=session, out=lines.append) == EXIT_PROBLEM
+    assert [line.split(":")[0] for line in lines] == ["warning", "warning", "error"] and not (tmp_path / "r").exists()
+
+
 def test_report_of_an_execution_that_does_not_exist_exits_1_in_one_line(tmp_path):
     session, lines = StubbedSession(), []
     _served(session, CFG.dr_region, "nope")
@@ -263,6 +289,7 @@ def test_report_denied_the_bucket_says_which_permission_in_one_line(tmp_path):
     _no_copy(session, CFG.dr_region, "x", code="AccessDenied")
     assert report_cli.run_report(CFG, "x", CFG.dr_region, tmp_path / "r", session=session, out=lines.append) == EXIT_PROBLEM
     assert len(lines) == 1 and "lack s3:GetObject" in lines[0] and CFG.dr_region in lines[0]
+    assert "when s3:ListBucket is not allowed" in lines[0] and "docs/reports.md" in lines[0]
     assert not (tmp_path / "r").exists()
 
 
@@ -315,19 +342,54 @@ def test_a_run_whose_report_cannot_be_written_ends_as_it_would_and_says_why():
     assert run_report(outcome)["outcome"] == "SUCCEEDED"
 
 
-def test_every_path_to_a_notification_writes_the_report_first():
-    """The success path and every failure (caught errors, refusals, timeouts) pass a report state."""
+def test_a_failover_that_served_stays_succeeded_when_its_notification_fails():
+    """SNS refuses every publication: the run (and its report, written before) still say
+    SUCCEEDED; the notification's failure does not overwrite the report as FAILED."""
+    with contextlib.redirect_stdout(io.StringIO()), Drill() as drill:
+        drill.network.faults.append(Fault("Publish", THROTTLE, 10_000))
+        outcome = drill.run(CFG.dr_region, {"failover_id": "drill-no-sns"})
+        bucket = drill.regions[CFG.dr_region].bootstrap["ReportBucket"]["Properties"]["BucketName"]
+        versions = drill.client("s3", CFG.dr_region).list_object_versions(Bucket=bucket, Prefix=report_keys("drill-no-sns")[0])["Versions"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in outcome.history if "stateEnteredEventDetails" in e]
+    assert (outcome.status, drill.aurora.writer) == ("SUCCEEDED", CFG.dr_region)
+    assert "NotifyFailure" in entered and "ReportFailed" not in entered
+    assert outcome.written_report["outcome"] == "SUCCEEDED" and len(versions) == 1
+
+
+def test_a_failed_run_pages_before_its_report_and_names_where_it_will_be():
+    with contextlib.redirect_stdout(io.StringIO()), Drill() as drill:
+        outcome = drill.run(CFG.dr_region, {"failover_id": "drill-refused", "mode": "unplanned"})
+        (notice,) = _messages(CFG.dr_region)
+        bucket = drill.regions[CFG.dr_region].bootstrap["ReportBucket"]["Properties"]["BucketName"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in outcome.history if "stateEnteredEventDetails" in e]
+    assert outcome.status == "FAILED" and entered.index("NotifyFailure") < entered.index("ReportFailed")
+    assert f"s3://{bucket}/{report_keys('drill-refused')[1]}" in notice and f"--region {CFG.dr_region}" in notice
+    assert (outcome.written_report["outcome"], outcome.written_report["error"]) == ("FAILED", "DataLossNotAccepted")
+
+
+def test_success_reports_then_notifies_failure_pages_then_reports():
+    """The success path writes its report before the notification (which names it); every failure
+    (caught errors, refusals, timeouts, the success notification's own) pages on-call first, and
+    only a run whose failover did not serve gets a FAILED report afterwards."""
     states = runbook.definition(CFG)["States"]
-    into = {name: [s for s, body in states.items() if name in _targets(body)] for name in ("Notify", "NotifyFailure")}
-    assert into == {"Notify": ["ReportSucceeded"], "NotifyFailure": ["ReportFailed"]}
-    reported = {s for s, body in states.items() if "ReportFailed" in _targets(body)}
-    assert {s for s, body in states.items() if body["Type"] == "Task"} - {"ReportSucceeded", "ReportFailed", "Notify", "NotifyFailure"} <= reported
+    into = {name: [s for s, body in states.items() if name in _targets(body)] for name in ("Notify", "ReportFailed")}
+    assert into == {"Notify": ["ReportSucceeded"], "ReportFailed": ["FailoverServed?"]}
+    paged = {s for s, body in states.items() if "NotifyFailure" in _targets(body)}
+    assert {s for s, body in states.items() if body["Type"] == "Task"} - {"ReportSucceeded", "ReportFailed", "NotifyFailure"} <= paged
+    assert "Notify" in paged and "ReportFailed" not in paged
+    # A notification that fails after the failover served ends the run as succeeded, its report untouched.
+    assert states["Served"]["Next"] == "ReportSucceeded" and states["Served"]["Result"] == "SUCCEEDED"
+    assert states["FailoverServed?"]["Choices"] == [{"Variable": "$.run.outcome", "StringEquals": "SUCCEEDED", "Next": "Done"}]
     for name, outcome in (("ReportSucceeded", "succeeded"), ("ReportFailed", "failed")):
         payload = states[name]["Parameters"]["Payload"]
         assert (payload["outcome"], payload["execution.$"]) == (outcome, "$$.Execution.Id")
-        # A report that cannot be written goes on to the notification, which says so.
+        assert (payload["state.$"], payload["entered.$"]) == ("$$.State.Name", "$$.State.EnteredTime")
+        assert [r["ErrorEquals"] for r in states[name]["Retry"]][1] == ["HistoryBehind"]
+        # A report that cannot be written: the run goes on as it would have.
         (catch,) = states[name]["Catch"]
         assert catch["Next"] == states[name]["Next"] and catch["ResultPath"] == "$.run.steps.report.result.error"
+    for name in ("Notify", "NotifyFailure"):
+        assert states[name]["Parameters"]["Payload"]["execution.$"] == "$$.Execution.Name"
 
 
 def test_the_plan_in_the_state_machine_is_the_budget_the_command_line_measures_with(region_view):

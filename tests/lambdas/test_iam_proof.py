@@ -13,7 +13,7 @@ import json
 import pytest
 from botocore.stub import ANY
 
-from lambda_support import CFG, CLUSTER, PEER, REGION, REPORT_SETTINGS, SERVICE, aws_client, inject_errors
+from lambda_support import CFG, CLUSTER, MOTO_REPORT_STATE, PEER, REGION, REPORT_SETTINGS, SERVICE, aws_client, inject_errors
 from runbook.runtime import MAX_ATTEMPTS
 from runbook import (
     admit_automatic_run, check_capacity, idempotency, notify, promote_database, scale_service, switch_traffic, verify_traffic,
@@ -144,7 +144,7 @@ def run_admit(make_runtime, rds):
 def run_write_report(make_runtime, rds, execution):
     """Reads its execution's history, writes the JSON and the HTML (the key is S3's to use)."""
     plan = {"phases": [], "after_serving": [], "rto_objective": 1, "rpo_objective": 1}
-    event = {"failover_id": "f-1", "execution": execution, "outcome": "succeeded", "plan": plan}
+    event = {"failover_id": "f-1", "execution": execution, "outcome": "succeeded", "plan": plan, **MOTO_REPORT_STATE}
     write_report.run(event, make_runtime(write_report.STEP, REPORT_SETTINGS, "f-1"))
 
 

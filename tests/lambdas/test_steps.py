@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from lambda_support import CFG, CLUSTER, PEER, REGION, RESOURCE_ID, SERVICE, aws_client, inject_errors
+from lambda_support import CFG, CLUSTER, PEER, REGION, REPORT_BUCKET, RESOURCE_ID, SERVICE, aws_client, inject_errors
 from runbook import admit_automatic_run, notify, scale_service, switch_traffic, verify_traffic, wait_for_writer
 from runbook.idempotency import StepInProgress
 from runbook.runtime import MAX_ATTEMPTS
@@ -29,6 +29,7 @@ NOTIFY_SETTINGS = {
     "PEER_REGION": PEER,
     "PEER_DB_CLUSTER_ID": naming.db_cluster(CFG).for_region(PEER),
     "BACKUP_RETENTION_DAYS": str(CFG.database.backup_retention_days),
+    "REPORT_BUCKET": REPORT_BUCKET, "REPORT_PREFIX": "reports/",
 }
 
 

@@ -7,6 +7,8 @@ the database resources; the clusters are created directly with the RDS API.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from stackset_support import (
     ACCOUNT,
@@ -26,6 +28,8 @@ from ops.errors import EXIT_PROBLEM, OpsError
 from ops.operations import StackSets
 from ops.rendered import load
 from templates import naming
+from templates.config import Config
+from templates.render import render
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Tried to parse AWS.{2}(S3.{2}BucketPolicy|RDS.{2}\\w+Cluster):UserWarning"
@@ -210,3 +214,17 @@ def test_typed_confirmation_wants_the_account_id_and_takes_no_terminal_as_no():
         raise EOFError
 
     assert typed_confirmation(ask=no_terminal, show=shown.append)("the plan", ACCOUNT) is False
+
+
+@pytest.mark.parametrize("mode, who", [("COMPLIANCE", "nobody, not even the account's root user,"), ("GOVERNANCE", "s3:BypassGovernanceRetention")])
+def test_destroy_says_a_locked_report_bucket_keeps_its_name_until_retention_ends(mode, who):
+    from ops.destroy import _object_lock_notes
+    from templates.config import ReportsConfig
+
+    def bootstrap(cfg: Config) -> dict:
+        return json.loads(render(cfg)["bootstrap.json"])
+
+    assert _object_lock_notes(bootstrap(Config())) == [], "no Object Lock, nothing to say beyond 'kept'"
+    (note,) = _object_lock_notes(bootstrap(Config(reports=ReportsConfig(object_lock_days=7, object_lock_mode=mode))))
+    assert note.startswith(f"ReportBucket has Object Lock on ({mode}, 7 days): ") and who in note
+    assert "name stays taken" in note and "redeploy" in note

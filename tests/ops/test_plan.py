@@ -260,7 +260,20 @@ def test_each_documented_extra_is_absent_from_the_schema_and_from_the_modify_api
         schema_paths = set(create_only_paths(resource_type, PRIMARY)) - set(paths)
         for path in paths:
             assert path not in schema_paths, f"{path} is in the schema now: drop the extra"
-            assert path.rsplit("/", 1)[1] not in modify.members
+    assert all(path.rsplit("/", 1)[1] not in modify.members for path in REPLACEMENT_EXTRAS["AWS::RDS::DBCluster"])
+
+
+def test_turning_object_lock_on_replaces_the_report_bucket_and_fails(tmp_path, base_dir):
+    """CloudFormation replaces a bucket whose ObjectLockEnabled changes; the report bucket has a
+    fixed name (the update would fail) and holds evidence: the plan refuses it, both ways."""
+    locked = _with("reports", object_lock_days=7)
+    for cfg, against in ((locked, base_dir), (BASE, _render(tmp_path / "locked" / "dr_templates", locked))):
+        plan = plan_against(load(_render(tmp_path / "new" / "dr_templates", cfg)), load(against))
+        assert plan.exit_status == 1
+        for region in (PRIMARY, DR):
+            changes, _ = _changes(plan, region, "trading-dev-bootstrap")
+            assert changes["ReportBucket"].action == "replace" and "ObjectLockEnabled" in changes["ReportBucket"].reasons[0]
+            assert (region, "ReportBucket") in _dangerous(plan)
 
 
 # -- against what is deployed (Stubber) ---------------------------------------------------------

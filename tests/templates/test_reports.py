@@ -23,9 +23,11 @@ def test_the_bucket_is_encrypted_versioned_private_logged_expiring_and_kept(boot
     assert props["VersioningConfiguration"] == {"Status": "Enabled"}
     assert set(props["PublicAccessBlockConfiguration"].values()) == {True} and len(props["PublicAccessBlockConfiguration"]) == 4
     assert props["LoggingConfiguration"] == {"DestinationBucketName": {"Ref": ARTIFACT_LOG_BUCKET}, "LogFilePrefix": REPORT_LOG_PREFIX}
-    (lifecycle,) = props["LifecycleConfiguration"]["Rules"]
+    lifecycle, markers = props["LifecycleConfiguration"]["Rules"]
     days = cfg.reports.retention_days
     assert (lifecycle["ExpirationInDays"], lifecycle["NoncurrentVersionExpiration"]) == (days, {"NoncurrentDays": days})
+    # Delete markers left once their versions expired go too (a rule of its own: S3 refuses it beside Days).
+    assert markers == {"Id": "remove-expired-delete-markers", "Status": "Enabled", "ExpiredObjectDeleteMarker": True}
     assert "ObjectLockEnabled" not in props and "ObjectLockConfiguration" not in props, "off by default"
     assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
 

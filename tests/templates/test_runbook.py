@@ -119,9 +119,11 @@ def test_state_machine_runs_the_steps_in_order_with_retries_and_catches(cfg, reg
         assert final["MaxAttempts"] == 0 and "DataLossNotAccepted" in final["ErrorEquals"], "no retry can fix these"
         assert transient["ErrorEquals"] == ["States.ALL"] and transient["JitterStrategy"] == "FULL"
         assert transient["BackoffRate"] > 1 and transient["MaxAttempts"] == 6 and transient["MaxDelaySeconds"] == 30
-        assert body["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.run.error", "Next": "ReportFailed"}]
-    assert states["ReportFailed"]["Next"] == "NotifyFailure"
-    assert states["NotifyFailure"]["Next"] == "Failed" and states["Failed"]["Type"] == "Fail"
+        # The failure path pages on-call first (Notify's own failure included), then writes the report.
+        assert body["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.run.error", "Next": "NotifyFailure"}]
+    assert states["NotifyFailure"]["Next"] == "FailoverServed?" == states["NotifyFailure"]["Catch"][0]["Next"]
+    assert states["FailoverServed?"]["Default"] == "ReportFailed" and states["ReportFailed"]["Next"] == "Failed"
+    assert states["Failed"]["Type"] == "Fail"
     assert props["TracingConfiguration"] == {"Enabled": True}
     assert props["LoggingConfiguration"]["Level"] == "ALL"
     # Every function the definition names is substituted with that function's ARN.
@@ -141,7 +143,7 @@ def test_waiting_for_the_writer_is_bounded():
     # Out of budget: a promotion towards this region is followed (bounded), anything else fails.
     (following,) = states["PromotionUnderWay?"]["Choices"]
     assert (following["Variable"], following["Next"]) == ("$.run.steps.writer.result.promotion_here", "CheckPromotion")
-    assert states["PromotionUnderWay?"]["Default"] == "WriterTimedOut" and states["WriterTimedOut"]["Next"] == "ReportFailed"
+    assert states["PromotionUnderWay?"]["Default"] == "WriterTimedOut" and states["WriterTimedOut"]["Next"] == "NotifyFailure"
     assert states["CheckPromotion"]["Parameters"]["FunctionName"] == "${WaitForWriterFunction}"
     (followed,) = states["PromotionReady?"]["Choices"]
     assert followed["Next"] == "SwitchTraffic"
@@ -158,7 +160,7 @@ def test_traffic_moves_only_after_a_healthy_target_and_is_verified_after():
     (ready,) = states["CapacityReady?"]["Choices"]
     assert ready["Next"] == "PromoteDatabase", "the writer (and then the switch) only after a healthy target"
     assert states["CapacityTimedOut"]["Result"]["Error"] == "CapacityNotReady"
-    assert states["CapacityTimedOut"]["Next"] == "ReportFailed"
+    assert states["CapacityTimedOut"]["Next"] == "NotifyFailure"
     assert states["CheckCapacity"]["Parameters"]["Payload"]["check"] == "capacity"
     # The switch is published once, then confirmed by its own bounded, read-only poll.
     assert (states["SwitchTraffic"]["ResultPath"], states["SwitchTraffic"]["Next"]) == ("$.run.steps.switch_publish", "CheckSwitch")
@@ -184,7 +186,7 @@ def test_traffic_moves_only_after_a_healthy_target_and_is_verified_after():
     assert (unverified["Result"]["ready"], unverified["Result"]["verified"]) == (True, False)
     (failing_back,) = states["FailingBack?"]["Choices"]
     assert {"Variable": "$.run.steps.traffic.result.verified", "BooleanEquals": True} in failing_back["And"]
-    assert not [name for name, body in states.items() if body.get("Result", {}).get("Error") == "TrafficNotVerified"]
+    assert not [name for name, body in states.items() if isinstance(body.get("Result"), dict) and body["Result"].get("Error") == "TrafficNotVerified"]
     assert states["WaitBeforeCapacityCheck"]["Seconds"] == 10
     (too_long,) = states["CapacityWaitedTooLong?"]["Choices"]
     assert too_long["NumericGreaterThanEquals"] == 7, "an immediate check, then 6 waits of 10 s cover a 60 s task start"
@@ -208,7 +210,7 @@ def test_an_unplanned_failover_waits_for_the_old_primarys_tasks_to_stop_before_s
     assert states["FenceOldPrimary"]["ResultPath"] == "$.run.steps.fence"
     (stopped,) = states["DrainReady?"]["Choices"]
     assert stopped["Next"] == "ScaleService"
-    assert states["DrainTimedOut"]["Result"]["Error"] == "FenceNotConfirmed" and states["DrainTimedOut"]["Next"] == "ReportFailed"
+    assert states["DrainTimedOut"]["Result"]["Error"] == "FenceNotConfirmed" and states["DrainTimedOut"]["Next"] == "NotifyFailure"
     # The drain check waits out the targets' draining and the tasks' stop timeout, and the
     # loop outlasts it by at least a poll, so a drained fence is seen before the timeout.
     assert runbook.FENCE_DRAIN_SECONDS == runbook.DEREGISTRATION_DELAY_SECONDS + runbook.ECS_STOP_TIMEOUT_SECONDS
@@ -228,7 +230,7 @@ def test_a_request_no_retry_can_fix_is_refused_before_any_step():
     assert (loss["Next"], failback["Next"], states["RequestRefused?"]["Default"]) == (
         "DataLossNotAccepted", "FailbackNeedsDrRegion", "AdmitAutomaticRun")
     for refusal in ("DataLossNotAccepted", "FailbackNeedsDrRegion"):
-        assert (states[refusal]["Result"]["Error"], states[refusal]["Next"]) == (refusal, "ReportFailed")
+        assert (states[refusal]["Result"]["Error"], states[refusal]["Next"]) == (refusal, "NotifyFailure")
 
 
 def test_automatic_trigger_is_off_by_default_and_starts_an_unplanned_run_when_on(cfg, template):
