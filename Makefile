@@ -48,7 +48,7 @@ lint: $(INSTALLED) ## limits check and cfn-lint (both regions) on the rendered t
 check: $(INSTALLED) ## fail when dr_templates/ differs from a fresh render
 	$(PY) build.py check $(READ_ARGS)
 
-test: $(INSTALLED) ## run the whole test suite
+test: $(INSTALLED) ## run the test suite (five drill scenarios and three fault schedules of them; make drill runs all)
 	$(PY) -m pytest
 
 drill: $(INSTALLED) ## failover drills offline: the unknowns drawn, every scenario as a table and a failover report (build/drill-reports/), a 200-draw search of worlds and faults (fixed seed)
