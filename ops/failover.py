@@ -55,10 +55,13 @@ DEFAULT_POLL_SECONDS = 5
 # The runbook's steps (templates/runbook.py). WaitForWriter is no state of its own but a loop
 # that starts at CheckWriter and ends when the next step (or the failure path) is entered:
 # the watch prints it as one step with its states nested.
-STEPS = ("PromoteDatabase", "WaitForWriter", "ScaleService", "CheckCapacity", "SwitchTraffic", "CheckTraffic", "Notify")
+STEPS = ("ScaleService", "CheckCapacity", "PromoteDatabase", "WaitForWriter", "SwitchTraffic", "CheckTraffic", "ReportSucceeded", "Notify")
+# Unplanned failovers to the DR region only: the old primary is fenced first.
+FENCE_STEPS = ("FenceOldPrimary", "CheckDrain")
 WAIT_STEP = "WaitForWriter"
 CHECK_STATE = "CheckWriter"
 FAILURE_STATE = "NotifyFailure"
+FAILURE_REPORT = "ReportFailed"
 # Failing back only: after the switch is released, the DR service returns to warm standby.
 FAILBACK_STEP = "ReturnPeerToStandby"
 AFTER_WAIT_LOOP = {*STEPS, FAILBACK_STEP, FAILURE_STATE}
@@ -500,13 +503,21 @@ def _plan(cfg: Config, region: str, mode: str) -> list[str]:
     value = switch["throw_value" if to_dr else "release_value"]
     health = f"every {cfg.runbook.health_poll_seconds} s for up to {cfg.health_wait_seconds} s"
     steps = [
-        f"{STEPS[0]}: make {cluster} the writer of {global_cluster}",
-        f"{STEPS[1]}: {CHECK_STATE} every {cfg.runbook.writer_poll_seconds} s until it is the available writer, "
-        f"for up to {cfg.runbook.writer_wait_seconds} s",
-        f"{STEPS[2]}: raise {naming.ecs_service(cfg).pattern} in {region} to {capacity} tasks (autoscaling max {cfg.app.max_count})",
-        f"{STEPS[3]}: a healthy target behind {region}'s load balancer, {health}; none: traffic is not moved",
+        *(
+            [f"{FENCE_STEPS[0]}: the old primary's service in {old} to 0 tasks, its autoscaling suspended (Route 53 is asked "
+             "when its ECS API does not answer)",
+             f"{FENCE_STEPS[1]}: its tasks drained and stopped; still running: nothing is promoted"]
+            if to_dr and mode == UNPLANNED
+            else []
+        ),
+        f"{STEPS[0]}: raise {naming.ecs_service(cfg).pattern} in {region} to {capacity} tasks (autoscaling max {cfg.app.max_count})",
+        f"{STEPS[1]}: a healthy target behind {region}'s load balancer, {health}; none: nothing is promoted",
+        f"{STEPS[2]}: make {cluster} the writer of {global_cluster}",
+        f"{STEPS[3]}: {CHECK_STATE} every {cfg.runbook.writer_poll_seconds} s until it is the available writer, "
+        f"for up to {cfg.runbook.writer_wait_seconds} s (a promotion still in flight is followed for up to "
+        f"{cfg.runbook.follow_promotion_minutes} min)",
         f"{STEPS[4]}: {'throw' if to_dr else 'release'} the failover switch: publish {value} to "
-        f"{switch['namespace']}/{switch['metric']} in {switch['alarm_region']}; DNS follows within about "
+        f"{switch['namespace']}/{switch['metric']} in {switch['alarm_region']}, then read it back; DNS follows within about "
         f"{timing['dns_after_switch_seconds']} s plus Route 53's propagation",
         f"{STEPS[5]}: Route 53's checkers see {region}'s load balancer healthy, {health} (unverified if Route 53's API "
         "does not answer)",
@@ -515,7 +526,8 @@ def _plan(cfg: Config, region: str, mode: str) -> list[str]:
             if not to_dr
             else []
         ),
-        f"{STEPS[6]}: one message with the timeline",
+        f"{STEPS[6]}: the failover report, to {region}'s report bucket",
+        f"{STEPS[7]}: one message with the timeline and where the report is",
     ]
     return [
         "Dry run: nothing is changed.",
@@ -524,7 +536,7 @@ def _plan(cfg: Config, region: str, mode: str) -> list[str]:
         f"  (the other mode: {other})",
         f"Runbook {naming.runbook_state_machine(cfg).pattern} in {region}, steps in order:",
         *(f"  {number}. {step}" for number, step in enumerate(steps, 1)),
-        f"  on failure: {FAILURE_STATE}, then the execution fails",
+        f"  on failure: {FAILURE_STATE} pages on-call, {FAILURE_REPORT} writes the report, then the execution fails",
     ]
 
 

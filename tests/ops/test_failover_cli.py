@@ -843,4 +843,19 @@ def test_failback_plan_returns_the_dr_service_to_warm_standby(aws, monkeypatch):
     run(aws, out, region=PRIMARY, dry_run=True)
     assert re.search(rf"^  7\. {failover.FAILBACK_STEP}: return .* in {DR} to its warm standby of {CFG.app.dr_desired_count} tasks",
                      out.text, re.MULTILINE)
-    assert re.search(rf"^  8\. {failover.STEPS[-1]}: ", out.text, re.MULTILINE)
+    assert re.search(rf"^  9\. {failover.STEPS[-1]}: ", out.text, re.MULTILINE)
+
+
+def test_the_dry_runs_plan_lists_the_runbooks_states_in_the_order_the_state_machine_runs_them(aws, monkeypatch):
+    """Fence (unplanned only), capacity before the promotion, the report before the message."""
+    from templates.runbook import definition
+
+    deploy_healthy(aws, monkeypatch)
+    out = Output()
+    run(aws, out, region=DR, mode=failover.UNPLANNED, accept_data_loss=True, dry_run=True)
+    listed = re.findall(r"^  \d+\. (\w+):", out.text, re.MULTILINE)
+    assert listed[:2] == list(failover.FENCE_STEPS)
+    states = list(definition(CFG)["States"])
+    ran = [name for name in listed if name != failover.WAIT_STEP]
+    assert ran == sorted(ran, key=states.index), "in the state machine's order"
+    assert failover.FAILURE_STATE in states and failover.FAILURE_REPORT in states
