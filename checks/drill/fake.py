@@ -19,7 +19,7 @@ from botocore.validate import validate_parameters
 from moto.core.model import ServiceModel
 from moto.core.serialize import get_serializer_class
 
-from checks.drill.network import Network, RawBody, answered
+from checks.drill.network import ANSWERED, Network, RawBody, answered
 
 _SESSION = botocore.session.get_session()
 
@@ -49,10 +49,15 @@ class ModelledFake:
         self._read = _read_query if protocol == "query" else _read_rest
 
     def register(self, events) -> None:
-        events.register_first(f"before-send.{self._botocore.service_id.hyphenize()}", self.handle, unique_id=f"drill-{self.service}")
+        events.register_first("before-send", self.handle, unique_id=f"drill-{self.service}")
 
     def handle(self, request, event_name: str, **_):
-        operation_name = event_name.rsplit(".", 1)[1]
+        """On the generic ``before-send``, registered after the network's faults: botocore calls a
+        more specific event's handlers first, so a fake on ``before-send.SERVICE`` would apply a
+        write (and answer it) before a fault could refuse the request."""
+        _, service, operation_name = event_name.split(".", 2)
+        if service != self._botocore.service_id.hyphenize() or getattr(request, ANSWERED, False):
+            return None  # another service's, or a fault answered it: AWS never saw it
         if operation_name not in self.operations:
             raise FakeModelGap(f"the drill's fake does not model {self.service}:{operation_name}")
         operation = self._botocore.operation_model(operation_name)

@@ -56,11 +56,12 @@ class Metrics:
     _route53_minutes: float | None = None
 
     def register(self, events) -> None:
-        events.register_first("before-send.cloudwatch", self.handle, unique_id="drill-cloudwatch")
+        # The generic event, after the network's faults (see fake.ModelledFake.register).
+        events.register_first("before-send", self.handle, unique_id="drill-cloudwatch")
 
     def handle(self, request, event_name: str, **_):
-        if getattr(request, "drill_answered", False):
-            return None  # a fault already answered it
+        if event_name.split(".")[1] != "cloudwatch" or getattr(request, "drill_answered", False):
+            return None  # another service's, or a fault answered it: AWS never saw it
         self.land()
         if event_name.rsplit(".", 1)[1] != "PutMetricData":
             return None  # moto answers from what has landed

@@ -228,3 +228,27 @@ def test_a_schedule_replays_from_its_printed_line():
 
     schedule = find(schedules, lambda s: bool(s[2]) and s[0].engine_versions_differ)
     assert from_replay(replayable(schedule)) == schedule
+
+
+@pytest.mark.parametrize("kind", ["throttle", "5xx", "connection"])
+@pytest.mark.parametrize("service, operation, call", [
+    ("cloudwatch", "PutMetricData", lambda c: c.put_metric_data(Namespace="drill", MetricData=[{"MetricName": "m", "Value": 1.0}])),
+    ("rds", "DescribeGlobalClusters", lambda c: c.describe_global_clusters()),
+])
+def test_a_fault_reaches_the_caller_before_any_fake_answers(kind, service, operation, call):
+    """botocore runs a service-specific event's handlers before the generic one's: a fake on
+    before-send.SERVICE once answered (and applied a write) before the network's fault, so a
+    throttle on a faked operation never reached the runbook. A fault answers first now, and AWS
+    never saw the request."""
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    from checks.drill.network import Fault
+
+    with Drill() as drill:
+        published = len(drill.metrics.published)
+        drill.network.faults.append(Fault(operation, kind, 1, None))
+        client = __import__("boto3").client(service, region_name=drill.cfg.dr_region,
+                                            config=__import__("botocore.config").config.Config(retries={"total_max_attempts": 1}))
+        with pytest.raises((ClientError, EndpointConnectionError)):
+            call(client)
+        assert len(drill.metrics.published) == published, "a refused write is not applied"
