@@ -30,6 +30,7 @@ from botocore.exceptions import BotoCoreError
 from checks import budget, failover_report
 from ops.errors import EXIT_BAD_INPUT, EXIT_PROBLEM
 from ops.failover import ACCESS_DENIED_CODES, FAILOVER_ID_PATTERN, HISTORY_PAGE_SIZE, AwsError, Out, _Aws, runbook_arn
+from ops.rendered import physical_name
 from templates import dns, naming
 from templates.config import Config
 from templates.reports import report_keys
@@ -39,7 +40,7 @@ NO_COPY = {"NoSuchKey", "NoSuchBucket"}
 
 
 def _bucket(cfg: Config, region: str, account: str) -> str:
-    return naming.report_bucket(cfg).pattern.replace("${AWS::AccountId}", account).replace("${AWS::Region}", region)
+    return physical_name(naming.report_bucket(cfg).pattern, region, account, cfg.partition)
 
 
 def _from_bucket(cfg: Config, aws: _Aws, failover_id: str, region: str) -> tuple[str, dict, str, str] | None:
