@@ -17,7 +17,6 @@ import ipaddress
 import json
 import math
 import re
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -899,6 +898,8 @@ def load_config(path: Path | None) -> Config:
     """The default configuration, overridden by the TOML file at ``path`` if given."""
     if path is None:
         return Config()
+    import tomllib  # only a configuration file needs it: the default render does without (make bench)
+
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:

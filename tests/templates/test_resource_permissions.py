@@ -4,6 +4,7 @@ extract equal to both packages and the derivation equal to one read from them.""
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from checks import permission_data, region_data
 from policies import deployment
+from templates import stackset_roles
 from templates.render import render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,13 +64,32 @@ def test_the_extract_says_which_regions_lack_a_type_as_the_registry_does():
         assert entry.get("absent_from", []) == sorted(r for r, offered in registry.items() if cfn_type not in offered)
 
 
-def test_rendering_imports_neither_cfn_lint_nor_policy_sentry():
+def test_a_default_render_imports_neither_cfn_lint_nor_policy_sentry_nor_a_toml_parser():
+    """What make bench's cold render would pay for and not use."""
     probe = (
         "import sys; from templates.config import Config; from templates.render import render; render(Config()); "
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'cfnlint', 'cfn_lint', 'policy_sentry'}))"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'cfnlint', 'cfn_lint', 'policy_sentry', 'tomllib'}))"
     )
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_render_leaves_the_cyclic_collector_as_it_found_it(cfg, enabled, monkeypatch):
+    seen_during = []
+    real_bound_roles = stackset_roles.bound_roles
+    monkeypatch.setattr(stackset_roles, "bound_roles", lambda *a: (seen_during.append(gc.isenabled()), real_bound_roles(*a))[1])
+    (gc.enable if enabled else gc.disable)()
+    try:
+        render(cfg)
+        assert gc.isenabled() is enabled
+        assert seen_during and not any(seen_during)  # paused while it renders
+        monkeypatch.setattr(stackset_roles, "bound_roles", lambda *a: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            render(cfg)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
 
 
 _statements = st.lists(
