@@ -66,8 +66,10 @@ def fis_routes_room(isolated_region: str) -> int:
 # AWS FIS's own quotas on this experiment's targets (Service Quotas, service code fis; AWS FIS
 # user guide, "Quotas and limitations for AWS Fault Injection Service",
 # https://docs.aws.amazon.com/fis/latest/userguide/fis-quotas.html): "Target Tasks for
-# aws:ecs:stop-task" (default 5) and "Target Subnets for
-# aws:network:route-table-disrupt-cross-region-connectivity" (default 6).
+# aws:ecs:stop-task" and "Target Subnets for
+# aws:network:route-table-disrupt-cross-region-connectivity" (defaults 5 and 6, both adjustable,
+# per Service Quotas listings; nothing here depends on them: the dry run reads the account's
+# applied value, or AWS's default from Service Quotas where none was applied).
 TASKS_QUOTA = ("fis", "L-48D12416")
 SUBNETS_QUOTA = ("fis", "L-100E963F")
 

@@ -52,6 +52,11 @@ REPLICATION_LAG_ALARM = "ReplicationLagAlarm"
 PEER_IMPAIRED_ALARM = "PeerRegionImpairedAlarm"
 DASHBOARD = "DrDashboard"
 
+# One minute: the finest period of AWS's standard metrics. Aurora's pages state no resolution for
+# the global lag metrics (AuroraGlobalDBRPOLag, milliseconds, "available only in secondary AWS
+# Regions": Amazon CloudWatch metrics for Amazon Aurora); a coarser publication would only leave
+# periods missing, which the lag alarms treat as not breaching (readiness takes the newest point
+# of its window).
 PERIOD_SECONDS = 60
 MILLISECONDS = 1000
 MEBIBYTE = 1024 * 1024

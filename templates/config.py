@@ -288,15 +288,17 @@ FARGATE_MEMORY = {
     8192: range(16384, 61441, 4096),
     16384: range(32768, 122881, 8192),
 }
-# "Tasks per service: 5,000" (Amazon ECS service quotas,
-# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html).
+# "Tasks per service | The maximum number of tasks per service (the desired count) ... | 5,000 |
+# Yes" (Amazon ECS service quotas, https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html):
+# the default of an adjustable quota. The render reads no account's quotas, so it holds every
+# account to the default; a larger service needs the quota raised first, then this bound.
 ECS_TASKS_PER_SERVICE = 5000
 HEALTH_PATH_PATTERN = r"^/[A-Za-z0-9._~/-]*$"
 CONTAINER_USER_PATTERN = r"^[0-9]+(:[0-9]+)?$"
 WRITABLE_PATH_PATTERN = r"^$|^/[A-Za-z0-9._-][A-Za-z0-9._/-]*$"
 # The OpenTelemetry collector's OTLP ports (gRPC, HTTP) and its health-check port, on localhost.
 COLLECTOR_PORTS = (4317, 4318, 13133)
-COUNT_SOURCE = f"Amazon ECS service quotas, Tasks per service: {ECS_TASKS_PER_SERVICE}"
+COUNT_SOURCE = f"Amazon ECS service quotas, Tasks per service: {ECS_TASKS_PER_SERVICE} (the adjustable quota's default)"
 
 
 def _count(default: int, description: str, feeds: tuple[str, ...]) -> Any:

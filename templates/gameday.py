@@ -21,8 +21,9 @@ them (the stopped tasks leave the service short, a switchover fails requests), a
 condition is triggered during an experiment, AWS FIS stops the experiment. You cannot resume a
 stopped experiment" (AWS FIS user guide, "Stop conditions for AWS FIS",
 https://docs.aws.amazon.com/fis/latest/userguide/stop-conditions.html); they are measured in
-the report instead. Nor the DR region's own health: an experiment's stop conditions are alarms
-of its own account and region. The experiment logs to a log
+the report instead. Nor the DR region's own health: the user guide does not say a stop
+condition may be an alarm of another region, so the alarm is this stack's, in the experiment's
+own account and region. The experiment logs to a log
 group of its own, encrypted with the region's data key. Everything here exists only in the
 primary's stack instance (``IsPrimaryRegion``); the type must still exist in both regions,
 the template being one (``templates/config.py`` refuses a region where it does not).
