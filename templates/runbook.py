@@ -494,7 +494,6 @@ def _write_report(cfg: Config, outcome: str, next_state: str) -> dict:
         "execution.$": "$$.Execution.Id",
         # Its own state's entry: the history it reads must show it (write_report.py HistoryBehind).
         "state.$": "$$.State.Name",
-        "entered.$": "$$.State.EnteredTime",
         "outcome": outcome,
         "plan": _regionless(cfg, for_timing(cfg, dns.timing(cfg)).report_plan()),
     }

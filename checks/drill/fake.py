@@ -7,6 +7,7 @@ a guess.
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from xml.etree import ElementTree
@@ -38,15 +39,16 @@ class ServiceFault(Exception):
 
 class ModelledFake:
     """Answers ``operations`` of ``service`` at botocore's ``before-send``; each operation is
-    ``(region, params) -> result``."""
+    ``(region, params) -> result``. The service's other operations are a ``FakeModelGap``, or
+    moto's to answer with ``others_to_moto`` (where moto models the service, as Step Functions)."""
 
-    def __init__(self, service: str, network: Network, operations: dict[str, Callable[[str, dict], dict]]):
-        self.service, self.network, self.operations = service, network, operations
+    def __init__(self, service: str, network: Network, operations: dict[str, Callable[[str, dict], dict]], others_to_moto: bool = False):
+        self.service, self.network, self.operations, self.others_to_moto = service, network, operations, others_to_moto
         self._botocore = _SESSION.get_service_model(service)
         self._moto = ServiceModel(self._botocore._service_description)
         protocol = self._botocore.resolved_protocol
         self._serializer = get_serializer_class(service, protocol)
-        self._read = _read_query if protocol == "query" else _read_rest
+        self._read = {"query": _read_query, "json": _read_json}.get(protocol, _read_rest)
 
     def register(self, events) -> None:
         events.register_first("before-send", self.handle, unique_id=f"drill-{self.service}")
@@ -59,6 +61,8 @@ class ModelledFake:
         if service != self._botocore.service_id.hyphenize() or getattr(request, ANSWERED, False):
             return None  # another service's, or a fault answered it: AWS never saw it
         if operation_name not in self.operations:
+            if self.others_to_moto:
+                return None
             raise FakeModelGap(f"the drill's fake does not model {self.service}:{operation_name}")
         operation = self._botocore.operation_model(operation_name)
         params = self._read(request, operation)
@@ -83,6 +87,12 @@ def _read_query(request, operation) -> dict:
     body = request.body.decode() if isinstance(request.body, bytes) else request.body or ""
     fields = {key: values[0] for key, values in parse_qs(body).items() if key not in ("Action", "Version")}
     return {name: _typed(operation.input_shape, name, value) for name, value in fields.items()}
+
+
+def _read_json(request, operation) -> dict:
+    """JSON protocols: the body is the input shape's members (the operation is in X-Amz-Target)."""
+    body = request.body.decode() if isinstance(request.body, bytes) else request.body or "{}"
+    return json.loads(body or "{}")
 
 
 def _read_rest(request, operation) -> dict:

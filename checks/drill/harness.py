@@ -30,6 +30,7 @@ from unittest import mock
 
 import boto3
 import botocore.endpoint
+import botocore.exceptions
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
@@ -43,7 +44,7 @@ from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from checks.drill.app import AppTier
 from checks.drill.aurora import AuroraGlobalDatabase
 from checks.drill.clock import FunctionTimedOut, SimClock
-from checks.drill.history import LaggingHistory
+from checks.drill.history import ExecutionHistory
 from checks.drill.metrics import Metrics
 from checks.drill.network import ANSWERED, FunctionCrashed, Network
 from checks.drill.unknowns import World
@@ -288,7 +289,7 @@ class Drill:
         self.aurora.register(events)
         self.app.register(events)
         self.metrics.register(events)
-        LaggingHistory(self.clock, self.world.history_visible_seconds).register(events)
+        ExecutionHistory(self.clock, self.network, ACCOUNT_ID, self.world).register(events)
         # The drill's own set-up and reads bypass faults and the ledger.
         self.admin = boto3.session.Session()
         for region in self.regions.values():
@@ -407,6 +408,9 @@ class Drill:
                 return _function_error(LAMBDA_UNKNOWN, f"{function.name}: {stopped}")
             except Exception as error:  # Lambda reports any exception the handler raises
                 self.failed_invocations[module_name] += 1
+                if not _answer_or_named(error, module_name):
+                    self._violation(f"{function.name} raised {type(error).__name__}: {error} (neither an AWS error nor "
+                                    f"one the function names: a defect, which the run would take for AWS's answer)")
                 return _function_error(type(error).__name__, str(error), traceback.format_exc())
             finally:
                 self._current_failover = None
@@ -623,6 +627,16 @@ def _unless_answered(emulate):
         return None if getattr(request, ANSWERED, False) else emulate(stubber, event_name, request, **kwargs)
 
     return call
+
+
+def _answer_or_named(error: Exception, handler_module: str) -> bool:
+    """AWS's answer (an API's error, a connection that failed or timed out) or an error the
+    function's own package defines (StepError and its kind): what a run may fail with. Not
+    botocore's refusals before sending (a parameter the model refuses, no region, no credentials):
+    those are the caller's defects."""
+    if isinstance(error, (botocore.exceptions.ClientError, botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError)):
+        return True
+    return type(error).__module__.split(".")[0] == handler_module.split(".")[0]
 
 
 def _function_error(error_type: str, message: str, trace: str = "") -> dict:

@@ -1,34 +1,83 @@
 """Step Functions' ``GetExecutionHistory`` where AWS is silent: a running execution's newest
-events may not be in the answer yet.
+events may not be in the answer yet, nor every older one, and a page may hold fewer events
+than asked, none at all.
 
 AWS gives the API no read-after-write bound, and of a page's size says only that maxResults
 "is only an upper limit. The actual number of results returned per call might be fewer than
-the specified maximum" (Step Functions API Reference, GetExecutionHistory,
+the specified maximum"; of a page token, "Keep all other arguments unchanged" (Step Functions
+API Reference, GetExecutionHistory,
 https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html).
-So the drill's answer leaves out the events of the last ``World.history_visible_seconds`` of
-simulated time: the newest, at the end of the ascending order the report step asks for (at
-the start when ``reverseOrder`` is set). A report written from such a history stops short of
-the run; the drill compares every written report with the whole history and catches that.
-Only the runbook's functions see this (their default session); the drill's own reads do not.
+moto answers with the whole history whatever is asked, so this fake answers instead, from
+moto's events:
+- an event is readable ``World.history_visible_seconds`` after it was written, every third one
+  ``World.history_hole_seconds`` later still (a hole behind newer events);
+- ascending, or descending with ``reverseOrder`` ("Lists events in descending order of their
+  timeStamp");
+- each page holds from none to ``World.history_page_events`` events (drawn per call), continued
+  by a ``nextToken`` that is refused (``InvalidToken``) with other arguments than its own.
+A report written from such a history stops short of the run or misses a step; the drill
+compares every written report with the whole history and catches that. Only the runbook's
+functions see this fake (their default session); the drill's own reads go to moto.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import random
+from datetime import datetime, timedelta, timezone
+
+from moto.stepfunctions.responses import get_backend
 
 from checks.drill.clock import SimClock
+from checks.drill.fake import ModelledFake, ServiceFault
+from checks.drill.network import Network
+
+# The API's default page size (the reference's maxResults: "The default is 100").
+DEFAULT_PAGE_SIZE = 100
+# Which events are readable later than the others when the world has holes.
+HOLE_EVERY = 3
 
 
-class LaggingHistory:
-    def __init__(self, clock: SimClock, visible_seconds: float):
-        self.clock = clock
-        self.visible = timedelta(seconds=visible_seconds)
+class ExecutionHistory:
+    def __init__(self, clock: SimClock, network: Network, account: str, world):
+        self.clock, self.network, self.account = clock, network, account
+        self.visible = timedelta(seconds=world.history_visible_seconds)
+        self.hole = timedelta(seconds=world.history_hole_seconds)
+        self.page_events = world.history_page_events
+        self._tokens: dict[str, tuple[tuple, int]] = {}  # token -> (the request it continues, offset)
 
     def register(self, events) -> None:
-        events.register("after-call", self.after_call, unique_id="drill-history")
+        ModelledFake("stepfunctions", self.network, {"GetExecutionHistory": self.get_execution_history}, others_to_moto=True).register(events)
 
-    def after_call(self, model, parsed, context=None, **_):
-        if model.name != "GetExecutionHistory" or not isinstance(parsed, dict) or "events" not in parsed or not self.visible:
-            return
-        newest = self.clock.datetime() - self.visible
-        parsed["events"] = [event for event in parsed["events"] if event["timestamp"] <= newest]
+    def _readable(self, event: dict) -> bool:
+        lag = self.visible + (self.hole if event["id"] % HOLE_EVERY == 0 else timedelta(0))
+        return _timestamp(event) + lag <= self.clock.datetime()
+
+    def get_execution_history(self, region: str, params: dict) -> dict:
+        request = (params["executionArn"], bool(params.get("reverseOrder")), params.get("maxResults"))
+        events = get_backend(self.account, region).get_execution_history(params["executionArn"])["events"]
+        history = [event for event in events if self._readable(event)]
+        if params.get("reverseOrder"):
+            history.reverse()
+        start = self._offset(params.get("nextToken"), request)
+        end = start + random.randint(0, min(params.get("maxResults") or DEFAULT_PAGE_SIZE, self.page_events))
+        if end >= len(history):
+            return {"events": history[start:]}
+        token = f"drill-{len(self._tokens)}"
+        self._tokens[token] = (request, end)
+        return {"events": history[start:end], "nextToken": token}
+
+    def _offset(self, token: str | None, request: tuple) -> int:
+        """Where the page a token continues starts; a token not given here, or given for another
+        request, is refused as AWS refuses it."""
+        if token is None:
+            return 0
+        given_for, offset = self._tokens.get(token, (None, 0))
+        if given_for != request:
+            raise ServiceFault("InvalidToken", f"Invalid token: {token}")
+        return offset
+
+
+def _timestamp(event: dict) -> datetime:
+    """moto keeps an event's time as ISO 8601 text, in UTC."""
+    when = datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)

@@ -596,14 +596,17 @@ def extremes_at_once_and_late(report: Report) -> None:
 
 @scenario
 def history_behind_the_report_step(report: Report) -> None:
-    """The report step's read of its own execution's history lacks the newest events for a while:
-    it retries (HistoryBehind) until the history shows its own state, and writes a report of the
-    whole run; later than its retries, it writes none and the notification says why."""
+    """The report step's read of its own execution's history lacks the newest events, or has
+    holes behind newer ones, for a while: it retries (HistoryBehind) until the history shows its
+    own state and is whole, and writes a report of the whole run; later than its retries, it
+    writes none and the notification says why."""
     retries = runbook.retry_seconds(runbook.HISTORY_RETRY)
-    for lag, written in ((retries / 2, True), (retries + 60, False)):
-        with Drill(world=replace(World(), history_visible_seconds=lag)) as drill:
-            outcome = _run(drill, report, drill.cfg.dr_region, {"failover_id": f"drill-history-{lag:g}"})
-            _succeeded(report, outcome, f"history {lag:g} s behind")
-            report.expect("HistoryBehind" in outcome.task_errors, f"history {lag:g} s behind: the report step never met it")
-            report.expect((outcome.written_report is not None) == written, f"history {lag:g} s behind: report written: {outcome.written_report is not None}")
-            _finish(drill, report)
+    for unknown, kind in (("history_visible_seconds", "behind"), ("history_hole_seconds", "holes")):
+        for lag, written in ((retries / 2, True), (retries + 60, False)):
+            what = f"{unknown} {lag:g}"
+            with Drill(world=replace(World(), **{unknown: lag})) as drill:
+                outcome = _run(drill, report, drill.cfg.dr_region, {"failover_id": f"drill-history-{kind}-{lag:g}"})
+                _succeeded(report, outcome, what)
+                report.expect("HistoryBehind" in outcome.task_errors, f"{what}: the report step never met it")
+                report.expect((outcome.written_report is not None) == written, f"{what}: report written: {outcome.written_report is not None}")
+                _finish(drill, report)

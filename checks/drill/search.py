@@ -37,6 +37,7 @@ def worlds(cfg: Config | None = None) -> st.SearchStrategy[World]:
     return st.builds(
         World,
         **{u.name: _duration(u.late(cfg)) for u in UNKNOWNS},
+        history_page_events=st.integers(1, 1000),
         engine_versions_differ=st.booleans(),
         failover_state_clears_while_source_down=st.booleans(),
     )

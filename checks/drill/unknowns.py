@@ -79,6 +79,14 @@ UNKNOWNS = (
         lambda cfg: runbook.retry_seconds(runbook.HISTORY_RETRY) + 60,
     ),
     Unknown(
+        "history_hole_seconds",
+        "an event of a running execution readable later than events written after it (every third one, in the drill)",
+        'events "are numbered sequentially, starting at one"; nothing is said of when each becomes readable',
+        "https://docs.aws.amazon.com/step-functions/latest/apireference/API_HistoryEvent.html",
+        # Past the report step's HistoryBehind retries: the report is not written, the run says why.
+        lambda cfg: runbook.retry_seconds(runbook.HISTORY_RETRY) + 60,
+    ),
+    Unknown(
         "task_start_seconds",
         "a new Fargate task running and passing the target group's health checks",
         "no published bound (image pull, ENI attach, health check threshold)",
@@ -100,6 +108,12 @@ class World:
     task_start_seconds: float = 60
     # Events newer than this are missing from a GetExecutionHistory answer (checks/drill/history.py).
     history_visible_seconds: float = 0
+    # Events written before others but readable this much later than they are (checks/drill/history.py).
+    history_hole_seconds: float = 0
+    # The most events a GetExecutionHistory page holds (each page from none to this), whatever
+    # maxResults asks ("only an upper limit"): fewer than the runbook asks for, so every run's
+    # report is read over several pages.
+    history_page_events: int = 25
     # The DR cluster's engine version against the primary's (a patch apart after drift).
     engine_versions_differ: bool = False
     # Whether FailoverState clears after an unplanned failover while the old primary's region

@@ -14,11 +14,19 @@ its newest events become readable nor how many a page holds: ``maxResults`` "is 
 limit. The actual number of results returned per call might be fewer than the specified
 maximum" (Step Functions API Reference, GetExecutionHistory,
 https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html).
-So the state machine passes the step its own state's name and entered time (the context
-object's ``$$.State``), and a history that does not yet show that state's ``TaskStateEntered``
-is behind (the state's name is unique in the machine; its entered time tells this entry from
-an earlier run's): ``HistoryBehind``, which the state machine retries a few times. The report names the
-last event it was built from (``history_as_of``).
+So the state machine passes the step its own state's name (the context object's
+``$$.State.Name``), and a read is behind (``HistoryBehind``, which the state machine retries a
+few times) unless its newest state event (an entry or an exit; a task's own scheduled,
+started and failed events are neither) is that state's entry. That entry is this one: the
+state is running, so it has no exit yet, and an earlier entry of the same name would have
+been followed by its exit; the machine has no Parallel or Map state whose branches could
+interleave theirs. Nothing rests on timestamps, which AWS does not tie to the context
+object's ``EnteredTime``. The entry is looked for newest first (``reverseOrder``), a short
+page at a time, so a read while the history is behind costs a page, not the whole history;
+the whole history is then read and must be whole as well: "Events are numbered sequentially,
+starting at one" (HistoryEvent), so a read whose ids skip or repeat is behind too, as is one
+whose newest state event is not the entry (AWS promises no read that the next one cannot be
+behind). The report names the last event it was built from (``history_as_of``).
 
 A bucket with an Object Lock default retention refuses an upload without a checksum: "Content-MD5
 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters"
@@ -29,7 +37,7 @@ the versions), which is what a retry should do.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Iterator
 from typing import Any
 
 from . import failover_report
@@ -37,51 +45,77 @@ from .runtime import Runtime, StepError, lambda_runtime
 
 STEP = "write_report"
 HISTORY_PAGE_SIZE = 1000
+# A page of the newest events: the entry, and its task's events of each attempt so far.
+ENTRY_PAGE_SIZE = 10
 # One call's time, at most, before the function's deadline (the runtime adds its safety margin).
 CALL_SECONDS = 5
-
-
-# The context object's EnteredTime and the history's timestamps both have millisecond precision.
-TIMESTAMP_PRECISION = timedelta(milliseconds=1)
 
 
 class HistoryBehind(Exception):
     """The history read does not yet show this report state's own entry: retried by the state machine."""
 
 
-def _entered_at(event: dict[str, Any]) -> tuple[str, datetime]:
-    """The report state's name and entered time, as the context object gives them."""
-    name, entered = event.get("state"), event.get("entered")
-    try:
-        when = datetime.fromisoformat(str(entered).replace("Z", "+00:00"))
-    except ValueError:
-        when = None
-    if not name or when is None or when.tzinfo is None:
-        raise StepError(f"state {name!r} entered {entered!r}: the state machine passes $$.State.Name and $$.State.EnteredTime")
-    return name, when
+def _state_name(event: dict[str, Any]) -> str:
+    if not isinstance(event.get("state"), str) or not event["state"]:
+        raise StepError(f"state {event.get('state')!r}: the state machine passes $$.State.Name")
+    return event["state"]
 
 
-def require_own_entry(history: list[dict], name: str, entered: datetime) -> None:
-    """Raise ``HistoryBehind`` unless ``history`` shows the state ``name`` entered at ``entered``."""
-    for event in reversed(history):
-        details = event.get("stateEnteredEventDetails") or {}
-        if details.get("name") == name and event["timestamp"] >= entered - TIMESTAMP_PRECISION:
-            return
+def _is_state_event(event: dict) -> bool:
+    """A state's entry or exit; a task's own events (scheduled, started, failed, ...) are neither."""
+    return "stateEnteredEventDetails" in event or "stateExitedEventDetails" in event
+
+
+def _is_entry_of(event: dict, name: str) -> bool:
+    return (event.get("stateEnteredEventDetails") or {}).get("name") == name
+
+
+def _behind(last_read: int | None, name: str, why: str = "does not yet show") -> HistoryBehind:
+    return HistoryBehind(f"the history read (to event {last_read}) {why} {name} entered as its newest state event")
+
+
+def require_own_entry(history: list[dict], name: str) -> None:
+    """``HistoryBehind`` unless ``history`` (oldest first) is whole, events 1 to n, and its newest
+    state event is the entry of the state ``name``."""
     last = history[-1]["id"] if history else None
-    raise HistoryBehind(f"the history read (to event {last}) does not yet show {name} entered at {entered.isoformat()}")
+    if [event["id"] for event in history] != list(range(1, len(history) + 1)):
+        raise _behind(last, name, "skips or repeats an event id: it is not whole, nor does it show")
+    newest_state_event = next((event for event in reversed(history) if _is_state_event(event)), {})
+    if not _is_entry_of(newest_state_event, name):
+        raise _behind(last, name)
 
 
-def _history(runtime: Runtime, execution_arn: str) -> list[dict]:
-    stepfunctions, events, token = runtime.client("stepfunctions"), [], None
+def _pages(runtime: Runtime, execution_arn: str, page_size: int, **order) -> Iterator[list[dict]]:
+    """The history's pages, each asked with the previous one's token, until there is none."""
+    stepfunctions, token = runtime.client("stepfunctions"), None
     while True:
         runtime.budget.require(CALL_SECONDS, "read the execution's history")
         page = stepfunctions.get_execution_history(
-            executionArn=execution_arn, maxResults=HISTORY_PAGE_SIZE, **({"nextToken": token} if token else {})
+            executionArn=execution_arn, maxResults=page_size, **order, **({"nextToken": token} if token else {})
         )
-        events += page["events"]
+        yield page["events"]
         token = page.get("nextToken")
         if not token:
-            return events
+            return
+
+
+def require_own_entry_visible(runtime: Runtime, execution_arn: str, name: str) -> None:
+    """``HistoryBehind`` unless the newest state event is the entry of the state ``name``, read
+    newest first only as far as that event (past this task's own events; a page may hold
+    fewer events than asked, none at all)."""
+    newest = None
+    for page in _pages(runtime, execution_arn, ENTRY_PAGE_SIZE, reverseOrder=True):
+        for event in page:
+            newest = event["id"] if newest is None else newest
+            if _is_state_event(event):
+                if _is_entry_of(event, name):
+                    return
+                raise _behind(newest, name)
+    raise _behind(newest, name)
+
+
+def _history(runtime: Runtime, execution_arn: str) -> list[dict]:
+    return [event for page in _pages(runtime, execution_arn, HISTORY_PAGE_SIZE) for event in page]
 
 
 def _ending(event: dict[str, Any]) -> dict:
@@ -96,11 +130,12 @@ def _ending(event: dict[str, Any]) -> dict:
 def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     if not isinstance(event.get("plan"), dict) or not event.get("execution"):
         raise StepError("the report step needs the execution's ARN and the budget's plan (the state machine passes both)")
-    state, entered = _entered_at(event)
+    state, ending = _state_name(event), _ending(event)
+    require_own_entry_visible(runtime, event["execution"], state)
     history = _history(runtime, event["execution"])
-    require_own_entry(history, state, entered)
+    require_own_entry(history, state)
     request = {name: event.get(name) for name in ("failover_id", "mode", "accept_data_loss", "trigger")}
-    report = failover_report.build(history, request, event["plan"], runtime.setting("AWS_REGION"), _ending(event))
+    report = failover_report.build(history, request, event["plan"], runtime.setting("AWS_REGION"), ending)
     bucket, prefix = runtime.setting("REPORT_BUCKET"), runtime.setting("REPORT_PREFIX")
     # arn:PARTITION:states:REGION:ACCOUNT:execution:MACHINE:NAME
     name = event["execution"].rsplit(":", 1)[-1]

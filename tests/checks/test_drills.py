@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 
+import boto3
 import pytest
+from botocore.exceptions import ParamValidationError
 from hypothesis import HealthCheck, given, settings
 
 from checks.drill.fake import FakeModelGap
@@ -157,6 +159,7 @@ def test_every_unknown_quotes_aws_and_runs_past_every_bound_it_meets():
         "task_start_seconds": waits["capacity"].wait_seconds,
         "resync_seconds": 3 * 3600,  # AWS: "several hours"
         "history_visible_seconds": runbook.retry_seconds(runbook.HISTORY_RETRY),
+        "history_hole_seconds": runbook.retry_seconds(runbook.HISTORY_RETRY),
     }
     assert {u.name for u in UNKNOWNS} == set(bound)
     for unknown in UNKNOWNS:
@@ -217,10 +220,74 @@ def test_a_report_written_from_a_partial_history_is_caught(monkeypatch):
     from checks.drill.scenarios import report_problems
 
     monkeypatch.setattr(write_report, "require_own_entry", lambda *_: None)
+    monkeypatch.setattr(write_report, "require_own_entry_visible", lambda *_: None)
     with Drill(world=World(history_visible_seconds=30)) as drill:
         outcome = drill.run(drill.cfg.dr_region, {"failover_id": "drill-partial"})
     problems = report_problems(outcome)
     assert outcome.written_report is not None and any("a partial history" in p for p in problems), problems
+
+
+def _read_history(client, arn: str, **arguments) -> list[list[dict]]:
+    pages, token = [], None
+    while True:
+        page = client.get_execution_history(executionArn=arn, maxResults=1000, **arguments, **({"nextToken": token} if token else {}))
+        pages.append(page["events"])
+        if not (token := page.get("nextToken")):
+            return pages
+
+
+def test_the_history_fake_pages_as_aws_may_and_hides_the_newest_events():
+    """GetExecutionHistory as the runbook's functions see it: from none to ``history_page_events``
+    a page whatever maxResults asks, every page by its token, newest first with reverseOrder, the
+    newest seconds hidden, a token refused with other arguments; moto (the drill's own reads) has it all."""
+    import botocore.exceptions
+
+    with Drill(world=World(history_page_events=7, history_visible_seconds=20)) as drill:
+        region = drill.cfg.dr_region
+        arn = drill.start(region, {"failover_id": "drill-pages"})
+        drill.wait(arn, region)
+        whole = [e["id"] for e in drill.client("stepfunctions", region).get_execution_history(executionArn=arn, maxResults=1000)["events"]]
+        seen = boto3.client("stepfunctions", region_name=region)  # the default session: the functions'
+        forward = _read_history(seen, arn)
+        assert max(len(page) for page in forward) == 7 and min(len(page) for page in forward[:-1]) < 7
+        ids = [e["id"] for page in forward for e in page]
+        assert ids == list(range(1, len(ids) + 1)) and len(ids) < len(whole)  # whole, less its newest
+        backward = [[e["id"] for e in page] for page in _read_history(seen, arn, reverseOrder=True)]
+        # Newest first in each page; events readable between two pages may come again (AWS promises nothing there).
+        assert all(page == sorted(page, reverse=True) for page in backward)
+        read = {i for page in backward for i in page}
+        assert read == set(range(1, max(read) + 1))
+        token = seen.get_execution_history(executionArn=arn, maxResults=3)["nextToken"]
+        for other in ({"reverseOrder": True, "maxResults": 3}, {"maxResults": 4}, {}):
+            with pytest.raises(botocore.exceptions.ClientError) as refused:
+                seen.get_execution_history(executionArn=arn, nextToken=token, **other)
+            assert refused.value.response["Error"]["Code"] == "InvalidToken"
+
+
+def test_the_history_fake_leaves_holes_behind_newer_events():
+    with Drill(world=World(history_hole_seconds=120, history_page_events=1000)) as drill:
+        region = drill.cfg.dr_region
+        arn = drill.start(region, {"failover_id": "drill-holes"})
+        drill.wait(arn, region)
+        whole = {e["id"] for e in drill.client("stepfunctions", region).get_execution_history(executionArn=arn, maxResults=1000)["events"]}
+        ids = [e["id"] for page in _read_history(boto3.client("stepfunctions", region_name=region), arn) for e in page]
+        missing = whole - set(ids)
+        assert missing and max(ids) == max(whole) and all(i % 3 == 0 for i in missing)
+
+
+@pytest.mark.parametrize("defect", [KeyError("events"), ParamValidationError(report="maxResults 2000 > 1000")])
+def test_a_function_failing_with_an_error_neither_aws_nor_its_own_is_a_violation(monkeypatch, defect):
+    """A defect (a KeyError, or a request botocore refuses before sending it) would pass for the
+    run's own failure path; the drill names it."""
+    from runbook import write_report
+
+    def broken(*_):
+        raise defect
+
+    monkeypatch.setattr(write_report, "_history", broken)
+    with Drill() as drill:
+        drill.run(drill.cfg.dr_region, {"failover_id": "drill-defect"})
+    assert any(f"raised {type(defect).__name__}" in v for v in drill.violations), drill.violations
 
 
 def test_a_schedule_replays_from_its_printed_line():

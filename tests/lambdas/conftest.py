@@ -42,8 +42,12 @@ def aws(moto_server, monkeypatch):
 
 
 @pytest.fixture()
-def execution(aws):
-    """A runbook execution in the emulator and this region's report bucket."""
+def execution(aws, monkeypatch):
+    """A runbook execution in the emulator, in the report step's state, and this region's report
+    bucket. moto's canned histories are of ended runs; its FAILURE one (ExecutionStarted,
+    FailStateEntered "A State", ExecutionFailed) has that state entered as its newest state event,
+    as the report step's own running execution has (``MOTO_REPORT_STATE``)."""
+    monkeypatch.setenv("SF_EXECUTION_HISTORY_TYPE", "FAILURE")
     sfn = aws_client("stepfunctions")
     machine = sfn.create_state_machine(
         name="runbook", roleArn="arn:aws:iam::123456789012:role/sfn",

@@ -31,9 +31,8 @@ REPORT_SETTINGS = {
     "REPORT_BUCKET": REPORT_BUCKET, "REPORT_PREFIX": "reports/",
     "REPORT_KEY_ARN": f"arn:aws:kms:{REGION}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 }
-# The report step's own state in moto's canned execution history (conftest's ``execution``):
-# moto enters "A State" on 2020-01-01 in local time; a day earlier holds in every time zone.
-MOTO_REPORT_STATE = {"state": "A State", "entered": "2019-12-31T00:00:00+00:00"}
+# The report step's own state in moto's canned execution history (conftest's ``execution``).
+MOTO_REPORT_STATE = {"state": "A State"}
 RESOURCE_ID = f"service/{CLUSTER}/{SERVICE}"
 
 
