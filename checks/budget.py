@@ -164,6 +164,15 @@ def refuse(cfg: Config) -> None:
     with the lines that explain it (the phase table and what changes each phase). The budget
     needs the templates' timing, so the configuration cannot decide it itself: the render path
     (build.py, before anything is read or written) asks here."""
+    events = runbook.history_events(cfg)
+    if events >= runbook.HISTORY_EVENTS_QUOTA:
+        raise ConfigError(
+            "runbook.follow_promotion_minutes",
+            f"a run may write {events} history events, every polling loop to its end with every retry: past Step "
+            f"Functions' quota of {runbook.HISTORY_EVENTS_QUOTA}, where the execution fails with no failure "
+            "notification and no report; fewer checks (follow_promotion_minutes, or a longer writer_poll_seconds "
+            "or health_poll_seconds) fit it",
+        )
     report = for_timing(cfg, dns.timing(cfg))
     problems = report.problems()
     if not problems:

@@ -636,7 +636,9 @@ class RunbookConfig(Section):
         source="this project: at least every hour")
     follow_promotion_minutes: int = setting(
         60, "A promotion that outlasts the writer wait is still followed this long (over budget, reported); AWS "
-        "finishes a promotion the runbook stopped waiting for.", ge=5, le=1440,
+        "finishes a promotion the runbook stopped waiting for. A run's most history events, every loop to its end "
+        "with every retry, must stay under Step Functions' quota of 25,000 (build.py refuses a configuration "
+        "past it): about 70 minutes at the default polls.", ge=5, le=1440,
         feeds=("AWS::StepFunctions::StateMachine.Definition",), source="this project")
     reserve_concurrency: bool = setting(
         True, "Reserve Lambda concurrency for the runbook, the relay and readiness (21 per region); false deploys "

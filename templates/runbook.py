@@ -555,6 +555,39 @@ def waits(cfg: Config) -> dict[str, Wait]:
     }
 
 
+# Step Functions' history quota: "When an execution reaches 24,999 events ... If the event number
+# 25,000 isn't ExecutionSucceeded, the ExecutionFailed event is logged and the state machine
+# execution fails" (Step Functions developer guide, best practices, "Avoid reaching the history
+# quota", https://docs.aws.amazon.com/step-functions/latest/dg/bp-history-limit.html): no catch,
+# so no failure notification and no report.
+HISTORY_EVENTS_QUOTA = 25_000
+# A state visit's entered and exited events; a task attempt's scheduled, started and succeeded,
+# failed or timed-out events (HistoryEvent's types,
+# https://docs.aws.amazon.com/step-functions/latest/apireference/API_HistoryEvent.html).
+EVENTS_PER_STATE_VISIT = 2
+EVENTS_PER_TASK_ATTEMPT = 3
+
+
+def most_visits(cfg: Config) -> dict[str, int]:
+    """Each state's most visits in one run: a polling loop's states once per check, the others once."""
+    visits = dict.fromkeys(definition(cfg)["States"], 1)
+    for wait in waits(cfg).values():
+        visits.update(dict.fromkeys(set(_poll_loop(cfg, wait, {}, "", "")) & set(visits), wait.checks))
+    return visits
+
+
+def history_events(cfg: Config) -> int:
+    """The most events one run can write: every state at its most visits, every task with all of
+    its retries, and the execution's start and end."""
+    states = definition(cfg)["States"]
+
+    def per_visit(state: dict) -> int:
+        attempts = 1 + sum(retry.get("MaxAttempts", 3) for retry in state.get("Retry", []))
+        return EVENTS_PER_STATE_VISIT + (EVENTS_PER_TASK_ATTEMPT * attempts if state["Type"] == "Task" else 0)
+
+    return 2 + sum(count * per_visit(states[name]) for name, count in most_visits(cfg).items())
+
+
 def _poll_loop(cfg: Config, wait: Wait, payload: dict, ready_next: str, timed_out: str | tuple[str, str]) -> dict:
     """``Check{noun}`` until its result is ready, within ``wait``; then ``ready_next``. When the
     wait runs out: the state ``timed_out`` names, or (given ``(error, cause)``) the failure report."""

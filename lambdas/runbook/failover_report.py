@@ -104,6 +104,8 @@ def _end(history: list[dict], ending: dict | None) -> tuple[str, datetime, str |
     ``ending`` (the report step's own account of how the run ends) or RUNNING."""
     for event in reversed(history):
         kind = event["type"]
+        if kind == "ExecutionRedriven":
+            break  # "Redriven executions append their event history to the existing event history": it runs on
         if kind.startswith("Execution") and kind != "ExecutionStarted":
             details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
             status = {"ExecutionSucceeded": "SUCCEEDED", "ExecutionFailed": "FAILED", "ExecutionAborted": "ABORTED",

@@ -20,11 +20,14 @@ few times) unless its newest state event (an entry or an exit; a task's own sche
 started and failed events are neither) is that state's entry. That entry is this one: the
 state is running, so it has no exit yet, and an earlier entry of the same name would have
 been followed by its exit; the machine has no Parallel or Map state whose branches could
-interleave theirs. Nothing rests on timestamps, which AWS does not tie to the context
-object's ``EnteredTime``. The entry is looked for newest first (``reverseOrder``), a short
+interleave theirs. After a redrive the earlier attempt's entry may have no exit, but its
+attempt's end (ExecutionAborted, ...) follows it with no ``ExecutionRedriven`` after that: a read
+from before the redrive, behind too. Nothing rests on timestamps, which AWS does not tie to
+the context object's ``EnteredTime``. The entry is looked for newest first (``reverseOrder``), a short
 page at a time, so a read while the history is behind costs a page, not the whole history;
 the whole history is then read and must be whole as well: "Events are numbered sequentially,
-starting at one" (HistoryEvent), so a read whose ids skip or repeat is behind too, as is one
+starting at one" (HistoryEvent), so a read whose ids (sorted: AWS orders by timestamp) skip or
+repeat is behind too, as is one
 whose newest state event is not the entry (AWS promises no read that the next one cannot be
 behind). The report names the last event it was built from (``history_as_of``).
 
@@ -37,7 +40,7 @@ the versions), which is what a retry should do.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from . import failover_report
@@ -49,6 +52,10 @@ HISTORY_PAGE_SIZE = 1000
 ENTRY_PAGE_SIZE = 10
 # One call's time, at most, before the function's deadline (the runtime adds its safety margin).
 CALL_SECONDS = 5
+
+
+# How an execution ends (HistoryEvent types).
+EXECUTION_ENDS = ("ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut")
 
 
 class HistoryBehind(Exception):
@@ -74,15 +81,32 @@ def _behind(last_read: int | None, name: str, why: str = "does not yet show") ->
     return HistoryBehind(f"the history read (to event {last_read}) {why} {name} entered as its newest state event")
 
 
-def require_own_entry(history: list[dict], name: str) -> None:
-    """``HistoryBehind`` unless ``history`` (oldest first) is whole, events 1 to n, and its newest
-    state event is the entry of the state ``name``."""
+def _shows_own_entry(newest_first: Iterable[dict], name: str) -> bool:
+    """Whether the newest state event is the entry of the state ``name`` and the execution has
+    not ended since, unless redriven: a read from before a redrive ("Redriven executions append
+    their event history to the existing event history", RedriveExecution) ends in the end of the
+    earlier attempt, after an entry of that attempt's that never exited."""
+    redriven = False
+    for event in newest_first:
+        if event["type"] == "ExecutionRedriven":
+            redriven = True
+        elif event["type"] in EXECUTION_ENDS and not redriven:
+            return False
+        elif _is_state_event(event):
+            return _is_entry_of(event, name)
+    return False
+
+
+def require_own_entry(history: list[dict], name: str) -> list[dict]:
+    """``history`` in event order, or ``HistoryBehind`` unless it is whole, events 1 to n (AWS
+    orders a read by timestamp, not by id), and shows this state's own entry."""
+    history = sorted(history, key=lambda event: event["id"])
     last = history[-1]["id"] if history else None
     if [event["id"] for event in history] != list(range(1, len(history) + 1)):
         raise _behind(last, name, "skips or repeats an event id: it is not whole, nor does it show")
-    newest_state_event = next((event for event in reversed(history) if _is_state_event(event)), {})
-    if not _is_entry_of(newest_state_event, name):
+    if not _shows_own_entry(reversed(history), name):
         raise _behind(last, name)
+    return history
 
 
 def _pages(runtime: Runtime, execution_arn: str, page_size: int, **order) -> Iterator[list[dict]]:
@@ -100,18 +124,19 @@ def _pages(runtime: Runtime, execution_arn: str, page_size: int, **order) -> Ite
 
 
 def require_own_entry_visible(runtime: Runtime, execution_arn: str, name: str) -> None:
-    """``HistoryBehind`` unless the newest state event is the entry of the state ``name``, read
-    newest first only as far as that event (past this task's own events; a page may hold
-    fewer events than asked, none at all)."""
-    newest = None
-    for page in _pages(runtime, execution_arn, ENTRY_PAGE_SIZE, reverseOrder=True):
-        for event in page:
-            newest = event["id"] if newest is None else newest
-            if _is_state_event(event):
-                if _is_entry_of(event, name):
-                    return
-                raise _behind(newest, name)
-    raise _behind(newest, name)
+    """``HistoryBehind`` unless the history shows this state's own entry, read newest first only
+    as far as its newest state event (past this task's own events; a page may hold fewer events
+    than asked, none at all)."""
+    read: list[int] = []
+
+    def newest_first() -> Iterator[dict]:
+        for page in _pages(runtime, execution_arn, ENTRY_PAGE_SIZE, reverseOrder=True):
+            for event in page:
+                read.append(event["id"])
+                yield event
+
+    if not _shows_own_entry(newest_first(), name):
+        raise _behind(max(read, default=None), name)
 
 
 def _history(runtime: Runtime, execution_arn: str) -> list[dict]:
@@ -132,8 +157,7 @@ def run(event: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
         raise StepError("the report step needs the execution's ARN and the budget's plan (the state machine passes both)")
     state, ending = _state_name(event), _ending(event)
     require_own_entry_visible(runtime, event["execution"], state)
-    history = _history(runtime, event["execution"])
-    require_own_entry(history, state)
+    history = require_own_entry(_history(runtime, event["execution"]), state)
     request = {name: event.get(name) for name in ("failover_id", "mode", "accept_data_loss", "trigger")}
     report = failover_report.build(history, request, event["plan"], runtime.setting("AWS_REGION"), ending)
     bucket, prefix = runtime.setting("REPORT_BUCKET"), runtime.setting("REPORT_PREFIX")

@@ -159,3 +159,17 @@ def test_runbook_timing_lets_a_dead_steps_claim_be_taken_over(tmp_path):
         timing = _budget(Config(runbook=RunbookConfig(function_timeout_seconds=timeout)), tmp_path).runbook_timing
         assert timing["function_timeout_seconds"] < timing["lease_seconds"] < timing["in_progress_retry_span_seconds"]
         assert timing["safety_margin_seconds"] > timing["worst_call_seconds"]
+
+
+def test_a_run_that_could_pass_step_functions_history_quota_is_refused():
+    """Past 25,000 events an execution fails with no catch: no failure notification, no report.
+    The default's worst case (every loop to its end, every retry) fits; following a promotion
+    for four hours at the default poll does not."""
+    from checks.budget import refuse
+    from templates import runbook
+
+    assert runbook.history_events(Config()) < runbook.HISTORY_EVENTS_QUOTA
+    refuse(Config())
+    cfg = config_from_mapping({"runbook": {"follow_promotion_minutes": 240}})
+    with pytest.raises(ConfigError, match=r"^runbook.follow_promotion_minutes: a run may write \d+ history events"):
+        refuse(cfg)

@@ -8,6 +8,7 @@ every state transition. The property search explores fault schedules.
 from __future__ import annotations
 
 import os
+from collections import Counter
 
 import boto3
 import pytest
@@ -202,15 +203,22 @@ def test_the_aurora_fake_refuses_a_switchover_onto_a_rebuilding_cluster():
         assert refused.value.response["Error"]["Code"] == "InvalidGlobalClusterStateFault"
 
 
-def test_the_end_state_invariant_fails_a_split_nobody_names():
+def test_the_end_state_invariant_fails_a_split_nobody_names_and_the_run_stays_within_its_counted_history():
     """The end-state invariant can fail: a promotion AWS completes after the run gave up leaves
     the writer in DR and traffic on the primary; with the readiness checks silenced, the drill
-    reports it."""
-    with Drill(world=World.late(Config())) as drill:
-        drill.run(drill.cfg.dr_region, {"failover_id": "drill-split"})
+    reports it. The same run, late at every unknown, visits no state more often than the
+    history-quota check counts (runbook.most_visits), nor writes more events."""
+    cfg = Config()
+    with Drill(world=World.late(cfg)) as drill:
+        outcome = drill.run(drill.cfg.dr_region, {"failover_id": "drill-split"})
         drill.readiness = lambda: []
         problems = drill.end_state()
     assert problems and "Route 53 answers with" in problems[0], problems
+    visits = Counter(e["stateEnteredEventDetails"]["name"] for e in outcome.history if "stateEnteredEventDetails" in e)
+    most = runbook.most_visits(cfg)
+    assert visits["CheckPromotion"] == most["CheckPromotion"]  # the follow ran to its end
+    assert {name: count for name, count in visits.items() if count > most[name]} == {}
+    assert len(outcome.history) <= runbook.history_events(cfg) < runbook.HISTORY_EVENTS_QUOTA
 
 
 def test_a_report_written_from_a_partial_history_is_caught(monkeypatch):
@@ -219,7 +227,7 @@ def test_a_report_written_from_a_partial_history_is_caught(monkeypatch):
     from runbook import write_report
     from checks.drill.scenarios import report_problems
 
-    monkeypatch.setattr(write_report, "require_own_entry", lambda *_: None)
+    monkeypatch.setattr(write_report, "require_own_entry", lambda history, name: history)
     monkeypatch.setattr(write_report, "require_own_entry_visible", lambda *_: None)
     with Drill(world=World(history_visible_seconds=30)) as drill:
         outcome = drill.run(drill.cfg.dr_region, {"failover_id": "drill-partial"})

@@ -12,7 +12,7 @@ import requests
 from botocore.stub import Stubber
 from moto.server import ThreadedMotoServer
 
-from lambda_support import _ENDPOINT, CFG, CLUSTER, REGION, REPORT_BUCKET, RESOURCE_ID, SERVICE, TABLE, Calls, aws_client
+from lambda_support import _ENDPOINT, CFG, CLUSTER, REGION, REPORT_BUCKET, RESOURCE_ID, SERVICE, TABLE, Calls, aws_client, running_in_report_state
 from templates import dns, runbook
 from runbook.runtime import RETRY_CONFIG, Budget, Runtime
 
@@ -43,10 +43,8 @@ def aws(moto_server, monkeypatch):
 
 @pytest.fixture()
 def execution(aws, monkeypatch):
-    """A runbook execution in the emulator, in the report step's state, and this region's report
-    bucket. moto's canned histories are of ended runs; its FAILURE one (ExecutionStarted,
-    FailStateEntered "A State", ExecutionFailed) has that state entered as its newest state event,
-    as the report step's own running execution has (``MOTO_REPORT_STATE``)."""
+    """A runbook execution in the emulator, failed in "A State" (the runtime's clients read it as
+    still running there: ``running_in_report_state``), and this region's report bucket."""
     monkeypatch.setenv("SF_EXECUTION_HISTORY_TYPE", "FAILURE")
     sfn = aws_client("stepfunctions")
     machine = sfn.create_state_machine(
@@ -78,6 +76,8 @@ def make_runtime(calls, rds) -> Callable[..., Runtime]:
 
     def factory(service, region=None):
         client = rds_client if service == "rds" else aws_client(service, region, config=RETRY_CONFIG)
+        if service == "stepfunctions":
+            running_in_report_state(client)
         calls.record(client)
         return client
 

@@ -33,6 +33,22 @@ REPORT_SETTINGS = {
 }
 # The report step's own state in moto's canned execution history (conftest's ``execution``).
 MOTO_REPORT_STATE = {"state": "A State"}
+
+
+def running_in_report_state(client) -> None:
+    """moto's canned histories are of ended runs; its FAILURE one (ExecutionStarted,
+    FailStateEntered "A State", ExecutionFailed) less its end is a run in ``MOTO_REPORT_STATE``,
+    as the report step reads its own; newest first where asked (moto ignores reverseOrder)."""
+
+    def remember(params, context, **_):
+        context["newest_first"] = params.get("reverseOrder", False)
+
+    def running(parsed, context, **_):
+        events = [e for e in parsed.get("events", []) if e["type"] == "ExecutionStarted" or not e["type"].startswith("Execution")]
+        parsed["events"] = events[::-1] if context.get("newest_first") else events
+
+    client.meta.events.register("before-parameter-build.sfn.GetExecutionHistory", remember)
+    client.meta.events.register("after-call.sfn.GetExecutionHistory", running)
 RESOURCE_ID = f"service/{CLUSTER}/{SERVICE}"
 
 

@@ -215,3 +215,37 @@ def test_a_failed_success_notification_does_not_call_the_failover_failed():
     event = {"failover_id": "f-1", "outcome": "failed", "served": "SUCCEEDED", "error": {"Error": "SNS.Throttled"}}
     subject, body = notify.message(event, REGION, SETTINGS)
     assert "succeeded (its first notification failed)" in subject and "failed in" not in subject
+
+
+def _event_of(n: int, kind: str, **details) -> dict:
+    return {"id": n, "previousEventId": n - 1, "timestamp": T0 + timedelta(seconds=n), "type": kind, **details}
+
+
+def test_a_read_from_before_a_redrive_is_behind_and_one_after_it_is_not(execution, make_runtime):
+    """Redriven executions append to the history: the earlier attempt's entry of this state,
+    never exited, then its end. Without the ExecutionRedriven after that end the read is from
+    before the redrive; with it (and this attempt's task events after), the entry is this one's."""
+    history = _running_history()[:4]  # ... ReportSucceeded entered
+    aborted = _event_of(5, "ExecutionAborted", executionAbortedEventDetails={})
+    redriven = _event_of(6, "ExecutionRedriven", executionRedrivenEventDetails={"redriveCount": 1})
+    scheduled = _event_of(7, "TaskScheduled", taskScheduledEventDetails=history[0] and {
+        "resourceType": "lambda", "resource": "invoke", "region": REGION, "parameters": "{}"})
+    runtime = make_runtime(write_report.STEP, SETTINGS, "f-1")
+    with _stubbed(runtime, execution, [], newest_first=[[aborted, *history[::-1]]]):
+        with pytest.raises(write_report.HistoryBehind):
+            write_report.run(_event(execution, **OWN_STATE), runtime)
+    runtime = make_runtime(write_report.STEP, SETTINGS, "f-2")
+    with _stubbed(runtime, execution, [[*history, aborted, redriven, scheduled]]) as stubber:
+        write_report.run(_event(execution, "failed", **OWN_STATE), runtime)
+        stubber.assert_no_pending_responses()
+    report = json.loads(aws_client("s3").get_object(Bucket=BUCKET, Key=report_keys("f-1")[0])["Body"].read())
+    assert report["outcome"] == "FAILED"  # as the run ends, not "ExecutionRedriven" nor the earlier attempt's ABORTED
+
+
+def test_events_read_out_of_id_order_are_put_back_in_order(execution, make_runtime):
+    """AWS orders a read by timestamp; events of one millisecond may come in any order."""
+    history = [{**event, "timestamp": T0} for event in _running_history()]
+    runtime = make_runtime(write_report.STEP, SETTINGS, "f-1")
+    with _stubbed(runtime, execution, [[history[1], history[0], *history[2:]]]) as stubber:
+        write_report.run(_event(execution, **OWN_STATE), runtime)
+        stubber.assert_no_pending_responses()
