@@ -1,10 +1,12 @@
 """What each region offers the templates, from the data cfn-lint ships: the resource types
 CloudFormation has there (its registry, one provider schema file per region) and the DB
 instance classes of the templates' engine (the table behind cfn-lint's E3025, from AWS's
-pricing data).
+pricing data), and the engine's versions a DB cluster may name (E3690) less the deprecated
+ones (W3690).
 
-The configuration reads the results from ``templates/data/resource_types.json`` and
-``templates/data/db_instance_classes.json`` rather than importing cfn-lint (most of a
+The configuration reads the results from ``templates/data/resource_types.json``,
+``templates/data/db_instance_classes.json`` and ``templates/data/db_engine_versions.json``
+rather than importing cfn-lint (most of a
 render's time); ``tests/templates/test_regions_supported.py`` fails when the files and the
 installed cfn-lint disagree, or when the templates use a type the file does not cover.
 ``main`` also writes the handler permissions of those types (``checks.permission_data``).
@@ -20,13 +22,14 @@ from pathlib import Path
 import cfnlint
 from cfnlint.version import __version__ as CFN_LINT_VERSION
 
-from templates.config import DB_INSTANCE_CLASSES_FILE, RESOURCE_TYPES_FILE
+from templates.config import DB_ENGINE_VERSIONS_FILE, DB_INSTANCE_CLASSES_FILE, RESOURCE_TYPES_FILE
 from templates.database import ENGINE
 
 PROVIDERS = Path(cfnlint.__file__).parent / "data" / "schemas" / "providers"
-DB_INSTANCE_CLASS_ENUM = (
-    Path(cfnlint.__file__).parent / "data" / "schemas" / "extensions" / "aws_rds_dbinstance" / "dbinstanceclass_enum.json"
-)
+EXTENSIONS = Path(cfnlint.__file__).parent / "data" / "schemas" / "extensions"
+DB_INSTANCE_CLASS_ENUM = EXTENSIONS / "aws_rds_dbinstance" / "dbinstanceclass_enum.json"
+DB_CLUSTER_ENGINE_VERSIONS = EXTENSIONS / "aws_rds_dbcluster" / "engine_version.json"
+DB_CLUSTER_DEPRECATED_VERSIONS = EXTENSIONS / "aws_rds_dbcluster" / "engine_version_deprecated.json"
 
 
 def registry_regions() -> dict[str, set[str]]:
@@ -77,6 +80,26 @@ def db_instance_classes(engine: str = ENGINE) -> dict:
     }
 
 
+def _engine_rule(path: Path, engine: str) -> dict:
+    """The rule of a cfn-lint DB cluster table that applies to ``engine``."""
+    rules = json.loads(path.read_text(encoding="utf-8"))["allOf"]
+    return next(rule for rule in rules if rule["if"]["properties"].get("Engine", {}).get("const") == engine)
+
+
+def db_engine_versions(engine: str = ENGINE) -> dict:
+    """The file's content: the versions of ``engine`` a DB cluster may name (E3690) that are not
+    deprecated (W3690); the gate fails on either."""
+    accepted = _engine_rule(DB_CLUSTER_ENGINE_VERSIONS, engine)["then"]["properties"]["EngineVersion"]["enum"]
+    deprecated = _engine_rule(DB_CLUSTER_DEPRECATED_VERSIONS, engine)["if"]["properties"]["EngineVersion"]["enum"]
+    return {
+        "registry": f"cfn-lint {CFN_LINT_VERSION}",
+        "source": "cfnlint/data/schemas/extensions/aws_rds_dbcluster/engine_version.json less "
+        "engine_version_deprecated.json (python -m checks.region_data regenerates this file)",
+        "engine": engine,
+        "versions": sorted(set(accepted) - set(deprecated), key=lambda v: [int(p) if p.isdigit() else p for p in v.replace("-", ".").split(".")]),
+    }
+
+
 def _write(path: Path, content: dict) -> None:
     path.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(f"wrote {path}")
@@ -103,6 +126,7 @@ def main() -> None:
     templates = rendered_templates(render(cfg) for cfg in covered_configurations())
     _write(RESOURCE_TYPES_FILE, availability(template_resource_types(templates)))
     _write(DB_INSTANCE_CLASSES_FILE, db_instance_classes())
+    _write(DB_ENGINE_VERSIONS_FILE, db_engine_versions())
     _write(RESOURCE_PERMISSIONS_FILE, resource_permissions(templates))
 
 

@@ -103,6 +103,9 @@ GAMEDAY_TYPES = ("AWS::FIS::ExperimentTemplate",)
 # The DB instance classes of the templates' engine per region (checks/region_data.py).
 DB_INSTANCE_CLASSES_FILE = DATA / "db_instance_classes.json"
 DB_INSTANCE_CLASSES: dict = json.loads(DB_INSTANCE_CLASSES_FILE.read_text(encoding="utf-8"))
+# The engine's versions a DB cluster may name, none deprecated (checks/region_data.py).
+DB_ENGINE_VERSIONS_FILE = DATA / "db_engine_versions.json"
+DB_ENGINE_VERSIONS: dict = json.loads(DB_ENGINE_VERSIONS_FILE.read_text(encoding="utf-8"))
 
 
 def missing_resource_types(region: str) -> list[str]:
@@ -554,11 +557,24 @@ Identifier = Annotated[str, Field(pattern=DB_USERNAME_PATTERN), AfterValidator(_
                        Rule("must be a lower-case PostgreSQL identifier")]
 
 
+def _engine_version_offered(value: str) -> str:
+    """A version CloudFormation takes for the engine and does not call deprecated (the gate's E3690/W3690)."""
+    offered = DB_ENGINE_VERSIONS["versions"]
+    if value not in offered:
+        major = value.split(".")[0]
+        alike = [v for v in offered if v.split(".")[0] == major and re.match(ENGINE_VERSION_PATTERN, v)]
+        raise ConfigError("", f"{value!r} is not an {DB_ENGINE_VERSIONS['engine']} version a DB cluster may name, or it is "
+                          f"deprecated ({DB_ENGINE_VERSIONS['registry']}); of version {major}: {', '.join(alike) or 'none'}")
+    return value
+
+
 class DatabaseConfig(Section):
     engine_version: Annotated[str, Field(pattern=ENGINE_VERSION_PATTERN),
-            Rule("is not an Aurora PostgreSQL version like '16.8'")] = setting(
-        "16.8", "Aurora PostgreSQL version (one that supports global databases).",
-                feeds=("AWS::RDS::DBCluster.EngineVersion",))
+            Rule("is not an Aurora PostgreSQL version like '16.8'"), AfterValidator(_engine_version_offered)] = setting(
+        "16.8", "Aurora PostgreSQL version (one that supports global databases), of those CloudFormation takes "
+        "and does not call deprecated (templates/data/db_engine_versions.json).",
+                feeds=("AWS::RDS::DBCluster.EngineVersion",),
+                source="cfn-lint's EngineVersion tables for AWS::RDS::DBCluster (E3690 less W3690)")
     instance_class: Annotated[str, Field(pattern=INSTANCE_CLASS_PATTERN),
             Rule("is not a DB instance class like 'db.r6g.large'")] = setting(
         "db.r6g.large", "Offered in both regions (AWS's pricing data, templates/data/db_instance_classes.json).",

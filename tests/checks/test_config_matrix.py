@@ -64,6 +64,8 @@ def test_the_validation_refuses_in_one_line_naming_a_field_or_the_configuration_
 @given(configurations())
 # Found by this search: a lag threshold of 7866.565093496811 ms held twelve digits the gate takes for an account id.
 @example({"alerts": {"lag_alarm_fraction_of_rpo": 0.13110941822494684}})
+# And an engine version the gate's E3690 refuses (now refused by the validation: assumed away).
+@example({"database": {"engine_version": "11.0"}})
 def test_whatever_the_validation_accepts_passes_the_whole_gate(mapping):
     try:
         accept(mapping)

@@ -207,6 +207,11 @@ DEFECTS = {
     "a region in the domain": ({"dns": {"domain_name": "us-east-1.example.com"}}, "dns.domain_name", "holds a region name (us-east-1)"),
     "an RPO the one-minute lag metrics cannot observe": ({"objectives": {"rpo_seconds": 30}}, "objectives.rpo_seconds", "must be from 60"),
     "memory of the wrong step for 16 vCPU": ({"app": {"task_cpu": 16384, "task_memory": 36864}}, "app.task_memory", "32768-122880 in steps of 8192"),
+    # Found by make test's configuration search: the gate's E3690 refused it after the render.
+    "an engine version CloudFormation does not take": (
+        {"database": {"engine_version": "11.0"}}, "database.engine_version", "is not an aurora-postgresql version a DB cluster may name",
+    ),
+    "a deprecated engine version (the gate's W3690)": ({"database": {"engine_version": "15.4"}}, "database.engine_version", "of version 15: 15.10"),
 }
 
 

@@ -259,7 +259,9 @@ def test_the_bounds_together_pass_the_whole_gate():
                           "db_freeable_memory_mib": 1_048_576, "db_connections": 262_143},
                "logs": {"retention_days": 3653, "flow_logs_retention_days": 3653, "runbook_retention_days": 3653,
                         "access_log_expiration_days": 3653},
+               # The longest follow whose run fits Step Functions' history quota at the longest polls (checks/budget.py).
                "runbook": {"automatic_trigger": True, "readiness_period_minutes": 60, "min_minutes_between_automatic_runs": 1440,
-                           "follow_promotion_minutes": 1440, "function_timeout_seconds": 300},
+                           "follow_promotion_minutes": 360, "writer_poll_seconds": 300, "health_poll_seconds": 60,
+                           "function_timeout_seconds": 300},
                "objectives": {"rto_seconds": 86400, "rpo_seconds": 86400, "decision_seconds": 86400}}
     assert [gate_mapping(smallest), gate_mapping(largest)] == [[], []]

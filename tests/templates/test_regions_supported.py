@@ -28,6 +28,7 @@ def test_the_committed_availability_equals_the_installed_registry_for_the_templa
 
 def test_the_committed_instance_classes_equal_the_installed_cfn_lints():
     assert config.DB_INSTANCE_CLASSES == region_data.db_instance_classes(), "run: .venv/bin/python -m checks.region_data"
+    assert config.DB_ENGINE_VERSIONS == region_data.db_engine_versions(), "run: .venv/bin/python -m checks.region_data"
 
 
 def test_an_instance_class_a_region_lacks_is_refused_naming_what_both_offer():
