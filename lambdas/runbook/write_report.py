@@ -131,7 +131,7 @@ def require_own_entry_visible(runtime: Runtime, execution_arn: str, name: str) -
 
     def newest_first() -> Iterator[dict]:
         for page in _pages(runtime, execution_arn, ENTRY_PAGE_SIZE, reverseOrder=True):
-            for event in page:
+            for event in sorted(page, key=lambda event: event["id"], reverse=True):  # ordered by timestamp, ties in any order
                 read.append(event["id"])
                 yield event
 

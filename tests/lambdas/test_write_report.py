@@ -243,9 +243,11 @@ def test_a_read_from_before_a_redrive_is_behind_and_one_after_it_is_not(executio
 
 
 def test_events_read_out_of_id_order_are_put_back_in_order(execution, make_runtime):
-    """AWS orders a read by timestamp; events of one millisecond may come in any order."""
+    """AWS orders a read by timestamp; events of one millisecond may come in any order, in either
+    direction (here the previous state's exit before this one's entry, newest first)."""
     history = [{**event, "timestamp": T0} for event in _running_history()]
     runtime = make_runtime(write_report.STEP, SETTINGS, "f-1")
-    with _stubbed(runtime, execution, [[history[1], history[0], *history[2:]]]) as stubber:
+    newest_first = [[history[4], history[2], history[3], history[1], history[0]]]
+    with _stubbed(runtime, execution, [[history[1], history[0], *history[2:]]], newest_first=newest_first) as stubber:
         write_report.run(_event(execution, **OWN_STATE), runtime)
         stubber.assert_no_pending_responses()
