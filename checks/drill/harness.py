@@ -289,7 +289,7 @@ class Drill:
         self.aurora.register(events)
         self.app.register(events)
         self.metrics.register(events)
-        ExecutionHistory(self.clock, self.network, ACCOUNT_ID, self.world).register(events)
+        ExecutionHistory(self.clock, self.network, ACCOUNT_ID, self.world, random.Random(self.seed)).register(events)
         # The drill's own set-up and reads bypass faults and the ledger.
         self.admin = boto3.session.Session()
         for region in self.regions.values():
@@ -566,7 +566,9 @@ class Drill:
         self._started.setdefault(arn, started)
         return arn
 
-    def wait(self, execution_arn: str, region: str, real_seconds: float = 60) -> Outcome:
+    def wait(self, execution_arn: str, region: str, real_seconds: float = 180) -> Outcome:
+        """The run's outcome once it ends; a run still going after ``real_seconds`` of real time is
+        hung (a late world's hour-long run reads its history in pages of a few events in under a minute)."""
         sfn = self.client("stepfunctions", region)
         started = self._started.get(execution_arn, self.clock.now())
         deadline = time.monotonic() + real_seconds

@@ -22,6 +22,7 @@ functions see this fake (their default session); the drill's own reads go to mot
 
 from __future__ import annotations
 
+import copy
 import random
 from datetime import datetime, timedelta, timezone
 
@@ -38,33 +39,50 @@ HOLE_EVERY = 3
 
 
 class ExecutionHistory:
-    def __init__(self, clock: SimClock, network: Network, account: str, world):
-        self.clock, self.network, self.account = clock, network, account
+    def __init__(self, clock: SimClock, network: Network, account: str, world, draws: random.Random):
+        self.clock, self.network, self.account, self.draws = clock, network, account, draws
         self.visible = timedelta(seconds=world.history_visible_seconds)
         self.hole = timedelta(seconds=world.history_hole_seconds)
         self.page_events = world.history_page_events
         self._tokens: dict[str, tuple[tuple, int]] = {}  # token -> (the request it continues, offset)
+        self._readable_at: dict[tuple[str, int], datetime] = {}  # (execution, event id) -> when it is readable
+        self._copied: dict[str, list[dict]] = {}  # execution -> moto's events copied so far
 
     def register(self, events) -> None:
         ModelledFake("stepfunctions", self.network, {"GetExecutionHistory": self.get_execution_history}, others_to_moto=True).register(events)
 
-    def _readable(self, event: dict) -> bool:
-        lag = self.visible + (self.hole if event["id"] % HOLE_EVERY == 0 else timedelta(0))
-        return _timestamp(event) + lag <= self.clock.datetime()
+    def _readable_from(self, execution: str, event: dict) -> datetime:
+        """When an event becomes readable (kept: a long run's history is read a few events a call)."""
+        key = (execution, event["id"])
+        if key not in self._readable_at:
+            lag = self.visible + (self.hole if event["id"] % HOLE_EVERY == 0 else timedelta(0))
+            self._readable_at[key] = _timestamp(event) + lag
+        return self._readable_at[key]
 
     def get_execution_history(self, region: str, params: dict) -> dict:
-        request = (params["executionArn"], bool(params.get("reverseOrder")), params.get("maxResults"))
-        events = get_backend(self.account, region).get_execution_history(params["executionArn"])["events"]
-        history = [event for event in events if self._readable(event)]
+        execution = params["executionArn"]
+        request = (execution, bool(params.get("reverseOrder")), params.get("maxResults"))
+        now = self.clock.datetime()
+        history = [event for event in self._events(region, execution) if self._readable_from(execution, event) <= now]
         if params.get("reverseOrder"):
             history.reverse()
         start = self._offset(params.get("nextToken"), request)
-        end = start + random.randint(0, min(params.get("maxResults") or DEFAULT_PAGE_SIZE, self.page_events))
+        end = start + self.draws.randint(0, min(params.get("maxResults") or DEFAULT_PAGE_SIZE, self.page_events))
         if end >= len(history):
             return {"events": history[start:]}
         token = f"drill-{len(self._tokens)}"
         self._tokens[token] = (request, end)
         return {"events": history[start:end], "nextToken": token}
+
+    def _events(self, region: str, execution: str) -> list[dict]:
+        """moto's events of the execution, oldest first. moto's own answer deep-copies the whole
+        history each call (O(n) a call, O(n^2) for a long run read a few events a page), so only
+        the events written since the last call are copied, from its event manager's list."""
+        manager = get_backend(self.account, region).describe_execution(execution).exec_worker.env.event_manager
+        copied = self._copied.setdefault(execution, [])
+        with manager._mutex:
+            copied += copy.deepcopy(manager._history_event_list[len(copied):])
+        return copied
 
     def _offset(self, token: str | None, request: tuple) -> int:
         """Where the page a token continues starts; a token not given here, or given for another
