@@ -7,6 +7,8 @@ per-region tests and the drills both read the template through this.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 
 import cloud_radar.cf.unit._template as cloud_radar_template
@@ -64,6 +66,13 @@ def certificate_arn(region: str) -> str:
     return f"arn:aws:acm:{region}:{ACCOUNT_ID}:certificate/00000000-0000-0000-0000-000000000000"
 
 
+def resolver(template: dict, **options) -> ResolvedTemplate:
+    """cloud-radar's resolver of ``template``. Loading a template prints it (a debug ``print`` in
+    cloud-radar's template hooks), which the drills' and the plan's output do without."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return ResolvedTemplate(template, **options)
+
+
 def resolve(template: dict, cfg: Config, region: str, overrides: dict[str, str] | None = None) -> dict:
     """The template as CloudFormation would see it in ``region``: conditions, Refs, Subs resolved.
 
@@ -71,16 +80,15 @@ def resolve(template: dict, cfg: Config, region: str, overrides: dict[str, str] 
     ``overrides`` replace parameter values (a first create's, say).
     """
     imports = {naming.data_key_export(cfg).pattern: data_key_arn(region)}
-    resolver = ResolvedTemplate(template, imports=imports, dynamic_references=SECRET_REFERENCES)
     parameters = stack.region_parameters(cfg, region) | (overrides or {})
     # The default configuration has no certificate (it cannot deploy, by design).
     parameters[CERTIFICATE_PARAMETER] = parameters[CERTIFICATE_PARAMETER] or certificate_arn(region)
-    return resolver.render(parameters, region=region)
+    return resolver(template, imports=imports, dynamic_references=SECRET_REFERENCES).render(parameters, region=region)
 
 
 def resolve_bootstrap(template: dict, cfg: Config, region: str) -> dict:
     """The bootstrap template in ``region``, with its parameter file's values."""
-    return ResolvedTemplate(template).render(stackset_roles.key_administrator_parameters(cfg), region=region)
+    return resolver(template).render(stackset_roles.key_administrator_parameters(cfg), region=region)
 
 
 def resources_of_type(resolved: dict, resource_type: str) -> dict[str, dict]:

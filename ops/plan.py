@@ -16,8 +16,6 @@ set's, with the instance's overrides on top), read with ``DescribeStackSet`` and
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -278,7 +276,7 @@ class _Symbolic(dict):
 
 def resolve(side: Side, region: str) -> dict[str, Any]:
     """The template as CloudFormation would see it in ``region`` with these parameters."""
-    from checks.resolved import ResolvedTemplate  # cloud-radar, seeded with cfn-lint's region data
+    from checks.resolved import resolver  # cloud-radar, seeded with cfn-lint's region data
 
     # Constraints do not change what a value resolves to, and a render may hold values that
     # cannot deploy yet (an empty certificate): the pre-flight check judges those, not the plan.
@@ -290,9 +288,7 @@ def resolve(side: Side, region: str) -> dict[str, Any]:
         },
     }
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # cloud-radar prints every template it loads
-            resolver = ResolvedTemplate(template, imports=_Symbolic("import"), dynamic_references=_Symbolic("resolve"))
-        return resolver.render(dict(side.parameters), region=region)
+        return resolver(template, imports=_Symbolic("import"), dynamic_references=_Symbolic("resolve")).render(dict(side.parameters), region=region)
     except Exception as exc:  # cloud-radar raises bare Exception for a Ref to nothing
         raise OpsError(f"cannot resolve the template for {region}: {exc}", exit_status=EXIT_BAD_INPUT) from None
 

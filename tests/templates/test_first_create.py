@@ -66,3 +66,9 @@ def test_nothing_with_a_fixed_name_is_kept_by_a_rollback(rendered):
                 if resource.get("DeletionPolicy") == "Snapshot":
                     continue  # a cluster: its rollback deletes it (the snapshot's name is generated)
                 assert not named, f"{name} {logical} keeps its fixed {named} after a rollback"
+
+
+def test_resolving_a_template_prints_nothing(cfg, template, capsys):
+    """cloud-radar prints every template it loads; the drills' and the plan's output do without."""
+    assert resolve(template, cfg, cfg.primary_region)["Resources"]
+    assert capsys.readouterr().out == ""
