@@ -7,14 +7,14 @@ kept when the stack goes (``build.py destroy`` lists it; deleting it is the oper
 by name). Reports expire after ``reports.retention_days``, replaced versions too.
 
 ``reports.object_lock_days`` turns on an S3 Object Lock default retention, for users who
-must keep evidence unaltered. The CloudFormation schema of AWS::S3::Bucket (as cfn-lint
-ships it) makes ``ObjectLockEnabled`` an updatable property ("Enable ``ObjectLockEnabled``
-when you apply ``ObjectLockConfiguration`` to a bucket"), and S3's PutObjectLockConfiguration
-reference says "You can enable Object Lock for new or existing buckets"; the user guide,
+must keep evidence unaltered. Decide it before the first deploy: S3 can enable Object Lock on
+an existing bucket, but CloudFormation gives ``ObjectLockEnabled`` "Update requires:
+Replacement" (https://github.com/aws-cloudformation/cloudformation-coverage-roadmap/issues/1929),
+and this bucket's fixed name cannot be taken by a replacement; ``build.py plan`` refuses the
+change as a stateful replacement (``ops/plan.py`` ``REPLACEMENT_EXTRAS``). The user guide,
 "Configuring S3 Object Lock" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-configure.html):
-"Before you lock any objects, you must enable S3 Versioning and Object Lock on a general
-purpose bucket" and "After you enable Object Lock on a bucket, you can't disable Object Lock
-or suspend versioning for that bucket". AWS::S3::Bucket DefaultRetention
+"After you enable Object Lock on a bucket, you can't disable Object Lock or suspend versioning
+for that bucket". AWS::S3::Bucket DefaultRetention
 (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket-defaultretention.html):
 "The DefaultRetention settings require both a mode and a period."
 """

@@ -12,7 +12,6 @@ is recorded in a ledger that the invariants read after each state transition.
 
 from __future__ import annotations
 
-import datetime
 import importlib
 import json
 import logging
@@ -34,7 +33,6 @@ import botocore.exceptions
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-from moto.stepfunctions.parser.asl.component.state import state as moto_state
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
@@ -308,10 +306,6 @@ class Drill:
         stack.enter_context(mock.patch.object(retrier_decl, "time", simulated))
         stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", lambda _self, env, wait_seconds: clock.advance(wait_seconds)))
         stack.enter_context(mock.patch.object(EventManager, "_get_current_timestamp", staticmethod(clock.datetime)))
-        # The context object's $$.State.EnteredTime, on the same clock as the history's timestamps.
-        stack.enter_context(mock.patch.object(moto_state, "datetime", SimpleNamespace(
-            datetime=SimpleNamespace(now=lambda tz=None: clock.datetime()), timezone=datetime.timezone,
-        )))
 
     def client(self, service: str, region: str):
         return self.admin.client(service, region_name=region)
